@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    cems_workbench::cli::run()
+}

@@ -1,0 +1,13 @@
+//! The wire contract (`shared/protocol/cems-mqtt.md`) and the product model format, with no I/O:
+//! a gateway firmware team can read this module on its own.
+
+pub mod auth;
+pub mod codes;
+pub mod envelope;
+pub mod frame;
+pub mod ids;
+pub mod model;
+pub mod payload;
+pub mod storage;
+pub mod time;
+pub mod topic;

@@ -1,0 +1,33 @@
+//! Product models (`shared/protocol/product-model.md`): typed model, schema and semantic checks,
+//! documents that save back byte-for-byte, and the set of models the workbench knows.
+//!
+//! - `types`: the typed model (`ProductModel`, `PointDef`, …) and `LocalizedText`.
+//! - `validate`: the JSON Schema (`assets/schema/`) plus the rules a schema cannot say.
+//! - `document`: `ModelDocument` (text + JSON value + typed model), `ModelSet`, cross-file checks.
+//! - `load`: the only part that touches the file system.
+
+mod document;
+mod load;
+#[cfg(test)]
+mod tests;
+mod types;
+mod validate;
+
+pub use document::{ModelDocument, ModelSet, check_duplicate_product_keys, check_sub_products};
+pub use types::{
+    Access, AlarmDef, CommandDef, EnumLabels, Lang, LocalizedText, MeterDef, ModelKind, ParamDef, Parity, PointAlarm,
+    PointDef, PointKind, PortDef, PortParams, PortType, ProductModel, PropertyDef, ValueType,
+};
+pub use validate::{SCHEMA_JSON, validate_value};
+
+/// One fault in a model file: which file, where in it (JSON path, root `$`), and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {path}: {message}")]
+pub struct ModelError {
+    /// Source name of the file (its path, or `builtin:<name>` for compiled-in models).
+    pub file: String,
+    /// JSON path such as `$.points[3].min`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
