@@ -4,4 +4,7 @@
 //! `transport` links; `sim` is a gateway built on the same parts; `protocol` is pure and I/O-free.
 
 pub mod cli;
+pub mod engine;
 pub mod protocol;
+pub mod sim;
+pub mod transport;

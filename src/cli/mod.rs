@@ -7,7 +7,16 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod auth;
+pub mod broker;
+pub mod call;
+pub mod gateways;
+pub mod link_args;
 pub mod model;
+pub mod session;
+pub mod sim;
+pub mod watch;
+
+use link_args::LinkArgs;
 
 #[derive(Debug, Parser)]
 #[command(name = "cems-workbench", version, about = "Commissioning and debugging workbench for CEMS gateways (GB/T 35031)")]
@@ -24,6 +33,46 @@ pub enum Command {
     /// Device connection credentials (contract §6).
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Run the embedded MQTT broker until stopped.
+    Broker {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:1883")]
+        listen: std::net::SocketAddr,
+    },
+    /// Print every message, one JSON object per line: {"topic","qos","retain","ts","payload"}.
+    Watch {
+        #[command(flatten)]
+        link: LinkArgs,
+        /// MQTT topic filter [default: #].
+        #[arg(long)]
+        filter: Option<String>,
+        /// Stop after N messages.
+        #[arg(long)]
+        count: Option<u64>,
+    },
+    /// Send one request to a gateway and print {"code","name","msg","data","latencyMs"}.
+    /// Exit 0 for code 0, 1 for another code, 2 for a usage error, 3 for a timeout or no link.
+    Call {
+        /// PK/DEV
+        target: String,
+        /// CLASS/ACTION, e.g. info/get or ota/version/get
+        class_action: String,
+        /// The request's data object [default: {}].
+        data: Option<String>,
+        #[command(flatten)]
+        link: LinkArgs,
+        /// Seconds to wait for the link and for the reply.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
+    /// List the gateways seen: online state, info, versions (one JSON object per line).
+    Gateways {
+        #[command(flatten)]
+        link: LinkArgs,
+        /// Seconds to listen before printing.
+        #[arg(long, default_value_t = 3.0)]
+        wait: f64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,13 +111,19 @@ pub fn run() -> ExitCode {
         Err(e) => {
             // --help and --version are not errors; everything else is a usage error (exit 2).
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() { ExitCode::from(session::EXIT_USAGE) } else { ExitCode::SUCCESS };
         }
     };
     match cli.command {
         Some(Command::Model(ModelCommand::Validate { files })) => model::validate(&files),
         Some(Command::Model(ModelCommand::Show { file })) => model::show(&file),
         Some(Command::Auth(AuthCommand::Sign { pk, dev, secret, ts })) => auth::sign(&pk, &dev, &secret, ts),
+        Some(Command::Broker { listen }) => broker::run(listen),
+        Some(Command::Watch { link, filter, count }) => watch::run(&link, filter, count),
+        Some(Command::Call { target, class_action, data, link, timeout }) => {
+            call::run(&target, &class_action, data.as_deref(), &link, timeout)
+        }
+        Some(Command::Gateways { link, wait }) => gateways::run(&link, wait),
         None => {
             use clap::CommandFactory;
             // The window arrives with the GUI issue; until then say what there is.

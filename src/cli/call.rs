@@ -1,0 +1,113 @@
+//! `call`: one request to a gateway, its reply as one JSON line.
+//! Exit 0 when the code is 0, 1 for any other code, 2 for a usage error, 3 for a timeout or a
+//! link that could not be opened (the reason on stderr).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::engine::requests::RequestFailure;
+use crate::engine::{EngineConfig, RequestOutcome, RequestSpec};
+
+use super::link_args::LinkArgs;
+use super::session::{CliSession, EXIT_LINK, EXIT_USAGE, runtime};
+
+/// `PK/DEV` and `CLASS/ACTION` (the action may have two segments: `ota/chunk/get`).
+pub fn split_target(target: &str, what: &str) -> Result<(String, String), String> {
+    match target.split_once('/') {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_owned(), b.to_owned())),
+        _ => Err(format!("{what} {target:?}: expected {}", if what == "target" { "PK/DEV" } else { "CLASS/ACTION" })),
+    }
+}
+
+/// The JSON line printed for an outcome that has a reply.
+pub fn outcome_line(outcome: &RequestOutcome) -> Option<Value> {
+    let reply = outcome.result.as_ref().ok()?;
+    Some(json!({
+        "code": reply.code,
+        "name": reply.name,
+        "msg": reply.msg,
+        "data": reply.data,
+        "latencyMs": (outcome.latency_ms * 10.0).round() / 10.0,
+    }))
+}
+
+pub fn run(target: &str, class_action: &str, data: Option<&str>, link: &LinkArgs, timeout_secs: f64) -> ExitCode {
+    let parsed = (|| {
+        let (pk, dev) = split_target(target, "target")?;
+        let (class, action) = split_target(class_action, "class/action")?;
+        let data: Value = match data {
+            Some(text) => serde_json::from_str(text).map_err(|e| format!("DATA_JSON: {e}"))?,
+            None => json!({}),
+        };
+        if !data.is_object() {
+            return Err("DATA_JSON: expected a JSON object".to_owned());
+        }
+        if !(timeout_secs.is_finite() && timeout_secs > 0.0) {
+            return Err(format!("--timeout {timeout_secs}: expected a positive number of seconds"));
+        }
+        Ok((pk, dev, class, action, data))
+    })();
+    let (pk, dev, class, action, data) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let _guard = rt.enter();
+    let config = EngineConfig { master_duties: false, ..EngineConfig::default() };
+    let mut cli = match CliSession::open(link, &format!("cems-call-{}", std::process::id()), config, None) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let timeout = Duration::from_secs_f64(timeout_secs);
+    rt.block_on(async move {
+        if let Err(code) = cli.wait_up(timeout).await {
+            return code;
+        }
+        let mut spec = RequestSpec::new(cli.session, &pk, &dev, &class, &action, data);
+        spec.timeout = timeout;
+        let outcome = cli.handle.call(spec).await;
+        cli.handle.shutdown();
+        match outcome {
+            Ok(outcome) => match (&outcome.result, outcome_line(&outcome)) {
+                (Ok(reply), Some(line)) => {
+                    println!("{line}");
+                    if reply.code == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+                }
+                (Err(RequestFailure::Timeout { after_ms }), _) => {
+                    eprintln!("error: request {} to {pk}/{dev} {class}/{action}: no reply within {after_ms} ms", outcome.id);
+                    ExitCode::from(EXIT_LINK)
+                }
+                (Err(e), _) => {
+                    eprintln!("error: request {}: {e}", outcome.id);
+                    ExitCode::from(EXIT_LINK)
+                }
+                (Ok(_), None) => ExitCode::FAILURE,
+            },
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_LINK)
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_split_at_the_first_slash() {
+        assert_eq!(split_target("PK01/GW-1", "target").unwrap(), ("PK01".into(), "GW-1".into()));
+        assert_eq!(split_target("ota/version/get", "class/action").unwrap(), ("ota".into(), "version/get".into()));
+        assert!(split_target("PK01", "target").is_err());
+        assert!(split_target("/x", "target").is_err());
+    }
+}

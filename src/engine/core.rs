@@ -1,0 +1,422 @@
+//! The engine task: one loop that owns the sessions and handles every command and link event
+//! in one place, so no state is shared with the callers but the store and the gateway table.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::gateways::GatewayKey;
+use super::requests::{Finished, PendingRequests, RequestFailure};
+use super::{EngineCommand, EngineConfig, EngineEvent, RequestSpec, SessionId, SessionOptions, SharedState};
+use crate::protocol::codes;
+use crate::protocol::envelope::{Envelope, IdGenerator, Reply, Request, parse_envelope};
+use crate::protocol::payload::{self, Payload};
+use crate::protocol::time::now_ms;
+use crate::protocol::topic::{CemsTopic, Dir, publish_qos};
+use crate::transport::{LinkCommand, LinkConfig, LinkEvent, LinkHandle, LinkState, Message, spawn_link};
+
+/// Link events waiting for the engine; beyond this the links wait (backpressure).
+const LINK_QUEUE: usize = 8192;
+/// Link events handled before a batch is flushed, so the GUI sees progress under load.
+const BATCH_LIMIT: usize = 1024;
+
+struct Session {
+    link: LinkHandle,
+    state: LinkState,
+    attempts: u32,
+    forwarder: JoinHandle<()>,
+}
+
+pub(super) struct EngineCore {
+    config: EngineConfig,
+    state: SharedState,
+    sessions: HashMap<SessionId, Session>,
+    pending: PendingRequests,
+    link_tx: mpsc::Sender<(SessionId, LinkEvent)>,
+    link_rx: mpsc::Receiver<(SessionId, LinkEvent)>,
+    events: mpsc::UnboundedSender<Vec<EngineEvent>>,
+    batch: Vec<EngineEvent>,
+    changed_gateways: BTreeSet<GatewayKey>,
+    notify: Box<dyn Fn() + Send + Sync>,
+    ids: Arc<IdGenerator>,
+    /// Gateways already asked for their info and versions in this engine's life.
+    discovered: HashSet<GatewayKey>,
+}
+
+impl EngineCore {
+    pub(super) fn new(
+        config: EngineConfig,
+        state: SharedState,
+        ids: Arc<IdGenerator>,
+        events: mpsc::UnboundedSender<Vec<EngineEvent>>,
+        notify: Box<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        let (link_tx, link_rx) = mpsc::channel(LINK_QUEUE);
+        EngineCore {
+            config,
+            state,
+            sessions: HashMap::new(),
+            pending: PendingRequests::default(),
+            link_tx,
+            link_rx,
+            events,
+            batch: Vec::new(),
+            changed_gateways: BTreeSet::new(),
+            notify,
+            ids,
+            discovered: HashSet::new(),
+        }
+    }
+
+    pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<EngineCommand>) {
+        loop {
+            let deadline = self.pending.next_deadline();
+            let keep_going = tokio::select! {
+                command = commands.recv() => match command {
+                    Some(c) => self.handle_command(c),
+                    None => false,
+                },
+                Some((session, event)) = self.link_rx.recv() => {
+                    self.handle_link_event(session, event);
+                    true
+                },
+                () = sleep_until(deadline) => true,
+            };
+            if !keep_going {
+                break;
+            }
+            // Take what is already queued before flushing: one batch per burst, not per message.
+            for _ in 0..BATCH_LIMIT {
+                let Ok((session, event)) = self.link_rx.try_recv() else { break };
+                self.handle_link_event(session, event);
+            }
+            let expired = self.pending.expire(Instant::now());
+            self.deliver(expired);
+            self.flush();
+        }
+        for session in self.sessions.values() {
+            session.link.close();
+        }
+        self.flush();
+    }
+
+    fn emit(&mut self, event: EngineEvent) {
+        self.batch.push(event);
+    }
+
+    fn flush(&mut self) {
+        let changed = std::mem::take(&mut self.changed_gateways);
+        self.batch.extend(changed.into_iter().map(EngineEvent::GatewayChanged));
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        // Nobody listening is fine: a script may only want the shared state.
+        let _ = self.events.send(batch);
+        (self.notify)();
+    }
+
+    fn deliver(&mut self, finished: Vec<Finished>) {
+        for (outcome, reply) in finished {
+            if let Some(tx) = reply {
+                // The caller may have given up waiting; the event still carries the outcome.
+                let _ = tx.send(outcome.clone());
+            }
+            self.emit(EngineEvent::RequestDone(outcome));
+        }
+    }
+
+    /// Returns false to stop the engine.
+    fn handle_command(&mut self, command: EngineCommand) -> bool {
+        match command {
+            EngineCommand::Connect { session, config, options } => self.connect(session, config, options),
+            EngineCommand::Disconnect { session } => self.disconnect(session),
+            EngineCommand::Publish { session, message } => {
+                if let Err(text) = self.link(session).and_then(|l| l.publish(message).map_err(|e| e.to_string())) {
+                    self.emit(EngineEvent::Notice { session: Some(session), text });
+                }
+            }
+            EngineCommand::Subscribe { session, filter } => self.link_command(session, LinkCommand::Subscribe(filter)),
+            EngineCommand::Unsubscribe { session, filter } => self.link_command(session, LinkCommand::Unsubscribe(filter)),
+            EngineCommand::Request { spec, id, reply } => {
+                let session = spec.session;
+                self.pending.insert(id.clone(), spec, Instant::now(), reply);
+                match self.send_request(&id) {
+                    Ok(topic) => self.emit(EngineEvent::RequestSent { session, id, topic }),
+                    Err(failure) => {
+                        let finished = self.pending.fail(&id, failure, Instant::now());
+                        self.deliver(finished.into_iter().collect());
+                    }
+                }
+            }
+            EngineCommand::SetMasterDuties(on) => self.config.master_duties = on,
+            EngineCommand::SetForwardMessages(on) => self.config.forward_messages = on,
+            EngineCommand::ClearStore => self.state.store.write().unwrap_or_else(|e| e.into_inner()).clear(),
+            EngineCommand::Shutdown => return false,
+        }
+        true
+    }
+
+    fn link(&self, session: SessionId) -> Result<&LinkHandle, String> {
+        self.sessions.get(&session).map(|s| &s.link).ok_or_else(|| format!("session {session} does not exist"))
+    }
+
+    fn link_command(&mut self, session: SessionId, command: LinkCommand) {
+        if let Err(text) = self.link(session).and_then(|l| l.send(command).map_err(|e| e.to_string())) {
+            self.emit(EngineEvent::Notice { session: Some(session), text });
+        }
+    }
+
+    fn connect(&mut self, session: SessionId, mut config: LinkConfig, options: SessionOptions) {
+        if let LinkConfig::Mqtt(mqtt) = &mut config {
+            for filter in options.subscriptions {
+                if !mqtt.subscriptions.contains(&filter) {
+                    mqtt.subscriptions.push(filter);
+                }
+            }
+        }
+        let (link, mut events) = spawn_link(config);
+        let tx = self.link_tx.clone();
+        let forwarder = tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if tx.send((session, event)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let state = LinkState::Connecting { attempt: 0 };
+        self.emit(EngineEvent::SessionState { session, state: state.clone(), attempts: 0 });
+        self.emit(EngineEvent::Notice { session: Some(session), text: format!("opening {} ({})", link.label, options.label) });
+        self.sessions.insert(session, Session { link, state, attempts: 0, forwarder });
+    }
+
+    fn disconnect(&mut self, session: SessionId) {
+        let Some(s) = self.sessions.remove(&session) else { return };
+        s.link.close();
+        s.forwarder.abort();
+        let finished = self.pending.fail_session(session, "session closed", Instant::now());
+        self.deliver(finished);
+        self.emit(EngineEvent::SessionState { session, state: LinkState::Closed, attempts: s.attempts });
+    }
+
+    fn handle_link_event(&mut self, session: SessionId, event: LinkEvent) {
+        match event {
+            LinkEvent::State(state) => {
+                let Some(s) = self.sessions.get_mut(&session) else { return };
+                if let LinkState::Connecting { attempt } = state {
+                    s.attempts = attempt;
+                }
+                s.state = state.clone();
+                let attempts = s.attempts;
+                if state == LinkState::Closed {
+                    self.sessions.remove(&session);
+                    let finished = self.pending.fail_session(session, "link closed", Instant::now());
+                    self.deliver(finished);
+                }
+                self.emit(EngineEvent::SessionState { session, state, attempts });
+            }
+            LinkEvent::FramesDropped { total } => self.emit(EngineEvent::FramesDropped { session, total }),
+            LinkEvent::Message(message) => self.handle_message(session, message),
+        }
+    }
+
+    fn handle_message(&mut self, session: SessionId, message: Message) {
+        let received_ms = now_ms();
+        self.state.store.write().unwrap_or_else(|e| e.into_inner()).insert(
+            &message.topic,
+            received_ms,
+            message.qos,
+            message.retain,
+            message.payload.clone(),
+            session,
+        );
+        let Ok(topic) = self.config.profile.parse(&message.topic) else {
+            self.forward(session, received_ms, message);
+            return;
+        };
+        // Our own downlinks and other masters' come back when watching `cems/v1/#`: stored, no more.
+        if topic.dir == Dir::Up {
+            self.handle_uplink(session, &topic, &message.payload, received_ms);
+        }
+        self.forward(session, received_ms, message);
+    }
+
+    fn forward(&mut self, session: SessionId, received_ms: i64, message: Message) {
+        if self.config.forward_messages {
+            self.emit(EngineEvent::Message { session, received_ms, message });
+        }
+    }
+
+    fn handle_uplink(&mut self, session: SessionId, topic: &CemsTopic, payload: &[u8], received_ms: i64) {
+        let key = GatewayKey { pk: topic.pk.clone(), dev: topic.dev.clone() };
+        self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).touch(&topic.pk, &topic.dev, session, received_ms);
+        self.changed_gateways.insert(key.clone());
+        let envelope = match parse_envelope(payload) {
+            Ok(e) => e,
+            Err(err) => {
+                let text = format!("{}: bad envelope: {}", topic.class_action(), err.reason);
+                self.emit(EngineEvent::Notice { session: Some(session), text });
+                // A request we are meant to answer gets code 3 when its id can be read (§3).
+                if let Some(id) = err.id
+                    && self.is_our_duty(topic)
+                {
+                    self.reply(session, topic, Reply::error(id, codes::BAD_FORMAT, err.reason));
+                }
+                return;
+            }
+        };
+        match envelope {
+            Envelope::Reply(reply) if topic.reply => {
+                self.record_reply_data(&key, topic, &reply.data, reply.code, received_ms);
+                let finished = self.pending.complete(&reply.id, reply.code, reply.msg, reply.data, Instant::now());
+                self.deliver(finished.into_iter().collect());
+            }
+            Envelope::Request(request) if !topic.reply => self.handle_report(session, &key, topic, request, received_ms),
+            _ => {
+                let text = format!("{}: envelope shape does not match the topic (reply vs request)", topic.class_action());
+                self.emit(EngineEvent::Notice { session: Some(session), text });
+            }
+        }
+    }
+
+    fn is_our_duty(&self, topic: &CemsTopic) -> bool {
+        self.config.master_duties
+            && !topic.reply
+            && matches!((topic.class.as_str(), topic.action.as_str()), ("alarm", "report") | ("history", "report") | ("time", "sync"))
+    }
+
+    /// Keeps what a gateway's replies say about it (info, versions, points, alarms, properties).
+    fn record_reply_data(&mut self, key: &GatewayKey, topic: &CemsTopic, data: &Value, code: i64, now: i64) {
+        if code != codes::OK {
+            return;
+        }
+        let decoded = payload::decode(&topic.class, &topic.action, true, data);
+        let Ok(typed) = decoded.typed else { return };
+        let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
+        match typed {
+            Payload::Info(info) => gateways.set_info(key, info),
+            Payload::Versions(v) => gateways.set_versions(key, v.modules),
+            Payload::Points(p) => {
+                gateways.add_points(key, &p.points, now);
+            }
+            Payload::Readings(r) => gateways.add_readings(key, &r.readings, now),
+            Payload::Props(p) => gateways.merge_properties(key, p.props),
+            _ => {}
+        }
+    }
+
+    fn handle_report(&mut self, session: SessionId, key: &GatewayKey, topic: &CemsTopic, request: Request, now: i64) {
+        let decoded = payload::decode(&topic.class, &topic.action, false, &request.data);
+        let typed = match decoded.typed {
+            Ok(t) => t,
+            Err(err) => {
+                let text = format!("{}/{}: {err}", key, topic.class_action());
+                self.emit(EngineEvent::Notice { session: Some(session), text: text.clone() });
+                if self.is_our_duty(topic) {
+                    self.reply(session, topic, Reply::error(request.id, codes::BAD_PARAM, err.to_string()));
+                }
+                return;
+            }
+        };
+        let duties = self.config.master_duties;
+        let online = !matches!(typed, Payload::Status(ref s) if !s.online);
+        if online {
+            self.discover(session, key);
+        }
+        let mut answer = None;
+        {
+            let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
+            match typed {
+                Payload::Status(s) => gateways.set_status(key, s.online, s.reason),
+                Payload::Info(info) => gateways.set_info(key, info),
+                Payload::Versions(v) => gateways.set_versions(key, v.modules),
+                Payload::Points(p) => {
+                    gateways.add_points(key, &p.points, now);
+                }
+                Payload::Readings(r) => gateways.add_readings(key, &r.readings, now),
+                Payload::Props(p) => gateways.merge_properties(key, p.props),
+                Payload::Alarms(a) => {
+                    gateways.apply_alarms(key, &a.alarms);
+                    answer = duties.then(|| Reply::ok(request.id.clone(), json!({})));
+                }
+                Payload::HistoryReport(h) => {
+                    gateways.add_points(key, &h.points, now);
+                    if let Some(readings) = &h.readings {
+                        gateways.add_readings(key, readings, now);
+                    }
+                    if let Some(alarms) = &h.alarms {
+                        gateways.apply_alarms(key, alarms);
+                    }
+                    answer = duties.then(|| Reply::ok(request.id.clone(), json!({ "batchId": h.batch_id })));
+                }
+                Payload::TimeRequest(t) if topic.class == "time" => {
+                    // t2 is when the request arrived, t3 when the answer leaves (§9).
+                    let t3 = now_ms();
+                    answer = duties.then(|| Reply::ok(request.id.clone(), json!({ "t1": t.t1, "t2": now, "t3": t3 })));
+                }
+                _ => {}
+            }
+        }
+        if let Some(reply) = answer {
+            self.reply(session, topic, reply);
+        }
+    }
+
+    /// Asks a gateway seen for the first time for what it announced when it connected.
+    fn discover(&mut self, session: SessionId, key: &GatewayKey) {
+        if !self.config.discover || !self.discovered.insert(key.clone()) {
+            return;
+        }
+        let has_info = self.state.gateways().get(key).is_some_and(|g| g.info.is_some() && !g.versions.is_empty());
+        if has_info {
+            return;
+        }
+        for (class, action) in [("info", "get"), ("ota", "version/get")] {
+            let id = self.ids.next_id();
+            let spec = RequestSpec::new(session, &key.pk, &key.dev, class, action, json!({}));
+            self.handle_command(EngineCommand::Request { spec, id, reply: None });
+        }
+    }
+
+    fn reply(&mut self, session: SessionId, topic: &CemsTopic, reply: Reply) {
+        let result = self
+            .config
+            .profile
+            .build(&topic.reply_topic())
+            .map_err(|e| e.to_string())
+            .and_then(|t| reply.to_bytes().map(|p| (t, p)).map_err(|e| e.to_string()))
+            .and_then(|(t, p)| {
+                let qos = publish_qos(&topic.class, &topic.action, true);
+                self.link(session)?.publish(Message::new(t, p, qos, false)).map_err(|e| e.to_string())
+            });
+        if let Err(text) = result {
+            self.emit(EngineEvent::Notice { session: Some(session), text: format!("cannot reply to {}: {text}", topic.class_action()) });
+        }
+    }
+
+    /// Publishes a request already in the pending table; returns its topic.
+    fn send_request(&mut self, id: &str) -> Result<String, RequestFailure> {
+        let Some(spec) = self.pending.spec(id).cloned() else {
+            return Err(RequestFailure::Encode(format!("request {id} is not pending")));
+        };
+        let link = self.sessions.get(&spec.session).map(|s| s.link.clone()).ok_or(RequestFailure::NoSession(spec.session))?;
+        let topic = CemsTopic::new(&spec.pk, &spec.dev, Dir::Down, &spec.class, &spec.action);
+        let topic_text = self.config.profile.build(&topic).map_err(|e| RequestFailure::Encode(e.to_string()))?;
+        let request = Request::new(id, spec.data);
+        let payload = request.to_bytes().map_err(|e| RequestFailure::Encode(e.to_string()))?;
+        let qos = publish_qos(&spec.class, &spec.action, false);
+        link.publish(Message::new(topic_text.clone(), payload, qos, false)).map_err(|e| RequestFailure::LinkClosed(e.to_string()))?;
+        Ok(topic_text)
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,265 @@
+//! The asynchronous heart of the workbench, with no egui in it.
+//!
+//! `Engine::spawn(notify)` starts one task that owns every connection (sessions over MQTT or
+//! serial links), correlates requests with replies, plays the master's part (acknowledging
+//! alarms and history, answering `time/sync`), tracks the gateways it sees and fills the bounded
+//! message store. The GUI and the CLI are two faces of it: they send [`EngineCommand`]s through
+//! an [`EngineHandle`], read the shared store and gateway table, and drain [`EngineEvent`]s in
+//! batches from [`EngineEvents`]; `notify` is called after each batch so a GUI can repaint.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::protocol::envelope::IdGenerator;
+use crate::protocol::topic::TopicProfile;
+use crate::transport::{LinkConfig, LinkState, Message};
+
+mod core;
+pub mod gateways;
+pub mod requests;
+pub mod store;
+
+pub use gateways::{GatewayKey, GatewayRecord, Gateways};
+pub use requests::{RequestFailure, RequestOutcome};
+use store::{MessageStore, StoreLimits};
+
+/// Identifies one connection of the engine.
+pub type SessionId = u32;
+
+/// The default reply timeout (contract §3).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a session behaves besides carrying messages.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// MQTT filters subscribed on every connect (serial ignores them). Default: the profile's
+    /// master filter, which covers gateways' uplinks and the replies to our requests.
+    pub subscriptions: Vec<String>,
+    /// Shown in the GUI and logs.
+    pub label: String,
+}
+
+/// A request to a gateway.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    pub session: SessionId,
+    pub pk: String,
+    pub dev: String,
+    pub class: String,
+    pub action: String,
+    pub data: Value,
+    pub timeout: Duration,
+    /// Reuse this id (a retry, contract §3); a fresh one otherwise.
+    pub id: Option<String>,
+}
+
+impl RequestSpec {
+    pub fn new(session: SessionId, pk: &str, dev: &str, class: &str, action: &str, data: Value) -> Self {
+        RequestSpec {
+            session,
+            pk: pk.into(),
+            dev: dev.into(),
+            class: class.into(),
+            action: action.into(),
+            data,
+            timeout: DEFAULT_TIMEOUT,
+            id: None,
+        }
+    }
+}
+
+/// What the engine is told to do. Each variant is handled in one place (`core.rs`).
+#[derive(Debug)]
+pub enum EngineCommand {
+    /// Open a link as session `session` (ids come from [`EngineHandle::connect`]).
+    Connect { session: SessionId, config: LinkConfig, options: SessionOptions },
+    Disconnect { session: SessionId },
+    Publish { session: SessionId, message: Message },
+    Subscribe { session: SessionId, filter: String },
+    Unsubscribe { session: SessionId, filter: String },
+    /// Publish a request and follow it; the outcome comes as an event and, when given, on `reply`.
+    Request { spec: RequestSpec, id: String, reply: Option<oneshot::Sender<RequestOutcome>> },
+    /// Acknowledge `alarm/report` and `history/report` and answer `time/sync` (on by default).
+    SetMasterDuties(bool),
+    /// Forward every received message as an event (the `watch` command wants them; the GUI reads
+    /// the store instead).
+    SetForwardMessages(bool),
+    ClearStore,
+    Shutdown,
+}
+
+/// What the engine reports, in batches.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    SessionState { session: SessionId, state: LinkState, attempts: u32 },
+    FramesDropped { session: SessionId, total: u64 },
+    /// Only when forwarding is on.
+    Message { session: SessionId, received_ms: i64, message: Message },
+    RequestSent { session: SessionId, id: String, topic: String },
+    RequestDone(RequestOutcome),
+    /// A gateway's record changed (status, info, versions, points).
+    GatewayChanged(GatewayKey),
+    /// Something worth telling the user that is not an error of a request.
+    Notice { session: Option<SessionId>, text: String },
+}
+
+/// Shared, read-mostly state: the GUI reads it every frame, the engine writes it briefly.
+#[derive(Debug, Clone)]
+pub struct SharedState {
+    store: Arc<RwLock<MessageStore>>,
+    gateways: Arc<RwLock<Gateways>>,
+}
+
+impl SharedState {
+    /// Reads the message store. A poisoned lock (a panic elsewhere) still gives the data.
+    pub fn store(&self) -> RwLockReadGuard<'_, MessageStore> {
+        self.store.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn gateways(&self) -> RwLockReadGuard<'_, Gateways> {
+        self.gateways.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The sending side of the engine; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    commands: mpsc::UnboundedSender<EngineCommand>,
+    next_session: Arc<AtomicU32>,
+    ids: Arc<IdGenerator>,
+    pub state: SharedState,
+    pub profile: Arc<TopicProfile>,
+}
+
+/// The engine's task has ended.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the engine has stopped")]
+pub struct EngineStopped;
+
+impl EngineHandle {
+    pub fn send(&self, command: EngineCommand) -> Result<(), EngineStopped> {
+        self.commands.send(command).map_err(|_| EngineStopped)
+    }
+
+    /// Opens a link; the session id is known at once, its state arrives as events.
+    pub fn connect(&self, config: LinkConfig, options: SessionOptions) -> Result<SessionId, EngineStopped> {
+        let session = self.next_session.fetch_add(1, Ordering::Relaxed);
+        self.send(EngineCommand::Connect { session, config, options })?;
+        Ok(session)
+    }
+
+    /// Default options for a session: the profile's master filter.
+    pub fn default_session_options(&self, label: impl Into<String>) -> SessionOptions {
+        SessionOptions { subscriptions: vec![self.profile.master_filter.clone()], label: label.into() }
+    }
+
+    pub fn disconnect(&self, session: SessionId) -> Result<(), EngineStopped> {
+        self.send(EngineCommand::Disconnect { session })
+    }
+
+    pub fn publish(&self, session: SessionId, message: Message) -> Result<(), EngineStopped> {
+        self.send(EngineCommand::Publish { session, message })
+    }
+
+    /// Sends a request; returns its id. The outcome arrives as `EngineEvent::RequestDone`.
+    pub fn request(&self, spec: RequestSpec) -> Result<String, EngineStopped> {
+        let id = spec.id.clone().unwrap_or_else(|| self.ids.next_id());
+        self.send(EngineCommand::Request { spec, id: id.clone(), reply: None })?;
+        Ok(id)
+    }
+
+    /// Sends a request at once and returns a future of its outcome (for scripts and tests; the
+    /// GUI never awaits).
+    pub fn call(&self, spec: RequestSpec) -> impl Future<Output = Result<RequestOutcome, EngineStopped>> + use<> {
+        let id = spec.id.clone().unwrap_or_else(|| self.ids.next_id());
+        let (tx, rx) = oneshot::channel();
+        let sent = self.send(EngineCommand::Request { spec, id, reply: Some(tx) });
+        async move {
+            sent?;
+            rx.await.map_err(|_| EngineStopped)
+        }
+    }
+
+    pub fn shutdown(&self) {
+        // An engine already gone is shut down: nothing to report.
+        let _ = self.commands.send(EngineCommand::Shutdown);
+    }
+}
+
+/// The receiving side of the engine's events.
+#[derive(Debug)]
+pub struct EngineEvents {
+    events: mpsc::UnboundedReceiver<Vec<EngineEvent>>,
+}
+
+impl EngineEvents {
+    /// Every batch ready now, without waiting (for the GUI's frame).
+    pub fn drain(&mut self) -> Vec<EngineEvent> {
+        let mut out = Vec::new();
+        while let Ok(batch) = self.events.try_recv() {
+            out.extend(batch);
+        }
+        out
+    }
+
+    /// Waits for the next batch; `None` when the engine has stopped.
+    pub async fn next_batch(&mut self) -> Option<Vec<EngineEvent>> {
+        self.events.recv().await
+    }
+}
+
+/// Settings of an engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub profile: TopicProfile,
+    pub store_limits: StoreLimits,
+    pub master_duties: bool,
+    pub forward_messages: bool,
+    /// Ask a newly seen online gateway for `info/get` and `ota/version/get`: its reports of
+    /// those went out when it connected, maybe long before we did.
+    pub discover: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { profile: TopicProfile::builtin(), store_limits: StoreLimits::default(), master_duties: true, forward_messages: false, discover: true }
+    }
+}
+
+/// There is no tokio runtime to run the engine on.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the engine needs a tokio runtime: {0}")]
+pub struct NoRuntime(String);
+
+pub struct Engine;
+
+impl Engine {
+    /// Starts the engine on the current tokio runtime with default settings.
+    pub fn spawn(notify: impl Fn() + Send + Sync + 'static) -> Result<(EngineHandle, EngineEvents), NoRuntime> {
+        Self::spawn_with(EngineConfig::default(), notify)
+    }
+
+    /// Starts the engine on the current tokio runtime.
+    pub fn spawn_with(
+        config: EngineConfig,
+        notify: impl Fn() + Send + Sync + 'static,
+    ) -> Result<(EngineHandle, EngineEvents), NoRuntime> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| NoRuntime(e.to_string()))?;
+        let (command_tx, command_rx) = mpsc::unbounded_channel();
+        let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let state = SharedState {
+            store: Arc::new(RwLock::new(MessageStore::new(config.store_limits.clone()))),
+            gateways: Arc::new(RwLock::new(Gateways::new())),
+        };
+        let profile = Arc::new(config.profile.clone());
+        let ids = Arc::new(IdGenerator::new("wb"));
+        let core = core::EngineCore::new(config, state.clone(), ids.clone(), event_tx, Box::new(notify));
+        runtime.spawn(core.run(command_rx));
+        let handle = EngineHandle { commands: command_tx, next_session: Arc::new(AtomicU32::new(1)), ids, state, profile };
+        Ok((handle, EngineEvents { events: event_rx }))
+    }
+}

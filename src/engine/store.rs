@@ -1,0 +1,1107 @@
+//! The bounded store of received MQTT messages, kept as a topic tree.
+//!
+//! A plain data structure with no I/O: the engine owns it behind a lock and writes it briefly,
+//! the GUI's topic explorer reads it every frame. So reads are cheap (subtree counts are kept
+//! incrementally, children are kept sorted) and writes cost O(topic depth), amortised.
+//!
+//! Memory is bounded three ways: per topic (message count and payload bytes), per message
+//! (payloads over `max_payload_bytes` are truncated) and overall (`total_bytes`, enforced by
+//! dropping the globally oldest messages). Every drop and truncation is counted, so the UI can
+//! say what it is not showing.
+
+use std::collections::{HashMap, VecDeque};
+use std::mem::size_of;
+
+use bytes::Bytes;
+
+/// Caps of a [`MessageStore`]. The newest message of a topic is always kept, so a cap smaller
+/// than one message behaves as one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Messages kept per topic.
+    pub per_topic_count: usize,
+    /// Payload bytes kept per topic.
+    pub per_topic_bytes: usize,
+    /// Budget for the whole store: payloads, per-message overhead and the tree itself.
+    pub total_bytes: usize,
+    /// Longer payloads are kept truncated to this size.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        StoreLimits {
+            per_topic_count: 1_000,
+            per_topic_bytes: 1024 * 1024,
+            total_bytes: 512 * 1024 * 1024,
+            max_payload_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// One received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Store-wide, increasing; it keeps increasing across [`MessageStore::clear`].
+    pub seq: u64,
+    pub received_ms: i64,
+    pub qos: u8,
+    pub retain: bool,
+    /// At most `max_payload_bytes`; see `truncated`.
+    pub payload: Bytes,
+    /// The payload's length as received.
+    pub original_len: usize,
+    pub truncated: bool,
+    /// The session (link) it came from.
+    pub source: u32,
+}
+
+/// A node of the topic tree. Ids stay valid until [`MessageStore::clear`]; after it, old ids
+/// are recognised as stale (reads give `None` or empty results), never as other nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId {
+    index: u32,
+    epoch: u32,
+}
+
+impl NodeId {
+    fn index(self) -> usize {
+        self.index as usize
+    }
+}
+
+/// Totals of the whole store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Topics holding at least one message.
+    pub topics: usize,
+    /// Messages held.
+    pub messages: usize,
+    /// Payload bytes held.
+    pub bytes: usize,
+    /// Messages dropped by any cap.
+    pub evicted: u64,
+    /// Messages whose payload was truncated.
+    pub truncated: u64,
+    /// Messages ever received (since the last clear).
+    pub received: u64,
+}
+
+/// One level of the topic tree.
+#[derive(Debug)]
+pub struct TopicNode {
+    name: Box<str>,
+    parent: Option<NodeId>,
+    /// Sorted by name, so the explorer can draw them as they are.
+    children: Vec<NodeId>,
+    /// Oldest first. Stays unallocated for nodes that never held a message.
+    history: VecDeque<StoredMessage>,
+    history_bytes: usize,
+    retained: bool,
+    subtree_topics: usize,
+    subtree_messages: usize,
+    subtree_received: u64,
+}
+
+impl TopicNode {
+    fn new(name: &str, parent: Option<NodeId>) -> Self {
+        TopicNode {
+            name: name.into(),
+            parent,
+            children: Vec::new(),
+            history: VecDeque::new(),
+            history_bytes: 0,
+            retained: false,
+            subtree_topics: 0,
+            subtree_messages: 0,
+            subtree_received: 0,
+        }
+    }
+
+    /// This level's name (may be empty: `a//b` has an empty middle level).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn parent(&self) -> Option<NodeId> {
+        self.parent
+    }
+
+    pub fn child_count(&self) -> usize {
+        self.children.len()
+    }
+
+    /// Holds at least one message.
+    pub fn is_topic(&self) -> bool {
+        !self.history.is_empty()
+    }
+
+    /// The last message received on this topic had the retain flag.
+    pub fn retained(&self) -> bool {
+        self.retained
+    }
+
+    /// Payload bytes held by this topic itself.
+    pub fn history_bytes(&self) -> usize {
+        self.history_bytes
+    }
+
+    /// Topics (nodes holding messages) in this subtree, this node included.
+    pub fn topics(&self) -> usize {
+        self.subtree_topics
+    }
+
+    /// Messages held in this subtree.
+    pub fn messages(&self) -> usize {
+        self.subtree_messages
+    }
+
+    /// Messages ever received in this subtree (since the last clear); never decreases.
+    pub fn received(&self) -> u64 {
+        self.subtree_received
+    }
+}
+
+/// The global eviction queue's entry: a message, by sequence number and topic.
+#[derive(Debug, Clone, Copy)]
+struct FifoEntry {
+    seq: u64,
+    node: NodeId,
+}
+
+/// Bytes charged per message besides its payload: the message itself and its eviction-queue
+/// entry, doubled because both live in growable queues that keep spare capacity.
+pub const MESSAGE_OVERHEAD_BYTES: usize = 2 * (size_of::<StoredMessage>() + size_of::<FifoEntry>());
+
+/// Bytes charged per tree node besides its name.
+pub const NODE_OVERHEAD_BYTES: usize = size_of::<TopicNode>() + size_of::<NodeId>();
+
+/// Bytes charged per topic for the lookup index besides the topic string (entry plus the hash
+/// table's control byte and spare room).
+pub const INDEX_OVERHEAD_BYTES: usize = 2 * (size_of::<(Box<str>, NodeId)>() + 1);
+
+/// Eviction-queue entries left behind by per-topic caps are tolerated up to this many more
+/// than twice the live messages, then swept; this keeps the sweep amortised O(1).
+const FIFO_SLACK_ENTRIES: usize = 1024;
+
+/// Queues with less than a quarter of their capacity in use give the rest back.
+const SHRINK_MIN_CAPACITY: usize = 64;
+
+static EMPTY_HISTORY: VecDeque<StoredMessage> = VecDeque::new();
+
+/// The bounded store of received MQTT messages; see the module documentation.
+#[derive(Debug)]
+pub struct MessageStore {
+    limits: StoreLimits,
+    /// Arena; index 0 is the root, which has an empty name and never holds messages.
+    nodes: Vec<TopicNode>,
+    /// Bumped by `clear` so ids from before it are recognised as stale.
+    epoch: u32,
+    /// All messages in arrival order, plus stale entries of messages already dropped by a
+    /// per-topic cap; those are skipped when they reach the front.
+    fifo: VecDeque<FifoEntry>,
+    /// Full topic to node, for topics that were inserted into: spares the level-by-level walk
+    /// on every insert.
+    topic_index: HashMap<Box<str>, NodeId>,
+    next_seq: u64,
+    payload_bytes: usize,
+    node_bytes: usize,
+    evicted: u64,
+    truncated: u64,
+}
+
+impl Default for MessageStore {
+    fn default() -> Self {
+        MessageStore::new(StoreLimits::default())
+    }
+}
+
+impl MessageStore {
+    pub fn new(limits: StoreLimits) -> Self {
+        MessageStore {
+            limits,
+            nodes: vec![TopicNode::new("", None)],
+            epoch: 0,
+            fifo: VecDeque::new(),
+            topic_index: HashMap::new(),
+            next_seq: 1,
+            payload_bytes: 0,
+            node_bytes: NODE_OVERHEAD_BYTES,
+            evicted: 0,
+            truncated: 0,
+        }
+    }
+
+    pub fn limits(&self) -> &StoreLimits {
+        &self.limits
+    }
+
+    /// Stores a message and returns its sequence number. Caps apply at once, oldest first; the
+    /// message just stored is never the one dropped.
+    pub fn insert(
+        &mut self,
+        topic: &str,
+        received_ms: i64,
+        qos: u8,
+        retain: bool,
+        payload: Bytes,
+        source: u32,
+    ) -> u64 {
+        let node_id = self.intern(topic);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+
+        let original_len = payload.len();
+        let truncated = original_len > self.limits.max_payload_bytes;
+        let payload = if truncated {
+            self.truncated += 1;
+            // A copy, not a slice: a slice would keep the whole oversized buffer alive and the
+            // cap would bound nothing.
+            Bytes::copy_from_slice(&payload[..self.limits.max_payload_bytes])
+        } else {
+            payload
+        };
+        let payload_len = payload.len();
+
+        let count_cap = self.limits.per_topic_count.max(1);
+        let bytes_cap = self.limits.per_topic_bytes;
+        let node = &mut self.nodes[node_id.index()];
+        let was_topic = node.is_topic();
+        node.history.push_back(StoredMessage {
+            seq,
+            received_ms,
+            qos,
+            retain,
+            payload,
+            original_len,
+            truncated,
+            source,
+        });
+        node.history_bytes += payload_len;
+        node.retained = retain;
+        let mut dropped_count = 0usize;
+        let mut dropped_bytes = 0usize;
+        while node.history.len() > 1 && (node.history.len() > count_cap || node.history_bytes > bytes_cap) {
+            let Some(oldest) = node.history.pop_front() else { break };
+            node.history_bytes -= oldest.payload.len();
+            dropped_count += 1;
+            dropped_bytes += oldest.payload.len();
+        }
+        self.payload_bytes = self.payload_bytes + payload_len - dropped_bytes;
+        self.evicted += dropped_count as u64;
+        // The dropped messages' queue entries stay behind; `evict_oldest` skips them.
+        self.fifo.push_back(FifoEntry { seq, node: node_id });
+
+        let topics_delta = if was_topic { 0 } else { 1 };
+        self.propagate(node_id, 1, 1 - dropped_count as isize, topics_delta);
+
+        self.enforce_budget(seq);
+        self.tidy_fifo();
+        seq
+    }
+
+    /// Drops every message and node; ids from before become stale. Sequence numbers go on.
+    pub fn clear(&mut self) {
+        let next_seq = self.next_seq;
+        let epoch = self.epoch.wrapping_add(1);
+        *self = MessageStore::new(self.limits.clone());
+        self.next_seq = next_seq;
+        self.epoch = epoch;
+    }
+
+    pub fn root(&self) -> NodeId {
+        NodeId { index: 0, epoch: self.epoch }
+    }
+
+    /// `None` for a stale id (from before a `clear`).
+    pub fn node(&self, id: NodeId) -> Option<&TopicNode> {
+        if id.epoch != self.epoch {
+            return None;
+        }
+        self.nodes.get(id.index())
+    }
+
+    /// Children sorted by name.
+    pub fn children(&self, id: NodeId) -> impl Iterator<Item = NodeId> {
+        self.node(id).map(|node| node.children.as_slice()).unwrap_or(&[]).iter().copied()
+    }
+
+    /// The node of a topic, whether it holds messages or is only a level above some.
+    pub fn find(&self, topic: &str) -> Option<NodeId> {
+        if let Some(&known) = self.topic_index.get(topic) {
+            return Some(known);
+        }
+        let mut current = self.root();
+        for level in topic.split('/') {
+            let position = self.child_position(current, level).ok()?;
+            current = self.nodes[current.index()].children[position];
+        }
+        Some(current)
+    }
+
+    /// The full topic of a node (`""` for the root); `None` for a stale id.
+    pub fn path_of(&self, id: NodeId) -> Option<String> {
+        self.node(id)?;
+        let mut names = Vec::new();
+        let mut cursor = id;
+        while let Some(parent) = self.nodes[cursor.index()].parent {
+            names.push(&*self.nodes[cursor.index()].name);
+            cursor = parent;
+        }
+        names.reverse();
+        Some(names.join("/"))
+    }
+
+    /// A topic's messages, oldest first; empty for nodes without messages and stale ids.
+    pub fn history(&self, id: NodeId) -> &VecDeque<StoredMessage> {
+        self.node(id).map_or(&EMPTY_HISTORY, |node| &node.history)
+    }
+
+    pub fn latest(&self, id: NodeId) -> Option<&StoredMessage> {
+        self.history(id).back()
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        let root = &self.nodes[0];
+        StoreStats {
+            topics: root.subtree_topics,
+            messages: root.subtree_messages,
+            bytes: self.payload_bytes,
+            evicted: self.evicted,
+            truncated: self.truncated,
+            received: root.subtree_received,
+        }
+    }
+
+    /// What the store charges against `total_bytes`: payloads, a fixed overhead per message
+    /// ([`MESSAGE_OVERHEAD_BYTES`]), per node ([`NODE_OVERHEAD_BYTES`] plus its name) and per
+    /// topic in the lookup index ([`INDEX_OVERHEAD_BYTES`] plus the topic).
+    pub fn memory_bytes(&self) -> usize {
+        self.payload_bytes + self.nodes[0].subtree_messages * MESSAGE_OVERHEAD_BYTES + self.node_bytes
+    }
+
+    /// Topics (nodes holding messages) whose full topic or latest payload (read as lossy UTF-8)
+    /// contains `query`, ignoring case; in display order, at most `limit`.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<NodeId> {
+        let mut found = Vec::new();
+        if limit == 0 {
+            return found;
+        }
+        let needle = Needle::new(query);
+        let mut path = String::new();
+        // (node, length of its parent's path, or None for top-level nodes which take no '/').
+        let mut stack: Vec<(NodeId, Option<usize>)> =
+            self.nodes[0].children.iter().rev().map(|&child| (child, None)).collect();
+        while let Some((id, parent_len)) = stack.pop() {
+            let node = &self.nodes[id.index()];
+            match parent_len {
+                None => path.clear(),
+                Some(len) => {
+                    path.truncate(len);
+                    path.push('/');
+                }
+            }
+            path.push_str(&node.name);
+            if let Some(latest) = node.history.back()
+                && (needle.is_in(path.as_bytes()) || needle.is_in(&latest.payload))
+            {
+                found.push(id);
+                if found.len() == limit {
+                    break;
+                }
+            }
+            let path_len = path.len();
+            stack.extend(node.children.iter().rev().map(|&child| (child, Some(path_len))));
+        }
+        found
+    }
+
+    /// Topics (nodes holding messages) matching an MQTT topic filter, in display order; empty
+    /// for an invalid filter. Walks only the branches the filter can reach.
+    pub fn nodes_matching(&self, filter: &str) -> Vec<NodeId> {
+        let mut found = Vec::new();
+        if !is_valid_filter(filter) {
+            return found;
+        }
+        let levels: Vec<&str> = filter.split('/').collect();
+        let root = self.root();
+        enum Pending {
+            /// The node matched the filter's first `usize` levels.
+            Matched(NodeId, usize),
+            /// Below a `#`: everything matches.
+            Below(NodeId),
+        }
+        let mut stack = vec![Pending::Matched(root, 0)];
+        while let Some(pending) = stack.pop() {
+            match pending {
+                Pending::Below(id) => {
+                    let node = &self.nodes[id.index()];
+                    if self.is_matchable_topic(id) {
+                        found.push(id);
+                    }
+                    stack.extend(node.children.iter().rev().map(|&child| Pending::Below(child)));
+                }
+                Pending::Matched(id, depth) => {
+                    let node = &self.nodes[id.index()];
+                    let Some(&level) = levels.get(depth) else {
+                        if self.is_matchable_topic(id) {
+                            found.push(id);
+                        }
+                        continue;
+                    };
+                    // MQTT: filters starting with a wildcard do not match topics starting with '$'.
+                    let reachable = |child: &&NodeId| id != root || !self.nodes[child.index()].name.starts_with('$');
+                    match level {
+                        "#" => {
+                            // "a/#" also matches "a" itself.
+                            if self.is_matchable_topic(id) {
+                                found.push(id);
+                            }
+                            stack.extend(node.children.iter().rev().filter(reachable).map(|&c| Pending::Below(c)));
+                        }
+                        "+" => {
+                            stack.extend(
+                                node.children.iter().rev().filter(reachable).map(|&c| Pending::Matched(c, depth + 1)),
+                            );
+                        }
+                        name => {
+                            if let Ok(position) = self.child_position(id, name) {
+                                stack.push(Pending::Matched(node.children[position], depth + 1));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Holds messages and has a valid topic name: the empty topic (a single empty level,
+    /// stored like any other) is not one, so no filter matches it.
+    fn is_matchable_topic(&self, id: NodeId) -> bool {
+        let node = &self.nodes[id.index()];
+        node.is_topic() && !(node.name.is_empty() && node.parent == Some(self.root()))
+    }
+
+    /// The node of `topic`, created with its missing ancestors.
+    fn intern(&mut self, topic: &str) -> NodeId {
+        if let Some(&known) = self.topic_index.get(topic) {
+            return known;
+        }
+        let mut current = self.root();
+        for level in topic.split('/') {
+            current = match self.child_position(current, level) {
+                Ok(position) => self.nodes[current.index()].children[position],
+                Err(position) => {
+                    // Nodes cost well over 100 bytes each: memory runs out long before u32 does.
+                    let child = NodeId { index: self.nodes.len() as u32, epoch: self.epoch };
+                    self.nodes.push(TopicNode::new(level, Some(current)));
+                    self.nodes[current.index()].children.insert(position, child);
+                    self.node_bytes += NODE_OVERHEAD_BYTES + level.len();
+                    child
+                }
+            };
+        }
+        self.topic_index.insert(topic.into(), current);
+        self.node_bytes += INDEX_OVERHEAD_BYTES + topic.len();
+        current
+    }
+
+    fn child_position(&self, parent: NodeId, name: &str) -> Result<usize, usize> {
+        let nodes = &self.nodes;
+        nodes[parent.index()].children.binary_search_by(|child| (*nodes[child.index()].name).cmp(name))
+    }
+
+    /// Applies count changes to a node and all its ancestors.
+    fn propagate(&mut self, from: NodeId, received: u64, messages_delta: isize, topics_delta: isize) {
+        let mut cursor = Some(from);
+        while let Some(id) = cursor {
+            let node = &mut self.nodes[id.index()];
+            node.subtree_received += received;
+            node.subtree_messages = node.subtree_messages.saturating_add_signed(messages_delta);
+            node.subtree_topics = node.subtree_topics.saturating_add_signed(topics_delta);
+            cursor = node.parent;
+        }
+    }
+
+    /// Drops the globally oldest messages until the budget holds, keeping `newest_seq`.
+    fn enforce_budget(&mut self, newest_seq: u64) {
+        while self.memory_bytes() > self.limits.total_bytes {
+            let Some(&FifoEntry { seq, node: node_id }) = self.fifo.front() else { break };
+            if seq == newest_seq {
+                break;
+            }
+            self.fifo.pop_front();
+            let node = &mut self.nodes[node_id.index()];
+            // Otherwise a per-topic cap dropped it already.
+            if node.history.front().is_none_or(|oldest| oldest.seq != seq) {
+                continue;
+            }
+            let Some(oldest) = node.history.pop_front() else { continue };
+            node.history_bytes -= oldest.payload.len();
+            let emptied = node.history.is_empty();
+            shrink_if_sparse(&mut node.history);
+            self.payload_bytes -= oldest.payload.len();
+            self.evicted += 1;
+            self.propagate(node_id, 0, -1, if emptied { -1 } else { 0 });
+        }
+    }
+
+    /// Sweeps stale queue entries and returns spare capacity, both rarely enough to stay
+    /// amortised O(1) per insert.
+    fn tidy_fifo(&mut self) {
+        let live = self.nodes[0].subtree_messages;
+        if self.fifo.len() > 2 * live + FIFO_SLACK_ENTRIES {
+            let nodes = &self.nodes;
+            self.fifo.retain(|entry| is_live(nodes, entry));
+        }
+        shrink_if_sparse(&mut self.fifo);
+    }
+}
+
+/// Whether a queue entry's message is still held. A topic's history is a run of its newest
+/// messages in order, so it holds exactly its messages from the oldest kept one on.
+fn is_live(nodes: &[TopicNode], entry: &FifoEntry) -> bool {
+    nodes[entry.node.index()].history.front().is_some_and(|oldest| oldest.seq <= entry.seq)
+}
+
+fn shrink_if_sparse<T>(queue: &mut VecDeque<T>) {
+    if queue.is_empty() {
+        *queue = VecDeque::new();
+    } else if queue.capacity() > SHRINK_MIN_CAPACITY && queue.len() < queue.capacity() / 4 {
+        queue.shrink_to(queue.len() * 2);
+    }
+}
+
+/// A case-insensitive search term. ASCII terms are matched on raw bytes without allocating
+/// (ASCII bytes never occur inside multi-byte UTF-8, so this equals matching the lossy text).
+enum Needle {
+    Ascii(Vec<u8>),
+    Unicode(String),
+}
+
+impl Needle {
+    fn new(query: &str) -> Self {
+        if query.is_ascii() { Needle::Ascii(query.as_bytes().to_vec()) } else { Needle::Unicode(query.to_lowercase()) }
+    }
+
+    fn is_in(&self, haystack: &[u8]) -> bool {
+        match self {
+            Needle::Ascii(needle) => {
+                needle.is_empty() || haystack.windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle))
+            }
+            Needle::Unicode(needle) => String::from_utf8_lossy(haystack).to_lowercase().contains(needle.as_str()),
+        }
+    }
+}
+
+/// An MQTT topic filter is valid: not empty, `#` only as the whole last level, `+` only as a
+/// whole level.
+pub fn is_valid_filter(filter: &str) -> bool {
+    if filter.is_empty() {
+        return false;
+    }
+    let mut levels = filter.split('/').peekable();
+    while let Some(level) = levels.next() {
+        match level {
+            "#" => return levels.peek().is_none(),
+            "+" => {}
+            other if other.contains(['+', '#']) => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// MQTT filter matching (MQTT 3.1.1 §4.7, 5.0 §4.7): `+` is one level (empty ones too), `#`
+/// the rest including the parent level, and wildcards in the first level do not match topics
+/// starting with `$`. Invalid filters and topic names (empty, with wildcards) match nothing.
+pub fn matches_filter(filter: &str, topic: &str) -> bool {
+    if !is_valid_filter(filter) || topic.is_empty() || topic.contains(['+', '#']) {
+        return false;
+    }
+    if topic.starts_with('$') && filter.starts_with(['+', '#']) {
+        return false;
+    }
+    let mut filter_levels = filter.split('/');
+    let mut topic_levels = topic.split('/');
+    loop {
+        match (filter_levels.next(), topic_levels.next()) {
+            (Some("#"), _) => return true,
+            (Some("+"), Some(_)) => {}
+            (Some(wanted), Some(level)) if wanted == level => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn put(store: &mut MessageStore, topic: &str, payload: &[u8]) -> u64 {
+        store.insert(topic, 0, 0, false, Bytes::copy_from_slice(payload), 1)
+    }
+
+    fn seqs(store: &MessageStore, topic: &str) -> Vec<u64> {
+        let id = store.find(topic).expect("topic exists");
+        store.history(id).iter().map(|m| m.seq).collect()
+    }
+
+    fn roomy() -> StoreLimits {
+        StoreLimits { total_bytes: usize::MAX, ..StoreLimits::default() }
+    }
+
+    /// Memory charged by a store holding one message in each of `topics`, minus those messages.
+    fn node_bytes_for(topics: &[&str]) -> usize {
+        let mut store = MessageStore::new(roomy());
+        for topic in topics {
+            put(&mut store, topic, b"");
+        }
+        store.memory_bytes() - topics.len() * MESSAGE_OVERHEAD_BYTES
+    }
+
+    /// Recounts every node's subtree figures from scratch and compares them with the kept ones.
+    fn assert_counts_exact(store: &MessageStore, received_by_topic: &HashMap<String, u64>) {
+        fn recount(store: &MessageStore, id: NodeId, received_by_topic: &HashMap<String, u64>) -> (usize, usize, u64) {
+            let node = store.node(id).expect("live id");
+            let path = store.path_of(id).expect("live id");
+            let own_received = if id == store.root() { 0 } else { received_by_topic.get(&path).copied().unwrap_or(0) };
+            let mut totals = (usize::from(node.is_topic()), node.history.len(), own_received);
+            let children: Vec<NodeId> = store.children(id).collect();
+            let names: Vec<&str> = children.iter().map(|&c| store.node(c).expect("live").name()).collect();
+            assert!(names.windows(2).all(|w| w[0] < w[1]), "children sorted and unique: {names:?}");
+            for child in children {
+                assert_eq!(store.node(child).expect("live").parent(), Some(id));
+                let (t, m, r) = recount(store, child, received_by_topic);
+                totals = (totals.0 + t, totals.1 + m, totals.2 + r);
+            }
+            assert_eq!(
+                (node.topics(), node.messages(), node.received()),
+                totals,
+                "subtree counts of {path:?}"
+            );
+            assert_eq!(node.history_bytes(), node.history.iter().map(|m| m.payload.len()).sum::<usize>());
+            totals
+        }
+        let (topics, messages, received) = recount(store, store.root(), received_by_topic);
+        let stats = store.stats();
+        assert_eq!((stats.topics, stats.messages, stats.received), (topics, messages, received));
+        let payload: usize = store.nodes.iter().map(|n| n.history_bytes).sum();
+        assert_eq!(stats.bytes, payload);
+        assert_eq!(stats.received, stats.messages as u64 + stats.evicted);
+    }
+
+    #[test]
+    fn counts_stay_exact_through_inserts() {
+        let mut store = MessageStore::default();
+        put(&mut store, "a/b", b"1");
+        put(&mut store, "a/c", b"2");
+        put(&mut store, "a/b", b"3");
+        put(&mut store, "d", b"4");
+        let stats = store.stats();
+        assert_eq!((stats.topics, stats.messages, stats.received, stats.bytes), (3, 4, 4, 4));
+        let a = store.node(store.find("a").expect("a")).expect("live");
+        assert_eq!((a.topics(), a.messages(), a.received(), a.is_topic()), (2, 3, 3, false));
+        let b = store.find("a/b").expect("a/b");
+        assert_eq!(store.latest(b).map(|m| &m.payload[..]), Some(&b"3"[..]));
+        assert_eq!(seqs(&store, "a/b"), vec![1, 3]);
+        let mut received = HashMap::new();
+        received.insert("a/b".to_string(), 2);
+        received.insert("a/c".to_string(), 1);
+        received.insert("d".to_string(), 1);
+        assert_counts_exact(&store, &received);
+    }
+
+    #[test]
+    fn retained_marker_follows_last_message() {
+        let mut store = MessageStore::default();
+        store.insert("t", 5, 1, true, Bytes::from_static(b"x"), 7);
+        let t = store.find("t").expect("t");
+        assert!(store.node(t).expect("live").retained());
+        let latest = store.latest(t).expect("message");
+        assert_eq!((latest.received_ms, latest.qos, latest.retain, latest.source), (5, 1, true, 7));
+        store.insert("t", 6, 0, false, Bytes::from_static(b"y"), 7);
+        assert!(!store.node(t).expect("live").retained());
+    }
+
+    #[test]
+    fn per_topic_count_cap_drops_that_topics_oldest() {
+        let mut store = MessageStore::new(StoreLimits { per_topic_count: 3, ..roomy() });
+        put(&mut store, "other", b"o");
+        for _ in 0..5 {
+            put(&mut store, "t", b"x");
+        }
+        assert_eq!(seqs(&store, "t"), vec![4, 5, 6]);
+        assert_eq!(seqs(&store, "other"), vec![1]);
+        let stats = store.stats();
+        assert_eq!((stats.messages, stats.evicted, stats.received, stats.topics), (4, 2, 6, 2));
+    }
+
+    #[test]
+    fn per_topic_bytes_cap_drops_oldest_but_keeps_the_newest() {
+        let mut store = MessageStore::new(StoreLimits { per_topic_bytes: 10, ..roomy() });
+        for _ in 0..4 {
+            put(&mut store, "t", b"abcd");
+        }
+        assert_eq!(seqs(&store, "t"), vec![3, 4]);
+        assert_eq!(store.node(store.find("t").expect("t")).expect("live").history_bytes(), 8);
+        put(&mut store, "t", b"0123456789ab");
+        assert_eq!(seqs(&store, "t"), vec![5], "an oversized message is kept alone");
+        assert_eq!(store.stats().evicted, 4);
+        assert_eq!(store.stats().bytes, 12);
+    }
+
+    #[test]
+    fn global_budget_evicts_oldest_across_topics() {
+        let topics = ["a", "b", "c"];
+        let payload = [0u8; 10];
+        let room_for_three = node_bytes_for(&topics) + 3 * (payload.len() + MESSAGE_OVERHEAD_BYTES);
+        let mut store = MessageStore::new(StoreLimits { total_bytes: room_for_three, ..StoreLimits::default() });
+        for topic in ["a", "b", "c", "a", "b"] {
+            put(&mut store, topic, &payload);
+            assert!(store.memory_bytes() <= room_for_three);
+        }
+        assert_eq!(seqs(&store, "a"), vec![4]);
+        assert_eq!(seqs(&store, "b"), vec![5]);
+        assert_eq!(seqs(&store, "c"), vec![3]);
+        put(&mut store, "a", &payload);
+        assert_eq!(seqs(&store, "c"), Vec::<u64>::new(), "c's message was the oldest");
+        assert_eq!(store.node(store.find("c").expect("c")).expect("live").topics(), 0);
+        let stats = store.stats();
+        assert_eq!((stats.messages, stats.topics, stats.evicted, stats.received), (3, 2, 3, 6));
+    }
+
+    #[test]
+    fn global_eviction_skips_messages_already_dropped_per_topic() {
+        let topics = ["a", "b"];
+        let payload = [0u8; 10];
+        let room_for_two = node_bytes_for(&topics) + 2 * (payload.len() + MESSAGE_OVERHEAD_BYTES);
+        let mut store =
+            MessageStore::new(StoreLimits { per_topic_count: 1, total_bytes: room_for_two, ..StoreLimits::default() });
+        for _ in 0..3 {
+            put(&mut store, "a", &payload);
+        }
+        put(&mut store, "b", &payload);
+        assert_eq!((seqs(&store, "a"), seqs(&store, "b")), (vec![3], vec![4]));
+        put(&mut store, "b", &payload);
+        assert_eq!((seqs(&store, "a"), seqs(&store, "b")), (vec![3], vec![5]), "per-topic cap, not budget");
+        // A new topic's node takes more room than a message: both older messages go, oldest
+        // first, and the newest stays even though the tree alone now overflows the budget.
+        put(&mut store, "c", &payload);
+        assert_eq!((seqs(&store, "a"), seqs(&store, "b"), seqs(&store, "c")), (vec![], vec![], vec![6]));
+        assert_eq!(store.stats().received, store.stats().messages as u64 + store.stats().evicted);
+    }
+
+    #[test]
+    fn budget_smaller_than_one_message_keeps_the_newest() {
+        let mut store = MessageStore::new(StoreLimits { total_bytes: 0, ..StoreLimits::default() });
+        put(&mut store, "a", b"1");
+        put(&mut store, "b", b"2");
+        assert_eq!(store.stats().messages, 1);
+        assert_eq!(seqs(&store, "b"), vec![2]);
+        assert_eq!(store.stats().evicted, 1);
+    }
+
+    #[test]
+    fn stale_queue_entries_are_swept() {
+        let mut store = MessageStore::new(StoreLimits { per_topic_count: 1, ..roomy() });
+        for _ in 0..10 * FIFO_SLACK_ENTRIES {
+            put(&mut store, "t", b"x");
+        }
+        assert!(store.fifo.len() <= 2 + FIFO_SLACK_ENTRIES);
+        assert_eq!(store.stats().messages, 1);
+    }
+
+    #[test]
+    fn oversized_payloads_are_truncated_and_counted() {
+        let mut store = MessageStore::new(StoreLimits { max_payload_bytes: 4, ..roomy() });
+        let t = {
+            put(&mut store, "t", b"hello world");
+            store.find("t").expect("t")
+        };
+        let latest = store.latest(t).expect("message");
+        assert_eq!((&latest.payload[..], latest.original_len, latest.truncated), (&b"hell"[..], 11, true));
+        put(&mut store, "t", b"abcd");
+        let latest = store.latest(t).expect("message");
+        assert_eq!((&latest.payload[..], latest.original_len, latest.truncated), (&b"abcd"[..], 4, false));
+        assert_eq!(store.stats().truncated, 1);
+        assert_eq!(store.stats().bytes, 8);
+    }
+
+    #[test]
+    fn slash_edge_cases_are_real_levels() {
+        let mut store = MessageStore::new(roomy());
+        for topic in ["a//b", "/a", "a/", "a"] {
+            put(&mut store, topic, b"x");
+        }
+        let names = |id: NodeId| -> Vec<String> {
+            store.children(id).map(|c| store.node(c).expect("live").name().to_string()).collect()
+        };
+        let root = store.root();
+        assert_eq!(names(root), vec!["", "a"]);
+        let a = store.find("a").expect("a");
+        assert_eq!(names(a), vec![""]);
+        let a_empty = store.find("a/").expect("a/");
+        assert_eq!(names(a_empty), vec!["b"]);
+        assert!(store.node(a_empty).expect("live").is_topic(), "a/ is a topic of its own");
+        for topic in ["a//b", "/a", "a/", "a"] {
+            let id = store.find(topic).expect(topic);
+            assert_eq!(store.path_of(id).as_deref(), Some(topic));
+            assert_eq!(store.history(id).len(), 1);
+        }
+        assert_eq!(store.find("/"), None);
+        assert_eq!(store.find("b"), None);
+        assert_eq!(store.path_of(root).as_deref(), Some(""));
+        assert_eq!(store.stats().topics, 4);
+        assert_eq!(store.node(a).expect("live").topics(), 3);
+    }
+
+    #[test]
+    fn clear_makes_old_ids_stale_and_keeps_sequence_going() {
+        let mut store = MessageStore::default();
+        put(&mut store, "a/b", b"1");
+        let old = store.find("a/b").expect("a/b");
+        store.clear();
+        assert!(store.node(old).is_none());
+        assert!(store.history(old).is_empty());
+        assert_eq!(store.children(old).count(), 0);
+        assert_eq!(store.path_of(old), None);
+        assert_eq!(store.stats(), StoreStats::default());
+        assert_eq!(store.memory_bytes(), NODE_OVERHEAD_BYTES);
+        assert_eq!(put(&mut store, "a/b", b"2"), 2);
+        assert_eq!(store.find("a/b").map(|id| store.node(id).is_some()), Some(true));
+    }
+
+    #[test]
+    fn search_matches_path_and_latest_payload_ignoring_case() {
+        let mut store = MessageStore::new(roomy());
+        put(&mut store, "cems/v1/PK1/dev1/up/property/report", br#"{"soc":87}"#);
+        put(&mut store, "cems/v1/pk2/dev2/up/alarm/report", "温度过高 Übertemperatur".as_bytes());
+        put(&mut store, "cems/v1/pk2/dev2/up/event/report", b"old SOC");
+        put(&mut store, "cems/v1/pk2/dev2/up/event/report", b"new");
+        put(&mut store, "other", &[0xff, 0xfe, b'S', b'o', b'C']);
+        let paths = |ids: Vec<NodeId>| -> Vec<String> {
+            ids.into_iter().map(|id| store.path_of(id).expect("live")).collect()
+        };
+        assert_eq!(paths(store.search("pk1", 10)), vec!["cems/v1/PK1/dev1/up/property/report"]);
+        assert_eq!(
+            paths(store.search("SOC", 10)),
+            vec!["cems/v1/PK1/dev1/up/property/report", "other"],
+            "payload match, latest payload only, invalid UTF-8 tolerated"
+        );
+        assert_eq!(paths(store.search("温度", 10)), vec!["cems/v1/pk2/dev2/up/alarm/report"]);
+        assert_eq!(paths(store.search("üBER", 10)), vec!["cems/v1/pk2/dev2/up/alarm/report"]);
+        assert_eq!(store.search("cems", 10).len(), 3, "topics only, not the levels above them");
+        assert_eq!(store.search("cems", 2).len(), 2);
+        assert_eq!(store.search("", 0).len(), 0);
+        assert_eq!(store.search("", 100).len(), 4);
+        assert!(store.search("nowhere", 10).is_empty());
+    }
+
+    #[test]
+    fn wildcard_matching_follows_the_spec() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("sport/tennis/player1/#", "sport/tennis/player1", true),
+            ("sport/tennis/player1/#", "sport/tennis/player1/ranking", true),
+            ("sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon", true),
+            ("sport/#", "sport", true),
+            ("#", "sport/tennis", true),
+            ("#", "/", true),
+            ("sport/tennis/+", "sport/tennis/player1", true),
+            ("sport/tennis/+", "sport/tennis/player1/ranking", false),
+            ("sport/+", "sport", false),
+            ("sport/+", "sport/", true),
+            ("+/+", "/finance", true),
+            ("/+", "/finance", true),
+            ("+", "/finance", false),
+            ("+", "a", true),
+            ("+/+", "/", true),
+            ("a/+/b", "a//b", true),
+            ("a//b", "a//b", true),
+            ("a/b", "a//b", false),
+            ("#", "$SYS/monitor/Clients", false),
+            ("+/monitor/Clients", "$SYS/monitor/Clients", false),
+            ("$SYS/#", "$SYS/monitor/Clients", true),
+            ("$SYS/monitor/+", "$SYS/monitor/Clients", true),
+            ("a/$x", "a/$x", true),
+            ("a/+", "a/$x", true),
+            ("ACCOUNTS", "Accounts", false),
+            ("sport/tennis#", "sport/tennis", false),
+            ("sport/tennis/#/ranking", "sport/tennis/x/ranking", false),
+            ("sport+", "sport+", false),
+            ("", "", false),
+            ("#", "", false),
+            ("a/+", "a/+", false),
+        ];
+        for &(filter, topic, expected) in cases {
+            assert_eq!(matches_filter(filter, topic), expected, "{filter:?} vs {topic:?}");
+        }
+        assert!(is_valid_filter("#") && is_valid_filter("+") && is_valid_filter("/") && is_valid_filter("a/+/#"));
+        assert!(!is_valid_filter("a/#/") && !is_valid_filter("a#") && !is_valid_filter("+a"));
+    }
+
+    fn brute_force_matching(store: &MessageStore, filter: &str) -> Vec<NodeId> {
+        let mut all = Vec::new();
+        let mut stack = vec![store.root()];
+        while let Some(id) = stack.pop() {
+            all.push(id);
+            let children: Vec<NodeId> = store.children(id).collect();
+            stack.extend(children.into_iter().rev());
+        }
+        all.into_iter()
+            .filter(|&id| {
+                store.node(id).expect("live").is_topic() && matches_filter(filter, &store.path_of(id).expect("live"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nodes_matching_walks_the_tree_like_the_filter() {
+        let mut store = MessageStore::new(roomy());
+        for topic in ["sport", "sport/", "sport/tennis/p1", "sport/golf", "/finance", "$SYS/x", "a//b", "a", ""] {
+            put(&mut store, topic, b"x");
+        }
+        for filter in ["#", "+", "+/+", "sport/#", "sport/+", "/+", "+/#", "$SYS/#", "a/+/b", "a/#", "x/#", "bad#"] {
+            assert_eq!(store.nodes_matching(filter), brute_force_matching(&store, filter), "filter {filter:?}");
+        }
+        assert_eq!(store.nodes_matching("sport/#").len(), 4);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert { topic: usize, len: usize, retain: bool },
+        Clear,
+    }
+
+    const TOPICS: &[&str] = &["a", "a/b", "a/b/c", "a//b", "/a", "a/", "", "b/c/d", "$SYS/x", "b"];
+    const FILTERS: &[&str] = &["#", "+", "a/#", "+/b", "/#", "a/+/b", "$SYS/+", "+/+/+"];
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            30 => (0..TOPICS.len(), 0usize..40, any::<bool>())
+                .prop_map(|(topic, len, retain)| Op::Insert { topic, len, retain }),
+            1 => Just(Op::Clear),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn counts_match_a_recount_and_a_reference_model(
+            per_topic_count in 0usize..5,
+            per_topic_bytes in 0usize..80,
+            total_bytes in 0usize..4000,
+            max_payload_bytes in 0usize..32,
+            ops in proptest::collection::vec(op(), 1..120),
+        ) {
+            let limits = StoreLimits { per_topic_count, per_topic_bytes, total_bytes, max_payload_bytes };
+            let mut store = MessageStore::new(limits);
+            let mut received_by_topic: HashMap<String, u64> = HashMap::new();
+            // Reference model: live messages as (seq, topic, stored length), oldest first.
+            let mut model: Vec<(u64, usize, usize)> = Vec::new();
+            let mut truncated = 0u64;
+            for op in ops {
+                match op {
+                    Op::Clear => {
+                        store.clear();
+                        received_by_topic.clear();
+                        model.clear();
+                        truncated = 0;
+                    }
+                    Op::Insert { topic, len, retain } => {
+                        let payload: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                        let seq = store.insert(TOPICS[topic], 0, 0, retain, Bytes::from(payload), 0);
+                        *received_by_topic.entry(TOPICS[topic].to_string()).or_default() += 1;
+                        let stored_len = len.min(max_payload_bytes);
+                        truncated += u64::from(len > max_payload_bytes);
+                        model.push((seq, topic, stored_len));
+                        loop {
+                            let same: Vec<usize> = model.iter().filter(|m| m.1 == topic).map(|m| m.2).collect();
+                            let over = same.len() > per_topic_count.max(1) || same.iter().sum::<usize>() > per_topic_bytes;
+                            if same.len() <= 1 || !over { break; }
+                            let Some(oldest) = model.iter().position(|m| m.1 == topic) else { break };
+                            model.remove(oldest);
+                        }
+                        let charged = |model: &[(u64, usize, usize)]| {
+                            store.node_bytes + model.iter().map(|m| m.2 + MESSAGE_OVERHEAD_BYTES).sum::<usize>()
+                        };
+                        while model.len() > 1 && charged(&model) > total_bytes {
+                            model.remove(0);
+                        }
+                        let node = store.find(TOPICS[topic]).expect("inserted");
+                        prop_assert_eq!(store.node(node).expect("live").retained(), retain);
+                    }
+                }
+                assert_counts_exact(&store, &received_by_topic);
+                let mut held: Vec<(u64, usize)> = Vec::new();
+                for topic in TOPICS {
+                    if let Some(id) = store.find(topic) {
+                        held.extend(store.history(id).iter().map(|m| (m.seq, m.payload.len())));
+                    }
+                }
+                held.sort();
+                let expected: Vec<(u64, usize)> = model.iter().map(|m| (m.0, m.2)).collect();
+                prop_assert_eq!(held, expected);
+                prop_assert_eq!(store.stats().truncated, truncated);
+                prop_assert!(store.memory_bytes() <= total_bytes || store.stats().messages <= 1);
+                for filter in FILTERS {
+                    prop_assert_eq!(store.nodes_matching(filter), brute_force_matching(&store, filter));
+                }
+            }
+        }
+    }
+
+    /// Run with `cargo test --release --lib engine::store -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn bench_insert_throughput() {
+        use std::hint::black_box;
+        use std::time::Instant;
+
+        const MESSAGES: usize = 1_000_000;
+        const TOPIC_COUNT: usize = 10_000;
+        let topics: Vec<String> = (0..TOPIC_COUNT)
+            .map(|i| format!("cems/v1/pk{}/dev{}/up/property/report", i / 100, i % 100))
+            .collect();
+        let payloads: Vec<Bytes> = (0..1_000)
+            .map(|i| Bytes::from(format!(r#"{{"id":"{i}","ts":1700000000000,"data":{{"soc":{},"p":-12.5}}}}"#, i % 100)))
+            .collect();
+
+        let limits = StoreLimits { total_bytes: 64 * 1024 * 1024, ..StoreLimits::default() };
+        let mut store = MessageStore::new(limits);
+        let started = Instant::now();
+        for i in 0..MESSAGES {
+            let topic = &topics[(i * 7919) % TOPIC_COUNT];
+            black_box(store.insert(topic, i as i64, 0, false, payloads[i % payloads.len()].clone(), 1));
+        }
+        let store_secs = started.elapsed().as_secs_f64();
+
+        let started = Instant::now();
+        let mut reference = Vec::new();
+        for i in 0..MESSAGES {
+            reference.push(black_box(payloads[i % payloads.len()].clone()));
+        }
+        black_box(&reference);
+        let reference_secs = started.elapsed().as_secs_f64();
+
+        let stats = store.stats();
+        println!(
+            "store insert: {:.0} messages/s ({:.1} ns each); Vec::push: {:.0} messages/s; ratio store/Vec {:.1}x",
+            MESSAGES as f64 / store_secs,
+            store_secs * 1e9 / MESSAGES as f64,
+            MESSAGES as f64 / reference_secs,
+            store_secs / reference_secs,
+        );
+        println!(
+            "held {} messages in {} topics, {} MiB charged, {} evicted",
+            stats.messages,
+            stats.topics,
+            store.memory_bytes() / (1024 * 1024),
+            stats.evicted
+        );
+        assert!(store.memory_bytes() <= 64 * 1024 * 1024);
+    }
+}

@@ -1,0 +1,399 @@
+//! Down requests (contract §2, table rows with dir D): one plain function over the sim state per
+//! message, so every code can be tested without a broker. [`handle_down`] parses the envelope
+//! (code 3 when the id can be recovered), replays duplicates (§3), routes by class/action (code 2
+//! for anything else) and returns the reply plus what the gateway publishes as a consequence.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use super::files;
+use super::log::Level;
+use super::outage::make_batches;
+use super::state::{Outgoing, SimState};
+use super::validate::{Rule, check};
+use super::{Fail, commands, transfer};
+use crate::protocol::codes;
+use crate::protocol::envelope::{Envelope, Reply, parse_envelope};
+use crate::protocol::model::{Access, ValueType};
+use crate::protocol::payload::{
+    Alarms, CommandRequest, FileDownload, FileEntry, FileList, FileChunkGet, FileListRequest, FileUpload, FileUploadReply, HistoryGet,
+    HistoryGetReply, LogConfig, LogEntries, LogGet, MeterGet, OtaUpgrade, PointGet, PointSet, PointSetReply, Points, PortGet,
+    PortSet, PropertyFailure, PropertyGet, PropertySetReply, Props, Readings, TimeReply,
+    TimeRequest, TimeSet, TimeSetReply, VendorMessage, to_data,
+};
+use crate::protocol::topic::{CemsTopic, Dir, MessageKind};
+
+/// Readings one `meter/get` returns at most (the latest ones), to stay well under 256 KiB.
+const MAX_READINGS: usize = 1_000;
+/// Upload ids remembered for `file/read`.
+const MAX_UPLOADS: usize = 64;
+
+/// What handling one message produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Handled {
+    /// The reply, for requests (published on the request's reply topic).
+    pub reply: Option<Reply>,
+    /// Reports and requests the gateway sends as a consequence, after the reply.
+    pub out: Vec<Outgoing>,
+}
+
+fn bad_param(msg: impl Into<String>) -> Fail {
+    Fail { code: codes::BAD_PARAM, msg: msg.into() }
+}
+
+fn not_found(msg: impl Into<String>) -> Fail {
+    Fail { code: codes::NOT_FOUND, msg: msg.into() }
+}
+
+/// Reads `data` as `T`; a mismatch is code 4 naming the field.
+fn parse<T: DeserializeOwned>(data: &Value) -> Result<T, Fail> {
+    serde_path_to_error::deserialize(data).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." { "data".to_owned() } else { format!("data.{path}") };
+        bad_param(format!("{at}: {}", e.into_inner()))
+    })
+}
+
+/// Handles one message received on a `down` topic of this gateway.
+pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> Handled {
+    let received_ms = state.now_ms();
+    let what = topic.class_action();
+    let request = match parse_envelope(payload) {
+        Ok(Envelope::Request(r)) => r,
+        Ok(Envelope::Reply(r)) => {
+            let fail = Fail { code: codes::BAD_FORMAT, msg: "a reply envelope (with code) where a request was expected".into() };
+            return answer(state, &r.id, Err(fail), Vec::new());
+        }
+        Err(e) => {
+            state.log.push(received_ms, Level::Warn, "protocol", format!("{what}: bad envelope: {}", e.reason));
+            return match e.id {
+                Some(id) => answer(state, &id, Err(Fail { code: codes::BAD_FORMAT, msg: e.reason }), Vec::new()),
+                None => {
+                    state.counters.malformed_ignored += 1;
+                    Handled::default()
+                }
+            };
+        }
+    };
+    let spec = topic.spec().filter(|s| s.dir == Dir::Down && !topic.reply);
+    if spec.is_some_and(|s| s.kind == MessageKind::Report) {
+        if what == "message/down" {
+            match parse::<VendorMessage>(&request.data) {
+                Ok(m) => state.log.push(received_ms, Level::Info, "message", format!("{}: {}", m.message_type, m.content)),
+                Err(f) => state.log.push(received_ms, Level::Warn, "message", f.msg),
+            }
+        }
+        return Handled::default();
+    }
+    if let Some(previous) = state.replies.get(&request.id, received_ms) {
+        let reply = previous.clone();
+        state.counters.duplicates_replayed += 1;
+        state.counters.requests_answered += 1;
+        return Handled { reply: Some(reply), out: Vec::new() };
+    }
+    state.log.push(received_ms, Level::Debug, "request", format!("{what} {}", request.id));
+    let mut out = Vec::new();
+    let data = &request.data;
+    let result = match (spec.is_some(), what.as_str()) {
+        (true, "command/request") => parse::<CommandRequest>(data).and_then(|r| commands::handle(state, &r, &mut out)),
+        (true, "port/get") => parse::<PortGet>(data).and_then(|r| port_get(state, &r)),
+        (true, "port/set") => parse::<PortSet>(data).map(|r| port_set(state, &r, &mut out)),
+        (true, "point/get") => parse::<PointGet>(data).and_then(|r| point_get(state, &r)),
+        (true, "point/set") => parse::<PointSet>(data).and_then(|r| point_set(state, r, &mut out)),
+        (true, "meter/get") => parse::<MeterGet>(data).and_then(|r| meter_get(state, &r)),
+        (true, "property/get") => parse::<PropertyGet>(data).map(|r| to_data(&Props { props: state.readable_props(r.keys.as_deref()) })),
+        (true, "property/set") => parse::<Props>(data).map(|r| property_set(state, r.props, &mut out)),
+        (true, "ota/version/get") => Ok(to_data(&state.versions())),
+        (true, "ota/upgrade") => parse::<OtaUpgrade>(data).and_then(|r| transfer::accept_ota(state, &r)).map(|o| {
+            out.extend(o);
+            json!({})
+        }),
+        (true, "file/download") => parse::<FileDownload>(data).and_then(|r| transfer::accept_file(state, &r)).map(|o| {
+            out.extend(o);
+            json!({})
+        }),
+        (true, "file/upload") => parse::<FileUpload>(data).and_then(|r| file_upload(state, r)),
+        (true, "file/read") => parse::<FileChunkGet>(data).and_then(|r| file_read(state, &r)),
+        (true, "file/list") => parse::<FileListRequest>(data).and_then(|r| file_list(state, &r)),
+        (true, "time/get") => parse::<TimeRequest>(data).map(|r| to_data(&TimeReply { t1: r.t1, t2: received_ms, t3: state.now_ms() })),
+        (true, "time/set") => parse::<TimeSet>(data).and_then(|r| time_set(state, &r)),
+        (true, "info/get") => Ok(to_data(&state.info())),
+        (true, "log/config") => parse::<LogConfig>(data).and_then(|r| log_config(state, &r)),
+        (true, "log/get") => parse::<LogGet>(data).and_then(|r| log_get(state, &r)),
+        (true, "alarm/get") => Ok(to_data(&Alarms { alarms: state.active_alarms.clone() })),
+        (true, "history/get") => parse::<HistoryGet>(data).and_then(|r| history_get(state, &r)),
+        _ => Err(Fail { code: codes::UNSUPPORTED, msg: format!("{what} is not supported") }),
+    };
+    answer(state, &request.id, result, out)
+}
+
+/// Builds, remembers and counts the reply to request `id`.
+fn answer(state: &mut SimState, id: &str, result: Result<Value, Fail>, out: Vec<Outgoing>) -> Handled {
+    let now = state.now_ms();
+    let reply = match result {
+        Ok(data) => Reply { id: id.to_owned(), ts: now, code: codes::OK, msg: None, data },
+        Err(fail) => {
+            state.log.push(now, Level::Info, "request", format!("{id}: code {} ({}): {}", fail.code, codes::code_name(fail.code), fail.msg));
+            Reply { id: id.to_owned(), ts: now, code: fail.code, msg: Some(fail.msg), data: json!({}) }
+        }
+    };
+    state.replies.insert(id, reply.clone(), now);
+    state.counters.requests_answered += 1;
+    Handled { reply: Some(reply), out }
+}
+
+fn port_get(state: &SimState, req: &PortGet) -> Result<Value, Fail> {
+    if let Some(ids) = &req.port_ids
+        && let Some(unknown) = ids.iter().find(|id| !state.ports.iter().any(|p| &p.def.id == *id))
+    {
+        return Err(not_found(format!("no port {unknown:?}")));
+    }
+    let ports = state.ports.iter().filter(|p| req.port_ids.as_ref().is_none_or(|ids| ids.contains(&p.def.id))).map(|p| p.to_port()).collect();
+    Ok(to_data(&crate::protocol::payload::Ports { ports }))
+}
+
+fn port_set(state: &mut SimState, req: &PortSet, out: &mut Vec<Outgoing>) -> Value {
+    let mut failed = Vec::new();
+    let mut changed = Vec::new();
+    for item in &req.ports {
+        let Some(port) = state.ports.iter_mut().find(|p| p.def.id == item.port_id) else {
+            failed.push(item.port_id.clone());
+            continue;
+        };
+        match apply_port_params(port, &item.params) {
+            Ok(()) => changed.push(port.to_port()),
+            Err(msg) => {
+                let now = state.now_ms();
+                state.log.push(now, Level::Info, "port", format!("{}: {msg}", item.port_id));
+                failed.push(item.port_id.clone());
+            }
+        }
+    }
+    if !changed.is_empty() {
+        out.push(Outgoing::Other { class: "port", action: "report", data: to_data(&crate::protocol::payload::Ports { ports: changed }) });
+    }
+    json!({ "failed": failed })
+}
+
+/// Overlays `params` on a port's settings; `protocol` switches among the model's protocols.
+fn apply_port_params(port: &mut super::state::PortState, params: &Map<String, Value>) -> Result<(), String> {
+    let mut merged = match serde_json::to_value(&port.params) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let mut protocol = port.protocol.clone();
+    for (key, value) in params {
+        if key == "protocol" {
+            let Some(p) = value.as_str() else { return Err("protocol: expected a string".into()) };
+            let allowed = port.def.protocols.iter().any(|x| x == p) || port.def.protocol.as_deref() == Some(p);
+            if !allowed {
+                return Err(format!("protocol {p:?} is not one this port speaks"));
+            }
+            protocol = p.to_owned();
+        } else {
+            merged.insert(key.clone(), value.clone());
+        }
+    }
+    let parsed: crate::protocol::model::PortParams = serde_json::from_value(Value::Object(merged)).map_err(|e| e.to_string())?;
+    if parsed.baud == Some(0) {
+        return Err("baud must be positive".into());
+    }
+    if parsed.data_bits.is_some_and(|b| !(5..=8).contains(&b)) {
+        return Err("dataBits must be 5 to 8".into());
+    }
+    if parsed.stop_bits.is_some_and(|s| ![1.0, 1.5, 2.0].contains(&s)) {
+        return Err("stopBits must be 1, 1.5 or 2".into());
+    }
+    port.params = parsed;
+    port.protocol = protocol;
+    Ok(())
+}
+
+fn point_get(state: &SimState, req: &PointGet) -> Result<Value, Fail> {
+    let devices: Vec<&super::device::DeviceSim> = match &req.sub {
+        Some(sub) => vec![state.devices.get(state.device_index(sub).ok_or_else(|| not_found(format!("no sub-device {sub:?}")))?).ok_or_else(|| not_found(sub.clone()))?],
+        None => state.devices.iter().collect(),
+    };
+    if let Some(pids) = &req.pids {
+        let unknown: Vec<&str> = pids.iter().filter(|pid| !devices.iter().any(|d| d.point(pid).is_some())).map(String::as_str).collect();
+        if !unknown.is_empty() {
+            return Err(not_found(format!("no point {}", unknown.join(", "))));
+        }
+    }
+    let points = devices
+        .iter()
+        .flat_map(|d| d.values())
+        .filter(|p| req.pids.as_ref().is_none_or(|pids| pids.contains(&p.pid)))
+        .collect();
+    Ok(to_data(&Points { points }))
+}
+
+fn point_set(state: &mut SimState, req: PointSet, out: &mut Vec<Outgoing>) -> Result<Value, Fail> {
+    let index = state.device_index(&req.sub).ok_or_else(|| not_found(format!("no sub-device {:?}", req.sub)))?;
+    let model = state.devices[index].model.clone();
+    let def = model.point(&req.pid).ok_or_else(|| not_found(format!("{} has no point {:?}", req.sub, req.pid)))?;
+    if !def.writable {
+        return Err(Fail { code: codes::DENIED, msg: format!("{}/{} is not writable", req.sub, req.pid) });
+    }
+    check(&Rule::point(def), &req.value.to_json(), "value").map_err(bad_param)?;
+    let value = match (def.value_type, &req.value) {
+        // Digital points keep their declared type whatever JSON number form arrived.
+        (ValueType::Int, v) => v.as_f64().map_or(v.clone(), |n| crate::protocol::payload::PointV::Number(n.round())),
+        (_, v) => v.clone(),
+    };
+    let now = state.now_ms();
+    state.log.push(now, Level::Info, "point", format!("{}/{} set to {value}", req.sub, req.pid));
+    let sample = state.devices[index].set_point(&req.pid, value.clone(), now, &mut state.alarm_seq);
+    out.extend(state.record_outgoing_parts(Vec::new(), sample.changes, sample.alarms, Vec::new()));
+    Ok(to_data(&PointSetReply { value }))
+}
+
+fn meter_get(state: &SimState, req: &MeterGet) -> Result<Value, Fail> {
+    if req.from > req.to {
+        return Err(bad_param("from is after to"));
+    }
+    if let Some(sub) = &req.sub
+        && state.device_index(sub).is_none()
+    {
+        return Err(not_found(format!("no sub-device {sub:?}")));
+    }
+    let mut readings = state.recent.readings(req.sub.as_deref(), req.from, req.to);
+    if readings.len() > MAX_READINGS {
+        readings.drain(..readings.len() - MAX_READINGS);
+    }
+    Ok(to_data(&Readings { readings }))
+}
+
+fn property_set(state: &mut SimState, props: Map<String, Value>, out: &mut Vec<Outgoing>) -> Value {
+    let model = state.devices[0].model.clone();
+    let mut failed = Vec::new();
+    let mut applied = Map::new();
+    for (key, value) in props {
+        let outcome = match model.property(&key) {
+            None => Err(Fail { code: codes::UNSUPPORTED, msg: format!("no property {key:?}") }),
+            Some(def) if !def.access.writable() => Err(Fail { code: codes::DENIED, msg: format!("{key} is read-only") }),
+            Some(def) => check(&Rule::property(def), &value, &key).map_err(bad_param).map(|()| def.access),
+        };
+        match outcome {
+            Ok(access) => {
+                apply_property(state, &key, &value);
+                state.props.insert(key.clone(), value.clone());
+                if access != Access::Wo {
+                    applied.insert(key, value);
+                }
+            }
+            Err(f) => failed.push(PropertyFailure { key, code: f.code, msg: Some(f.msg) }),
+        }
+    }
+    if !applied.is_empty() {
+        out.push(Outgoing::Other { class: "property", action: "report", data: to_data(&Props { props: applied }) });
+    }
+    to_data(&PropertySetReply { failed })
+}
+
+/// Properties the simulator itself obeys.
+fn apply_property(state: &mut SimState, key: &str, value: &Value) {
+    match key {
+        "reportPeriod" => {
+            if let Some(secs) = value.as_u64() {
+                state.period_override_ms = Some(secs.saturating_mul(1000));
+            }
+        }
+        "logLevel" => {
+            if let Some(level) = value.as_str().and_then(Level::parse) {
+                state.log.level = level;
+            }
+        }
+        _ => {}
+    }
+}
+
+fn file_upload(state: &mut SimState, req: FileUpload) -> Result<Value, Fail> {
+    let path = files::path_in(&state.files_dir, &req.name).ok_or_else(|| bad_param(format!("{:?} is not a plain file name", req.name)))?;
+    let (size, sha256) = files::size_and_sha256(&path).map_err(|e| not_found(format!("{}: {e}", req.name)))?;
+    state.uploads.retain(|(id, _)| *id != req.file_id);
+    if state.uploads.len() >= MAX_UPLOADS {
+        state.uploads.pop_front();
+    }
+    state.uploads.push_back((req.file_id, req.name));
+    Ok(to_data(&FileUploadReply { size, sha256 }))
+}
+
+fn file_read(state: &SimState, req: &FileChunkGet) -> Result<Value, Fail> {
+    // An id from `file/upload`, or (leniently) a plain file name.
+    let name = state.uploads.iter().find(|(id, _)| *id == req.file_id).map_or(req.file_id.as_str(), |(_, n)| n.as_str());
+    let path = files::path_in(&state.files_dir, name).ok_or_else(|| not_found(format!("no file {:?}", req.file_id)))?;
+    let size = std::fs::metadata(&path).map_err(|_| not_found(format!("no file {:?}", req.file_id)))?.len();
+    if req.length == 0 || req.length > *transfer::CHUNK_SIZES.end() {
+        return Err(bad_param(format!("length {} is outside 1..=65536", req.length)));
+    }
+    if req.offset > size {
+        return Err(bad_param(format!("offset {} is past the end of a file of {size} bytes", req.offset)));
+    }
+    let data = files::read_chunk(&path, req.offset, req.length as usize).map_err(|e| Fail { code: codes::FAILED, msg: e.to_string() })?;
+    Ok(json!({"fileId": req.file_id, "offset": req.offset, "data": BASE64.encode(data)}))
+}
+
+fn file_list(state: &SimState, req: &FileListRequest) -> Result<Value, Fail> {
+    if let Some(folder) = &req.folder
+        && !matches!(folder.as_str(), "" | "." | "/")
+    {
+        return Err(not_found(format!("no folder {folder:?}: the gateway has one")));
+    }
+    let files: Vec<FileEntry> = files::list(&state.files_dir).map_err(|e| Fail { code: codes::FAILED, msg: e.to_string() })?;
+    Ok(to_data(&FileList { files }))
+}
+
+fn time_set(state: &mut SimState, req: &TimeSet) -> Result<Value, Fail> {
+    if req.time <= 0 {
+        return Err(bad_param("time must be epoch ms"));
+    }
+    let before = state.now_ms();
+    state.clock_offset_ms = req.time - crate::protocol::time::now_ms();
+    state.log.push(req.time, Level::Info, "time", format!("clock set: {} ms", req.time - before));
+    Ok(to_data(&TimeSetReply { before }))
+}
+
+fn log_config(state: &mut SimState, req: &LogConfig) -> Result<Value, Fail> {
+    let level = super::log::Level::parse(&req.level).ok_or_else(|| bad_param(format!("level {:?}: expected error, warn, info or debug", req.level)))?;
+    state.log.level = level;
+    state.log.upload = req.upload;
+    if let Some(v) = state.props.get_mut("logLevel") {
+        *v = Value::String(level.as_str().into());
+    }
+    Ok(json!({}))
+}
+
+fn log_get(state: &SimState, req: &LogGet) -> Result<Value, Fail> {
+    let level = match &req.level {
+        Some(l) => Some(Level::parse(l).ok_or_else(|| bad_param(format!("level {l:?}: expected error, warn, info or debug")))?),
+        None => None,
+    };
+    Ok(to_data(&LogEntries { entries: state.log.query(req.from, req.to, level) }))
+}
+
+fn history_get(state: &mut SimState, req: &HistoryGet) -> Result<Value, Fail> {
+    if req.from > req.to {
+        return Err(bad_param("from is after to"));
+    }
+    if let Some(sub) = &req.sub
+        && state.device_index(sub).is_none()
+    {
+        return Err(not_found(format!("no sub-device {sub:?}")));
+    }
+    let items = state.recent.items(req.sub.as_deref(), req.from, req.to);
+    let base = format!("recall-{}", state.now_ms());
+    let mut n = 0;
+    let batches = make_batches(items, || {
+        n += 1;
+        format!("{base}-{n}")
+    });
+    let count = batches.len() as u64;
+    state.history.push(batches);
+    Ok(to_data(&HistoryGetReply { batches: count }))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,301 @@
+//! Resume after disconnection (contract §5, §6.13): what the gateway stores while offline, how it
+//! cuts that into `history/report` batches of at most 64 KiB, the queue of batches waiting for
+//! the master's acknowledgement, and the bounded recent history behind `history/get` and
+//! `meter/get`.
+
+use std::collections::VecDeque;
+
+use tokio::time::Instant;
+
+use crate::protocol::envelope::{PROTOCOL_VERSION, Request};
+use crate::protocol::payload::{Alarm, HistoryReport, PointValue, Reading, to_data};
+
+/// Largest `history/report` payload, envelope included.
+pub const BATCH_MAX_BYTES: usize = 64 * 1024;
+/// Items stored while offline at most; the oldest go first when it overflows.
+const OFFLINE_CAPACITY: usize = 200_000;
+/// Recent samples kept for recalls.
+const RECENT_POINTS: usize = 30_000;
+const RECENT_READINGS: usize = 5_000;
+const RECENT_ALARMS: usize = 1_000;
+
+/// One stored sample.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Point(PointValue),
+    Reading(Reading),
+    Alarm(Alarm),
+}
+
+impl Item {
+    pub fn ts(&self) -> i64 {
+        match self {
+            Item::Point(p) => p.ts,
+            Item::Reading(r) => r.ts,
+            Item::Alarm(a) => a.ts,
+        }
+    }
+
+    pub fn sub(&self) -> &str {
+        match self {
+            Item::Point(p) => &p.sub,
+            Item::Reading(r) => &r.sub,
+            Item::Alarm(a) => &a.sub,
+        }
+    }
+
+    fn json_len(&self) -> usize {
+        let len = match self {
+            Item::Point(p) => serde_json::to_vec(p).map(|v| v.len()),
+            Item::Reading(r) => serde_json::to_vec(r).map(|v| v.len()),
+            Item::Alarm(a) => serde_json::to_vec(a).map(|v| v.len()),
+        };
+        // +1 for the comma between array elements.
+        len.unwrap_or(BATCH_MAX_BYTES) + 1
+    }
+}
+
+/// Reports that could not be sent, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct OfflineBuffer {
+    items: VecDeque<Item>,
+    /// Items dropped because the buffer was full.
+    pub dropped: u64,
+}
+
+impl OfflineBuffer {
+    pub fn push(&mut self, item: Item) {
+        if self.items.len() >= OFFLINE_CAPACITY {
+            self.items.pop_front();
+            self.dropped += 1;
+        }
+        self.items.push_back(item);
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn take_all(&mut self) -> Vec<Item> {
+        self.items.drain(..).collect()
+    }
+}
+
+/// Cuts `items` into batches, oldest first, each of which fits `BATCH_MAX_BYTES` as a whole
+/// envelope with a request id of up to 64 characters. `batch_id` names each batch.
+pub fn make_batches(mut items: Vec<Item>, mut batch_id: impl FnMut() -> String) -> Vec<HistoryReport> {
+    items.sort_by_key(Item::ts);
+    let mut batches = Vec::new();
+    let mut current = Batch::new(batch_id());
+    for item in items {
+        let len = item.json_len();
+        if current.count > 0 && current.bytes + len > BATCH_MAX_BYTES {
+            batches.push(current.report);
+            current = Batch::new(batch_id());
+        }
+        current.add(item, len);
+    }
+    if current.count > 0 {
+        batches.push(current.report);
+    }
+    batches
+}
+
+struct Batch {
+    report: HistoryReport,
+    bytes: usize,
+    count: usize,
+}
+
+impl Batch {
+    fn new(batch_id: String) -> Batch {
+        let report = HistoryReport { batch_id, points: Vec::new(), readings: Some(Vec::new()), alarms: Some(Vec::new()) };
+        // The envelope around an empty batch, with the longest request id the contract allows.
+        let empty = Request { id: "x".repeat(64), ts: i64::MAX, ver: PROTOCOL_VERSION.into(), data: to_data(&report) };
+        let bytes = serde_json::to_vec(&empty).map_or(1_024, |v| v.len());
+        Batch { report, bytes, count: 0 }
+    }
+
+    fn add(&mut self, item: Item, len: usize) {
+        match item {
+            Item::Point(p) => self.report.points.push(p),
+            Item::Reading(r) => self.report.readings.get_or_insert_with(Vec::new).push(r),
+            Item::Alarm(a) => self.report.alarms.get_or_insert_with(Vec::new).push(a),
+        }
+        self.bytes += len;
+        self.count += 1;
+    }
+}
+
+/// Recent samples, whether they went out live or were buffered.
+#[derive(Debug, Clone, Default)]
+pub struct RecentHistory {
+    points: VecDeque<PointValue>,
+    readings: VecDeque<Reading>,
+    alarms: VecDeque<Alarm>,
+}
+
+fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, cap: usize) {
+    if queue.len() >= cap {
+        queue.pop_front();
+    }
+    queue.push_back(item);
+}
+
+impl RecentHistory {
+    pub fn record(&mut self, item: &Item) {
+        match item {
+            Item::Point(p) => push_bounded(&mut self.points, p.clone(), RECENT_POINTS),
+            Item::Reading(r) => push_bounded(&mut self.readings, r.clone(), RECENT_READINGS),
+            Item::Alarm(a) => push_bounded(&mut self.alarms, a.clone(), RECENT_ALARMS),
+        }
+    }
+
+    /// Meter freezes of `sub` (all subs when `None`) in `[from, to]`.
+    pub fn readings(&self, sub: Option<&str>, from: i64, to: i64) -> Vec<Reading> {
+        self.readings.iter().filter(|r| sub.is_none_or(|s| r.sub == s) && (from..=to).contains(&r.ts)).cloned().collect()
+    }
+
+    /// Everything of `sub` (all when `None`) sampled in `[from, to]`.
+    pub fn items(&self, sub: Option<&str>, from: i64, to: i64) -> Vec<Item> {
+        let points = self.points.iter().cloned().map(Item::Point);
+        let readings = self.readings.iter().cloned().map(Item::Reading);
+        let alarms = self.alarms.iter().cloned().map(Item::Alarm);
+        points.chain(readings).chain(alarms).filter(|i| sub.is_none_or(|s| i.sub() == s) && (from..=to).contains(&i.ts())).collect()
+    }
+}
+
+/// A batch waiting for its acknowledgement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedBatch {
+    pub report: HistoryReport,
+    /// Set while a request carrying it is outstanding; a resend reuses it.
+    pub request_id: Option<String>,
+    /// After a refusal, when to try again (with a new request id).
+    pub retry_at: Option<Instant>,
+}
+
+/// Batches to send, oldest first, one outstanding at a time so the master sees them in order.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryQueue {
+    batches: VecDeque<QueuedBatch>,
+    /// Batch sends, first sends and resends alike.
+    pub sent: u64,
+    /// Batches acknowledged with code 0 (and deleted).
+    pub acked: u64,
+}
+
+impl HistoryQueue {
+    pub fn push(&mut self, reports: Vec<HistoryReport>) {
+        self.batches.extend(reports.into_iter().map(|report| QueuedBatch { report, request_id: None, retry_at: None }));
+    }
+
+    pub fn len(&self) -> usize {
+        self.batches.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.batches.is_empty()
+    }
+
+    /// The front batch when it should be sent now: not outstanding, not waiting to retry.
+    pub fn next_to_send(&mut self, now: Instant) -> Option<&mut QueuedBatch> {
+        let front = self.batches.front_mut()?;
+        if front.request_id.is_some() || front.retry_at.is_some_and(|at| now < at) {
+            return None;
+        }
+        front.retry_at = None;
+        Some(front)
+    }
+
+    /// The master answered the batch `batch_id` with `code`: code 0 deletes it, anything else
+    /// leaves it for a retry at `retry_at`. False when it is not the front batch.
+    pub fn answered(&mut self, batch_id: &str, code: i64, retry_at: Instant) -> bool {
+        let Some(front) = self.batches.front_mut() else { return false };
+        if front.report.batch_id != batch_id {
+            return false;
+        }
+        if code == 0 {
+            self.batches.pop_front();
+            self.acked += 1;
+        } else {
+            front.request_id = None;
+            front.retry_at = Some(retry_at);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::payload::{AlarmState, PointV};
+    use indexmap::IndexMap;
+
+    fn point(ts: i64) -> Item {
+        Item::Point(PointValue { sub: "meter-1".into(), pid: "Ua".into(), v: PointV::Number(230.12), q: 0, ts })
+    }
+
+    #[test]
+    fn batches_fit_and_keep_order() {
+        let mut items: Vec<Item> = (0..5_000).rev().map(point).collect();
+        items.push(Item::Reading(Reading { sub: "meter-1".into(), ts: 2_500, values: IndexMap::from([("EpImp".into(), 1.5)]) }));
+        items.push(Item::Alarm(Alarm {
+            alarm_id: "a".into(), sub: "meter-1".into(), pid: Some("Ua".into()), alarm_type: "overVoltage".into(), level: 2,
+            state: AlarmState::Raised, value: None, threshold: None, ts: 4_000, desc: None,
+        }));
+        let mut n = 0;
+        let batches = make_batches(items, || {
+            n += 1;
+            format!("b{n}")
+        });
+        assert!(batches.len() > 3, "{}", batches.len());
+        let mut last_ts = i64::MIN;
+        let mut total = 0;
+        for b in &batches {
+            let env = Request { id: "y".repeat(64), ts: 1_700_000_000_000, ver: "1.0".into(), data: to_data(b) };
+            let bytes = env.to_bytes().unwrap();
+            assert!(bytes.len() <= BATCH_MAX_BYTES, "{}", bytes.len());
+            for p in &b.points {
+                assert!(p.ts >= last_ts);
+                last_ts = p.ts;
+            }
+            total += b.points.len() + b.readings.as_ref().map_or(0, Vec::len) + b.alarms.as_ref().map_or(0, Vec::len);
+        }
+        assert_eq!(total, 5_002);
+        assert_eq!(batches[0].batch_id, "b1");
+    }
+
+    #[test]
+    fn queue_deletes_only_on_code_0() {
+        let now = Instant::now();
+        let mut q = HistoryQueue::default();
+        q.push(make_batches((0..10).map(point).collect(), || "b1".into()));
+        let b = q.next_to_send(now).unwrap();
+        b.request_id = Some("r1".into());
+        assert!(q.next_to_send(now).is_none(), "one outstanding at a time");
+        assert!(q.answered("b1", 1, now + std::time::Duration::from_secs(10)));
+        assert_eq!(q.len(), 1);
+        assert!(q.next_to_send(now).is_none(), "waits before retrying");
+        assert!(q.next_to_send(now + std::time::Duration::from_secs(11)).is_some());
+        assert!(!q.answered("other", 0, now));
+        assert!(q.answered("b1", 0, now));
+        assert!(q.is_empty());
+        assert_eq!(q.acked, 1);
+    }
+
+    #[test]
+    fn offline_buffer_is_bounded() {
+        let mut buf = OfflineBuffer::default();
+        for ts in 0..(OFFLINE_CAPACITY as i64 + 5) {
+            buf.push(point(ts));
+        }
+        assert_eq!(buf.len(), OFFLINE_CAPACITY);
+        assert_eq!(buf.dropped, 5);
+        assert_eq!(buf.take_all()[0].ts(), 5);
+    }
+}

@@ -1,0 +1,162 @@
+//! Requests the gateway sends and waits on (`alarm/report`, `history/report`, chunk requests,
+//! `time/sync`): a retried request reuses its id (contract §3) after `RETRY_AFTER` without a
+//! reply; resends pause while the link is down and resume on reconnect.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::time::Instant;
+
+/// Reply timeout before a resend (contract §3 default).
+pub const RETRY_AFTER: Duration = Duration::from_secs(10);
+/// Sends of one request id before giving up on it.
+pub const MAX_TRIES: u32 = 3;
+
+/// What an outstanding request is for; decides what its reply or its giving up means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    Alarm,
+    /// Never given up: a batch is deleted only once acknowledged.
+    History { batch_id: String },
+    /// `ota/chunk/get` (`ota` true) or `file/chunk/get` of transfer `id`.
+    Chunk { ota: bool, id: String, offset: u64 },
+    TimeSync { t1: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub id: String,
+    pub topic: String,
+    pub payload: Bytes,
+    pub tries: u32,
+    pub deadline: Instant,
+    pub purpose: Purpose,
+}
+
+/// What the timer decided for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Due {
+    /// Send `payload` to `topic` again (same id).
+    Resend { topic: String, payload: Bytes },
+    /// No reply after `MAX_TRIES` sends: dropped from the outbox.
+    GaveUp(Pending),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Outbox {
+    pending: Vec<Pending>,
+}
+
+impl Outbox {
+    /// Records a request just sent (or queued while offline: `sent` false counts no try).
+    pub fn insert(&mut self, id: String, topic: String, payload: Bytes, purpose: Purpose, now: Instant, sent: bool) {
+        self.pending.push(Pending { id, topic, payload, tries: u32::from(sent), deadline: now + RETRY_AFTER, purpose });
+    }
+
+    /// Takes the request a reply answers.
+    pub fn take(&mut self, id: &str) -> Option<Pending> {
+        let at = self.pending.iter().position(|p| p.id == id)?;
+        Some(self.pending.remove(at))
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// True when a request for `purpose` is outstanding.
+    pub fn has(&self, purpose: impl Fn(&Purpose) -> bool) -> bool {
+        self.pending.iter().any(|p| purpose(&p.purpose))
+    }
+
+    /// Drops every request for which `purpose` holds (a transfer that ended).
+    pub fn forget(&mut self, purpose: impl Fn(&Purpose) -> bool) {
+        self.pending.retain(|p| !purpose(&p.purpose));
+    }
+
+    /// Requests whose reply is overdue at `now`: resent, or given up after `MAX_TRIES`.
+    pub fn due(&mut self, now: Instant) -> Vec<Due> {
+        let mut out = Vec::new();
+        let mut kept = Vec::with_capacity(self.pending.len());
+        for mut p in self.pending.drain(..) {
+            if now < p.deadline {
+                kept.push(p);
+                continue;
+            }
+            let unlimited = matches!(p.purpose, Purpose::History { .. });
+            if p.tries >= MAX_TRIES && !unlimited {
+                out.push(Due::GaveUp(p));
+                continue;
+            }
+            p.tries += 1;
+            p.deadline = now + RETRY_AFTER;
+            out.push(Due::Resend { topic: p.topic.clone(), payload: p.payload.clone() });
+            kept.push(p);
+        }
+        self.pending = kept;
+        out
+    }
+
+    /// After a reconnect: everything outstanding goes out again now (same ids), and the reply
+    /// clock restarts; the time spent offline does not count against the tries.
+    pub fn resend_all(&mut self, now: Instant) -> Vec<(String, Bytes)> {
+        self.pending
+            .iter_mut()
+            .map(|p| {
+                p.tries = p.tries.max(1);
+                p.deadline = now + RETRY_AFTER;
+                (p.topic.clone(), p.payload.clone())
+            })
+            .collect()
+    }
+
+    /// While the link is down nothing times out: every deadline moves to `now` + the timeout.
+    pub fn hold(&mut self, now: Instant) {
+        for p in &mut self.pending {
+            p.deadline = now + RETRY_AFTER;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resends_with_the_same_id_then_gives_up() {
+        let t0 = Instant::now();
+        let mut outbox = Outbox::default();
+        outbox.insert("a1".into(), "t/alarm".into(), Bytes::from_static(b"{}"), Purpose::Alarm, t0, true);
+        outbox.insert("h1".into(), "t/history".into(), Bytes::from_static(b"{}"), Purpose::History { batch_id: "b".into() }, t0, true);
+        assert!(outbox.due(t0 + Duration::from_secs(9)).is_empty());
+        let mut t = t0;
+        let mut resends = 0;
+        let mut gave_up = Vec::new();
+        for _ in 0..6 {
+            t += RETRY_AFTER;
+            for d in outbox.due(t) {
+                match d {
+                    Due::Resend { .. } => resends += 1,
+                    Due::GaveUp(p) => gave_up.push(p.id),
+                }
+            }
+        }
+        assert_eq!(gave_up, ["a1"], "the alarm goes after 3 sends, history never");
+        assert_eq!(resends, 2 + 6);
+        assert!(outbox.take("h1").is_some());
+        assert!(outbox.is_empty());
+    }
+
+    #[test]
+    fn reconnect_resends_everything() {
+        let t0 = Instant::now();
+        let mut outbox = Outbox::default();
+        outbox.insert("c1".into(), "t".into(), Bytes::new(), Purpose::Chunk { ota: true, id: "t".into(), offset: 0 }, t0, false);
+        outbox.hold(t0 + Duration::from_secs(100));
+        assert!(outbox.due(t0 + Duration::from_secs(105)).is_empty());
+        assert_eq!(outbox.resend_all(t0).len(), 1);
+        assert!(outbox.has(|p| matches!(p, Purpose::Chunk { .. })));
+        outbox.forget(|p| matches!(p, Purpose::Chunk { .. }));
+        assert!(outbox.is_empty());
+    }
+}

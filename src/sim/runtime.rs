@@ -1,0 +1,590 @@
+//! The simulator's task: owns the link, feeds received messages to the handlers, samples and
+//! reports on a timer, retries its own requests, runs the outage switch, and on every link-up
+//! announces the gateway (status, info, versions) and resends what it stored while offline.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::log::Level;
+use super::outage::{Item, make_batches};
+use super::outbox::{Due, Outbox, Purpose, RETRY_AFTER};
+use super::state::{Outgoing, SimState};
+use super::{LinkStatus, Outage, SimConfig, SimError, handlers, transfer};
+use crate::protocol::auth;
+use crate::protocol::codes;
+use crate::protocol::envelope::{Envelope, IdGenerator, PROTOCOL_VERSION, Request, parse_envelope};
+use crate::protocol::payload::{LogEntries, Points, Props, Readings, TimeReply, to_data};
+use crate::protocol::time::{TimeSample, now_ms};
+use crate::protocol::topic::{CemsTopic, Dir, TopicProfile, publish_qos};
+use crate::transport::{LinkConfig, LinkEvent, LinkHandle, LinkKind, LinkState, Message, spawn_link};
+
+/// Points per `point/report` message: well under the 256 KiB payload limit.
+const POINTS_PER_MESSAGE: usize = 1_000;
+/// Tick of the sampling and retry timer when no short report period asks for more.
+const TICK_MS: u64 = 250;
+/// How long a stop waits for the offline status to go out.
+const STOP_FLUSH: Duration = Duration::from_secs(3);
+
+pub(super) struct Runtime {
+    shared: Arc<Mutex<SimState>>,
+    link_config: LinkConfig,
+    secret: Option<String>,
+    profile: TopicProfile,
+    pk: String,
+    dev: String,
+    outage: Option<Outage>,
+    outage_done: bool,
+    in_outage: bool,
+    link: Option<LinkHandle>,
+    events: Option<mpsc::Receiver<LinkEvent>>,
+    kind: LinkKind,
+    link_up: bool,
+    outbox: Outbox,
+    ids: IdGenerator,
+    status: watch::Sender<LinkStatus>,
+    started: Instant,
+}
+
+impl Runtime {
+    /// Prepares the link with the contract's conventions and opens it.
+    pub(super) fn new(config: SimConfig, shared: Arc<Mutex<SimState>>) -> Result<(Runtime, watch::Receiver<LinkStatus>), SimError> {
+        let ids = IdGenerator::new("sim");
+        let kind = match &config.link {
+            LinkConfig::Mqtt(_) => LinkKind::Mqtt,
+            LinkConfig::Serial(_) => LinkKind::Serial,
+        };
+        let mut link_config = config.link;
+        if let LinkConfig::Mqtt(mqtt) = &mut link_config {
+            mqtt.client_id = format!("{}.{}", config.pk, config.dev);
+            let filter = config.profile.gateway_filter(&config.pk, &config.dev);
+            if !mqtt.subscriptions.contains(&filter) {
+                mqtt.subscriptions.push(filter);
+            }
+            let topic = config.profile.status_topic(&config.pk, &config.dev)?;
+            let will = Request { id: ids.next_id(), ts: now_ms(), ver: PROTOCOL_VERSION.into(), data: json!({"online": false, "reason": "lost"}) };
+            let payload = serde_json::to_vec(&will).unwrap_or_default();
+            mqtt.will = Some(Message::new(topic, payload, 1, true));
+        }
+        let (status, status_rx) = watch::channel(LinkStatus { label: String::new(), state: LinkState::Connecting { attempt: 0 }, connects: 0, ended: false, in_outage: false });
+        let mut runtime = Runtime {
+            shared,
+            link_config,
+            secret: config.secret,
+            profile: config.profile,
+            pk: config.pk,
+            dev: config.dev,
+            outage: config.outage,
+            outage_done: false,
+            in_outage: false,
+            link: None,
+            events: None,
+            kind,
+            link_up: false,
+            outbox: Outbox::default(),
+            ids,
+            status,
+            started: Instant::now(),
+        };
+        runtime.open_link()?;
+        Ok((runtime, status_rx))
+    }
+
+    /// Spawns the link; MQTT credentials are signed afresh each time (their ts must be recent).
+    fn open_link(&mut self) -> Result<(), SimError> {
+        let mut config = self.link_config.clone();
+        if let (LinkConfig::Mqtt(mqtt), Some(secret)) = (&mut config, &self.secret) {
+            let ts = u64::try_from(now_ms()).unwrap_or(0);
+            let creds = auth::sign(&self.pk, &self.dev, secret, ts)?;
+            mqtt.username = Some(creds.username);
+            mqtt.password = Some(creds.password);
+        }
+        let (handle, events) = spawn_link(config);
+        let label = handle.label.clone();
+        self.link = Some(handle);
+        self.events = Some(events);
+        self.status.send_modify(|s| {
+            s.label = label;
+            s.ended = false;
+        });
+        Ok(())
+    }
+
+    fn online(&self) -> bool {
+        self.link_up && !self.in_outage
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SimState> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) async fn run(mut self, mut stop: oneshot::Receiver<()>) {
+        let mut tick_ms = self.tick_ms();
+        let mut ticker = interval(tick_ms);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                event = next_event(&mut self.events) => self.on_event(event),
+                _ = ticker.tick() => {
+                    self.on_tick();
+                    let wanted = self.tick_ms();
+                    if wanted != tick_ms {
+                        tick_ms = wanted;
+                        ticker = interval(tick_ms);
+                    }
+                }
+            }
+        }
+        self.shutdown().await;
+    }
+
+    fn tick_ms(&self) -> u64 {
+        self.state().period_override_ms.map_or(TICK_MS, |p| (p / 4).clamp(10, TICK_MS))
+    }
+
+    fn set_status(&self, state: LinkState) {
+        let in_outage = self.in_outage;
+        self.status.send_modify(|s| {
+            s.state = state;
+            s.in_outage = in_outage;
+        });
+    }
+
+    fn on_event(&mut self, event: Option<LinkEvent>) {
+        let Some(event) = event else {
+            // The link task is gone; during an outage that was us.
+            self.events = None;
+            self.link = None;
+            self.link_up = false;
+            if !self.in_outage {
+                self.state().log.push(now_ms(), Level::Error, "link", "the link ended");
+                self.status.send_modify(|s| s.ended = true);
+            }
+            return;
+        };
+        match event {
+            LinkEvent::State(LinkState::Up) => {
+                self.link_up = true;
+                self.set_status(LinkState::Up);
+                if !self.in_outage {
+                    self.on_online();
+                }
+            }
+            LinkEvent::State(state) => {
+                let was_online = self.online();
+                self.link_up = false;
+                let closed = state == LinkState::Closed;
+                self.set_status(state.clone());
+                let shared = self.shared.clone();
+                let mut st = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                st.online = false;
+                self.outbox.hold(Instant::now());
+                if was_online {
+                    let now = st.now_ms();
+                    st.log.push(now, Level::Warn, "link", format!("offline: {state:?}"));
+                }
+                if closed && !self.in_outage {
+                    self.status.send_modify(|s| s.ended = true);
+                }
+            }
+            LinkEvent::Message(message) => {
+                if !self.in_outage {
+                    self.on_message(&message);
+                }
+            }
+            LinkEvent::FramesDropped { total } => tracing::debug!(dev = %self.dev, "{total} serial frames dropped so far"),
+        }
+    }
+
+    fn on_message(&mut self, message: &Message) {
+        let Ok(topic) = self.profile.parse(&message.topic) else { return };
+        if topic.pk != self.pk || topic.dev != self.dev {
+            return;
+        }
+        let shared = self.shared.clone();
+        let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        if topic.reply && topic.request_dir() == Dir::Up {
+            self.on_reply(&mut state, &message.payload);
+        } else if topic.dir == Dir::Down && !topic.reply {
+            let handled = handlers::handle_down(&mut state, &topic, &message.payload);
+            if let Some(reply) = handled.reply {
+                match (self.profile.build(&topic.reply_topic()), reply.to_bytes()) {
+                    (Ok(t), Ok(bytes)) => self.send_raw(t, Bytes::from(bytes), 1, false),
+                    (Err(e), _) => tracing::warn!(dev = %self.dev, "reply topic: {e}"),
+                    (_, Err(e)) => tracing::warn!(dev = %self.dev, "reply to {}: {e}", reply.id),
+                }
+            }
+            for out in handled.out {
+                self.emit(&mut state, out);
+            }
+            self.pump(&mut state);
+        }
+    }
+
+    /// A reply to one of the gateway's own requests.
+    fn on_reply(&mut self, state: &mut SimState, payload: &[u8]) {
+        let reply = match parse_envelope(payload) {
+            Ok(Envelope::Reply(r)) => r,
+            Ok(Envelope::Request(r)) => {
+                tracing::debug!(dev = %self.dev, "a request envelope on a reply topic: {}", r.id);
+                return;
+            }
+            Err(e) => {
+                let now = state.now_ms();
+                state.log.push(now, Level::Warn, "protocol", format!("bad reply envelope: {}", e.reason));
+                return;
+            }
+        };
+        let Some(pending) = self.outbox.take(&reply.id) else {
+            // A late answer to a request already retried and answered, or given up.
+            return;
+        };
+        let now = state.now_ms();
+        match pending.purpose {
+            Purpose::Alarm if reply.code == codes::OK => state.counters.alarms_acked += 1,
+            Purpose::Alarm => state.log.push(now, Level::Warn, "alarm", format!("alarm report refused: code {} {}", reply.code, reply.msg.unwrap_or_default())),
+            Purpose::History { batch_id } => {
+                if reply.code != codes::OK {
+                    state.log.push(now, Level::Warn, "history", format!("batch {batch_id} refused: code {}; retrying in 10 s", reply.code));
+                }
+                state.history.answered(&batch_id, reply.code, Instant::now() + RETRY_AFTER);
+            }
+            Purpose::Chunk { ota, id, offset } => {
+                let outs = transfer::on_chunk_reply(state, ota, &id, offset, &reply);
+                for out in outs {
+                    self.emit(state, out);
+                }
+                if !state.transfers.iter().any(|t| t.ota == ota && t.id == id) {
+                    self.outbox.forget(|p| matches!(p, Purpose::Chunk { ota: o, id: i, .. } if *o == ota && *i == id));
+                }
+            }
+            Purpose::TimeSync { t1 } => match serde_json::from_value::<TimeReply>(reply.data.clone()) {
+                Ok(r) if reply.code == codes::OK => {
+                    let sample = TimeSample { t1, t2: r.t2, t3: r.t3, t4: now };
+                    state.master_offset_ms = Some(sample.offset_ms());
+                    let text = format!("time/sync: master clock is {:+.1} ms from ours, round trip {} ms", sample.offset_ms(), sample.round_trip_ms());
+                    state.log.push(now, Level::Info, "time", text);
+                }
+                Ok(_) => state.log.push(now, Level::Warn, "time", format!("time/sync refused: code {}", reply.code)),
+                Err(e) => state.log.push(now, Level::Warn, "time", format!("time/sync reply: {e}")),
+            },
+        }
+        self.pump(state);
+    }
+
+    /// Everything a gateway does on (re)connecting: announce itself, report everything once,
+    /// resend what it stored and what it was waiting on.
+    fn on_online(&mut self) {
+        let shared = self.shared.clone();
+        let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        state.online = true;
+        state.counters.connects += 1;
+        let connects = state.counters.connects;
+        self.status.send_modify(|s| s.connects = connects);
+        let now = state.now_ms();
+        state.log.push(now, Level::Info, "link", format!("online (connect #{connects})"));
+
+        self.publish_status(&state, true, None);
+        let info = to_data(&state.info());
+        self.emit(&mut state, Outgoing::Other { class: "info", action: "report", data: info });
+        let versions = to_data(&state.versions());
+        self.emit(&mut state, Outgoing::Other { class: "ota", action: "version", data: versions });
+        let props = to_data(&Props { props: state.readable_props(None) });
+        self.emit(&mut state, Outgoing::Other { class: "property", action: "report", data: props });
+        if !state.ports.is_empty() {
+            let ports = to_data(&crate::protocol::payload::Ports { ports: state.ports.iter().map(|p| p.to_port()).collect() });
+            self.emit(&mut state, Outgoing::Other { class: "port", action: "report", data: ports });
+        }
+        let t1 = state.now_ms();
+        self.send_request(&state, "time", "sync", json!({"t1": t1}), Purpose::TimeSync { t1 });
+
+        for out in state.sample(true) {
+            self.emit(&mut state, out);
+        }
+        let stored = state.offline.take_all();
+        if !stored.is_empty() {
+            let count = stored.len();
+            let base = self.ids.next_id();
+            let mut n = 0;
+            let batches = make_batches(stored, || {
+                n += 1;
+                format!("{base}-h{n}")
+            });
+            state.log.push(now, Level::Info, "history", format!("{count} stored items to resend in {} batches", batches.len()));
+            state.history.push(batches);
+        }
+        for (topic, payload) in self.outbox.resend_all(Instant::now()) {
+            self.send_raw(topic, payload, 1, false);
+        }
+        self.pump(&mut state);
+    }
+
+    fn on_tick(&mut self) {
+        self.check_outage();
+        let shared = self.shared.clone();
+        let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        for out in state.sample(false) {
+            self.emit(&mut state, out);
+        }
+        if self.online() {
+            for due in self.outbox.due(Instant::now()) {
+                match due {
+                    Due::Resend { topic, payload } => {
+                        if topic.ends_with("/history/report") {
+                            state.history.sent += 1;
+                        }
+                        self.send_raw(topic, payload, 1, false);
+                    }
+                    Due::GaveUp(p) => self.gave_up(&mut state, p.purpose),
+                }
+            }
+            let entries = state.log.take_unsent();
+            if !entries.is_empty() {
+                self.emit(&mut state, Outgoing::Other { class: "log", action: "report", data: to_data(&LogEntries { entries }) });
+            }
+        } else {
+            self.outbox.hold(Instant::now());
+        }
+        state.online = self.online();
+        self.pump(&mut state);
+    }
+
+    fn gave_up(&mut self, state: &mut SimState, purpose: Purpose) {
+        let now = state.now_ms();
+        match purpose {
+            Purpose::Alarm => {
+                state.counters.alarms_given_up += 1;
+                state.log.push(now, Level::Warn, "alarm", "alarm report unanswered after 3 sends; given up");
+            }
+            Purpose::Chunk { ota, id, offset } => {
+                state.log.push(now, Level::Warn, "transfer", format!("{id}: chunk at {offset} unanswered after 3 sends; asking again"));
+                for out in transfer::on_chunk_gave_up(state, ota, &id) {
+                    self.emit(state, out);
+                }
+            }
+            Purpose::TimeSync { .. } => state.log.push(now, Level::Warn, "time", "time/sync unanswered"),
+            Purpose::History { .. } => {}
+        }
+    }
+
+    /// Starts the chunk requests and history batches that can go now.
+    fn pump(&mut self, state: &mut SimState) {
+        if !self.online() {
+            return;
+        }
+        let requests: Vec<_> = state
+            .transfers
+            .iter()
+            .filter(|t| !self.outbox.has(|p| matches!(p, Purpose::Chunk { ota, id, .. } if *ota == t.ota && *id == t.id)))
+            .filter_map(|t| t.chunk_request().map(|r| (t.ota, t.id.clone(), r)))
+            .collect();
+        for (ota, id, (class, action, data, offset)) in requests {
+            state.counters.chunk_requests_sent += 1;
+            self.send_request(state, class, action, data, Purpose::Chunk { ota, id, offset });
+        }
+        let now = Instant::now();
+        let Some(batch) = state.history.next_to_send(now) else { return };
+        let id = self.ids.next_id();
+        batch.request_id = Some(id.clone());
+        let data = to_data(&batch.report);
+        let batch_id = batch.report.batch_id.clone();
+        state.history.sent += 1;
+        self.send_request_with_id(state, id, "history", "report", data, Purpose::History { batch_id });
+    }
+
+    /// Publishes `out`, or stores it while offline (reports only; the rest is not worth keeping).
+    fn emit(&mut self, state: &mut SimState, out: Outgoing) {
+        if !self.online() {
+            match out {
+                Outgoing::Points { points, .. } => points.into_iter().for_each(|p| state.offline.push(Item::Point(p))),
+                Outgoing::Readings(readings) => readings.into_iter().for_each(|r| state.offline.push(Item::Reading(r))),
+                Outgoing::Alarms(alarms) => alarms.into_iter().for_each(|a| state.offline.push(Item::Alarm(a))),
+                Outgoing::Other { .. } => {}
+            }
+            return;
+        }
+        match out {
+            Outgoing::Points { change, points } => {
+                let action = if change { "change" } else { "report" };
+                for chunk in points.chunks(POINTS_PER_MESSAGE) {
+                    self.publish(state, "point", action, to_data(&Points { points: chunk.to_vec() }));
+                    if change {
+                        state.counters.changes_sent += 1;
+                    } else {
+                        state.counters.reports_sent += 1;
+                    }
+                }
+            }
+            Outgoing::Readings(readings) => {
+                self.publish(state, "meter", "report", to_data(&Readings { readings }));
+                state.counters.meter_reports_sent += 1;
+            }
+            Outgoing::Alarms(alarms) => {
+                self.send_request(state, "alarm", "report", json!({ "alarms": alarms }), Purpose::Alarm);
+                state.counters.alarms_sent += 1;
+            }
+            Outgoing::Other { class, action, data } => self.publish(state, class, action, data),
+        }
+    }
+
+    fn envelope(&self, state: &SimState, id: String, data: Value) -> Option<Bytes> {
+        let request = Request { id, ts: state.now_ms(), ver: PROTOCOL_VERSION.into(), data };
+        match request.to_bytes() {
+            Ok(bytes) => Some(Bytes::from(bytes)),
+            Err(e) => {
+                tracing::warn!(dev = %self.dev, "not sent: {e}");
+                None
+            }
+        }
+    }
+
+    fn topic(&self, class: &str, action: &str) -> Option<String> {
+        self.profile
+            .build(&CemsTopic::new(&self.pk, &self.dev, Dir::Up, class, action))
+            .inspect_err(|e| tracing::warn!(dev = %self.dev, "topic {class}/{action}: {e}"))
+            .ok()
+    }
+
+    /// A report (fire and forget).
+    fn publish(&self, state: &SimState, class: &str, action: &str, data: Value) {
+        let (Some(topic), Some(payload)) = (self.topic(class, action), self.envelope(state, self.ids.next_id(), data)) else {
+            return;
+        };
+        self.send_raw(topic, payload, publish_qos(class, action, false), false);
+    }
+
+    /// A request the gateway waits on; tracked for retries.
+    fn send_request(&mut self, state: &SimState, class: &str, action: &str, data: Value, purpose: Purpose) {
+        let id = self.ids.next_id();
+        self.send_request_with_id(state, id, class, action, data, purpose);
+    }
+
+    fn send_request_with_id(&mut self, state: &SimState, id: String, class: &str, action: &str, data: Value, purpose: Purpose) {
+        let (Some(topic), Some(payload)) = (self.topic(class, action), self.envelope(state, id.clone(), data)) else {
+            return;
+        };
+        let sent = self.online();
+        if sent {
+            self.send_raw(topic.clone(), payload.clone(), 1, false);
+        }
+        self.outbox.insert(id, topic, payload, purpose, Instant::now(), sent);
+    }
+
+    fn send_raw(&self, topic: String, payload: Bytes, qos: u8, retain: bool) {
+        if let Some(link) = &self.link
+            && let Err(e) = link.publish(Message::new(topic, payload, qos, retain))
+        {
+            tracing::debug!(dev = %self.dev, "{e}");
+        }
+    }
+
+    fn publish_status(&self, state: &SimState, online: bool, reason: Option<&str>) {
+        let Ok(topic) = self.profile.status_topic(&self.pk, &self.dev) else { return };
+        let data = match reason {
+            Some(r) => json!({"online": online, "reason": r}),
+            None => json!({"online": online}),
+        };
+        if let Some(payload) = self.envelope(state, self.ids.next_id(), data) {
+            self.send_raw(topic, payload, 1, true);
+        }
+    }
+
+    /// Starts or ends the configured outage.
+    fn check_outage(&mut self) {
+        let Some(outage) = self.outage else { return };
+        let elapsed = self.started.elapsed().as_secs_f64();
+        if !self.in_outage && !self.outage_done && elapsed >= outage.at_secs {
+            self.begin_outage(outage);
+        } else if self.in_outage && elapsed >= outage.at_secs + outage.for_secs {
+            self.end_outage();
+        }
+    }
+
+    fn begin_outage(&mut self, outage: Outage) {
+        let shared = self.shared.clone();
+        let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = state.now_ms();
+        state.log.push(now, Level::Warn, "outage", format!("simulated outage: offline for {:.1} s", outage.for_secs));
+        if self.kind == LinkKind::Mqtt {
+            if self.online() {
+                // The link closes cleanly (DISCONNECT), so the broker would not fire the will:
+                // say what it would have said.
+                self.publish_status(&state, false, Some("lost"));
+            }
+            if let Some(link) = self.link.take() {
+                link.close();
+            }
+            self.events = None;
+            self.link_up = false;
+        }
+        self.in_outage = true;
+        state.online = false;
+        self.outbox.hold(Instant::now());
+        self.set_status(LinkState::Down { reason: "simulated outage".into() });
+    }
+
+    fn end_outage(&mut self) {
+        self.in_outage = false;
+        self.outage_done = true;
+        {
+            let mut state = self.state();
+            let now = state.now_ms();
+            state.log.push(now, Level::Info, "outage", "simulated outage over");
+        }
+        if self.kind == LinkKind::Mqtt {
+            if let Err(e) = self.open_link() {
+                let mut state = self.state();
+                let now = state.now_ms();
+                state.log.push(now, Level::Error, "link", format!("cannot reconnect: {e}"));
+            }
+        } else if self.link_up {
+            // A serial link stayed open: announce again as after a silence.
+            self.set_status(LinkState::Up);
+            self.on_online();
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        {
+            let shared = self.shared.clone();
+            let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            if self.online() {
+                self.publish_status(&state, false, Some("stopped"));
+            }
+            state.online = false;
+            let now = state.now_ms();
+            state.log.push(now, Level::Info, "link", "stopped");
+        }
+        if let Some(link) = self.link.take() {
+            link.close();
+        }
+        // Let the link flush the status before its task ends.
+        if let Some(mut events) = self.events.take() {
+            let deadline = Instant::now() + STOP_FLUSH;
+            while let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.recv()).await {
+                if event == LinkEvent::State(LinkState::Closed) {
+                    break;
+                }
+            }
+        }
+        self.link_up = false;
+        self.set_status(LinkState::Closed);
+    }
+}
+
+fn interval(ms: u64) -> tokio::time::Interval {
+    let mut ticker = tokio::time::interval(Duration::from_millis(ms.max(1)));
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticker
+}
+
+async fn next_event(events: &mut Option<mpsc::Receiver<LinkEvent>>) -> Option<LinkEvent> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,899 @@
+//! MQTT 3.1.1 link over rumqttc (contract §4): connects, keeps its subscriptions across
+//! reconnects, queues publishes while the broker is away, and reports its state as events.
+//!
+//! rumqttc's `EventLoop` owns the socket and reconnects when it is polled again after an error.
+//! This task polls it, feeds its small request channel from our own bounded queue, and never
+//! drops a `poll` future of a live connection half-way: a cancelled poll can lose the packet it
+//! was writing.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttc::{
+    AsyncClient, ClientError, ConnectReturnCode, ConnectionError, Event, EventLoop, Incoming, LastWill, MqttOptions,
+    NetworkOptions, Outgoing, QoS, Request, StateError, SubscribeFilter, SubscribeReasonCode, TlsConfiguration,
+    TlsError, Transport,
+};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use super::{
+    LINK_EVENT_CAPACITY, LinkCommand, LinkEvent, LinkHandle, LinkKind, LinkState, MAX_PENDING_PUBLISHES, Message,
+    TransportError,
+};
+
+/// Port of `mqtt://` when the URL names none.
+pub const DEFAULT_PORT: u16 = 1883;
+/// Port of `mqtts://` when the URL names none.
+pub const DEFAULT_TLS_PORT: u16 = 8883;
+/// Default largest MQTT packet, both ways: big enough for firmware images sent in one piece.
+pub const DEFAULT_MAX_PACKET_BYTES: usize = 16 * 1024 * 1024;
+
+const BACKOFF_INITIAL: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// TCP connect, TLS handshake and CONNACK together; also rumqttc's flush timeout.
+const CONNECT_TIMEOUT_SECS: u64 = 5;
+const DNS_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long `Close` waits for queued publishes and the DISCONNECT to go out.
+const CLOSE_FLUSH: Duration = Duration::from_secs(2);
+/// rumqttc's own request channel; kept small so unsent requests stay in our bounded queue.
+const REQUEST_CHANNEL_CAPACITY: usize = 16;
+/// MQTT fixed header (≤ 5 bytes), topic length (2) and packet id (2).
+const PUBLISH_OVERHEAD_BYTES: usize = 9;
+
+/// How to reach a broker.
+#[derive(Debug, Clone)]
+pub struct MqttConfig {
+    /// `mqtt://host[:port]` or `mqtts://host[:port]`.
+    pub url: String,
+    pub client_id: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub insecure: bool,
+    pub keep_alive_secs: u16,
+    /// Sent by the broker when this client vanishes (a gateway's `status` offline).
+    pub will: Option<Message>,
+    /// Subscribed on every ConnAck.
+    pub subscriptions: Vec<String>,
+    pub max_packet_bytes: usize,
+    /// MQTT clean session; `false` asks the broker to keep the session (needs a client id).
+    pub clean_session: bool,
+}
+
+impl MqttConfig {
+    pub fn new(url: impl Into<String>, client_id: impl Into<String>) -> Self {
+        MqttConfig {
+            url: url.into(),
+            client_id: client_id.into(),
+            username: None,
+            password: None,
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+            insecure: false,
+            keep_alive_secs: 30,
+            will: None,
+            subscriptions: Vec::new(),
+            max_packet_bytes: DEFAULT_MAX_PACKET_BYTES,
+            clean_session: true,
+        }
+    }
+}
+
+/// A parsed broker address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerUrl {
+    pub tls: bool,
+    /// Host name or IP address, without the brackets of an IPv6 literal.
+    pub host: String,
+    pub port: u16,
+}
+
+impl BrokerUrl {
+    /// `host:port`, with an IPv6 literal in brackets.
+    pub fn host_port(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl fmt::Display for BrokerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
+        write!(f, "{scheme}://{}", self.host_port())
+    }
+}
+
+/// Parses `mqtt://host[:port]`, `mqtts://host[:port]` or a bare `host[:port]` (plain MQTT).
+pub fn parse_broker_url(url: &str) -> Result<BrokerUrl, TransportError> {
+    let bad = |problem: String| TransportError::BadUrl { url: url.to_string(), problem };
+    let trimmed = url.trim();
+    let (tls, rest) = match trimmed.split_once("://") {
+        Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+            "mqtt" => (false, rest),
+            "mqtts" => (true, rest),
+            other => {
+                return Err(bad(format!("unsupported scheme {other:?}, expected mqtt:// or mqtts://")));
+            }
+        },
+        None => (false, trimmed),
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if let Some(index) = authority.find(['/', '?', '#']) {
+        return Err(bad(format!("unexpected {:?} after the host and port", &authority[index..])));
+    }
+    if authority.contains('@') {
+        return Err(bad("credentials in the URL are not supported, set the username and password instead".into()));
+    }
+    let (host, port_text) = if let Some(inner) = authority.strip_prefix('[') {
+        let Some((host, tail)) = inner.split_once(']') else {
+            return Err(bad("IPv6 host has no closing ']'".into()));
+        };
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(bad(format!("bad IPv6 address {host:?}")));
+        }
+        let port = match tail {
+            "" => None,
+            _ => match tail.strip_prefix(':') {
+                Some(port) => Some(port),
+                None => return Err(bad(format!("unexpected {tail:?} after the IPv6 address"))),
+            },
+        };
+        (host, port)
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad("empty host".into()));
+    }
+    let is_ipv6 = host.contains(':');
+    if !is_ipv6 && !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+        return Err(bad(format!("bad host {host:?}")));
+    }
+    let port = match port_text {
+        None => {
+            if tls {
+                DEFAULT_TLS_PORT
+            } else {
+                DEFAULT_PORT
+            }
+        }
+        Some(text) => match text.parse::<u16>() {
+            Ok(port) if port != 0 => port,
+            _ => return Err(bad(format!("bad port {text:?}, expected 1 to 65535"))),
+        },
+    };
+    Ok(BrokerUrl { tls, host: host.to_string(), port })
+}
+
+/// Starts an MQTT link task on the current tokio runtime.
+pub fn spawn(config: MqttConfig) -> (LinkHandle, mpsc::Receiver<LinkEvent>) {
+    let (command_tx, command_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = mpsc::channel(LINK_EVENT_CAPACITY);
+    let label = parse_broker_url(&config.url).map_or_else(|_| config.url.clone(), |url| url.to_string());
+    tokio::spawn(run(config, command_rx, event_tx));
+    (LinkHandle::new(LinkKind::Mqtt, label, command_tx), event_rx)
+}
+
+async fn run(config: MqttConfig, commands: mpsc::UnboundedReceiver<LinkCommand>, events: mpsc::Sender<LinkEvent>) {
+    let mut link = Link::new(&config, commands, events);
+    // A configuration that can never work ends the link instead of retrying forever.
+    let setup = parse_broker_url(&config.url).and_then(|url| {
+        let options = mqtt_options(&config, &url)?;
+        Ok((url, options))
+    });
+    match setup {
+        Ok((url, options)) => {
+            let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CHANNEL_CAPACITY);
+            let mut network = NetworkOptions::new();
+            network.set_connection_timeout(CONNECT_TIMEOUT_SECS);
+            eventloop.set_network_options(network);
+            link.run(&url, &client, &mut eventloop).await;
+        }
+        Err(error) => {
+            warn!(url = %config.url, "MQTT link not started: {error}");
+            link.emit_state(LinkState::Down { reason: error.to_string() }).await;
+        }
+    }
+    // Refuse commands before saying Closed, so that a handle fails as soon as it is reported.
+    link.commands.close();
+    link.emit_state(LinkState::Closed).await;
+}
+
+fn mqtt_options(config: &MqttConfig, url: &BrokerUrl) -> Result<MqttOptions, TransportError> {
+    // rumqttc joins host and port with ':' before resolving, so an IPv6 literal needs brackets.
+    let host = if url.host.contains(':') { format!("[{}]", url.host) } else { url.host.clone() };
+    let mut options = MqttOptions::new(config.client_id.clone(), host, url.port);
+    // rumqttc refuses keep-alives under a second, except 0 (off); u16 seconds are all fine.
+    options.set_keep_alive(Duration::from_secs(u64::from(config.keep_alive_secs)));
+    // A persistent session needs a client id (rumqttc panics otherwise).
+    let clean_session = config.clean_session || config.client_id.is_empty();
+    if clean_session != config.clean_session {
+        warn!(url = %url, "clean_session = false needs a client id; using a clean session");
+    }
+    options.set_clean_session(clean_session);
+    options.set_max_packet_size(config.max_packet_bytes, config.max_packet_bytes);
+    match (&config.username, &config.password) {
+        (Some(user), password) => {
+            options.set_credentials(user.clone(), password.clone().unwrap_or_default());
+        }
+        (None, Some(_)) => warn!(url = %url, "password given without a username; not sent"),
+        (None, None) => {}
+    }
+    if let Some(will) = &config.will {
+        options.set_last_will(LastWill::new(will.topic.clone(), will.payload.to_vec(), qos(will.qos), will.retain));
+    }
+    if url.tls {
+        let tls = tls_config(config, url)?;
+        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(tls))));
+    }
+    Ok(options)
+}
+
+/// rustls settings for `mqtts://`: our own ring provider (none is installed process-wide),
+/// the CA file or the system roots, an optional client certificate.
+fn tls_config(config: &MqttConfig, url: &BrokerUrl) -> Result<ClientConfig, TransportError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TransportError::Tls(format!("no usable protocol version: {e}")))?;
+    let builder = if config.insecure {
+        warn!(url = %url, "TLS certificate checks are off (insecure): any server certificate is accepted");
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert { provider }))
+    } else {
+        let mut roots = RootCertStore::empty();
+        match &config.ca_file {
+            Some(path) => {
+                let (added, _) = roots.add_parsable_certificates(read_certs(path, "CA file")?);
+                if added == 0 {
+                    return Err(TransportError::Tls(format!("no usable certificate in CA file {}", path.display())));
+                }
+            }
+            None => {
+                let native = rustls_native_certs::load_native_certs();
+                for error in &native.errors {
+                    debug!("skipping a system root certificate: {error}");
+                }
+                roots.add_parsable_certificates(native.certs);
+                if roots.is_empty() {
+                    return Err(TransportError::Tls("no system root certificates found; set a CA file".into()));
+                }
+            }
+        }
+        builder.with_root_certificates(roots)
+    };
+    match (&config.client_cert, &config.client_key) {
+        (Some(cert), Some(key)) => {
+            let certs = read_certs(cert, "client certificate")?;
+            let key = read_key(key)?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| TransportError::Tls(format!("client certificate {}: {e}", cert.display())))
+        }
+        (None, None) => Ok(builder.with_no_client_auth()),
+        (Some(cert), None) => {
+            Err(TransportError::Tls(format!("client certificate {} given without a client key", cert.display())))
+        }
+        (None, Some(key)) => {
+            Err(TransportError::Tls(format!("client key {} given without a client certificate", key.display())))
+        }
+    }
+}
+
+fn read_pem(path: &Path, what: &str) -> Result<Vec<u8>, TransportError> {
+    std::fs::read(path).map_err(|e| TransportError::Tls(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, TransportError> {
+    let pem = read_pem(path, what)?;
+    let certs = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TransportError::Tls(format!("bad PEM in {what} {}: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(TransportError::Tls(format!("no certificate in {what} {}", path.display())));
+    }
+    Ok(certs)
+}
+
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TransportError> {
+    let pem = read_pem(path, "client key")?;
+    match rustls_pemfile::private_key(&mut pem.as_slice()) {
+        Ok(Some(key)) => Ok(key),
+        Ok(None) => Err(TransportError::Tls(format!("no private key in client key {}", path.display()))),
+        Err(e) => Err(TransportError::Tls(format!("bad PEM in client key {}: {e}", path.display()))),
+    }
+}
+
+/// `insecure`: accepts any server certificate (self-signed lab brokers) but still checks that
+/// the server holds the certificate's key, so the session is encrypted to someone.
+#[derive(Debug)]
+struct AcceptAnyServerCert {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for AcceptAnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn qos(level: u8) -> QoS {
+    match level {
+        0 => QoS::AtMostOnce,
+        2 => QoS::ExactlyOnce,
+        _ => QoS::AtLeastOnce,
+    }
+}
+
+/// A request waiting to enter rumqttc's channel.
+#[derive(Debug)]
+enum Outbound {
+    Publish(Message),
+    Subscribe(Vec<String>),
+    Unsubscribe(Vec<String>),
+}
+
+impl Outbound {
+    /// Recovers what rumqttc handed back (its channel was full or gone).
+    fn from_request(request: Request) -> Option<Outbound> {
+        match request {
+            Request::Publish(p) => Some(Outbound::Publish(message_from(p))),
+            Request::Subscribe(s) => Some(Outbound::Subscribe(s.filters.into_iter().map(|f| f.path).collect())),
+            Request::Unsubscribe(u) => Some(Outbound::Unsubscribe(u.topics)),
+            _ => None,
+        }
+    }
+}
+
+fn message_from(p: rumqttc::Publish) -> Message {
+    Message { topic: p.topic, payload: p.payload, qos: p.qos as u8, retain: p.retain }
+}
+
+/// How a connected spell ended.
+enum UpEnd {
+    Closed,
+    Lost(String),
+}
+
+struct Link {
+    label: String,
+    events: mpsc::Sender<LinkEvent>,
+    commands: mpsc::UnboundedReceiver<LinkCommand>,
+    /// False once every handle is gone: the task then winds down.
+    commands_open: bool,
+    /// Re-subscribed on every ConnAck, in the order they were added.
+    filters: Vec<String>,
+    queue: VecDeque<Outbound>,
+    queued_publishes: usize,
+    /// Publishes dropped by the cap since the link was last up.
+    dropped_publishes: u64,
+    attempt: u32,
+    max_packet_bytes: usize,
+}
+
+impl Link {
+    fn new(
+        config: &MqttConfig,
+        commands: mpsc::UnboundedReceiver<LinkCommand>,
+        events: mpsc::Sender<LinkEvent>,
+    ) -> Link {
+        let mut link = Link {
+            label: config.url.clone(),
+            events,
+            commands,
+            commands_open: true,
+            filters: Vec::new(),
+            queue: VecDeque::new(),
+            queued_publishes: 0,
+            dropped_publishes: 0,
+            attempt: 0,
+            max_packet_bytes: config.max_packet_bytes,
+        };
+        for filter in &config.subscriptions {
+            link.add_filter(filter);
+        }
+        link
+    }
+
+    async fn emit(&self, event: LinkEvent) {
+        // Nobody listening is not an error: a handle may be used only to publish.
+        let _ = self.events.send(event).await;
+    }
+
+    async fn emit_state(&self, state: LinkState) {
+        debug!(link = %self.label, ?state, "MQTT link state");
+        self.emit(LinkEvent::State(state)).await;
+    }
+
+    async fn run(&mut self, url: &BrokerUrl, client: &AsyncClient, eventloop: &mut EventLoop) {
+        let mut backoff = BACKOFF_INITIAL;
+        loop {
+            self.attempt = self.attempt.saturating_add(1);
+            self.emit_state(LinkState::Connecting { attempt: self.attempt }).await;
+            let connected = match self.until_close(resolve(url)).await {
+                None => return,
+                Some(Err(reason)) => Err(reason),
+                // Cancelling a poll that is still connecting is safe: no session exists yet.
+                Some(Ok(())) => match self.until_close(eventloop.poll()).await {
+                    None => return,
+                    Some(Ok(Event::Incoming(Incoming::ConnAck(_)))) => Ok(()),
+                    Some(Ok(other)) => Err(format!("{} answered {other:?} instead of CONNACK", url.host_port())),
+                    Some(Err(error)) => Err(describe_error(&error, url, false, self.max_packet_bytes)),
+                },
+            };
+            match connected {
+                Ok(()) => {
+                    backoff = BACKOFF_INITIAL;
+                    info!(link = %self.label, "connected to {url}");
+                    if self.dropped_publishes > 0 {
+                        warn!(link = %self.label, "{} publishes were dropped while the link was down", self.dropped_publishes);
+                        self.dropped_publishes = 0;
+                    }
+                    self.emit_state(LinkState::Up).await;
+                    // Subscriptions go first so replies to queued requests are not missed.
+                    self.queue.retain(|item| matches!(item, Outbound::Publish(_)));
+                    if !self.filters.is_empty() {
+                        self.queue.push_front(Outbound::Subscribe(self.filters.clone()));
+                    }
+                    match self.run_up(url, client, eventloop).await {
+                        UpEnd::Closed => return,
+                        UpEnd::Lost(reason) => {
+                            self.reclaim(eventloop);
+                            info!(link = %self.label, "{reason}");
+                            self.emit_state(LinkState::Down { reason }).await;
+                        }
+                    }
+                }
+                Err(reason) => {
+                    debug!(link = %self.label, "{reason}");
+                    self.emit_state(LinkState::Down { reason }).await;
+                }
+            }
+            if self.until_close(tokio::time::sleep(backoff)).await.is_none() {
+                return;
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    /// Runs `future` while taking commands; `None` when the link is to close (Close, or every
+    /// handle dropped). Only for futures that may be cancelled: no live connection.
+    async fn until_close<F: Future>(&mut self, future: F) -> Option<F::Output> {
+        tokio::pin!(future);
+        loop {
+            tokio::select! {
+                biased;
+                output = &mut future => return Some(output),
+                command = self.commands.recv(), if self.commands_open => match command {
+                    Some(LinkCommand::Close) => return None,
+                    Some(command) => self.handle_command(command, false),
+                    None => {
+                        self.commands_open = false;
+                        return None;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Drives a live connection until it is lost or closed.
+    async fn run_up(&mut self, url: &BrokerUrl, client: &AsyncClient, eventloop: &mut EventLoop) -> UpEnd {
+        let mut closing: Option<Instant> = None;
+        let mut disconnect_sent = false;
+        loop {
+            let polled = {
+                let poll = eventloop.poll();
+                tokio::pin!(poll);
+                loop {
+                    self.feed(client);
+                    if closing.is_some() && self.queue.is_empty() && !disconnect_sent {
+                        disconnect_sent = client.try_disconnect().is_ok();
+                    }
+                    let deadline = closing.unwrap_or_else(|| Instant::now() + CLOSE_FLUSH);
+                    tokio::select! {
+                        biased;
+                        result = &mut poll => break Some(result),
+                        command = self.commands.recv(), if self.commands_open && closing.is_none() => match command {
+                            Some(LinkCommand::Close) => closing = Some(Instant::now() + CLOSE_FLUSH),
+                            Some(command) => self.handle_command(command, true),
+                            None => {
+                                self.commands_open = false;
+                                closing = Some(Instant::now() + CLOSE_FLUSH);
+                            }
+                        },
+                        // Past the deadline, dropping a half-done poll no longer matters.
+                        _ = tokio::time::sleep_until(deadline), if closing.is_some() => break None,
+                    }
+                }
+            };
+            let Some(result) = polled else {
+                warn!(link = %self.label, "closing without a clean DISCONNECT: the broker did not take the queued packets in time");
+                return UpEnd::Closed;
+            };
+            match result {
+                Ok(Event::Incoming(Incoming::Publish(publish))) => {
+                    self.emit(LinkEvent::Message(message_from(publish))).await;
+                }
+                Ok(Event::Incoming(Incoming::SubAck(ack))) => {
+                    let refused = ack.return_codes.iter().filter(|c| matches!(c, SubscribeReasonCode::Failure)).count();
+                    if refused > 0 {
+                        warn!(link = %self.label, "broker refused {refused} of {} subscription filters", ack.return_codes.len());
+                    }
+                }
+                Ok(Event::Outgoing(Outgoing::Disconnect)) => return UpEnd::Closed,
+                Ok(_) => {}
+                Err(error) if closing.is_some() => {
+                    debug!(link = %self.label, "connection ended while closing: {error}");
+                    return UpEnd::Closed;
+                }
+                Err(error) => return UpEnd::Lost(describe_error(&error, url, true, self.max_packet_bytes)),
+            }
+        }
+    }
+
+    fn handle_command(&mut self, command: LinkCommand, online: bool) {
+        match command {
+            LinkCommand::Publish(message) => self.enqueue_publish(message),
+            LinkCommand::Subscribe(filter) => {
+                if self.add_filter(&filter) && online {
+                    self.queue.push_back(Outbound::Subscribe(vec![filter]));
+                }
+            }
+            LinkCommand::Unsubscribe(filter) => {
+                let before = self.filters.len();
+                self.filters.retain(|f| *f != filter);
+                if self.filters.len() != before && online {
+                    self.queue.push_back(Outbound::Unsubscribe(vec![filter]));
+                }
+            }
+            // Handled by the callers, which know whether a session must be wound down.
+            LinkCommand::Close => {}
+        }
+    }
+
+    /// Adds a valid, new filter; false when it was refused or already there.
+    fn add_filter(&mut self, filter: &str) -> bool {
+        if filter.is_empty() || !rumqttc::valid_filter(filter) {
+            warn!(link = %self.label, "ignoring invalid subscription filter {filter:?}");
+            return false;
+        }
+        if self.filters.iter().any(|f| f == filter) {
+            return false;
+        }
+        self.filters.push(filter.to_string());
+        true
+    }
+
+    fn enqueue_publish(&mut self, message: Message) {
+        // A bad topic or an oversized packet would make rumqttc or the broker drop the whole
+        // connection, and the reconnect would send it again: refuse it here instead.
+        if message.topic.is_empty() || !rumqttc::valid_topic(&message.topic) {
+            warn!(link = %self.label, "dropping a publish to invalid topic {:?}", message.topic);
+            return;
+        }
+        let size = message.topic.len() + message.payload.len() + PUBLISH_OVERHEAD_BYTES;
+        if size > self.max_packet_bytes {
+            warn!(
+                link = %self.label,
+                "dropping a {size}-byte publish to {}: over the {}-byte packet limit",
+                message.topic, self.max_packet_bytes
+            );
+            return;
+        }
+        self.queue.push_back(Outbound::Publish(message));
+        self.queued_publishes += 1;
+        self.enforce_cap();
+    }
+
+    /// Keeps at most `MAX_PENDING_PUBLISHES` publishes, dropping the oldest.
+    fn enforce_cap(&mut self) {
+        while self.queued_publishes > MAX_PENDING_PUBLISHES {
+            let Some(index) = self.queue.iter().position(|item| matches!(item, Outbound::Publish(_))) else {
+                self.queued_publishes = 0;
+                return;
+            };
+            self.queue.remove(index);
+            self.queued_publishes -= 1;
+            self.dropped_publishes += 1;
+            // Once, then every 1000: a long outage must not flood the log.
+            if self.dropped_publishes % 1000 == 1 {
+                warn!(
+                    link = %self.label,
+                    "more than {MAX_PENDING_PUBLISHES} publishes pending: dropped the oldest ({} dropped so far)",
+                    self.dropped_publishes
+                );
+            }
+        }
+    }
+
+    /// Moves queued requests into rumqttc's channel while it has room.
+    fn feed(&mut self, client: &AsyncClient) {
+        while let Some(item) = self.queue.pop_front() {
+            let is_publish = matches!(item, Outbound::Publish(_));
+            let result = match item {
+                Outbound::Publish(m) => client.try_publish(m.topic, qos(m.qos), m.retain, Vec::from(m.payload)),
+                Outbound::Subscribe(filters) => {
+                    client.try_subscribe_many(filters.into_iter().map(|f| SubscribeFilter::new(f, QoS::AtLeastOnce)))
+                }
+                Outbound::Unsubscribe(filters) => {
+                    let mut result = Ok(());
+                    for filter in filters {
+                        result = client.try_unsubscribe(filter);
+                        if result.is_err() {
+                            break;
+                        }
+                    }
+                    result
+                }
+            };
+            match result {
+                Ok(()) => {
+                    if is_publish {
+                        self.queued_publishes = self.queued_publishes.saturating_sub(1);
+                    }
+                }
+                Err(ClientError::TryRequest(request) | ClientError::Request(request)) => {
+                    // Full: keep it, in order, for the next round.
+                    if let Some(item) = Outbound::from_request(request) {
+                        self.queue.push_front(item);
+                    } else if is_publish {
+                        self.queued_publishes = self.queued_publishes.saturating_sub(1);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// After a lost connection, takes back the publishes rumqttc held (unacknowledged or still
+    /// in its channel): a clean-session reconnect would discard them.
+    fn reclaim(&mut self, eventloop: &mut EventLoop) {
+        let mut taken: Vec<Outbound> = eventloop
+            .pending
+            .drain(..)
+            .filter_map(|request| match request {
+                Request::Publish(p) => Some(Outbound::Publish(message_from(p))),
+                _ => None,
+            })
+            .collect();
+        self.queued_publishes += taken.len();
+        while let Some(item) = taken.pop() {
+            self.queue.push_front(item);
+        }
+        // Subscription changes are re-sent from `filters` on the next ConnAck.
+        self.queue.retain(|item| matches!(item, Outbound::Publish(_)));
+        self.enforce_cap();
+    }
+}
+
+/// Resolves the broker's name first, so that a DNS failure is reported as one.
+async fn resolve(url: &BrokerUrl) -> Result<(), String> {
+    if url.host.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    match tokio::time::timeout(DNS_TIMEOUT, tokio::net::lookup_host((url.host.as_str(), url.port))).await {
+        Err(_) => Err(format!("DNS: no answer for {} within {} s", url.host, DNS_TIMEOUT.as_secs())),
+        Ok(Err(e)) => Err(format!("DNS: cannot resolve {}: {e}", url.host)),
+        Ok(Ok(mut addrs)) => match addrs.next() {
+            Some(_) => Ok(()),
+            None => Err(format!("DNS: {} has no address", url.host)),
+        },
+    }
+}
+
+/// A human reason for a failed attempt (`connected` false) or a lost connection.
+fn describe_error(error: &ConnectionError, url: &BrokerUrl, connected: bool, max_packet_bytes: usize) -> String {
+    let target = url.host_port();
+    let lost = |detail: String| {
+        if connected {
+            format!("connection to {target} lost: {detail}")
+        } else {
+            format!("cannot connect to {target}: {detail}")
+        }
+    };
+    match error {
+        ConnectionError::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("connection refused by {target}")
+        }
+        ConnectionError::Io(e) => lost(e.to_string()),
+        ConnectionError::NetworkTimeout => format!("no answer from {target} within {CONNECT_TIMEOUT_SECS} s"),
+        ConnectionError::FlushTimeout => lost(format!("could not send for {CONNECT_TIMEOUT_SECS} s")),
+        ConnectionError::Tls(e) => format!("TLS: {}", tls_detail(e, url)),
+        ConnectionError::ConnectionRefused(code) => refused_reason(*code, &target),
+        ConnectionError::NotConnAck(_) => format!("{target} did not answer CONNECT with CONNACK"),
+        ConnectionError::RequestsDone => "link stopped".into(),
+        ConnectionError::MqttState(state) => match state {
+            StateError::ConnectionAborted => lost("closed by the broker".into()),
+            StateError::AwaitPingResp => lost("the broker stopped answering pings".into()),
+            StateError::Io(e) => lost(e.to_string()),
+            StateError::Deserialization(rumqttc::Error::Io(e)) => lost(e.to_string()),
+            StateError::Deserialization(rumqttc::Error::PayloadSizeLimitExceeded(size)) => {
+                lost(format!("the broker sent a {size}-byte packet, over the {max_packet_bytes}-byte limit"))
+            }
+            StateError::Deserialization(rumqttc::Error::OutgoingPacketTooLarge { pkt_size, max }) => {
+                lost(format!("a {pkt_size}-byte packet is over the {max}-byte limit"))
+            }
+            other => lost(other.to_string()),
+        },
+    }
+}
+
+fn tls_detail(error: &TlsError, url: &BrokerUrl) -> String {
+    match error {
+        // rustls reports handshake failures (bad certificate, not TLS) through I/O errors.
+        TlsError::Io(e) => match e.get_ref() {
+            Some(inner) => format!("handshake with {} failed: {inner}", url.host_port()),
+            None => format!("handshake with {} failed: {e}", url.host_port()),
+        },
+        TlsError::DNSName(_) => format!("{:?} is not a valid TLS server name", url.host),
+        other => other.to_string(),
+    }
+}
+
+fn refused_reason(code: ConnectReturnCode, target: &str) -> String {
+    match code {
+        ConnectReturnCode::NotAuthorized => "broker rejected credentials (not authorized)".into(),
+        ConnectReturnCode::BadUserNamePassword => "broker rejected credentials (bad username or password)".into(),
+        ConnectReturnCode::BadClientId => format!("{target} rejected the client id"),
+        ConnectReturnCode::ServiceUnavailable => format!("{target} refused the connection: service unavailable"),
+        ConnectReturnCode::RefusedProtocolVersion => format!("{target} does not speak MQTT 3.1.1"),
+        ConnectReturnCode::Success => format!("{target} refused the connection"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(tls: bool, host: &str, port: u16) -> BrokerUrl {
+        BrokerUrl { tls, host: host.into(), port }
+    }
+
+    #[test]
+    fn parses_schemes_and_default_ports() {
+        assert_eq!(parse_broker_url("mqtt://broker.local").unwrap(), url(false, "broker.local", 1883));
+        assert_eq!(parse_broker_url("mqtts://broker.local").unwrap(), url(true, "broker.local", 8883));
+        assert_eq!(parse_broker_url("MQTT://10.0.0.1:1884/").unwrap(), url(false, "10.0.0.1", 1884));
+        assert_eq!(parse_broker_url("mqtts://h:9000").unwrap(), url(true, "h", 9000));
+        assert_eq!(parse_broker_url("127.0.0.1:2883").unwrap(), url(false, "127.0.0.1", 2883));
+        assert_eq!(parse_broker_url("localhost").unwrap(), url(false, "localhost", 1883));
+        assert_eq!(parse_broker_url("mqtt://[::1]:1999").unwrap(), url(false, "::1", 1999));
+        assert_eq!(parse_broker_url("mqtt://[::1]:1999").unwrap().to_string(), "mqtt://[::1]:1999");
+    }
+
+    #[test]
+    fn errors_name_the_wrong_part() {
+        let cases = [
+            ("ftp://host:21", "scheme"),
+            ("http://host", "scheme"),
+            ("mqtt://:1883", "empty host"),
+            ("mqtt://", "empty host"),
+            ("", "empty host"),
+            ("mqtt://host:99999", "port"),
+            ("mqtt://host:0", "port"),
+            ("mqtt://host:", "port"),
+            ("host:abc", "port"),
+            ("mqtt://host:1883/topic", "after the host"),
+            ("mqtt://user:pw@host", "credentials"),
+            ("mqtt://[::1", "']'"),
+            ("mqtt://bad host", "bad host"),
+        ];
+        for (input, expected) in cases {
+            let error = parse_broker_url(input).unwrap_err().to_string();
+            assert!(error.contains(expected), "{input:?}: {error}");
+            assert!(error.contains(&format!("{input:?}")), "{input:?}: {error}");
+        }
+    }
+
+    fn test_link() -> Link {
+        let (_tx, rx) = mpsc::unbounded_channel();
+        let (etx, _erx) = mpsc::channel(1);
+        Link::new(&MqttConfig::new("mqtt://127.0.0.1:1", "t"), rx, etx)
+    }
+
+    #[test]
+    fn pending_publishes_are_capped_oldest_first() {
+        let mut link = test_link();
+        for i in 0..(MAX_PENDING_PUBLISHES + 250) {
+            link.handle_command(LinkCommand::Publish(Message::new("t/x", i.to_string(), 0, false)), false);
+        }
+        assert_eq!(link.queued_publishes, MAX_PENDING_PUBLISHES);
+        assert_eq!(link.queue.len(), MAX_PENDING_PUBLISHES);
+        assert_eq!(link.dropped_publishes, 250);
+        let Some(Outbound::Publish(first)) = link.queue.front() else { panic!("no publish queued") };
+        assert_eq!(first.payload, "250");
+    }
+
+    #[test]
+    fn bad_topics_filters_and_oversized_publishes_are_refused() {
+        let mut link = test_link();
+        link.max_packet_bytes = 100;
+        link.handle_command(LinkCommand::Publish(Message::new("a/+", "x", 0, false)), false);
+        link.handle_command(LinkCommand::Publish(Message::new("", "x", 0, false)), false);
+        link.handle_command(LinkCommand::Publish(Message::new("a/b", vec![0u8; 200], 0, false)), false);
+        assert!(link.queue.is_empty());
+        link.handle_command(LinkCommand::Subscribe("a/#/b".into()), false);
+        link.handle_command(LinkCommand::Subscribe("a/#".into()), false);
+        link.handle_command(LinkCommand::Subscribe("a/#".into()), false);
+        assert_eq!(link.filters, vec!["a/#".to_string()]);
+        link.handle_command(LinkCommand::Unsubscribe("a/#".into()), false);
+        assert!(link.filters.is_empty());
+    }
+
+    #[test]
+    fn tls_settings_errors_name_the_file() {
+        let mut config = MqttConfig::new("mqtts://127.0.0.1", "t");
+        config.ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
+        let url = parse_broker_url(&config.url).unwrap();
+        let error = tls_config(&config, &url).unwrap_err().to_string();
+        assert!(error.starts_with("TLS: cannot read CA file /nonexistent/ca.pem"), "{error}");
+
+        config.ca_file = None;
+        config.insecure = true;
+        config.client_cert = Some(PathBuf::from("/x/cert.pem"));
+        let error = tls_config(&config, &url).unwrap_err().to_string();
+        assert!(error.contains("without a client key"), "{error}");
+        config.client_cert = None;
+        assert!(tls_config(&config, &url).is_ok());
+    }
+
+    #[test]
+    fn refusals_read_like_sentences() {
+        assert_eq!(
+            refused_reason(ConnectReturnCode::NotAuthorized, "h:1"),
+            "broker rejected credentials (not authorized)"
+        );
+        let refused = ConnectionError::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(
+            describe_error(&refused, &url(false, "127.0.0.1", 1883), false, 10),
+            "connection refused by 127.0.0.1:1883"
+        );
+    }
+}

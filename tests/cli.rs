@@ -1,0 +1,138 @@
+//! The command line as a user runs it: the real binary, real broker, real exit codes.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cems-workbench");
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().expect("binary runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `cems-workbench broker --listen 127.0.0.1:0`, and the address it printed.
+struct BrokerProcess {
+    child: Child,
+    url: String,
+}
+
+impl BrokerProcess {
+    fn start() -> BrokerProcess {
+        let mut child = Command::new(BIN)
+            .args(["broker", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("broker starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_owned();
+        assert!(addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"), "{addr}");
+        BrokerProcess { child, url: format!("mqtt://{addr}") }
+    }
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn auth_sign_prints_the_contract_vector() {
+    let (code, out, _) = run(&["auth", "sign", "--pk", "PK01", "--dev", "GW-0001", "--secret", "s3cr3t", "--ts", "1700000000000"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.trim(),
+        r#"{"clientId":"PK01.GW-0001","username":"PK01&GW-0001&1700000000000","password":"bac41a2ef7d2c377bf189e170d0e47eaa97e9317ae4a4fe5c36da8311e617168"}"#
+    );
+    let (code, _, err) = run(&["auth", "sign", "--pk", "PK/01", "--dev", "GW", "--secret", "s"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("pk"), "{err}");
+}
+
+#[test]
+fn model_validate_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"modelVersion":"1.0","productKey":"X","kind":"device","name":"x","colour":1}"#).unwrap();
+    let (code, out, _) = run(&["model", "validate", "product-models/pcs-100.json"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(&["model", "validate", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("bad.json: $.colour:"), "{out}");
+}
+
+#[test]
+fn call_usage_errors_exit_2() {
+    for args in [
+        vec!["call", "PK01", "info/get"],
+        vec!["call", "PK01/GW", "info"],
+        vec!["call", "PK01/GW", "info/get", "{not json"],
+        vec!["call", "PK01/GW", "info/get", "--broker", "http://x"],
+        vec!["call"],
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(!err.is_empty());
+    }
+}
+
+#[test]
+fn call_to_a_dead_broker_exits_3_within_the_timeout() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let started = Instant::now();
+    let url = format!("mqtt://127.0.0.1:{port}");
+    let (code, out, err) = run(&["call", "PK01/GW", "info/get", "--broker", &url, "--timeout", "1"]);
+    assert_eq!(code, 3, "{out} {err}");
+    assert!(err.contains("refused"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn call_to_a_silent_gateway_exits_3_with_the_request_id() {
+    let broker = BrokerProcess::start();
+    let (code, _, err) = run(&["call", "PK01/NOBODY", "info/get", "--broker", &broker.url, "--timeout", "0.5"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("no reply within 500 ms") && err.contains("request wb-"), "{err}");
+}
+
+#[test]
+fn watch_prints_json_lines() {
+    let broker = BrokerProcess::start();
+    let mut watch = Command::new(BIN)
+        .args(["watch", "--broker", &broker.url, "--filter", "lab/#", "--count", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the watcher's subscription, then publish through the library's own link.
+    let mut stderr = BufReader::new(watch.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains(": up"), "{line}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use cems_workbench::transport::{LinkConfig, LinkEvent, LinkState, Message, mqtt::MqttConfig, spawn_link};
+        let (link, mut ev) = spawn_link(LinkConfig::Mqtt(MqttConfig::new(broker.url.clone(), "pub")));
+        while let Some(e) = ev.recv().await {
+            if e == LinkEvent::State(LinkState::Up) {
+                break;
+            }
+        }
+        link.publish(Message::new("lab/a", r#"{"x":1}"#, 0, false)).unwrap();
+        link.publish(Message::new("lab/b", "plain text", 1, false)).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    });
+    let out = watch.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["topic"], "lab/a");
+    assert_eq!(lines[0]["payload"]["x"], 1);
+    assert_eq!(lines[1]["payload"], "plain text");
+    assert!(lines[1]["ts"].as_i64().unwrap() > 0);
+    assert_eq!(lines[1]["retain"], false);
+}
