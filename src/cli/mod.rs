@@ -13,7 +13,6 @@ pub mod gateways;
 pub mod link_args;
 pub mod model;
 pub mod session;
-pub mod sim;
 pub mod watch;
 
 use link_args::LinkArgs;

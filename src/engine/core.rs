@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::gateways::GatewayKey;
 use super::requests::{Finished, PendingRequests, RequestFailure};
+use super::transfers::{TransferKind, TransferService};
 use super::{EngineCommand, EngineConfig, EngineEvent, RequestSpec, SessionId, SessionOptions, SharedState};
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, IdGenerator, Reply, Request, parse_envelope};
@@ -43,6 +44,7 @@ pub(super) struct EngineCore {
     changed_gateways: BTreeSet<GatewayKey>,
     notify: Box<dyn Fn() + Send + Sync>,
     ids: Arc<IdGenerator>,
+    transfers: TransferService,
     /// Gateways already asked for their info and versions in this engine's life.
     discovered: HashSet<GatewayKey>,
 }
@@ -69,6 +71,7 @@ impl EngineCore {
             notify,
             ids,
             discovered: HashSet::new(),
+            transfers: TransferService::default(),
         }
     }
 
@@ -152,6 +155,10 @@ impl EngineCore {
                         self.deliver(finished.into_iter().collect());
                     }
                 }
+            }
+            EngineCommand::OfferImage { kind, id, data, chunk_size } => self.transfers.offer(kind, id, data, chunk_size),
+            EngineCommand::WithdrawImage { kind, id } => {
+                self.transfers.withdraw(kind, &id);
             }
             EngineCommand::SetMasterDuties(on) => self.config.master_duties = on,
             EngineCommand::SetForwardMessages(on) => self.config.forward_messages = on,
@@ -310,6 +317,15 @@ impl EngineCore {
     }
 
     fn handle_report(&mut self, session: SessionId, key: &GatewayKey, topic: &CemsTopic, request: Request, now: i64) {
+        if topic.action == "chunk/get" {
+            let kind = match topic.class.as_str() {
+                "ota" => TransferKind::Ota,
+                "file" => TransferKind::File,
+                _ => return,
+            };
+            self.serve_chunk(session, topic, kind, request);
+            return;
+        }
         let decoded = payload::decode(&topic.class, &topic.action, false, &request.data);
         let typed = match decoded.typed {
             Ok(t) => t,
@@ -364,6 +380,28 @@ impl EngineCore {
         if let Some(reply) = answer {
             self.reply(session, topic, reply);
         }
+    }
+
+    /// Answers a chunk request from the image by offset. A task this engine does not serve is
+    /// refused only when acting as the master: another workbench on the broker may own it.
+    fn serve_chunk(&mut self, session: SessionId, topic: &CemsTopic, kind: TransferKind, request: Request) {
+        let owned = request.data.get(kind.id_field()).and_then(Value::as_str).is_some_and(|id| self.transfers.knows(kind, id));
+        if !owned && !self.config.master_duties {
+            return;
+        }
+        let reply = match self.transfers.answer(kind, &request.data) {
+            Ok(data) => {
+                if let Some(id) = request.data.get(kind.id_field()).and_then(Value::as_str)
+                    && let Some(image) = self.transfers.get(kind, id)
+                {
+                    let (bytes_served, high_water, size) = (image.bytes_served, image.high_water, image.data.len() as u64);
+                    self.emit(EngineEvent::ChunkServed { kind, id: id.to_owned(), bytes_served, high_water, size });
+                }
+                Reply::ok(request.id, data)
+            }
+            Err(refusal) => Reply::error(request.id, refusal.code, refusal.msg),
+        };
+        self.reply(session, topic, reply);
     }
 
     /// Asks a gateway seen for the first time for what it announced when it connected.

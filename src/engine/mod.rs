@@ -22,6 +22,7 @@ mod core;
 pub mod gateways;
 pub mod requests;
 pub mod store;
+pub mod transfers;
 
 pub use gateways::{GatewayKey, GatewayRecord, Gateways};
 pub use requests::{RequestFailure, RequestOutcome};
@@ -83,6 +84,9 @@ pub enum EngineCommand {
     Unsubscribe { session: SessionId, filter: String },
     /// Publish a request and follow it; the outcome comes as an event and, when given, on `reply`.
     Request { spec: RequestSpec, id: String, reply: Option<oneshot::Sender<RequestOutcome>> },
+    /// Serve an image to gateways pulling it with `ota/chunk/get` or `file/chunk/get`.
+    OfferImage { kind: transfers::TransferKind, id: String, data: bytes::Bytes, chunk_size: u32 },
+    WithdrawImage { kind: transfers::TransferKind, id: String },
     /// Acknowledge `alarm/report` and `history/report` and answer `time/sync` (on by default).
     SetMasterDuties(bool),
     /// Forward every received message as an event (the `watch` command wants them; the GUI reads
@@ -101,6 +105,8 @@ pub enum EngineEvent {
     Message { session: SessionId, received_ms: i64, message: Message },
     RequestSent { session: SessionId, id: String, topic: String },
     RequestDone(RequestOutcome),
+    /// A chunk of an offered image was served.
+    ChunkServed { kind: transfers::TransferKind, id: String, bytes_served: u64, high_water: u64, size: u64 },
     /// A gateway's record changed (status, info, versions, points).
     GatewayChanged(GatewayKey),
     /// Something worth telling the user that is not an error of a request.

@@ -1,0 +1,311 @@
+//! The simulator against the embedded broker, with the test acting as a raw master station:
+//! announcement on connect, periodic reports, answers to requests, an OTA image pulled chunk by
+//! chunk and verified, and an outage resent as history.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use cems_workbench::protocol::envelope::{Envelope, Reply, Request, parse_envelope};
+use cems_workbench::protocol::model::ModelSet;
+use cems_workbench::protocol::topic::{CemsTopic, Dir, TopicProfile};
+use cems_workbench::sim::{self, Outage, SimConfig};
+use cems_workbench::transport::broker::{BrokerConfig, EmbeddedBroker};
+use cems_workbench::transport::mqtt::MqttConfig;
+use cems_workbench::transport::{LinkConfig, LinkEvent, LinkHandle, LinkState, Message, spawn_link};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+const PK: &str = "PK-GW-01";
+
+/// A bare MQTT client playing the master station.
+struct Master {
+    link: LinkHandle,
+    events: mpsc::Receiver<LinkEvent>,
+    profile: TopicProfile,
+    dev: String,
+    /// Every CEMS message seen, in order: (class/action, reply?, envelope).
+    seen: Vec<(String, bool, Envelope)>,
+}
+
+impl Master {
+    async fn connect(url: &str, dev: &str) -> Master {
+        let mut config = MqttConfig::new(url, format!("test-master-{dev}"));
+        config.subscriptions = vec!["cems/v1/+/+/up/#".into()];
+        let (link, events) = spawn_link(LinkConfig::Mqtt(config));
+        let mut master = Master { link, events, profile: TopicProfile::builtin(), dev: dev.into(), seen: Vec::new() };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match tokio::time::timeout_at(deadline, master.events.recv()).await {
+                Ok(Some(LinkEvent::State(LinkState::Up))) => break,
+                Ok(Some(_)) => {}
+                other => panic!("master link did not come up: {other:?}"),
+            }
+        }
+        master
+    }
+
+    fn request(&self, class_action: &str, id: &str, data: Value) {
+        let (class, action) = class_action.split_once('/').unwrap();
+        let topic = self.profile.build(&CemsTopic::new(PK, &self.dev, Dir::Down, class, action)).unwrap();
+        let payload = Request::new(id, data).to_bytes().unwrap();
+        self.link.publish(Message::new(topic, payload, 1, false)).unwrap();
+    }
+
+    /// Answers a request the gateway sent on `class_action`.
+    fn reply(&self, class_action: &str, reply: Reply) {
+        let (class, action) = class_action.split_once('/').unwrap();
+        let topic = self.profile.build(&CemsTopic::new(PK, &self.dev, Dir::Up, class, action).reply_topic()).unwrap();
+        self.link.publish(Message::new(topic, reply.to_bytes().unwrap(), 1, false)).unwrap();
+    }
+
+    /// The next message of this gateway for which `pick` returns Some. Requests the gateway sends
+    /// on the way (`time/sync`, `alarm/report`) are answered as a master would.
+    async fn wait<T>(&mut self, what: &str, timeout_secs: u64, mut pick: impl FnMut(&str, bool, &Envelope, bool) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_secs);
+        loop {
+            let event = match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(event)) => event,
+                Ok(None) => panic!("master link ended while waiting for {what}"),
+                Err(_) => panic!("timed out waiting for {what}; seen: {:?}", self.seen.iter().map(|(t, r, _)| (t, r)).collect::<Vec<_>>()),
+            };
+            let LinkEvent::Message(message) = event else { continue };
+            let Ok(topic) = self.profile.parse(&message.topic) else { continue };
+            if topic.dev != self.dev || topic.dir != Dir::Up {
+                continue;
+            }
+            let envelope = parse_envelope(&message.payload).unwrap_or_else(|e| panic!("{}: bad envelope: {e}", message.topic));
+            let what_topic = topic.class_action();
+            if let Envelope::Request(r) = &envelope {
+                match what_topic.as_str() {
+                    "time/sync" => {
+                        let t = cems_workbench::protocol::time::now_ms();
+                        self.reply("time/sync", Reply::ok(&r.id, json!({"t1": r.data["t1"], "t2": t, "t3": t})));
+                    }
+                    "alarm/report" => self.reply("alarm/report", Reply::ok(&r.id, json!({}))),
+                    _ => {}
+                }
+            }
+            self.seen.push((what_topic.clone(), topic.reply, envelope.clone()));
+            if let Some(found) = pick(&what_topic, topic.reply, &envelope, message.retain) {
+                return found;
+            }
+        }
+    }
+
+    async fn call(&mut self, class_action: &str, id: &str, data: Value) -> Reply {
+        self.request(class_action, id, data);
+        let wanted = class_action.to_owned();
+        self.wait(&format!("reply to {class_action}"), 10, |t, reply, env, _| match env {
+            Envelope::Reply(r) if reply && t == wanted && r.id == id => Some(r.clone()),
+            _ => None,
+        })
+        .await
+    }
+}
+
+async fn broker() -> (EmbeddedBroker, String) {
+    let broker = EmbeddedBroker::start(BrokerConfig { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() }).await.unwrap();
+    let url = format!("mqtt://{}", broker.local_addr());
+    (broker, url)
+}
+
+fn sim_config(url: &str, dev: &str, dir: &std::path::Path) -> SimConfig {
+    let mut config = SimConfig::new(ModelSet::builtin(), PK, dev, LinkConfig::Mqtt(MqttConfig::new(url, "overridden")), dir.to_path_buf());
+    config.report_period_ms = Some(200);
+    config.seed = 42;
+    config
+}
+
+fn data(env: &Envelope) -> &Value {
+    env.data()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulator_serves_a_master_over_mqtt() {
+    let (_broker, url) = broker().await;
+    let mut master = Master::connect(&url, "GW-SIM-1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(sim_config(&url, "GW-SIM-1", dir.path())).unwrap();
+
+    // Announcement: status online (retained), then info, then versions.
+    let mut order = Vec::new();
+    master
+        .wait("the announcement", 10, |t, reply, env, _| {
+            if !reply && matches!(t, "status" | "info/report" | "ota/version") {
+                order.push(t.to_owned());
+                if t == "status" {
+                    assert_eq!(data(env)["online"], true);
+                }
+                if t == "info/report" {
+                    assert_eq!(data(env)["serial"], "GW-SIM-1");
+                }
+            }
+            (t == "ota/version").then_some(())
+        })
+        .await;
+    assert_eq!(order, ["status", "info/report", "ota/version"]);
+    assert_eq!(retained_status(&url, "GW-SIM-1").await["online"], true, "status is retained");
+
+    // Periodic reports of every device, with plausible values.
+    let points = master
+        .wait("a point report from the meter", 10, |t, _, env, _| {
+            let points = data(env)["points"].as_array()?;
+            (t == "point/report" && points.iter().any(|p| p["sub"] == "meter-1")).then(|| points.clone())
+        })
+        .await;
+    let ua = points.iter().find(|p| p["sub"] == "meter-1" && p["pid"] == "Ua").unwrap();
+    assert!((150.0..300.0).contains(&ua["v"].as_f64().unwrap()), "{ua}");
+    assert!(points.iter().any(|p| p["sub"] == "GW-SIM-1"), "the gateway's own points use its dev id");
+
+    // Requests: point/get and a command.
+    let reply = master.call("point/get", "pg-1", json!({"sub": "meter-1", "pids": ["Ua", "F"]})).await;
+    assert_eq!(reply.code, 0, "{reply:?}");
+    assert_eq!(reply.data["points"].as_array().unwrap().len(), 2);
+    let reply = master.call("command/request", "cmd-1", json!({"cmd": "start", "sub": "pcs-1", "params": {}})).await;
+    assert_eq!((reply.code, &reply.data), (0, &json!({"runState": 1})));
+    let reply = master.call("command/request", "cmd-2", json!({"cmd": "reboot", "params": {"delay": 9999}})).await;
+    assert_eq!(reply.code, 4);
+
+    // OTA: a 256 KiB image, pulled in 64 KiB chunks that this test serves.
+    let image: Vec<u8> = (0..256 * 1024).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let sha = hex::encode(Sha256::digest(&image));
+    let upgrade = json!({"taskId": "ota-1", "module": "firmware", "version": "2.0.0", "size": image.len(), "sha256": sha, "chunkSize": 65536});
+    let reply = master.call("ota/upgrade", "up-1", upgrade).await;
+    assert_eq!(reply.code, 0, "{reply:?}");
+    let mut steps = Vec::new();
+    let mut chunks = Vec::new();
+    let link = master.link.clone();
+    let profile = master.profile.clone();
+    master
+        .wait("the OTA to finish", 30, |t, reply, env, _| {
+            match (t, reply, env) {
+                ("ota/chunk/get", false, Envelope::Request(r)) => {
+                    let offset = r.data["offset"].as_u64().unwrap() as usize;
+                    let length = r.data["length"].as_u64().unwrap() as usize;
+                    assert_eq!(r.data["taskId"], "ota-1");
+                    assert!(length <= 65536);
+                    chunks.push(offset);
+                    let end = (offset + length).min(image.len());
+                    let answer = Reply::ok(&r.id, json!({"taskId": "ota-1", "offset": offset, "data": BASE64.encode(&image[offset..end])}));
+                    let topic = profile.build(&CemsTopic::new(PK, "GW-SIM-1", Dir::Up, "ota", "chunk/get").reply_topic()).unwrap();
+                    link.publish(Message::new(topic, answer.to_bytes().unwrap(), 1, false)).unwrap();
+                }
+                ("ota/progress", false, env) => {
+                    let step = data(env)["step"].as_str().unwrap().to_owned();
+                    assert_ne!(step, "failed", "{:?}", data(env));
+                    steps.push(step);
+                }
+                _ => {}
+            }
+            (steps.last().map(String::as_str) == Some("done")).then_some(())
+        })
+        .await;
+    assert_eq!(chunks, [0, 65536, 131072, 196608], "one chunk outstanding at a time, in order");
+    assert_eq!(steps.first().map(String::as_str), Some("accepted"));
+    assert!(steps.ends_with(&["verifying".into(), "installing".into(), "done".into()]), "{steps:?}");
+    let versions = master
+        .wait("the new version", 10, |t, _, env, _| (t == "ota/version").then(|| data(env)["modules"].clone()))
+        .await;
+    assert_eq!(versions[0], json!({"module": "firmware", "version": "2.0.0"}));
+    let reply = master.call("ota/upgrade", "up-2", json!({"taskId": "ota-2", "module": "firmware", "version": "2.0.0", "size": 10, "sha256": sha, "chunkSize": 1024})).await;
+    assert_eq!(reply.code, 11, "same version");
+
+    let snapshot = sim.snapshot();
+    assert!(snapshot.online);
+    assert!(snapshot.counters.reports_sent > 0);
+    assert_eq!(snapshot.counters.requests_answered, 5);
+    assert_eq!(snapshot.tasks.last().map(|t| (t.id.as_str(), t.code)), Some(("ota-1", 0)));
+    assert!(snapshot.master_offset_ms.is_some(), "time/sync answered");
+
+    sim.stop().await;
+    let reason = master
+        .wait("status offline", 10, |t, _, env, _| (t == "status" && data(env)["online"] == false).then(|| data(env)["reason"].clone()))
+        .await;
+    assert_eq!(reason, "stopped");
+    assert_eq!(retained_status(&url, "GW-SIM-1").await, json!({"online": false, "reason": "stopped"}));
+}
+
+/// The status a client subscribing now receives: the retained one (flag checked).
+async fn retained_status(url: &str, dev: &str) -> Value {
+    let topic = TopicProfile::builtin().status_topic(PK, dev).unwrap();
+    let mut config = MqttConfig::new(url, format!("late-{dev}-{}", cems_workbench::protocol::time::now_ms()));
+    config.subscriptions = vec![topic.clone()];
+    let (link, mut events) = spawn_link(LinkConfig::Mqtt(config));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(LinkEvent::Message(m))) if m.topic == topic => {
+                assert!(m.retain, "a late subscriber gets the status as a retained message");
+                link.close();
+                return parse_envelope(&m.payload).unwrap().data().clone();
+            }
+            Ok(Some(_)) => {}
+            other => panic!("no retained status for {dev}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_is_resent_as_history() {
+    let (_broker, url) = broker().await;
+    let mut master = Master::connect(&url, "GW-SIM-2").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sim_config(&url, "GW-SIM-2", dir.path());
+    config.outage = Some(Outage { at_secs: 1.0, for_secs: 1.5 });
+    let sim = sim::spawn(config).unwrap();
+
+    master.wait("online", 10, |t, _, env, _| (t == "status" && data(env)["online"] == true).then_some(())).await;
+    let went_down = master
+        .wait("offline", 10, |t, _, env, _| (t == "status" && data(env)["online"] == false).then(|| data(env)["reason"].clone()))
+        .await;
+    assert_eq!(went_down, "lost");
+    let down_at = cems_workbench::protocol::time::now_ms();
+    master.wait("online again", 10, |t, _, env, _| (t == "status" && data(env)["online"] == true).then_some(())).await;
+
+    // The first batch is not acknowledged: it must come again with the same request id.
+    let (first_id, first_batch) = master
+        .wait("a history batch", 10, |t, reply, env, _| match env {
+            Envelope::Request(r) if t == "history/report" && !reply => Some((r.id.clone(), r.data.clone())),
+            _ => None,
+        })
+        .await;
+    let points = first_batch["points"].as_array().unwrap();
+    assert!(!points.is_empty());
+    assert!(points.iter().all(|p| p["ts"].as_i64().unwrap() <= down_at + 2_000), "original sample times are kept");
+    let mut acked = 0;
+    master.reply("history/report", Reply::error(&first_id, 1, "try later"));
+    // Then acknowledge everything that comes, until the sim has nothing left.
+    let link = master.link.clone();
+    let profile = master.profile.clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(25);
+    while sim.snapshot().history_batches_pending > 0 || acked == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "history not drained: {:?}", sim.snapshot().counters);
+        let (id, batch_id) = master
+            .wait("history batches", 15, |t, reply, env, _| match env {
+                Envelope::Request(r) if t == "history/report" && !reply => Some((r.id.clone(), r.data["batchId"].clone())),
+                _ => None,
+            })
+            .await;
+        if batch_id == first_batch["batchId"] {
+            assert_ne!(id, first_id, "after a refusal the batch goes again under a new request id");
+        }
+        let topic = profile.build(&CemsTopic::new(PK, "GW-SIM-2", Dir::Up, "history", "report").reply_topic()).unwrap();
+        let ack = Reply::ok(&id, json!({"batchId": batch_id}));
+        link.publish(Message::new(topic, ack.to_bytes().unwrap(), 1, false)).unwrap();
+        acked += 1;
+        // The ack of the last batch empties the queue; give the sim a moment to see it.
+        for _ in 0..20 {
+            if sim.snapshot().history_batches_pending == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let snapshot = sim.snapshot();
+    assert!(snapshot.counters.history_batches_acked >= 1);
+    assert_eq!(snapshot.counters.connects, 2);
+    assert_eq!(snapshot.buffered_items, 0);
+    sim.stop().await;
+}
