@@ -136,3 +136,40 @@ fn watch_prints_json_lines() {
     assert!(lines[1]["ts"].as_i64().unwrap() > 0);
     assert_eq!(lines[1]["retain"], false);
 }
+
+#[test]
+fn sim_call_and_gateways_end_to_end() {
+    let broker = BrokerProcess::start();
+    let files = tempfile::tempdir().unwrap();
+    let mut sim = Command::new(BIN)
+        .args(["sim", "--model", "product-models/energy-gateway.json", "--dev", "GW-CLI", "--broker", &broker.url, "--period-ms", "300"])
+        .arg("--files-dir")
+        .arg(files.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(sim.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with("online: PK-GW-01/GW-CLI"), "{line}");
+
+    let (code, out, err) = run(&["call", "PK-GW-01/GW-CLI", "info/get", "--broker", &broker.url]);
+    assert_eq!(code, 0, "{err}");
+    let reply: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((reply["code"].as_i64(), reply["name"].as_str()), (Some(0), Some("ok")));
+    assert!(reply["data"]["vendor"].is_string() && reply["latencyMs"].as_f64().is_some());
+
+    let (code, out, _) = run(&["call", "PK-GW-01/GW-CLI", "command/request", r#"{"cmd":"warp","params":{}}"#, "--broker", &broker.url]);
+    assert_eq!(code, 1);
+    let reply: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(reply["name"], "unsupported");
+
+    let (code, out, _) = run(&["gateways", "--broker", &broker.url, "--wait", "1.5"]);
+    assert_eq!(code, 0);
+    let gw: serde_json::Value = out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).find(|g| g["dev"] == "GW-CLI").expect("gateway listed");
+    assert_eq!(gw["online"], true);
+    assert!(gw["versions"].as_object().is_some_and(|v| !v.is_empty()), "{gw}");
+    assert!(gw["vendor"].is_string(), "{gw}");
+    let _ = sim.kill();
+    let _ = sim.wait();
+}

@@ -13,6 +13,7 @@ pub mod gateways;
 pub mod link_args;
 pub mod model;
 pub mod session;
+pub mod sim;
 pub mod watch;
 
 use link_args::LinkArgs;
@@ -64,6 +65,8 @@ pub enum Command {
         #[arg(long, default_value_t = 10.0)]
         timeout: f64,
     },
+    /// Run a simulated gateway serving a product model (and its subProducts) until stopped.
+    Sim(sim::SimArgs),
     /// List the gateways seen: online state, info, versions (one JSON object per line).
     Gateways {
         #[command(flatten)]
@@ -123,6 +126,7 @@ pub fn run() -> ExitCode {
             call::run(&target, &class_action, data.as_deref(), &link, timeout)
         }
         Some(Command::Gateways { link, wait }) => gateways::run(&link, wait),
+        Some(Command::Sim(args)) => sim::run(args),
         None => {
             use clap::CommandFactory;
             // The window arrives with the GUI issue; until then say what there is.
