@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use bytes::Bytes;
 use cems_workbench::engine::transfers::TransferKind;
-use cems_workbench::engine::{EngineCommand, EngineEvent, EngineEvents, EngineHandle, GatewayKey, RequestOutcome, RequestSpec, SessionId};
+use cems_workbench::engine::{EngineCommand, EngineEvent, EngineHandle, GatewayKey, RequestOutcome, RequestSpec, SessionId};
 use cems_workbench::protocol::model::ModelSet;
 use cems_workbench::protocol::time::now_ms;
 use cems_workbench::sim::{self, SimConfig, SimHandle};
@@ -24,7 +24,6 @@ const PK: &str = "PK-GW-01";
 
 struct Bench {
     engine: EngineHandle,
-    events: EngineEvents,
     session: SessionId,
     sim: SimHandle,
     dev: String,
@@ -67,16 +66,16 @@ async fn mqtt_bench(url: &str, dev: &str) -> Bench {
     })
     .await;
     let sim = sim::spawn(sim_config(LinkConfig::Mqtt(MqttConfig::new(url, "ignored")), dev, files.path())).unwrap();
-    Bench { engine, events, session, sim, dev: dev.into(), _files: files }
+    Bench { engine, session, sim, dev: dev.into(), _files: files }
 }
 
 async fn serial_bench(dev: &str) -> Bench {
     let files = tempfile::tempdir().unwrap();
     let (ours, theirs) = tokio_serial::SerialStream::pair().expect("pty pair");
-    let (engine, events) = engine();
+    let (engine, _events) = engine();
     let session = engine.connect(LinkConfig::Serial(SerialConfig::stream(ours)), engine.default_session_options("serial")).unwrap();
     let sim = sim::spawn(sim_config(LinkConfig::Serial(SerialConfig::stream(theirs)), dev, files.path())).unwrap();
-    Bench { engine, events, session, sim, dev: dev.into(), _files: files }
+    Bench { engine, session, sim, dev: dev.into(), _files: files }
 }
 
 /// The gateway announced itself (status, info, versions) and reports points.

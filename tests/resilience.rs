@@ -144,7 +144,7 @@ async fn serial_noise_between_frames_is_dropped_and_counted_while_the_link_survi
                 out.push(byte);
                 if byte == 0 {
                     n_frames += 1;
-                    if n_frames % 3 == 0 {
+                    if n_frames.is_multiple_of(3) {
                         out.extend_from_slice(&[0x13, 0x37, 0xff, 0x42, 0x00]);
                     }
                 }

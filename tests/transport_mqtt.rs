@@ -407,3 +407,20 @@ async fn round_trip_through_mosquitto() {
     let down = wait_state(&mut events, WAIT, |s| matches!(s, LinkState::Down { .. })).await;
     assert_eq!(down, LinkState::Down { reason: "broker rejected credentials (not authorized)".into() });
 }
+
+#[tokio::test]
+async fn fresh_credentials_are_made_for_every_attempt() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = calls.clone();
+    let mut cfg = config(&format!("mqtt://127.0.0.1:{}", dead_port()), "creds", &[]);
+    cfg.fresh_credentials = Some(mqtt::CredentialSource(Arc::new(move || {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        (format!("user-{n}"), "pw".into())
+    })));
+    let (handle, mut events) = spawn_link(LinkConfig::Mqtt(cfg));
+    wait_state(&mut events, Duration::from_secs(5), |s| matches!(s, LinkState::Connecting { attempt: 2 })).await;
+    assert!(calls.load(Ordering::SeqCst) >= 2, "signed once per attempt");
+    handle.close();
+}

@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn bad_requests_get_codes_not_panics() {
         let mut s = service();
-        let code = |v: Value| s.answer(TransferKind::Ota, &v).unwrap_err().code;
+        let mut code = |v: Value| s.answer(TransferKind::Ota, &v).unwrap_err().code;
         assert_eq!(code(json!({"taskId": "nope", "offset": 0, "length": 10})), codes::NOT_FOUND);
         let mut s = service();
         for bad in [

@@ -45,7 +45,7 @@ pub fn handle(state: &mut SimState, req: &CommandRequest, out: &mut Vec<Outgoing
             let next = match (req.cmd.as_str(), current.as_ref().and_then(|v| v.as_f64())) {
                 ("start", _) => Some(1.0),
                 ("stop", _) => Some(0.0),
-                (_, Some(v)) if v == 3.0 => Some(0.0),
+                (_, Some(3.0)) => Some(0.0),
                 _ => None,
             };
             if let Some(next) = next {

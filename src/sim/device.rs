@@ -254,4 +254,24 @@ mod tests {
         // 900 s freezes over 99 minutes, plus the first.
         assert_eq!(readings, 1 + 99 * 60 / 900);
     }
+
+    #[test]
+    fn a_demo_sees_threshold_alarms_within_two_minutes() {
+        let set = ModelSet::builtin();
+        let mut quick = 0;
+        for seed in 0..20 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut devices: Vec<DeviceSim> = ["PK-GW-01", "PK-METER-3P", "PK-PCS-100"]
+                .iter()
+                .map(|pk| DeviceSim::new("d", Arc::new(set.get(pk).unwrap().model().clone()), 0, &mut rng))
+                .collect();
+            let mut seq = 0;
+            // The model's own periods, sampled every 250 ms like the runtime does.
+            let seen = (0..120 * 4).any(|i| {
+                devices.iter_mut().any(|d| d.tick(i * 250, None, 60_000, i == 0, &mut rng, &mut seq).alarms.iter().any(|a| a.threshold.is_some()))
+            });
+            quick += usize::from(seen);
+        }
+        assert!(quick >= 15, "{quick}/20 demos saw a threshold alarm within 2 minutes");
+    }
 }

@@ -37,7 +37,7 @@ pub struct Pending {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Due {
     /// Send `payload` to `topic` again (same id).
-    Resend { topic: String, payload: Bytes },
+    Resend { topic: String, payload: Bytes, purpose: Purpose },
     /// No reply after `MAX_TRIES` sends: dropped from the outbox.
     GaveUp(Pending),
 }
@@ -90,7 +90,7 @@ impl Outbox {
             }
             p.tries += 1;
             p.deadline = now + RETRY_AFTER;
-            out.push(Due::Resend { topic: p.topic.clone(), payload: p.payload.clone() });
+            out.push(Due::Resend { topic: p.topic.clone(), payload: p.payload.clone(), purpose: p.purpose.clone() });
             kept.push(p);
         }
         self.pending = kept;

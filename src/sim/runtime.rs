@@ -21,6 +21,8 @@ use crate::protocol::envelope::{Envelope, IdGenerator, PROTOCOL_VERSION, Request
 use crate::protocol::payload::{LogEntries, Points, Props, Readings, TimeReply, to_data};
 use crate::protocol::time::{TimeSample, now_ms};
 use crate::protocol::topic::{CemsTopic, Dir, TopicProfile, publish_qos};
+use crate::transport::mqtt::CredentialSource;
+use crate::transport::serial::SerialSource;
 use crate::transport::{LinkConfig, LinkEvent, LinkHandle, LinkKind, LinkState, Message, spawn_link};
 
 /// Points per `point/report` message: well under the 256 KiB payload limit.
@@ -94,14 +96,24 @@ impl Runtime {
         Ok((runtime, status_rx))
     }
 
-    /// Spawns the link; MQTT credentials are signed afresh each time (their ts must be recent).
+    /// Spawns the link; MQTT credentials are signed afresh for every connection attempt (their
+    /// ts must be recent), reconnects included.
     fn open_link(&mut self) -> Result<(), SimError> {
         let mut config = self.link_config.clone();
         if let (LinkConfig::Mqtt(mqtt), Some(secret)) = (&mut config, &self.secret) {
             let ts = u64::try_from(now_ms()).unwrap_or(0);
+            // Checked once here so bad ids fail at start; the source below cannot fail after that.
             let creds = auth::sign(&self.pk, &self.dev, secret, ts)?;
-            mqtt.username = Some(creds.username);
-            mqtt.password = Some(creds.password);
+            mqtt.username = Some(creds.username.clone());
+            mqtt.password = Some(creds.password.clone());
+            let (pk, dev, secret) = (self.pk.clone(), self.dev.clone(), secret.clone());
+            mqtt.fresh_credentials = Some(CredentialSource(Arc::new(move || {
+                let ts = u64::try_from(now_ms()).unwrap_or(0);
+                match auth::sign(&pk, &dev, &secret, ts) {
+                    Ok(c) => (c.username, c.password),
+                    Err(_) => (creds.username.clone(), creds.password.clone()),
+                }
+            })));
         }
         let (handle, events) = spawn_link(config);
         let label = handle.label.clone();
@@ -333,8 +345,8 @@ impl Runtime {
         if self.online() {
             for due in self.outbox.due(Instant::now()) {
                 match due {
-                    Due::Resend { topic, payload } => {
-                        if topic.ends_with("/history/report") {
+                    Due::Resend { topic, payload, purpose } => {
+                        if matches!(purpose, Purpose::History { .. }) {
                             state.history.sent += 1;
                         }
                         self.send_raw(topic, payload, 1, false);
@@ -509,10 +521,10 @@ impl Runtime {
         let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
         let now = state.now_ms();
         state.log.push(now, Level::Warn, "outage", format!("simulated outage: offline for {:.1} s", outage.for_secs));
-        if self.kind == LinkKind::Mqtt {
-            if self.online() {
-                // The link closes cleanly (DISCONNECT), so the broker would not fire the will:
-                // say what it would have said.
+        if self.reopenable() {
+            if self.kind == LinkKind::Mqtt && self.online() {
+                // Close sends a clean DISCONNECT, after which a broker does not fire the will:
+                // say what the will would have said.
                 self.publish_status(&state, false, Some("lost"));
             }
             if let Some(link) = self.link.take() {
@@ -521,10 +533,20 @@ impl Runtime {
             self.events = None;
             self.link_up = false;
         }
+        // A link that cannot be reopened (a serial stream handed over once) stays open and the
+        // gateway stops answering on it; its transport still answers pings.
         self.in_outage = true;
         state.online = false;
         self.outbox.hold(Instant::now());
         self.set_status(LinkState::Down { reason: "simulated outage".into() });
+    }
+
+    /// True when the link can be closed and opened again: MQTT, or a serial device path.
+    fn reopenable(&self) -> bool {
+        match &self.link_config {
+            LinkConfig::Mqtt(_) => true,
+            LinkConfig::Serial(serial) => matches!(serial.source, SerialSource::Device),
+        }
     }
 
     fn end_outage(&mut self) {
@@ -535,14 +557,14 @@ impl Runtime {
             let now = state.now_ms();
             state.log.push(now, Level::Info, "outage", "simulated outage over");
         }
-        if self.kind == LinkKind::Mqtt {
+        if self.link.is_none() {
             if let Err(e) = self.open_link() {
                 let mut state = self.state();
                 let now = state.now_ms();
                 state.log.push(now, Level::Error, "link", format!("cannot reconnect: {e}"));
             }
         } else if self.link_up {
-            // A serial link stayed open: announce again as after a silence.
+            // The link stayed open: announce again, as after a silence.
             self.set_status(LinkState::Up);
             self.on_online();
         }

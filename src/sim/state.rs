@@ -201,7 +201,11 @@ impl SimState {
             return default.clone();
         }
         match def.value_type {
-            ValueType::Int | ValueType::Float => serde_json::json!(def.min.unwrap_or(0.0).max(0.0).min(def.max.unwrap_or(f64::MAX))),
+            ValueType::Int | ValueType::Float => {
+                // The smallest allowed value, or 0 when the range allows it.
+                let v = def.min.unwrap_or(0.0).max(0.0).min(def.max.unwrap_or(f64::MAX));
+                if def.value_type == ValueType::Int { serde_json::json!(v as i64) } else { serde_json::json!(v) }
+            }
             ValueType::Bool => Value::Bool(false),
             ValueType::Enum => def.enum_labels.as_ref().and_then(|l| l.iter().next()).map_or(Value::Null, |(k, _)| Value::String(k.into())),
             _ => Value::String(String::new()),

@@ -9,8 +9,8 @@ use crate::protocol::model::{PointDef, PointKind, ValueType};
 use crate::protocol::payload::{PointV, PointValue};
 
 /// Mean time between two threshold excursions of one point with an alarm, seconds. A demo
-/// model has about ten such points, so one alarm shows up about every minute.
-const EXCURSION_EVERY_SECS: f64 = 480.0;
+/// model has about ten such points, so one shows up about every half minute.
+const EXCURSION_EVERY_SECS: f64 = 300.0;
 /// Mean time a digital point stays in its normal state before changing, seconds.
 const DIGITAL_CHANGE_EVERY_SECS: f64 = 120.0;
 /// Mean time a digital point stays in an abnormal state before returning to normal, seconds.

@@ -70,6 +70,19 @@ pub struct MqttConfig {
     pub max_packet_bytes: usize,
     /// MQTT clean session; `false` asks the broker to keep the session (needs a client id).
     pub clean_session: bool,
+    /// Called before every connection attempt for a fresh (username, password): a device's
+    /// signature carries a timestamp that a broker accepts for ±300 s only (contract §6).
+    pub fresh_credentials: Option<CredentialSource>,
+}
+
+/// Makes (username, password) for one connection attempt.
+#[derive(Clone)]
+pub struct CredentialSource(pub Arc<dyn Fn() -> (String, String) + Send + Sync>);
+
+impl std::fmt::Debug for CredentialSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CredentialSource(..)")
+    }
 }
 
 impl MqttConfig {
@@ -88,6 +101,7 @@ impl MqttConfig {
             subscriptions: Vec::new(),
             max_packet_bytes: DEFAULT_MAX_PACKET_BYTES,
             clean_session: true,
+            fresh_credentials: None,
         }
     }
 }
@@ -416,6 +430,7 @@ struct Link {
     dropped_publishes: u64,
     attempt: u32,
     max_packet_bytes: usize,
+    fresh_credentials: Option<CredentialSource>,
 }
 
 impl Link {
@@ -435,6 +450,7 @@ impl Link {
             dropped_publishes: 0,
             attempt: 0,
             max_packet_bytes: config.max_packet_bytes,
+            fresh_credentials: config.fresh_credentials.clone(),
         };
         for filter in &config.subscriptions {
             link.add_filter(filter);
@@ -457,6 +473,10 @@ impl Link {
         loop {
             self.attempt = self.attempt.saturating_add(1);
             self.emit_state(LinkState::Connecting { attempt: self.attempt }).await;
+            if let Some(source) = &self.fresh_credentials {
+                let (username, password) = (source.0)();
+                eventloop.mqtt_options.set_credentials(username, password);
+            }
             let connected = match self.until_close(resolve(url)).await {
                 None => return,
                 Some(Err(reason)) => Err(reason),

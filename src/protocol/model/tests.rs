@@ -1,4 +1,5 @@
-//! Tests of the model module: examples, every kind of error with its file and path, round trips.
+//! Tests of the model module (built only under #[cfg(test)]): examples, every kind of error with
+//! its file and path, round trips.
 
 use proptest::prelude::*;
 use serde_json::{Value, json};

@@ -1,3 +1,5 @@
+//! Tests of the down-request handlers (built only under #[cfg(test)]), without a broker.
+
 use super::*;
 use crate::protocol::envelope::Request;
 use crate::protocol::model::ModelSet;
