@@ -158,3 +158,59 @@ async fn master_acknowledges_alarms_and_history_answers_time_sync_and_dedupes() 
     let store = engine.state.store();
     assert!(store.find(&format!("{base}/alarm/report")).is_some_and(|n| store.history(n).len() == 2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_duties_can_be_switched_off() {
+    let broker = broker().await;
+    let (engine, mut events) = engine();
+    engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-passive")), engine.default_session_options("t")).unwrap();
+    engine.send(cems_workbench::engine::EngineCommand::SetMasterDuties(false)).unwrap();
+    wait_for(&mut events, Duration::from_secs(5), "Up", |e| matches!(e, EngineEvent::SessionState { state: LinkState::Up, .. }).then_some(())).await;
+    let (gw, mut gw_events) = raw_gateway(&broker.url(), "PK01", "GW-3").await;
+    let alarm = json!({"alarms": [{"alarmId": "a1", "sub": "m1", "type": "x", "level": 1, "state": "raised", "ts": 10}]});
+    publish(&gw, "cems/v1/PK01/GW-3/up/alarm/report", alarm, "al-9");
+    let silent = tokio::time::timeout(Duration::from_millis(800), next_message_opt(&mut gw_events)).await;
+    assert!(silent.is_err(), "a passive engine must not acknowledge: {silent:?}");
+    // The alarm is still tracked.
+    let key = GatewayKey { pk: "PK01".into(), dev: "GW-3".into() };
+    eventually(Duration::from_secs(2), "alarm tracked", || engine.state.gateways().get(&key).is_some_and(|g| g.alarms.len() == 1)).await;
+}
+
+/// The next acknowledgement of an alarm report (discovery requests also arrive: skipped).
+async fn next_message_opt(events: &mut Receiver<LinkEvent>) -> Message {
+    loop {
+        if let Some(LinkEvent::Message(m)) = events.recv().await
+            && m.topic.ends_with("/alarm/report/reply")
+        {
+            return m;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ten_megabyte_payload_is_stored_truncated_and_the_engine_goes_on() {
+    let broker = broker().await;
+    let (engine, mut events) = engine();
+    let session = engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-big")), engine.default_session_options("t")).unwrap();
+    wait_for(&mut events, Duration::from_secs(5), "Up", |e| matches!(e, EngineEvent::SessionState { state: LinkState::Up, .. }).then_some(())).await;
+    let (gw, _gw_events) = raw_gateway(&broker.url(), "PK01", "GW-BIG").await;
+    let big = vec![b'x'; 10 * 1024 * 1024];
+    gw.publish(Message::new("cems/v1/PK01/GW-BIG/up/point/report", big, 1, false)).unwrap();
+    let text = wait_for(&mut events, Duration::from_secs(10), "a notice about the bad payload", |e| match e {
+        EngineEvent::Notice { text, .. } if text.contains("point/report") => Some(text.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(text.contains("limit"), "{text}");
+    {
+        let store = engine.state.store();
+        let node = store.find("cems/v1/PK01/GW-BIG/up/point/report").expect("stored");
+        let msg = store.latest(node).expect("a message");
+        assert!(msg.truncated && msg.original_len == 10 * 1024 * 1024 && msg.payload.len() <= 1024 * 1024);
+        assert_eq!(store.stats().truncated, 1);
+    }
+    // Still working: a small request round trip on the same session.
+    let mut spec = RequestSpec::new(session, "PK01", "GW-BIG", "info", "get", json!({}));
+    spec.timeout = Duration::from_millis(300);
+    assert!(matches!(engine.call(spec).await.unwrap().result, Err(RequestFailure::Timeout { .. })));
+}

@@ -230,3 +230,47 @@ async fn contract_against_mosquitto() {
     let mut b = mqtt_bench(&mosquitto.url(), "GW-MOSQ").await;
     exercise_contract(&mut b).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_engine_many_sessions_broker_and_serial() {
+    let broker = common::broker().await;
+    let files_a = tempfile::tempdir().unwrap();
+    let files_b = tempfile::tempdir().unwrap();
+    let (engine, _events) = engine();
+    let mqtt = engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-multi")), engine.default_session_options("broker")).unwrap();
+    let (ours, theirs) = tokio_serial::SerialStream::pair().unwrap();
+    let serial = engine.connect(LinkConfig::Serial(SerialConfig::stream(ours)), engine.default_session_options("cable")).unwrap();
+    assert_ne!(mqtt, serial);
+    let sim_a = sim::spawn(sim_config(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "x")), "GW-A", files_a.path())).unwrap();
+    let sim_b = sim::spawn(sim_config(LinkConfig::Serial(SerialConfig::stream(theirs)), "GW-B", files_b.path())).unwrap();
+    let a = GatewayKey { pk: PK.into(), dev: "GW-A".into() };
+    let b = GatewayKey { pk: PK.into(), dev: "GW-B".into() };
+    eventually(Duration::from_secs(10), "both gateways online, each on its own session", || {
+        let g = engine.state.gateways();
+        g.get(&a).is_some_and(|r| r.online == Some(true) && r.session == mqtt) && g.get(&b).is_some_and(|r| r.online == Some(true) && r.session == serial)
+    })
+    .await;
+    // Requests go out on the session given; the other gateway is not reachable there.
+    let out = engine.call(RequestSpec::new(serial, PK, "GW-B", "info", "get", json!({}))).await.unwrap();
+    assert_eq!(out.code(), Some(0));
+    let mut spec = RequestSpec::new(mqtt, PK, "GW-B", "info", "get", json!({}));
+    spec.timeout = Duration::from_millis(500);
+    assert!(engine.call(spec).await.unwrap().result.is_err(), "GW-B is not on the broker");
+    sim_a.stop().await;
+    sim_b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_reuses_the_id_and_the_gateway_replays_its_reply() {
+    let broker = common::broker().await;
+    let b = mqtt_bench(&broker.url(), "GW-RETRY").await;
+    wait_online(&b).await;
+    let spec = RequestSpec::new(b.session, PK, &b.dev, "point", "set", json!({"sub": "pcs-1", "pid": "Pset", "value": 12}));
+    let first = b.engine.call(spec).await.unwrap();
+    assert_eq!(first.code(), Some(0));
+    let replays = b.sim.snapshot().counters.duplicates_replayed;
+    let again = b.engine.call(first.retry_spec(json!({"sub": "pcs-1", "pid": "Pset", "value": 12}), Duration::from_secs(5))).await.unwrap();
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.result.as_ref().unwrap().data, first.result.as_ref().unwrap().data);
+    assert_eq!(b.sim.snapshot().counters.duplicates_replayed, replays + 1, "treated as a duplicate, not done twice");
+}
