@@ -10,7 +10,7 @@ use cems_workbench::engine::{EngineEvent, GatewayKey, RequestSpec};
 use cems_workbench::protocol::envelope::{Envelope, Request, parse_envelope};
 use cems_workbench::transport::mqtt::MqttConfig;
 use cems_workbench::transport::{LinkConfig, LinkEvent, LinkState, Message, spawn_link};
-use common::{broker, engine, eventually, wait_for};
+use common::{broker, engine, engine_ready, eventually, wait_for};
 use serde_json::json;
 use tokio::sync::mpsc::Receiver;
 
@@ -24,6 +24,17 @@ async fn raw_gateway(url: &str, pk: &str, dev: &str) -> (cems_workbench::transpo
             Ok(Some(LinkEvent::State(LinkState::Up))) => break,
             Ok(Some(_)) => {}
             other => panic!("raw gateway did not connect: {other:?}"),
+        }
+    }
+    // Up comes with the ConnAck, before the broker has taken the subscription: a probe through
+    // our own filter proves it is in place, so nothing the engine sends next can be missed.
+    let probe = format!("cems/v1/{pk}/{dev}/down/probe/ready");
+    link.publish(Message::new(probe.clone(), b"{}".to_vec(), 1, false)).unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), events.recv()).await {
+            Ok(Some(LinkEvent::Message(m))) if m.topic == probe => break,
+            Ok(Some(_)) => {}
+            other => panic!("raw gateway's subscription never became active: {other:?}"),
         }
     }
     (link, events)
@@ -79,6 +90,7 @@ async fn silent_gateway_times_out_and_answers_are_correlated_by_id() {
     let (engine, mut events) = engine();
     let session = engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-test")), engine.default_session_options("t")).unwrap();
     wait_for(&mut events, Duration::from_secs(5), "Up", |e| matches!(e, EngineEvent::SessionState { state: LinkState::Up, .. }).then_some(())).await;
+    engine_ready(&engine, session).await;
     let (gw, mut gw_events) = raw_gateway(&broker.url(), "PK01", "GW-1").await;
 
     // Nobody answers: the outcome is a timeout with the request's id.
@@ -115,8 +127,9 @@ async fn silent_gateway_times_out_and_answers_are_correlated_by_id() {
 async fn master_acknowledges_alarms_and_history_answers_time_sync_and_dedupes() {
     let broker = broker().await;
     let (engine, mut events) = engine();
-    engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-test")), engine.default_session_options("t")).unwrap();
+    let session = engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-test")), engine.default_session_options("t")).unwrap();
     wait_for(&mut events, Duration::from_secs(5), "Up", |e| matches!(e, EngineEvent::SessionState { state: LinkState::Up, .. }).then_some(())).await;
+    engine_ready(&engine, session).await;
     let (gw, mut gw_events) = raw_gateway(&broker.url(), "PK01", "GW-2").await;
     let base = "cems/v1/PK01/GW-2/up";
 
@@ -163,9 +176,10 @@ async fn master_acknowledges_alarms_and_history_answers_time_sync_and_dedupes() 
 async fn master_duties_can_be_switched_off() {
     let broker = broker().await;
     let (engine, mut events) = engine();
-    engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-passive")), engine.default_session_options("t")).unwrap();
+    let session = engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-passive")), engine.default_session_options("t")).unwrap();
     engine.send(cems_workbench::engine::EngineCommand::SetMasterDuties(false)).unwrap();
     wait_for(&mut events, Duration::from_secs(5), "Up", |e| matches!(e, EngineEvent::SessionState { state: LinkState::Up, .. }).then_some(())).await;
+    engine_ready(&engine, session).await;
     let (gw, mut gw_events) = raw_gateway(&broker.url(), "PK01", "GW-3").await;
     let alarm = json!({"alarms": [{"alarmId": "a1", "sub": "m1", "type": "x", "level": 1, "state": "raised", "ts": 10}]});
     publish(&gw, "cems/v1/PK01/GW-3/up/alarm/report", alarm, "al-9");
@@ -193,6 +207,7 @@ async fn a_ten_megabyte_payload_is_stored_truncated_and_the_engine_goes_on() {
     let (engine, mut events) = engine();
     let session = engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-big")), engine.default_session_options("t")).unwrap();
     wait_for(&mut events, Duration::from_secs(5), "Up", |e| matches!(e, EngineEvent::SessionState { state: LinkState::Up, .. }).then_some(())).await;
+    engine_ready(&engine, session).await;
     let (gw, _gw_events) = raw_gateway(&broker.url(), "PK01", "GW-BIG").await;
     let big = vec![b'x'; 10 * 1024 * 1024];
     gw.publish(Message::new("cems/v1/PK01/GW-BIG/up/point/report", big, 1, false)).unwrap();

@@ -90,3 +90,27 @@ impl Drop for Mosquitto {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
+
+/// Waits until an engine session's subscriptions are in force at the broker: Up arrives with the
+/// ConnAck, before the SUBSCRIBE is taken. A probe under the master filter that is not a CEMS
+/// topic (too short) comes back into the store without adding a gateway.
+pub async fn engine_ready(engine: &EngineHandle, session: cems_workbench::engine::SessionId) {
+    let probe = "cems/v1/_/_/up";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        engine.publish(session, cems_workbench::transport::Message::new(probe, "probe", 1, false)).expect("engine running");
+        let seen = tokio::time::timeout(Duration::from_millis(300), async {
+            loop {
+                if engine.state.store().find(probe).is_some() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        if seen.is_ok() {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "engine subscription never took effect");
+    }
+}
