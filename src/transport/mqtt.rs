@@ -762,6 +762,9 @@ fn describe_error(error: &ConnectionError, url: &BrokerUrl, connected: bool, max
         ConnectionError::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("connection refused by {target}")
         }
+        // TLS 1.3 ends the handshake before a broker checks the client certificate, so its
+        // refusal comes back as an I/O error carrying the TLS alert: label it as TLS all the same.
+        ConnectionError::Io(e) if e.to_string().contains("fatal alert") => format!("TLS: {target} refused: {e}"),
         ConnectionError::Io(e) => lost(e.to_string()),
         ConnectionError::NetworkTimeout => format!("no answer from {target} within {CONNECT_TIMEOUT_SECS} s"),
         ConnectionError::FlushTimeout => lost(format!("could not send for {CONNECT_TIMEOUT_SECS} s")),
