@@ -3,15 +3,13 @@
 //! link that could not be opened (the reason on stderr).
 
 use std::process::ExitCode;
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::engine::requests::RequestFailure;
 use crate::engine::{EngineConfig, RequestOutcome, RequestSpec};
 
 use super::link_args::LinkArgs;
-use super::session::{CliSession, EXIT_LINK, EXIT_USAGE, runtime};
+use super::session::{CliSession, EXIT_LINK, EXIT_USAGE, runtime, seconds_arg};
 
 /// `PK/DEV` and `CLASS/ACTION` (the action may have two segments: `ota/chunk/get`).
 pub fn split_target(target: &str, what: &str) -> Result<(String, String), String> {
@@ -44,12 +42,10 @@ pub fn run(target: &str, class_action: &str, data: Option<&str>, link: &LinkArgs
         if !data.is_object() {
             return Err("DATA_JSON: expected a JSON object".to_owned());
         }
-        if !(timeout_secs.is_finite() && timeout_secs > 0.0) {
-            return Err(format!("--timeout {timeout_secs}: expected a positive number of seconds"));
-        }
-        Ok((pk, dev, class, action, data))
+        let timeout = seconds_arg("--timeout", timeout_secs)?;
+        Ok((pk, dev, class, action, data, timeout))
     })();
-    let (pk, dev, class, action, data) = match parsed {
+    let (pk, dev, class, action, data, timeout) = match parsed {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -61,12 +57,12 @@ pub fn run(target: &str, class_action: &str, data: Option<&str>, link: &LinkArgs
         Err(code) => return code,
     };
     let _guard = rt.enter();
-    let config = EngineConfig { master_duties: false, ..EngineConfig::default() };
+    // One request to one gateway: no acknowledging, no asking every gateway for its info.
+    let config = EngineConfig { master_duties: false, discover: false, ..EngineConfig::default() };
     let mut cli = match CliSession::open(link, &format!("cems-call-{}", std::process::id()), config, None) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let timeout = Duration::from_secs_f64(timeout_secs);
     rt.block_on(async move {
         if let Err(code) = cli.wait_up(timeout).await {
             return code;

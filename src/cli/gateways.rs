@@ -1,14 +1,13 @@
 //! `gateways`: the gateways seen on a link within a wait, one JSON object per line.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
 use crate::engine::{EngineConfig, GatewayRecord};
 
 use super::link_args::LinkArgs;
-use super::session::{CliSession, runtime};
+use super::session::{CliSession, EXIT_USAGE, runtime, seconds_arg};
 
 /// The JSON line for one gateway.
 pub fn gateway_line(g: &GatewayRecord) -> Value {
@@ -31,6 +30,13 @@ pub fn gateway_line(g: &GatewayRecord) -> Value {
 }
 
 pub fn run(link: &LinkArgs, wait_secs: f64) -> ExitCode {
+    let wait = match seconds_arg("--wait", wait_secs) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -41,7 +47,6 @@ pub fn run(link: &LinkArgs, wait_secs: f64) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let wait = Duration::from_secs_f64(wait_secs.max(0.1));
     rt.block_on(async move {
         let started = tokio::time::Instant::now();
         if let Err(code) = cli.wait_up(wait).await {

@@ -13,6 +13,17 @@ use super::link_args::LinkArgs;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_LINK: u8 = 3;
 
+/// The longest wait any command accepts.
+pub const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// A `--timeout`/`--wait` value in seconds as a Duration: positive, finite, at most a day.
+pub fn seconds_arg(flag: &str, secs: f64) -> Result<Duration, String> {
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() && d <= MAX_WAIT => Ok(d),
+        _ => Err(format!("{flag} {secs}: expected a number of seconds above 0 and at most {}", MAX_WAIT.as_secs())),
+    }
+}
+
 /// A multi-threaded runtime for one command; an error becomes exit code 3.
 pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
@@ -58,7 +69,7 @@ impl CliSession {
     /// Waits until the link is up, or says why it is not after `timeout` (exit code 3).
     pub async fn wait_up(&mut self, timeout: Duration) -> Result<(), ExitCode> {
         let mut last_reason = String::from("no answer");
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = tokio::time::Instant::now() + timeout.min(MAX_WAIT);
         loop {
             let batch = match tokio::time::timeout_at(deadline, self.events.next_batch()).await {
                 Ok(Some(batch)) => batch,
@@ -86,6 +97,19 @@ impl CliSession {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_args_are_bounded() {
+        assert_eq!(seconds_arg("--timeout", 1.5), Ok(Duration::from_millis(1500)));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e20, 86_401.0] {
+            assert!(seconds_arg("--timeout", bad).is_err(), "{bad}");
         }
     }
 }

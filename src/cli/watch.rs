@@ -32,8 +32,8 @@ pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>) -> ExitC
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    // A watcher is passive: it does not acknowledge anything on the gateways' behalf.
-    let config = EngineConfig { master_duties: false, forward_messages: true, ..EngineConfig::default() };
+    // A watcher is passive: it neither acknowledges on the gateways' behalf nor asks them anything.
+    let config = EngineConfig { master_duties: false, forward_messages: true, discover: false, ..EngineConfig::default() };
     let filter = filter.unwrap_or_else(|| "#".to_owned());
     let _guard = rt.enter();
     let mut cli = match CliSession::open(link, &format!("cems-watch-{}", std::process::id()), config, Some(vec![filter])) {
@@ -43,10 +43,13 @@ pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>) -> ExitC
     rt.block_on(async move {
         let mut printed = 0u64;
         let stdout = std::io::stdout();
+        // One Ctrl-C future for the whole run, so a press during a long batch is not lost.
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
         loop {
             let batch = tokio::select! {
                 b = cli.events.next_batch() => b,
-                _ = tokio::signal::ctrl_c() => None,
+                _ = &mut ctrl_c => None,
             };
             let Some(batch) = batch else { break };
             let mut out = stdout.lock();

@@ -11,6 +11,9 @@ use crate::protocol::payload::{Alarm, AlarmState, Info, ModuleVersion, PointV, P
 
 /// Samples kept per point for plotting.
 pub const SERIES_CAPACITY: usize = 10_000;
+/// Samples kept across all points (about 100 MB): beyond it, a series gives up its oldest
+/// sample for each new one, so many points cannot outgrow memory.
+pub const SAMPLE_BUDGET: usize = 2_000_000;
 /// Dedup keys remembered; the oldest are forgotten first. Keys are 64-bit hashes of the row
 /// (a collision among a million rows has odds near 1 in 30 million), so this costs ~32 MB at most.
 pub const DEDUP_CAPACITY: usize = 1_000_000;
@@ -66,6 +69,8 @@ pub struct GatewayRecord {
     pub subs: BTreeMap<String, SubDevice>,
     /// Active alarms by alarm id.
     pub alarms: BTreeMap<String, Alarm>,
+    /// Time of the last event applied per alarm id.
+    alarm_last_ts: BTreeMap<String, i64>,
     pub properties: serde_json::Map<String, serde_json::Value>,
     pub messages: u64,
 }
@@ -82,6 +87,7 @@ impl GatewayRecord {
             session,
             subs: BTreeMap::new(),
             alarms: BTreeMap::new(),
+            alarm_last_ts: BTreeMap::new(),
             properties: serde_json::Map::new(),
             messages: 0,
         }
@@ -107,6 +113,7 @@ pub struct Gateways {
     seen_rows: HashSet<u64>,
     seen_order: VecDeque<u64>,
     stats: HistoryStats,
+    total_samples: usize,
 }
 
 impl Gateways {
@@ -185,9 +192,17 @@ impl Gateways {
             if track.latest.as_ref().is_none_or(|l| l.ts <= p.ts) {
                 track.latest = Some(sample.clone());
             }
-            insert_ordered(&mut track.series, sample);
+            let over_budget = self.total_samples >= SAMPLE_BUDGET;
+            if insert_ordered(&mut track.series, sample, over_budget) {
+                self.total_samples += 1;
+            }
         }
         added
+    }
+
+    /// Samples held across all series.
+    pub fn total_samples(&self) -> usize {
+        self.total_samples
     }
 
     /// Records meter readings (latest value per register).
@@ -205,10 +220,17 @@ impl Gateways {
         }
     }
 
-    /// Applies raised and cleared alarms to the active set.
+    /// Applies raised and cleared alarms to the active set. An event older than the last one
+    /// applied for the same alarm is ignored: a raise replayed from history after the live
+    /// clear must not bring the alarm back.
     pub fn apply_alarms(&mut self, key: &GatewayKey, alarms: &[Alarm]) {
         let Some(record) = self.records.get_mut(key) else { return };
         for a in alarms {
+            let last = record.alarm_last_ts.entry(a.alarm_id.clone()).or_insert(i64::MIN);
+            if a.ts < *last {
+                continue;
+            }
+            *last = a.ts;
             match a.state {
                 AlarmState::Raised => {
                     record.alarms.insert(a.alarm_id.clone(), a.clone());
@@ -247,17 +269,20 @@ fn row_hash(dev: &str, sub: &str, pid: &str, ts: i64) -> u64 {
     h.finish()
 }
 
-/// Keeps the series ordered by sample time (history batches arrive late) and bounded.
-fn insert_ordered(series: &mut VecDeque<Sample>, sample: Sample) {
+/// Keeps the series ordered by sample time (history batches arrive late) and bounded; returns
+/// whether the series grew. `make_room` trades its oldest sample for the new one.
+fn insert_ordered(series: &mut VecDeque<Sample>, sample: Sample, make_room: bool) -> bool {
     let at = if series.back().is_none_or(|last| last.ts <= sample.ts) {
         series.len()
     } else {
         series.partition_point(|s| s.ts <= sample.ts)
     };
     series.insert(at, sample);
-    if series.len() > SERIES_CAPACITY {
+    if series.len() > SERIES_CAPACITY || (make_room && series.len() > 1) {
         series.pop_front();
+        return false;
     }
+    true
 }
 
 #[cfg(test)]
@@ -307,6 +332,12 @@ mod tests {
         g.apply_alarms(&key, std::slice::from_ref(&a));
         assert_eq!(g.get(&key).unwrap().alarms.len(), 1);
         a.state = AlarmState::Cleared;
+        a.ts = 5;
+        g.apply_alarms(&key, std::slice::from_ref(&a));
+        assert!(g.get(&key).unwrap().alarms.is_empty());
+        // The raise at ts 1, replayed from history after the clear, stays cleared.
+        a.state = AlarmState::Raised;
+        a.ts = 1;
         g.apply_alarms(&key, &[a]);
         assert!(g.get(&key).unwrap().alarms.is_empty());
     }
@@ -315,7 +346,7 @@ mod tests {
     fn series_is_bounded() {
         let mut series = VecDeque::new();
         for ts in 0..(SERIES_CAPACITY as i64 + 10) {
-            insert_ordered(&mut series, Sample { ts, v: PointV::Number(0.0), q: 0 });
+            insert_ordered(&mut series, Sample { ts, v: PointV::Number(0.0), q: 0 }, false);
         }
         assert_eq!(series.len(), SERIES_CAPACITY);
         assert_eq!(series.front().unwrap().ts, 10);

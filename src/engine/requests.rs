@@ -30,7 +30,12 @@ pub enum RequestFailure {
     LinkClosed(String),
     #[error("cannot send: {0}")]
     Encode(String),
+    #[error("superseded by a retry with the same id")]
+    Superseded,
 }
+
+/// The longest a request is followed.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// The end of one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,10 +97,13 @@ impl PendingRequests {
         self.by_id.is_empty()
     }
 
-    /// Starts following a request. A retry with the same id replaces the earlier entry.
-    pub fn insert(&mut self, id: String, spec: RequestSpec, now: Instant, reply: Option<oneshot::Sender<RequestOutcome>>) {
-        let deadline = now + spec.timeout;
-        self.by_id.insert(id, Pending { spec, started: now, deadline, reply });
+    /// Starts following a request. A retry with the same id while the first is still waiting
+    /// ends the first as superseded (its caller hears so) and follows the retry.
+    pub fn insert(&mut self, id: String, spec: RequestSpec, now: Instant, reply: Option<oneshot::Sender<RequestOutcome>>) -> Option<Finished> {
+        // A caller's "no timeout" (Duration::MAX) must not overflow the clock: a day is plenty.
+        let deadline = now.checked_add(spec.timeout.min(MAX_TIMEOUT)).unwrap_or(now);
+        let previous = self.by_id.insert(id.clone(), Pending { spec, started: now, deadline, reply });
+        previous.map(|p| finish(id, p, Err(RequestFailure::Superseded), now))
     }
 
     /// The spec of a pending request.
@@ -170,7 +178,7 @@ mod tests {
     fn reply_completes_by_id_with_latency() {
         let mut p = PendingRequests::default();
         let t0 = Instant::now();
-        p.insert("a".into(), spec(1000), t0, None);
+        assert!(p.insert("a".into(), spec(1000), t0, None).is_none());
         assert!(p.complete("b", 0, None, json!({}), t0).is_none());
         let (out, _) = p.complete("a", 9, Some("bad".into()), json!({}), t0 + Duration::from_millis(12)).unwrap();
         assert_eq!(out.code(), Some(9));
@@ -192,6 +200,19 @@ mod tests {
         assert_eq!(done[0].0.result, Err(RequestFailure::Timeout { after_ms: 100 }));
         assert_eq!(p.len(), 1);
         assert_eq!(p.fail_session(1, "closed", t0).len(), 1);
+    }
+
+    #[test]
+    fn a_retry_while_pending_supersedes_and_huge_timeouts_do_not_overflow() {
+        let mut p = PendingRequests::default();
+        let t0 = Instant::now();
+        let mut forever = spec(0);
+        forever.timeout = Duration::MAX;
+        assert!(p.insert("x".into(), forever.clone(), t0, None).is_none());
+        let (first, _) = p.insert("x".into(), forever, t0, None).unwrap();
+        assert_eq!(first.result, Err(RequestFailure::Superseded));
+        assert_eq!(p.len(), 1);
+        assert!(p.next_deadline().is_some_and(|d| d > t0 + Duration::from_secs(3600)));
     }
 
     #[test]
