@@ -8,3 +8,4 @@ pub mod engine;
 pub mod protocol;
 pub mod sim;
 pub mod transport;
+pub mod ui;

@@ -309,3 +309,71 @@ async fn outage_is_resent_as_history() {
     assert_eq!(snapshot.buffered_items, 0);
     sim.stop().await;
 }
+
+/// A TCP relay in front of the broker for the simulator alone, which the test can cut: the sim's
+/// connection vanishes without a DISCONNECT and the broker fires its will, while the master,
+/// connected directly, stays up to see it. (Stopping the embedded broker would cut the master
+/// too, and the sim's online status on reconnect overwrites the retained will.)
+struct Cutter {
+    addr: std::net::SocketAddr,
+    cut: tokio::sync::broadcast::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Cutter {
+    async fn start(target: std::net::SocketAddr) -> Cutter {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (cut, _) = tokio::sync::broadcast::channel(4);
+        let cut_tx = cut.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut cut_rx = cut_tx.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+                        _ = cut_rx.recv() => {}
+                    }
+                });
+            }
+        });
+        Cutter { addr, cut, task }
+    }
+
+    fn cut(&self) {
+        let _ = self.cut.send(());
+    }
+}
+
+impl Drop for Cutter {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_connection_gets_a_will_with_a_new_id() {
+    let (broker, url) = broker().await;
+    let cutter = Cutter::start(broker.local_addr()).await;
+    let mut master = Master::connect(&url, "GW-SIM-W").await;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::spawn(sim_config(&format!("mqtt://{}", cutter.addr), "GW-SIM-W", dir.path())).unwrap();
+
+    let mut lost = Vec::new();
+    for round in 0..2 {
+        master.wait("online", 10, |t, _, env, _| (t == "status" && data(env)["online"] == true).then_some(())).await;
+        cutter.cut();
+        let (id, ts) = master
+            .wait("the will", 10, |t, _, env, _| match env {
+                Envelope::Request(r) if t == "status" && r.data["online"] == false => Some((r.id.clone(), r.ts)),
+                _ => None,
+            })
+            .await;
+        assert_eq!(master.seen.last().map(|(_, _, e)| data(e)["reason"].clone()), Some(json!("lost")), "round {round}");
+        lost.push((id, ts));
+    }
+    assert_ne!(lost[0].0, lost[1].0, "each broker-fired lost status carries its own id: {lost:?}");
+    assert!(lost[1].1 > lost[0].1, "the second will was made for the second connection: {lost:?}");
+    sim.stop().await;
+}

@@ -9,9 +9,11 @@ use clap::{Parser, Subcommand};
 pub mod auth;
 pub mod broker;
 pub mod call;
+pub mod file;
 pub mod gateways;
 pub mod link_args;
 pub mod model;
+pub mod ota;
 pub mod session;
 pub mod sim;
 pub mod watch;
@@ -20,13 +22,20 @@ use link_args::LinkArgs;
 
 #[derive(Debug, Parser)]
 #[command(name = "cems-workbench", version, about = "Commissioning and debugging workbench for CEMS gateways (GB/T 35031)")]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// With no subcommand the window opens; these are `gui`'s options.
+    #[command(flatten)]
+    pub gui: crate::ui::launch::GuiArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the workbench window (the default): the embedded broker and a demo gateway, or the
+    /// link given with --broker or --serial.
+    Gui(crate::ui::launch::GuiArgs),
     /// Check and read product model files.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -65,6 +74,12 @@ pub enum Command {
         #[arg(long, default_value_t = 10.0)]
         timeout: f64,
     },
+    /// Upgrade a gateway's module with an image; ends with one JSON line. Exit 0 only when the
+    /// gateway reports done, 1 refused or failed, 2 usage, 3 link or silent gateway.
+    Ota(ota::OtaArgs),
+    /// Send, fetch and list files of a gateway's folder.
+    #[command(subcommand)]
+    File(file::FileCommand),
     /// Run a simulated gateway serving a product model (and its subProducts) until stopped.
     Sim(sim::SimArgs),
     /// List the gateways seen: online state, info, versions (one JSON object per line).
@@ -126,13 +141,11 @@ pub fn run() -> ExitCode {
             call::run(&target, &class_action, data.as_deref(), &link, timeout)
         }
         Some(Command::Gateways { link, wait }) => gateways::run(&link, wait),
+        Some(Command::Ota(args)) => ota::run(&args),
+        Some(Command::File(command)) => file::run(&command),
         Some(Command::Sim(args)) => sim::run(args),
-        None => {
-            use clap::CommandFactory;
-            // The window arrives with the GUI issue; until then say what there is.
-            let _ = Cli::command().print_help();
-            ExitCode::SUCCESS
-        }
+        Some(Command::Gui(args)) => crate::ui::launch::run(args),
+        None => crate::ui::launch::run(cli.gui),
     }
 }
 

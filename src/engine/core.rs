@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::gateways::GatewayKey;
 use super::requests::{Finished, PendingRequests, RequestFailure};
+use super::tasks::{SessionInfo, TaskAction, TransferTasks};
 use super::transfers::{TransferKind, TransferService};
 use super::{EngineCommand, EngineConfig, EngineEvent, RequestSpec, SessionId, SessionOptions, SharedState};
 use crate::protocol::codes;
@@ -47,6 +48,15 @@ pub(super) struct EngineCore {
     transfers: TransferService,
     /// Gateways already asked for their info and versions in this engine's life.
     discovered: HashSet<GatewayKey>,
+    tasks: TransferTasks,
+    /// Work done off the loop (atomic file writes) reports back here.
+    internal_tx: mpsc::UnboundedSender<Internal>,
+    internal_rx: mpsc::UnboundedReceiver<Internal>,
+}
+
+/// Results of work the loop handed to other threads.
+enum Internal {
+    Written { id: String, result: Result<(), String> },
 }
 
 impl EngineCore {
@@ -58,6 +68,8 @@ impl EngineCore {
         notify: Box<dyn Fn() + Send + Sync>,
     ) -> Self {
         let (link_tx, link_rx) = mpsc::channel(LINK_QUEUE);
+        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        let tasks = TransferTasks::new(ids.clone());
         EngineCore {
             config,
             state,
@@ -72,12 +84,15 @@ impl EngineCore {
             ids,
             discovered: HashSet::new(),
             transfers: TransferService::default(),
+            tasks,
+            internal_tx,
+            internal_rx,
         }
     }
 
     pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<EngineCommand>) {
         loop {
-            let deadline = self.pending.next_deadline();
+            let deadline = [self.pending.next_deadline(), self.tasks.next_deadline()].into_iter().flatten().min();
             let keep_going = tokio::select! {
                 command = commands.recv() => match command {
                     Some(c) => self.handle_command(c),
@@ -85,6 +100,10 @@ impl EngineCore {
                 },
                 Some((session, event)) = self.link_rx.recv() => {
                     self.handle_link_event(session, event);
+                    true
+                },
+                Some(internal) = self.internal_rx.recv() => {
+                    self.handle_internal(internal);
                     true
                 },
                 () = sleep_until(deadline) => true,
@@ -99,6 +118,8 @@ impl EngineCore {
             }
             let expired = self.pending.expire(Instant::now());
             self.deliver(expired);
+            let timed_out = self.tasks.on_tick(Instant::now());
+            self.apply(timed_out);
             self.flush();
         }
         for session in self.sessions.values() {
@@ -125,12 +146,58 @@ impl EngineCore {
 
     fn deliver(&mut self, finished: Vec<Finished>) {
         for (outcome, reply) in finished {
+            let actions = self.tasks.on_request_done(&outcome, Instant::now());
             if let Some(tx) = reply {
                 // The caller may have given up waiting; the event still carries the outcome.
                 let _ = tx.send(outcome.clone());
             }
             self.emit(EngineEvent::RequestDone(outcome));
+            self.apply(actions);
         }
+    }
+
+    /// Carries out what the transfer tasks decided.
+    fn apply(&mut self, actions: Vec<TaskAction>) {
+        for action in actions {
+            match action {
+                TaskAction::Request { spec, id } => {
+                    // A request never stops the engine.
+                    self.handle_command(EngineCommand::Request { spec, id, reply: None });
+                }
+                TaskAction::Offer { kind, id, data, chunk_size } => self.transfers.offer(kind, id, data, chunk_size),
+                TaskAction::Withdraw { kind, id } => {
+                    self.transfers.withdraw(kind, &id);
+                }
+                TaskAction::Status { status, event } => {
+                    self.state.transfers.write().unwrap_or_else(|e| e.into_inner()).update(status.clone());
+                    if event {
+                        self.emit(EngineEvent::Transfer(status));
+                    }
+                }
+                TaskAction::Write { id, dest, data } => {
+                    let tx = self.internal_tx.clone();
+                    // fsync and rename can take long on a slow disk: not on the loop.
+                    tokio::task::spawn_blocking(move || {
+                        let result = super::tasks::write_atomic(&dest, &data).map_err(|e| e.to_string());
+                        // The engine may have stopped meanwhile; nobody is left to tell.
+                        let _ = tx.send(Internal::Written { id, result });
+                    });
+                }
+            }
+        }
+    }
+
+    fn handle_internal(&mut self, internal: Internal) {
+        match internal {
+            Internal::Written { id, result } => {
+                let actions = self.tasks.on_written(&id, result, Instant::now());
+                self.apply(actions);
+            }
+        }
+    }
+
+    fn session_info(&self, session: SessionId) -> Option<SessionInfo> {
+        self.sessions.get(&session).map(|s| SessionInfo { kind: s.link.kind, up: s.state == LinkState::Up })
     }
 
     /// Returns false to stop the engine.
@@ -147,7 +214,9 @@ impl EngineCore {
             EngineCommand::Unsubscribe { session, filter } => self.link_command(session, LinkCommand::Unsubscribe(filter)),
             EngineCommand::Request { spec, id, reply } => {
                 let session = spec.session;
-                self.pending.insert(id.clone(), spec, Instant::now(), reply);
+                if let Some(superseded) = self.pending.insert(id.clone(), spec, Instant::now(), reply) {
+                    self.deliver(vec![superseded]);
+                }
                 match self.send_request(&id) {
                     Ok(topic) => self.emit(EngineEvent::RequestSent { session, id, topic }),
                     Err(failure) => {
@@ -159,6 +228,22 @@ impl EngineCore {
             EngineCommand::OfferImage { kind, id, data, chunk_size } => self.transfers.offer(kind, id, data, chunk_size),
             EngineCommand::WithdrawImage { kind, id } => {
                 self.transfers.withdraw(kind, &id);
+            }
+            EngineCommand::StartOta(spec) => {
+                let actions = self.tasks.start_ota(spec.clone(), self.session_info(spec.session), Instant::now());
+                self.apply(actions);
+            }
+            EngineCommand::StartFileDownload(spec) => {
+                let actions = self.tasks.start_download(spec.clone(), self.session_info(spec.session), Instant::now());
+                self.apply(actions);
+            }
+            EngineCommand::StartFileUpload(spec) => {
+                let actions = self.tasks.start_upload(spec.clone(), self.session_info(spec.session), Instant::now());
+                self.apply(actions);
+            }
+            EngineCommand::CancelTransfer { id } => {
+                let actions = self.tasks.cancel(&id, Instant::now());
+                self.apply(actions);
             }
             EngineCommand::SetMasterDuties(on) => self.config.master_duties = on,
             EngineCommand::SetForwardMessages(on) => self.config.forward_messages = on,
@@ -207,6 +292,8 @@ impl EngineCore {
         s.forwarder.abort();
         let finished = self.pending.fail_session(session, "session closed", Instant::now());
         self.deliver(finished);
+        let actions = self.tasks.on_session_closed(session, Instant::now());
+        self.apply(actions);
         self.emit(EngineEvent::SessionState { session, state: LinkState::Closed, attempts: s.attempts });
     }
 
@@ -223,6 +310,10 @@ impl EngineCore {
                     self.sessions.remove(&session);
                     let finished = self.pending.fail_session(session, "link closed", Instant::now());
                     self.deliver(finished);
+                    let actions = self.tasks.on_session_closed(session, Instant::now());
+                    self.apply(actions);
+                } else {
+                    self.tasks.on_link(session, state == LinkState::Up, Instant::now());
                 }
                 self.emit(EngineEvent::SessionState { session, state, attempts });
             }
@@ -338,6 +429,14 @@ impl EngineCore {
                 return;
             }
         };
+        let now_instant = Instant::now();
+        let actions = match &typed {
+            Payload::OtaProgress(p) => self.tasks.on_ota_progress(key, p, now_instant),
+            Payload::FileDownloadResult(r) => self.tasks.on_download_result(key, r, now_instant),
+            Payload::Versions(v) => self.tasks.on_versions(key, &v.modules, now_instant),
+            _ => Vec::new(),
+        };
+        self.apply(actions);
         let duties = self.config.master_duties;
         let online = !matches!(typed, Payload::Status(ref s) if !s.online);
         if online {
@@ -389,19 +488,27 @@ impl EngineCore {
         if !owned && !self.config.master_duties {
             return;
         }
-        let reply = match self.transfers.answer(kind, &request.data) {
+        let task_id = request.data.get(kind.id_field()).and_then(Value::as_str).map(str::to_owned);
+        let (reply, served) = match self.transfers.answer(kind, &request.data) {
             Ok(data) => {
-                if let Some(id) = request.data.get(kind.id_field()).and_then(Value::as_str)
+                let mut served = None;
+                if let Some(id) = &task_id
                     && let Some(image) = self.transfers.get(kind, id)
                 {
                     let (bytes_served, high_water, size) = (image.bytes_served, image.high_water, image.data.len() as u64);
-                    self.emit(EngineEvent::ChunkServed { kind, id: id.to_owned(), bytes_served, high_water, size });
+                    served = Some((bytes_served, image.chunks_served, high_water));
+                    self.emit(EngineEvent::ChunkServed { kind, id: id.clone(), bytes_served, high_water, size });
                 }
-                Reply::ok(request.id, data)
+                (Reply::ok(request.id, data), served)
             }
-            Err(refusal) => Reply::error(request.id, refusal.code, refusal.msg),
+            Err(refusal) => (Reply::error(request.id, refusal.code, refusal.msg), None),
         };
+        // Replied before the task hears of it, so a status event never runs ahead of the chunk.
         self.reply(session, topic, reply);
+        if let Some(id) = task_id {
+            let actions = self.tasks.on_chunk_request(kind, &id, served, Instant::now());
+            self.apply(actions);
+        }
     }
 
     /// Asks a gateway seen for the first time for what it announced when it connected.

@@ -22,10 +22,12 @@ mod core;
 pub mod gateways;
 pub mod requests;
 pub mod store;
+pub mod tasks;
 pub mod transfers;
 
 pub use gateways::{GatewayKey, GatewayRecord, Gateways};
 pub use requests::{RequestFailure, RequestOutcome};
+pub use tasks::{FileDownloadSpec, FileUploadSpec, OtaSpec, TaskKind, TransferPhase, TransferProgress, TransferStatus, TransferTable};
 use store::{MessageStore, StoreLimits};
 
 /// Identifies one connection of the engine.
@@ -87,6 +89,15 @@ pub enum EngineCommand {
     /// Serve an image to gateways pulling it with `ota/chunk/get` or `file/chunk/get`.
     OfferImage { kind: transfers::TransferKind, id: String, data: bytes::Bytes, chunk_size: u32 },
     WithdrawImage { kind: transfers::TransferKind, id: String },
+    /// Upgrade a gateway's module: announce `ota/upgrade`, serve the image, follow
+    /// `ota/progress` to `done` or `failed`. Progress comes as [`EngineEvent::Transfer`].
+    StartOta(OtaSpec),
+    /// Push a file to a gateway (`file/download`) and wait for its `file/download/result`.
+    StartFileDownload(FileDownloadSpec),
+    /// Pull a file from a gateway (`file/upload`, `file/read`), check its digest, write it.
+    StartFileUpload(FileUploadSpec),
+    /// Stop a task; a push's image is withdrawn, so the gateway's next chunk request gets code 7.
+    CancelTransfer { id: String },
     /// Acknowledge `alarm/report` and `history/report` and answer `time/sync` (on by default).
     SetMasterDuties(bool),
     /// Forward every received message as an event (the `watch` command wants them; the GUI reads
@@ -107,6 +118,8 @@ pub enum EngineEvent {
     RequestDone(RequestOutcome),
     /// A chunk of an offered image was served.
     ChunkServed { kind: transfers::TransferKind, id: String, bytes_served: u64, high_water: u64, size: u64 },
+    /// A transfer task changed phase, or made progress (at most ten times a second per task).
+    Transfer(TransferStatus),
     /// A gateway's record changed (status, info, versions, points).
     GatewayChanged(GatewayKey),
     /// Something worth telling the user that is not an error of a request.
@@ -118,6 +131,7 @@ pub enum EngineEvent {
 pub struct SharedState {
     store: Arc<RwLock<MessageStore>>,
     gateways: Arc<RwLock<Gateways>>,
+    transfers: Arc<RwLock<TransferTable>>,
 }
 
 impl SharedState {
@@ -128,6 +142,11 @@ impl SharedState {
 
     pub fn gateways(&self) -> RwLockReadGuard<'_, Gateways> {
         self.gateways.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The latest status of every transfer task (running ones and recent finished ones).
+    pub fn transfers(&self) -> RwLockReadGuard<'_, TransferTable> {
+        self.transfers.read().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -188,6 +207,40 @@ impl EngineHandle {
             sent?;
             rx.await.map_err(|_| EngineStopped)
         }
+    }
+
+    /// Starts an upgrade; returns its `taskId` (a fresh one when the spec's is empty).
+    pub fn start_ota(&self, mut spec: OtaSpec) -> Result<String, EngineStopped> {
+        if spec.task_id.is_empty() {
+            spec.task_id = self.ids.next_id();
+        }
+        let id = spec.task_id.clone();
+        self.send(EngineCommand::StartOta(spec))?;
+        Ok(id)
+    }
+
+    /// Starts pushing a file; returns its `fileId`.
+    pub fn start_file_download(&self, mut spec: FileDownloadSpec) -> Result<String, EngineStopped> {
+        if spec.file_id.is_empty() {
+            spec.file_id = self.ids.next_id();
+        }
+        let id = spec.file_id.clone();
+        self.send(EngineCommand::StartFileDownload(spec))?;
+        Ok(id)
+    }
+
+    /// Starts pulling a file; returns its `fileId`.
+    pub fn start_file_upload(&self, mut spec: FileUploadSpec) -> Result<String, EngineStopped> {
+        if spec.file_id.is_empty() {
+            spec.file_id = self.ids.next_id();
+        }
+        let id = spec.file_id.clone();
+        self.send(EngineCommand::StartFileUpload(spec))?;
+        Ok(id)
+    }
+
+    pub fn cancel_transfer(&self, id: &str) -> Result<(), EngineStopped> {
+        self.send(EngineCommand::CancelTransfer { id: id.to_owned() })
     }
 
     pub fn shutdown(&self) {
@@ -260,6 +313,7 @@ impl Engine {
         let state = SharedState {
             store: Arc::new(RwLock::new(MessageStore::new(config.store_limits.clone()))),
             gateways: Arc::new(RwLock::new(Gateways::new())),
+            transfers: Arc::new(RwLock::new(TransferTable::default())),
         };
         let profile = Arc::new(config.profile.clone());
         let ids = Arc::new(IdGenerator::new("wb"));

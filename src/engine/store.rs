@@ -7,7 +7,9 @@
 //! Memory is bounded three ways: per topic (message count and payload bytes), per message
 //! (payloads over `max_payload_bytes` are truncated) and overall (`total_bytes`, enforced by
 //! dropping the globally oldest messages). Every drop and truncation is counted, so the UI can
-//! say what it is not showing.
+//! say what it is not showing. Nodes left without messages and children by that eviction are
+//! freed with their index entries, so traffic on ever-new topics cannot fill the budget with an
+//! empty tree; their slots are reused under a new generation, so old ids read as stale.
 
 use std::collections::{HashMap, VecDeque};
 use std::mem::size_of;
@@ -56,12 +58,15 @@ pub struct StoredMessage {
     pub source: u32,
 }
 
-/// A node of the topic tree. Ids stay valid until [`MessageStore::clear`]; after it, old ids
-/// are recognised as stale (reads give `None` or empty results), never as other nodes.
+/// A node of the topic tree. Ids stay valid while their node is in the tree: until
+/// [`MessageStore::clear`], or until eviction empties the node and it has no children left.
+/// After that they are recognised as stale (reads give `None` or empty results), never as other
+/// nodes, even when the slot is reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId {
     index: u32,
-    epoch: u32,
+    /// The generation of the node in slot `index` when the id was made.
+    generation: u32,
 }
 
 impl NodeId {
@@ -101,10 +106,17 @@ pub struct TopicNode {
     subtree_topics: usize,
     subtree_messages: usize,
     subtree_received: u64,
+    /// Matches the ids handed out for this node; `FREE_GENERATION` while the slot is free.
+    generation: u32,
+    /// Has an entry in the topic index (a message was inserted on it in this life of the node).
+    indexed: bool,
 }
 
+/// The generation of a free slot; no id carries it.
+const FREE_GENERATION: u32 = 0;
+
 impl TopicNode {
-    fn new(name: &str, parent: Option<NodeId>) -> Self {
+    fn new(name: &str, parent: Option<NodeId>, generation: u32) -> Self {
         TopicNode {
             name: name.into(),
             parent,
@@ -115,6 +127,8 @@ impl TopicNode {
             subtree_topics: 0,
             subtree_messages: 0,
             subtree_received: 0,
+            generation,
+            indexed: false,
         }
     }
 
@@ -156,7 +170,8 @@ impl TopicNode {
         self.subtree_messages
     }
 
-    /// Messages ever received in this subtree (since the last clear); never decreases.
+    /// Messages ever received in this subtree since the last clear or since this node was
+    /// created; never decreases, and still counts descendants freed since.
     pub fn received(&self) -> u64 {
         self.subtree_received
     }
@@ -195,8 +210,11 @@ pub struct MessageStore {
     limits: StoreLimits,
     /// Arena; index 0 is the root, which has an empty name and never holds messages.
     nodes: Vec<TopicNode>,
-    /// Bumped by `clear` so ids from before it are recognised as stale.
-    epoch: u32,
+    /// Slots of freed nodes, reused before the arena grows.
+    free: Vec<u32>,
+    /// Generation for the next node made; store-wide and kept across `clear`, so an id never
+    /// matches a later node in its slot (short of 2^32 nodes made in between).
+    next_generation: u32,
     /// All messages in arrival order, plus stale entries of messages already dropped by a
     /// per-topic cap; those are skipped when they reach the front.
     fifo: VecDeque<FifoEntry>,
@@ -218,10 +236,15 @@ impl Default for MessageStore {
 
 impl MessageStore {
     pub fn new(limits: StoreLimits) -> Self {
-        MessageStore {
+        MessageStore::with_first_generation(limits, FREE_GENERATION + 1)
+    }
+
+    fn with_first_generation(limits: StoreLimits, generation: u32) -> Self {
+        let mut store = MessageStore {
             limits,
-            nodes: vec![TopicNode::new("", None)],
-            epoch: 0,
+            nodes: Vec::new(),
+            free: Vec::new(),
+            next_generation: generation,
             fifo: VecDeque::new(),
             topic_index: HashMap::new(),
             next_seq: 1,
@@ -229,7 +252,19 @@ impl MessageStore {
             node_bytes: NODE_OVERHEAD_BYTES,
             evicted: 0,
             truncated: 0,
-        }
+        };
+        let root_generation = store.take_generation();
+        store.nodes.push(TopicNode::new("", None, root_generation));
+        store
+    }
+
+    fn take_generation(&mut self) -> u32 {
+        let generation = self.next_generation;
+        self.next_generation = match generation.wrapping_add(1) {
+            FREE_GENERATION => FREE_GENERATION + 1,
+            next => next,
+        };
+        generation
     }
 
     pub fn limits(&self) -> &StoreLimits {
@@ -303,22 +338,17 @@ impl MessageStore {
     /// Drops every message and node; ids from before become stale. Sequence numbers go on.
     pub fn clear(&mut self) {
         let next_seq = self.next_seq;
-        let epoch = self.epoch.wrapping_add(1);
-        *self = MessageStore::new(self.limits.clone());
+        *self = MessageStore::with_first_generation(self.limits.clone(), self.next_generation);
         self.next_seq = next_seq;
-        self.epoch = epoch;
     }
 
     pub fn root(&self) -> NodeId {
-        NodeId { index: 0, epoch: self.epoch }
+        NodeId { index: 0, generation: self.nodes[0].generation }
     }
 
-    /// `None` for a stale id (from before a `clear`).
+    /// `None` for a stale id (from before a `clear`, or of a node freed since).
     pub fn node(&self, id: NodeId) -> Option<&TopicNode> {
-        if id.epoch != self.epoch {
-            return None;
-        }
-        self.nodes.get(id.index())
+        self.nodes.get(id.index()).filter(|node| node.generation == id.generation)
     }
 
     /// Children sorted by name.
@@ -493,9 +523,20 @@ impl MessageStore {
             current = match self.child_position(current, level) {
                 Ok(position) => self.nodes[current.index()].children[position],
                 Err(position) => {
-                    // Nodes cost well over 100 bytes each: memory runs out long before u32 does.
-                    let child = NodeId { index: self.nodes.len() as u32, epoch: self.epoch };
-                    self.nodes.push(TopicNode::new(level, Some(current)));
+                    let generation = self.take_generation();
+                    let node = TopicNode::new(level, Some(current), generation);
+                    let index = match self.free.pop() {
+                        Some(index) => {
+                            self.nodes[index as usize] = node;
+                            index
+                        }
+                        None => {
+                            // Nodes cost well over 100 bytes each: memory runs out long before u32 does.
+                            self.nodes.push(node);
+                            (self.nodes.len() - 1) as u32
+                        }
+                    };
+                    let child = NodeId { index, generation };
                     self.nodes[current.index()].children.insert(position, child);
                     self.node_bytes += NODE_OVERHEAD_BYTES + level.len();
                     child
@@ -503,8 +544,45 @@ impl MessageStore {
             };
         }
         self.topic_index.insert(topic.into(), current);
+        self.nodes[current.index()].indexed = true;
         self.node_bytes += INDEX_OVERHEAD_BYTES + topic.len();
         current
+    }
+
+    /// Frees `id` if it holds no messages and has no children, then its ancestors on the same
+    /// terms. Subtree counts above need no change: a freed node counts no topics or messages, and
+    /// what it received stays counted by its ancestors.
+    fn prune(&mut self, id: NodeId) {
+        let mut cursor = id;
+        while cursor.index() != 0 {
+            let node = &self.nodes[cursor.index()];
+            let Some(parent) = node.parent else { break };
+            if !node.history.is_empty() || !node.children.is_empty() {
+                break;
+            }
+            if node.indexed
+                && let Some(topic) = self.path_of(cursor)
+                && self.topic_index.remove(topic.as_str()).is_some()
+            {
+                self.node_bytes -= INDEX_OVERHEAD_BYTES + topic.len();
+            }
+            let name_len = self.nodes[cursor.index()].name.len();
+            if let Ok(position) = self.child_position(parent, &self.nodes[cursor.index()].name) {
+                let siblings = &mut self.nodes[parent.index()].children;
+                siblings.remove(position);
+                if siblings.capacity() > SHRINK_MIN_CAPACITY && siblings.len() < siblings.capacity() / 4 {
+                    siblings.shrink_to(siblings.len() * 2);
+                }
+            }
+            self.node_bytes -= NODE_OVERHEAD_BYTES + name_len;
+            self.nodes[cursor.index()] = TopicNode::new("", None, FREE_GENERATION);
+            self.free.push(cursor.index);
+            cursor = parent;
+        }
+        // The index keeps its peak capacity otherwise; shrinking at a quarter stays amortised.
+        if self.topic_index.capacity() > SHRINK_MIN_CAPACITY && self.topic_index.len() < self.topic_index.capacity() / 4 {
+            self.topic_index.shrink_to(self.topic_index.len() * 2);
+        }
     }
 
     fn child_position(&self, parent: NodeId, name: &str) -> Result<usize, usize> {
@@ -533,8 +611,8 @@ impl MessageStore {
             }
             self.fifo.pop_front();
             let node = &mut self.nodes[node_id.index()];
-            // Otherwise a per-topic cap dropped it already.
-            if node.history.front().is_none_or(|oldest| oldest.seq != seq) {
+            // Otherwise a per-topic cap dropped it already (or its node was freed since).
+            if node.generation != node_id.generation || node.history.front().is_none_or(|oldest| oldest.seq != seq) {
                 continue;
             }
             let Some(oldest) = node.history.pop_front() else { continue };
@@ -544,6 +622,9 @@ impl MessageStore {
             self.payload_bytes -= oldest.payload.len();
             self.evicted += 1;
             self.propagate(node_id, 0, -1, if emptied { -1 } else { 0 });
+            if emptied {
+                self.prune(node_id);
+            }
         }
     }
 
@@ -562,7 +643,8 @@ impl MessageStore {
 /// Whether a queue entry's message is still held. A topic's history is a run of its newest
 /// messages in order, so it holds exactly its messages from the oldest kept one on.
 fn is_live(nodes: &[TopicNode], entry: &FifoEntry) -> bool {
-    nodes[entry.node.index()].history.front().is_some_and(|oldest| oldest.seq <= entry.seq)
+    let node = &nodes[entry.node.index()];
+    node.generation == entry.node.generation && node.history.front().is_some_and(|oldest| oldest.seq <= entry.seq)
 }
 
 fn shrink_if_sparse<T>(queue: &mut VecDeque<T>) {
@@ -646,9 +728,57 @@ mod tests {
         store.insert(topic, 0, 0, false, Bytes::copy_from_slice(payload), 1)
     }
 
+    /// A topic's sequence numbers; empty when it holds none (or its node was freed).
     fn seqs(store: &MessageStore, topic: &str) -> Vec<u64> {
-        let id = store.find(topic).expect("topic exists");
-        store.history(id).iter().map(|m| m.seq).collect()
+        store.find(topic).map(|id| store.history(id).iter().map(|m| m.seq).collect()).unwrap_or_default()
+    }
+
+    /// Reference counts of received messages: per topic for its node's current life, and, for
+    /// nodes since freed, credited to the nearest ancestor still in the tree (`None`: the root).
+    #[derive(Debug, Default)]
+    struct Received {
+        live: HashMap<String, u64>,
+        freed: HashMap<Option<String>, u64>,
+    }
+
+    /// The levels above `path` from the nearest up, ending with the root (`None`).
+    fn ancestors(path: &str) -> Vec<Option<String>> {
+        let levels: Vec<&str> = path.split('/').collect();
+        let mut above: Vec<Option<String>> = (1..levels.len()).rev().map(|n| Some(levels[..n].join("/"))).collect();
+        above.push(None);
+        above
+    }
+
+    impl Received {
+        fn inserted(&mut self, topic: &str) {
+            *self.live.entry(topic.to_string()).or_default() += 1;
+        }
+
+        /// After an operation: moves the counts of freed nodes to their nearest live ancestor.
+        fn settle(&mut self, store: &MessageStore) {
+            let gone: Vec<String> = self.live.keys().filter(|t| store.find(t).is_none()).cloned().collect();
+            let mut moved: Vec<(String, u64)> = gone.into_iter().filter_map(|t| self.live.remove(&t).map(|n| (t, n))).collect();
+            let holders: Vec<String> =
+                self.freed.keys().flatten().filter(|p| store.find(p).is_none()).cloned().collect();
+            moved.extend(holders.into_iter().filter_map(|p| self.freed.remove(&Some(p.clone())).map(|n| (p, n))));
+            for (path, count) in moved {
+                let holder = ancestors(&path).into_iter().find(|a| a.as_ref().is_none_or(|p| store.find(p).is_some()));
+                *self.freed.entry(holder.flatten()).or_default() += count;
+            }
+        }
+
+        fn clear(&mut self) {
+            self.live.clear();
+            self.freed.clear();
+        }
+
+        fn own(&self, store: &MessageStore, id: NodeId) -> u64 {
+            if id == store.root() {
+                return self.freed.get(&None).copied().unwrap_or(0);
+            }
+            let path = store.path_of(id).expect("live id");
+            self.live.get(&path).copied().unwrap_or(0) + self.freed.get(&Some(path)).copied().unwrap_or(0)
+        }
     }
 
     fn roomy() -> StoreLimits {
@@ -664,19 +794,20 @@ mod tests {
         store.memory_bytes() - topics.len() * MESSAGE_OVERHEAD_BYTES
     }
 
-    /// Recounts every node's subtree figures from scratch and compares them with the kept ones.
-    fn assert_counts_exact(store: &MessageStore, received_by_topic: &HashMap<String, u64>) {
-        fn recount(store: &MessageStore, id: NodeId, received_by_topic: &HashMap<String, u64>) -> (usize, usize, u64) {
+    /// Recounts every node's subtree figures from scratch and compares them with the kept ones;
+    /// also checks that no empty leaf is left behind and that the tree costs what is charged.
+    fn assert_counts_exact(store: &MessageStore, received: &Received) {
+        fn recount(store: &MessageStore, id: NodeId, received: &Received) -> (usize, usize, u64) {
             let node = store.node(id).expect("live id");
             let path = store.path_of(id).expect("live id");
-            let own_received = if id == store.root() { 0 } else { received_by_topic.get(&path).copied().unwrap_or(0) };
-            let mut totals = (usize::from(node.is_topic()), node.history.len(), own_received);
+            assert!(id == store.root() || node.is_topic() || node.child_count() > 0, "empty leaf {path:?} left behind");
+            let mut totals = (usize::from(node.is_topic()), node.history.len(), received.own(store, id));
             let children: Vec<NodeId> = store.children(id).collect();
             let names: Vec<&str> = children.iter().map(|&c| store.node(c).expect("live").name()).collect();
             assert!(names.windows(2).all(|w| w[0] < w[1]), "children sorted and unique: {names:?}");
             for child in children {
                 assert_eq!(store.node(child).expect("live").parent(), Some(id));
-                let (t, m, r) = recount(store, child, received_by_topic);
+                let (t, m, r) = recount(store, child, received);
                 totals = (totals.0 + t, totals.1 + m, totals.2 + r);
             }
             assert_eq!(
@@ -687,12 +818,22 @@ mod tests {
             assert_eq!(node.history_bytes(), node.history.iter().map(|m| m.payload.len()).sum::<usize>());
             totals
         }
-        let (topics, messages, received) = recount(store, store.root(), received_by_topic);
+        let (topics, messages, total_received) = recount(store, store.root(), received);
         let stats = store.stats();
-        assert_eq!((stats.topics, stats.messages, stats.received), (topics, messages, received));
+        assert_eq!((stats.topics, stats.messages, stats.received), (topics, messages, total_received));
         let payload: usize = store.nodes.iter().map(|n| n.history_bytes).sum();
         assert_eq!(stats.bytes, payload);
         assert_eq!(stats.received, stats.messages as u64 + stats.evicted);
+        // What is charged for the tree is exactly its live nodes and index entries.
+        let live: Vec<&TopicNode> = store.nodes.iter().filter(|n| n.generation != FREE_GENERATION).collect();
+        assert_eq!(live.len() + store.free.len(), store.nodes.len());
+        let tree: usize = live.iter().map(|n| NODE_OVERHEAD_BYTES + n.name.len()).sum();
+        let index: usize = store.topic_index.keys().map(|t| INDEX_OVERHEAD_BYTES + t.len()).sum();
+        assert_eq!(store.node_bytes, tree + index);
+        assert_eq!(store.topic_index.len(), live.iter().filter(|n| n.indexed).count());
+        for (topic, &id) in &store.topic_index {
+            assert_eq!(store.path_of(id).as_deref(), Some(&**topic), "index entry of a live node");
+        }
     }
 
     #[test]
@@ -709,10 +850,10 @@ mod tests {
         let b = store.find("a/b").expect("a/b");
         assert_eq!(store.latest(b).map(|m| &m.payload[..]), Some(&b"3"[..]));
         assert_eq!(seqs(&store, "a/b"), vec![1, 3]);
-        let mut received = HashMap::new();
-        received.insert("a/b".to_string(), 2);
-        received.insert("a/c".to_string(), 1);
-        received.insert("d".to_string(), 1);
+        let mut received = Received::default();
+        for topic in ["a/b", "a/c", "a/b", "d"] {
+            received.inserted(topic);
+        }
         assert_counts_exact(&store, &received);
     }
 
@@ -768,9 +909,12 @@ mod tests {
         assert_eq!(seqs(&store, "a"), vec![4]);
         assert_eq!(seqs(&store, "b"), vec![5]);
         assert_eq!(seqs(&store, "c"), vec![3]);
+        let c = store.find("c").expect("c");
         put(&mut store, "a", &payload);
         assert_eq!(seqs(&store, "c"), Vec::<u64>::new(), "c's message was the oldest");
-        assert_eq!(store.node(store.find("c").expect("c")).expect("live").topics(), 0);
+        assert_eq!(store.find("c"), None, "the emptied node is freed with its index entry");
+        assert!(store.node(c).is_none() && store.path_of(c).is_none(), "its old id is stale");
+        assert_eq!(store.memory_bytes(), node_bytes_for(&["a", "b"]) + 3 * (payload.len() + MESSAGE_OVERHEAD_BYTES));
         let stats = store.stats();
         assert_eq!((stats.messages, stats.topics, stats.evicted, stats.received), (3, 2, 3, 6));
     }
@@ -789,10 +933,12 @@ mod tests {
         assert_eq!((seqs(&store, "a"), seqs(&store, "b")), (vec![3], vec![4]));
         put(&mut store, "b", &payload);
         assert_eq!((seqs(&store, "a"), seqs(&store, "b")), (vec![3], vec![5]), "per-topic cap, not budget");
-        // A new topic's node takes more room than a message: both older messages go, oldest
-        // first, and the newest stays even though the tree alone now overflows the budget.
+        // A new topic's node takes more room than a message, but evicting a's message frees a's
+        // node and index entry too: that makes room, so b's message stays.
         put(&mut store, "c", &payload);
-        assert_eq!((seqs(&store, "a"), seqs(&store, "b"), seqs(&store, "c")), (vec![], vec![], vec![6]));
+        assert_eq!((seqs(&store, "a"), seqs(&store, "b"), seqs(&store, "c")), (vec![], vec![5], vec![6]));
+        assert_eq!(store.find("a"), None);
+        assert!(store.memory_bytes() <= room_for_two);
         assert_eq!(store.stats().received, store.stats().messages as u64 + store.stats().evicted);
     }
 
@@ -804,6 +950,39 @@ mod tests {
         assert_eq!(store.stats().messages, 1);
         assert_eq!(seqs(&store, "b"), vec![2]);
         assert_eq!(store.stats().evicted, 1);
+    }
+
+    #[test]
+    fn ever_new_topics_free_their_nodes_and_stay_in_budget() {
+        const TOTAL: usize = 64 * 1024;
+        let mut store = MessageStore::new(StoreLimits { total_bytes: TOTAL, ..StoreLimits::default() });
+        let mut received = Received::default();
+        let mut first = None;
+        let mut peak_slots = 0;
+        for i in 0..100_000u32 {
+            // Every message on a topic of its own, under shared and unshared levels.
+            let topic = format!("cems/v1/pk{}/dev{i}/up/point/report", i % 7);
+            put(&mut store, &topic, b"{\"v\":1}");
+            received.inserted(&topic);
+            received.settle(&store);
+            assert!(store.memory_bytes() <= TOTAL, "over budget after {i}: {}", store.memory_bytes());
+            first.get_or_insert_with(|| store.find(&topic).expect("just inserted"));
+            peak_slots = peak_slots.max(store.nodes.len());
+            if i % 5_000 == 0 {
+                assert_counts_exact(&store, &received);
+            }
+        }
+        assert_counts_exact(&store, &received);
+        let stats = store.stats();
+        assert_eq!(stats.received, 100_000);
+        assert!(stats.messages > 50, "the budget holds many messages, not one: {stats:?}");
+        assert_eq!(stats.topics, stats.messages);
+        assert!(store.topic_index.len() <= stats.topics + 1, "index entries of freed topics are gone");
+        assert!(peak_slots < 2_000, "freed slots are reused: {peak_slots}");
+        let first = first.expect("inserted");
+        assert!(store.node(first).is_none(), "the first topic's node was freed and its slot reused");
+        assert_eq!(store.find("cems/v1/pk0/dev0/up/point/report"), None);
+        assert!(store.node(store.find("cems/v1/pk0").expect("shared level")).is_some());
     }
 
     #[test]
@@ -980,6 +1159,23 @@ mod tests {
     const TOPICS: &[&str] = &["a", "a/b", "a/b/c", "a//b", "/a", "a/", "", "b/c/d", "$SYS/x", "b"];
     const FILTERS: &[&str] = &["#", "+", "a/#", "+/b", "/#", "a/+/b", "$SYS/+", "+/+/+"];
 
+    /// What the reference model's tree costs: the root, every level above or at a topic holding
+    /// messages, and the index entries of `indexed` topics still in the tree (the others are
+    /// removed from `indexed`, as the store frees them).
+    fn reference_tree_bytes(model: &[(u64, usize, usize)], indexed: &mut std::collections::BTreeSet<usize>) -> usize {
+        let mut live: std::collections::HashSet<Vec<&str>> = std::collections::HashSet::new();
+        for m in model {
+            let levels: Vec<&str> = TOPICS[m.1].split('/').collect();
+            for n in 1..=levels.len() {
+                live.insert(levels[..n].to_vec());
+            }
+        }
+        indexed.retain(|&t| live.contains(&TOPICS[t].split('/').collect::<Vec<_>>()));
+        NODE_OVERHEAD_BYTES
+            + live.iter().map(|levels| NODE_OVERHEAD_BYTES + levels.last().map_or(0, |l| l.len())).sum::<usize>()
+            + indexed.iter().map(|&t| INDEX_OVERHEAD_BYTES + TOPICS[t].len()).sum::<usize>()
+    }
+
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             30 => (0..TOPICS.len(), 0usize..40, any::<bool>())
@@ -999,22 +1195,26 @@ mod tests {
         ) {
             let limits = StoreLimits { per_topic_count, per_topic_bytes, total_bytes, max_payload_bytes };
             let mut store = MessageStore::new(limits);
-            let mut received_by_topic: HashMap<String, u64> = HashMap::new();
-            // Reference model: live messages as (seq, topic, stored length), oldest first.
+            let mut received = Received::default();
+            // Reference model: live messages as (seq, topic, stored length), oldest first, and
+            // the topics inserted into whose nodes are still in the tree.
             let mut model: Vec<(u64, usize, usize)> = Vec::new();
+            let mut indexed = std::collections::BTreeSet::new();
             let mut truncated = 0u64;
             for op in ops {
                 match op {
                     Op::Clear => {
                         store.clear();
-                        received_by_topic.clear();
+                        received.clear();
                         model.clear();
+                        indexed.clear();
                         truncated = 0;
                     }
                     Op::Insert { topic, len, retain } => {
                         let payload: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
                         let seq = store.insert(TOPICS[topic], 0, 0, retain, Bytes::from(payload), 0);
-                        *received_by_topic.entry(TOPICS[topic].to_string()).or_default() += 1;
+                        received.inserted(TOPICS[topic]);
+                        indexed.insert(topic);
                         let stored_len = len.min(max_payload_bytes);
                         truncated += u64::from(len > max_payload_bytes);
                         model.push((seq, topic, stored_len));
@@ -1025,17 +1225,20 @@ mod tests {
                             let Some(oldest) = model.iter().position(|m| m.1 == topic) else { break };
                             model.remove(oldest);
                         }
-                        let charged = |model: &[(u64, usize, usize)]| {
-                            store.node_bytes + model.iter().map(|m| m.2 + MESSAGE_OVERHEAD_BYTES).sum::<usize>()
+                        // Each eviction may free nodes, so the tree is re-costed after every one.
+                        let charged = |model: &[(u64, usize, usize)], indexed: &mut std::collections::BTreeSet<usize>| {
+                            reference_tree_bytes(model, indexed) + model.iter().map(|m| m.2 + MESSAGE_OVERHEAD_BYTES).sum::<usize>()
                         };
-                        while model.len() > 1 && charged(&model) > total_bytes {
+                        while model.len() > 1 && charged(&model, &mut indexed) > total_bytes {
                             model.remove(0);
                         }
+                        prop_assert_eq!(store.node_bytes, reference_tree_bytes(&model, &mut indexed));
                         let node = store.find(TOPICS[topic]).expect("inserted");
                         prop_assert_eq!(store.node(node).expect("live").retained(), retain);
                     }
                 }
-                assert_counts_exact(&store, &received_by_topic);
+                received.settle(&store);
+                assert_counts_exact(&store, &received);
                 let mut held: Vec<(u64, usize)> = Vec::new();
                 for topic in TOPICS {
                     if let Some(id) = store.find(topic) {

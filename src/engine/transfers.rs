@@ -156,4 +156,28 @@ mod tests {
         }
         assert_eq!(s.answer(TransferKind::File, &json!({"fileId": "t1", "offset": 0, "length": 1})).unwrap_err().code, codes::NOT_FOUND);
     }
+
+    proptest::proptest! {
+        /// Any request is answered with the bytes at its offset or refused with 4 or 7; never a
+        /// panic, never a byte outside the image or more than the chunk size.
+        #[test]
+        fn any_request_is_served_from_the_image_or_refused(offset in proptest::prelude::any::<u64>(), length in proptest::prelude::any::<u64>(), small in 0u64..1200, known in proptest::prelude::any::<bool>()) {
+            let mut s = service();
+            let offset = if offset % 2 == 0 { small } else { offset };
+            let length = if length % 2 == 0 { small % 300 } else { length };
+            let id = if known { "t1" } else { "t2" };
+            match s.answer(TransferKind::Ota, &json!({"taskId": id, "offset": offset, "length": length})) {
+                Ok(reply) => {
+                    let data = base64::engine::general_purpose::STANDARD.decode(reply["data"].as_str().unwrap()).unwrap();
+                    proptest::prop_assert!(known && offset < 1000 && (1..=256).contains(&length));
+                    proptest::prop_assert_eq!(data.len() as u64, length.min(1000 - offset));
+                    proptest::prop_assert_eq!(data[0], (offset % 256) as u8);
+                }
+                Err(refusal) => {
+                    let expected = if known { codes::BAD_PARAM } else { codes::NOT_FOUND };
+                    proptest::prop_assert_eq!(refusal.code, expected);
+                }
+            }
+        }
+    }
 }

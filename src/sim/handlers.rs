@@ -64,12 +64,12 @@ pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> H
         Ok(Envelope::Request(r)) => r,
         Ok(Envelope::Reply(r)) => {
             let fail = Fail { code: codes::BAD_FORMAT, msg: "a reply envelope (with code) where a request was expected".into() };
-            return answer(state, &r.id, Err(fail), Vec::new());
+            return answer(state, &what, &r.id, Err(fail), Vec::new());
         }
         Err(e) => {
             state.log.push(received_ms, Level::Warn, "protocol", format!("{what}: bad envelope: {}", e.reason));
             return match e.id {
-                Some(id) => answer(state, &id, Err(Fail { code: codes::BAD_FORMAT, msg: e.reason }), Vec::new()),
+                Some(id) => answer(state, &what, &id, Err(Fail { code: codes::BAD_FORMAT, msg: e.reason }), Vec::new()),
                 None => {
                     state.counters.malformed_ignored += 1;
                     Handled::default()
@@ -87,7 +87,8 @@ pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> H
         }
         return Handled::default();
     }
-    if let Some(previous) = state.replies.get(&request.id, received_ms) {
+    // Keyed on class/action too: ids are unique per sender only, and masters share the topic.
+    if let Some(previous) = state.replies.get(&what, &request.id, received_ms) {
         let reply = previous.clone();
         state.counters.duplicates_replayed += 1;
         state.counters.requests_answered += 1;
@@ -126,11 +127,11 @@ pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> H
         (true, "history/get") => parse::<HistoryGet>(data).and_then(|r| history_get(state, &r)),
         _ => Err(Fail { code: codes::UNSUPPORTED, msg: format!("{what} is not supported") }),
     };
-    answer(state, &request.id, result, out)
+    answer(state, &what, &request.id, result, out)
 }
 
-/// Builds, remembers and counts the reply to request `id`.
-fn answer(state: &mut SimState, id: &str, result: Result<Value, Fail>, out: Vec<Outgoing>) -> Handled {
+/// Builds, remembers (under `what` and `id`) and counts the reply to request `id`.
+fn answer(state: &mut SimState, what: &str, id: &str, result: Result<Value, Fail>, out: Vec<Outgoing>) -> Handled {
     let now = state.now_ms();
     let reply = match result {
         Ok(data) => Reply { id: id.to_owned(), ts: now, code: codes::OK, msg: None, data },
@@ -139,7 +140,7 @@ fn answer(state: &mut SimState, id: &str, result: Result<Value, Fail>, out: Vec<
             Reply { id: id.to_owned(), ts: now, code: fail.code, msg: Some(fail.msg), data: json!({}) }
         }
     };
-    state.replies.insert(id, reply.clone(), now);
+    state.replies.insert(what, id, reply.clone(), now);
     state.counters.requests_answered += 1;
     Handled { reply: Some(reply), out }
 }

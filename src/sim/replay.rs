@@ -1,5 +1,9 @@
 //! Duplicate requests (contract §3): a request id seen within 24 h gets its earlier reply again,
 //! unchanged, instead of being acted on twice.
+//!
+//! Ids are unique per sender only, so two masters may both send id `"1"`. A request is a
+//! duplicate when its class/action and its id both match an earlier one: that keeps different
+//! requests from different masters apart, and a retry (same topic, same id) still replays.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -10,24 +14,31 @@ pub const REPLAY_WINDOW_MS: i64 = 24 * 3600 * 1000;
 /// Replies remembered at most.
 pub const REPLAY_CAPACITY: usize = 1_000;
 
+/// (class/action, request id).
+type Key = (String, String);
+
 #[derive(Debug, Clone, Default)]
 pub struct ReplyCache {
-    order: VecDeque<(String, i64)>,
-    replies: HashMap<String, Reply>,
+    order: VecDeque<(Key, i64)>,
+    replies: HashMap<Key, Reply>,
+}
+
+fn key(what: &str, id: &str) -> Key {
+    (what.to_owned(), id.to_owned())
 }
 
 impl ReplyCache {
-    /// The reply already given to request `id`, if it is recent enough.
-    pub fn get(&mut self, id: &str, now_ms: i64) -> Option<&Reply> {
+    /// The reply already given to request `id` on `what` (class/action), if recent enough.
+    pub fn get(&mut self, what: &str, id: &str, now_ms: i64) -> Option<&Reply> {
         self.expire(now_ms);
-        self.replies.get(id)
+        self.replies.get(&key(what, id))
     }
 
-    /// Remembers the reply to request `id`, forgetting the oldest beyond the capacity.
-    pub fn insert(&mut self, id: &str, reply: Reply, now_ms: i64) {
+    /// Remembers the reply to request `id` on `what`, forgetting the oldest beyond the capacity.
+    pub fn insert(&mut self, what: &str, id: &str, reply: Reply, now_ms: i64) {
         self.expire(now_ms);
-        if self.replies.insert(id.to_owned(), reply).is_none() {
-            self.order.push_back((id.to_owned(), now_ms));
+        if self.replies.insert(key(what, id), reply).is_none() {
+            self.order.push_back((key(what, id), now_ms));
         }
         while self.order.len() > REPLAY_CAPACITY {
             if let Some((old, _)) = self.order.pop_front() {
@@ -45,11 +56,11 @@ impl ReplyCache {
     }
 
     fn expire(&mut self, now_ms: i64) {
-        while let Some((id, at)) = self.order.front() {
+        while let Some((key, at)) = self.order.front() {
             if now_ms - at <= REPLAY_WINDOW_MS {
                 break;
             }
-            self.replies.remove(id);
+            self.replies.remove(key);
             self.order.pop_front();
         }
     }
@@ -64,12 +75,20 @@ mod tests {
     fn bounded_and_expiring() {
         let mut cache = ReplyCache::default();
         for i in 0..(REPLAY_CAPACITY + 10) {
-            cache.insert(&i.to_string(), Reply::ok(i.to_string(), json!({})), 0);
+            cache.insert("info/get", &i.to_string(), Reply::ok(i.to_string(), json!({})), 0);
         }
         assert_eq!(cache.len(), REPLAY_CAPACITY);
-        assert!(cache.get("0", 0).is_none());
-        assert!(cache.get("10", 0).is_some());
-        assert!(cache.get("10", REPLAY_WINDOW_MS + 1).is_none());
+        assert!(cache.get("info/get", "0", 0).is_none());
+        assert!(cache.get("info/get", "10", 0).is_some());
+        assert!(cache.get("info/get", "10", REPLAY_WINDOW_MS + 1).is_none());
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn same_id_on_another_class_action_is_not_a_duplicate() {
+        let mut cache = ReplyCache::default();
+        cache.insert("point/get", "1", Reply::ok("1", json!({"points": []})), 0);
+        assert!(cache.get("info/get", "1", 0).is_none());
+        assert_eq!(cache.get("point/get", "1", 0).map(|r| r.data.clone()), Some(json!({"points": []})));
     }
 }

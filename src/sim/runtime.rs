@@ -21,7 +21,7 @@ use crate::protocol::envelope::{Envelope, IdGenerator, PROTOCOL_VERSION, Request
 use crate::protocol::payload::{LogEntries, Points, Props, Readings, TimeReply, to_data};
 use crate::protocol::time::{TimeSample, now_ms};
 use crate::protocol::topic::{CemsTopic, Dir, TopicProfile, publish_qos};
-use crate::transport::mqtt::CredentialSource;
+use crate::transport::mqtt::{CredentialSource, WillSource};
 use crate::transport::serial::SerialSource;
 use crate::transport::{LinkConfig, LinkEvent, LinkHandle, LinkKind, LinkState, Message, spawn_link};
 
@@ -47,7 +47,7 @@ pub(super) struct Runtime {
     kind: LinkKind,
     link_up: bool,
     outbox: Outbox,
-    ids: IdGenerator,
+    ids: Arc<IdGenerator>,
     status: watch::Sender<LinkStatus>,
     started: Instant,
 }
@@ -55,7 +55,7 @@ pub(super) struct Runtime {
 impl Runtime {
     /// Prepares the link with the contract's conventions and opens it.
     pub(super) fn new(config: SimConfig, shared: Arc<Mutex<SimState>>) -> Result<(Runtime, watch::Receiver<LinkStatus>), SimError> {
-        let ids = IdGenerator::new("sim");
+        let ids = Arc::new(IdGenerator::new("sim"));
         let kind = match &config.link {
             LinkConfig::Mqtt(_) => LinkKind::Mqtt,
             LinkConfig::Serial(_) => LinkKind::Serial,
@@ -68,9 +68,14 @@ impl Runtime {
                 mqtt.subscriptions.push(filter);
             }
             let topic = config.profile.status_topic(&config.pk, &config.dev)?;
-            let will = Request { id: ids.next_id(), ts: now_ms(), ver: PROTOCOL_VERSION.into(), data: json!({"online": false, "reason": "lost"}) };
-            let payload = serde_json::to_vec(&will).unwrap_or_default();
-            mqtt.will = Some(Message::new(topic, payload, 1, true));
+            mqtt.will = Some(lost_will(&topic, &ids, now_ms()));
+            // Each connection gets its own will: the broker may fire any of them, and each is an
+            // envelope whose id must be new (contract §3), with the sim's clock as ts.
+            let (ids, shared) = (ids.clone(), shared.clone());
+            mqtt.fresh_will = Some(WillSource(Arc::new(move || {
+                let ts = shared.lock().unwrap_or_else(PoisonError::into_inner).now_ms();
+                lost_will(&topic, &ids, ts)
+            })));
         }
         let (status, status_rx) = watch::channel(LinkStatus { label: String::new(), state: LinkState::Connecting { attempt: 0 }, connects: 0, ended: false, in_outage: false });
         let mut runtime = Runtime {
@@ -596,6 +601,13 @@ impl Runtime {
         self.link_up = false;
         self.set_status(LinkState::Closed);
     }
+}
+
+/// The gateway's will (contract §4): status offline, reason "lost", retained, QoS 1.
+fn lost_will(topic: &str, ids: &IdGenerator, ts: i64) -> Message {
+    let will = Request { id: ids.next_id(), ts, ver: PROTOCOL_VERSION.into(), data: json!({"online": false, "reason": "lost"}) };
+    let payload = serde_json::to_vec(&will).unwrap_or_default();
+    Message::new(topic, payload, 1, true)
 }
 
 fn interval(ms: u64) -> tokio::time::Interval {

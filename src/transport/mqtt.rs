@@ -73,6 +73,9 @@ pub struct MqttConfig {
     /// Called before every connection attempt for a fresh (username, password): a device's
     /// signature carries a timestamp that a broker accepts for ±300 s only (contract §6).
     pub fresh_credentials: Option<CredentialSource>,
+    /// Called before every connection attempt for a fresh will, replacing `will`: a will is an
+    /// envelope whose id must not repeat (contract §3) and whose ts should be recent.
+    pub fresh_will: Option<WillSource>,
 }
 
 /// Makes (username, password) for one connection attempt.
@@ -82,6 +85,16 @@ pub struct CredentialSource(pub Arc<dyn Fn() -> (String, String) + Send + Sync>)
 impl std::fmt::Debug for CredentialSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CredentialSource(..)")
+    }
+}
+
+/// Makes the will for one connection attempt.
+#[derive(Clone)]
+pub struct WillSource(pub Arc<dyn Fn() -> Message + Send + Sync>);
+
+impl std::fmt::Debug for WillSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WillSource(..)")
     }
 }
 
@@ -102,6 +115,7 @@ impl MqttConfig {
             max_packet_bytes: DEFAULT_MAX_PACKET_BYTES,
             clean_session: true,
             fresh_credentials: None,
+            fresh_will: None,
         }
     }
 }
@@ -253,7 +267,7 @@ fn mqtt_options(config: &MqttConfig, url: &BrokerUrl) -> Result<MqttOptions, Tra
         (None, None) => {}
     }
     if let Some(will) = &config.will {
-        options.set_last_will(LastWill::new(will.topic.clone(), will.payload.to_vec(), qos(will.qos), will.retain));
+        options.set_last_will(last_will(will));
     }
     if url.tls {
         let tls = tls_config(config, url)?;
@@ -378,6 +392,10 @@ impl ServerCertVerifier for AcceptAnyServerCert {
     }
 }
 
+fn last_will(will: &Message) -> LastWill {
+    LastWill::new(will.topic.clone(), will.payload.to_vec(), qos(will.qos), will.retain)
+}
+
 fn qos(level: u8) -> QoS {
     match level {
         0 => QoS::AtMostOnce,
@@ -431,6 +449,7 @@ struct Link {
     attempt: u32,
     max_packet_bytes: usize,
     fresh_credentials: Option<CredentialSource>,
+    fresh_will: Option<WillSource>,
 }
 
 impl Link {
@@ -451,6 +470,7 @@ impl Link {
             attempt: 0,
             max_packet_bytes: config.max_packet_bytes,
             fresh_credentials: config.fresh_credentials.clone(),
+            fresh_will: config.fresh_will.clone(),
         };
         for filter in &config.subscriptions {
             link.add_filter(filter);
@@ -476,6 +496,9 @@ impl Link {
             if let Some(source) = &self.fresh_credentials {
                 let (username, password) = (source.0)();
                 eventloop.mqtt_options.set_credentials(username, password);
+            }
+            if let Some(source) = &self.fresh_will {
+                eventloop.mqtt_options.set_last_will(last_will(&(source.0)()));
             }
             let connected = match self.until_close(resolve(url)).await {
                 None => return,

@@ -84,6 +84,21 @@ fn duplicate_ids_replay_the_first_reply() {
 }
 
 #[test]
+fn two_masters_reusing_an_id_on_different_requests_both_get_answers() {
+    let (mut st, _dir) = state();
+    // Master A's id "1" is a point/get, master B's id "1" an info/get: not a duplicate.
+    let a = send(&mut st, "point/get", "1", json!({"sub": "meter-1", "pids": ["Ua"]})).reply.unwrap();
+    assert_eq!(a.code, 0);
+    assert!(a.data.get("points").is_some(), "{a:?}");
+    let b = send(&mut st, "info/get", "1", json!({})).reply.unwrap();
+    assert_eq!((b.code, b.data["serial"].as_str()), (0, Some(DEV)), "{b:?}");
+    assert_eq!(st.counters.duplicates_replayed, 0);
+    // A retry of either (same class/action, same id) still replays.
+    assert_eq!(send(&mut st, "info/get", "1", json!({})).reply.unwrap(), b);
+    assert_eq!(st.counters.duplicates_replayed, 1);
+}
+
+#[test]
 fn commands_follow_the_model() {
     let (mut st, _dir) = state();
     assert_eq!(code(&mut st, "command/request", json!({"cmd": "reboot", "params": {"delay": 5}})), 0);

@@ -1,0 +1,709 @@
+//! Transfer tasks (contract §8): a firmware image or a file pushed to a gateway, which pulls it
+//! chunk by chunk (`ota/upgrade`, `file/download`), and a file pulled from a gateway
+//! (`file/upload`, then `file/read`).
+//!
+//! Each task is a small state machine that the engine loop feeds with what happens (commands,
+//! replies, the gateway's reports and chunk requests, a timer) and that answers with
+//! [`TaskAction`]s for the loop to carry out. It owns no connection and does no I/O, so every
+//! path is unit-tested without a link, and the same code runs over MQTT and serial.
+
+use std::collections::{HashMap, VecDeque};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use indexmap::IndexMap;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::gateways::GatewayKey;
+use super::requests::RequestOutcome;
+use super::transfers::TransferKind;
+use super::{DEFAULT_TIMEOUT, RequestSpec, SessionId};
+use crate::protocol::codes;
+use crate::protocol::envelope::IdGenerator;
+use crate::protocol::payload::{FileDownloadResult, ModuleVersion, OtaProgress, OtaStep};
+use crate::transport::LinkKind;
+
+mod push;
+mod upload;
+
+pub use upload::write_atomic;
+
+/// Chunk sizes the contract allows (§8).
+pub const CHUNK_SIZES: RangeInclusive<u32> = 256..=65_536;
+/// Largest chunk announced on a serial link: a decoded frame holds 65,536 bytes (§10) and a
+/// chunk reply carries the chunk in base64 (4/3 larger) plus its envelope and topic.
+pub const SERIAL_MAX_CHUNK: u32 = 32 * 1024;
+/// A gateway silent this long (no chunk request, report or reply) is given up on.
+pub const DEFAULT_SILENCE: Duration = Duration::from_secs(60);
+/// Largest file pulled from a gateway: it is held in memory until its digest is checked.
+pub const MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
+/// Status events of one task while chunks flow: at most one per this interval (phase changes
+/// always go out at once).
+const EVENT_EVERY: Duration = Duration::from_millis(100);
+/// Finished tasks kept in the shared table for the GUI.
+const KEEP_FINISHED: usize = 100;
+
+/// The chunk size used when none is given: the largest the link carries.
+pub fn default_chunk_size(serial: bool) -> u32 {
+    if serial { SERIAL_MAX_CHUNK } else { *CHUNK_SIZES.end() }
+}
+
+/// Checks a chunk size against the contract and, on serial links, against the frame limit.
+pub fn check_chunk_size(chunk_size: u32, serial: bool) -> Result<(), String> {
+    if !CHUNK_SIZES.contains(&chunk_size) {
+        return Err(format!("chunk size {chunk_size} is outside {}..={} bytes (contract §8)", CHUNK_SIZES.start(), CHUNK_SIZES.end()));
+    }
+    if serial && chunk_size > SERIAL_MAX_CHUNK {
+        return Err(format!(
+            "chunk size {chunk_size} is too large for a serial link: a chunk reply, base64-encoded, must fit a 65,536-byte frame; use at most {SERIAL_MAX_CHUNK}"
+        ));
+    }
+    Ok(())
+}
+
+/// Lowercase hex SHA-256 of bytes in memory.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// What a task moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskKind {
+    /// A firmware image to a module (`ota/upgrade`).
+    Ota,
+    /// A file to the gateway (`file/download`).
+    FileDownload,
+    /// A file from the gateway (`file/upload` + `file/read`).
+    FileUpload,
+}
+
+impl TaskKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            TaskKind::Ota => "ota",
+            TaskKind::FileDownload => "file-download",
+            TaskKind::FileUpload => "file-upload",
+        }
+    }
+}
+
+/// Where a task stands. The last six are final.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransferPhase {
+    /// Announced (`ota/upgrade`, `file/download`, `file/upload`), waiting for the reply.
+    Announcing,
+    /// Chunks are flowing.
+    Running,
+    /// Everything moved; the digest is being checked (by the gateway, or by us for an upload).
+    Verifying,
+    /// The gateway verified the image and is installing it.
+    Installing,
+    Done,
+    /// The workbench would not start it (bad name, chunk size, no session, id in use).
+    Invalid { msg: String },
+    /// The gateway refused the announcement.
+    Refused { code: i64, name: &'static str, msg: String },
+    /// The gateway (or, for an upload, the digest check or the local write) failed it.
+    Failed { code: i64, name: &'static str, msg: String },
+    /// The gateway went silent for `after`.
+    TimedOut { after: Duration, waiting_for: String },
+    /// The link was closed under the task.
+    Aborted { msg: String },
+    Cancelled,
+}
+
+impl TransferPhase {
+    pub fn is_final(&self) -> bool {
+        !matches!(self, TransferPhase::Announcing | TransferPhase::Running | TransferPhase::Verifying | TransferPhase::Installing)
+    }
+
+    /// A short name: `announcing`, `running`, …, `timedOut`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            TransferPhase::Announcing => "announcing",
+            TransferPhase::Running => "running",
+            TransferPhase::Verifying => "verifying",
+            TransferPhase::Installing => "installing",
+            TransferPhase::Done => "done",
+            TransferPhase::Invalid { .. } => "invalid",
+            TransferPhase::Refused { .. } => "refused",
+            TransferPhase::Failed { .. } => "failed",
+            TransferPhase::TimedOut { .. } => "timedOut",
+            TransferPhase::Aborted { .. } => "aborted",
+            TransferPhase::Cancelled => "cancelled",
+        }
+    }
+
+    fn failed(code: i64, msg: impl Into<String>) -> TransferPhase {
+        TransferPhase::Failed { code, name: codes::code_name(code), msg: msg.into() }
+    }
+}
+
+/// How far a task got.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TransferProgress {
+    pub size: u64,
+    /// Pushes: bytes sent in chunk replies, resends included. Uploads: bytes received.
+    pub bytes_moved: u64,
+    pub chunks: u64,
+    /// How far the gateway got (highest offset + length served), or how far we read.
+    pub position: u64,
+    /// Bytes per second over the last few seconds.
+    pub rate_bps: f64,
+    pub eta: Option<Duration>,
+    /// The gateway's last `ota/progress` step and percent.
+    pub device_step: Option<OtaStep>,
+    pub device_percent: Option<f64>,
+}
+
+impl TransferProgress {
+    pub fn percent(&self) -> f64 {
+        if self.size == 0 { 100.0 } else { self.position as f64 * 100.0 / self.size as f64 }
+    }
+}
+
+/// The latest state of one task: sent as [`super::EngineEvent::Transfer`] and kept in
+/// [`super::SharedState::transfers`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransferStatus {
+    /// `taskId` or `fileId`.
+    pub id: String,
+    pub kind: TaskKind,
+    pub session: SessionId,
+    pub gateway: GatewayKey,
+    /// `module version` for an upgrade, the file name otherwise.
+    pub target: String,
+    /// The announced digest (for an upload: the gateway's, once known).
+    pub sha256: String,
+    pub chunk_size: u32,
+    /// Where an upload is written.
+    pub dest: Option<PathBuf>,
+    pub phase: TransferPhase,
+    pub progress: TransferProgress,
+    pub elapsed: Duration,
+}
+
+/// The statuses of the tasks of this engine's life: running ones and the latest finished.
+#[derive(Debug, Default, Clone)]
+pub struct TransferTable {
+    tasks: IndexMap<String, TransferStatus>,
+}
+
+impl TransferTable {
+    pub fn get(&self, id: &str) -> Option<&TransferStatus> {
+        self.tasks.get(id)
+    }
+
+    /// In start order.
+    pub fn iter(&self) -> impl Iterator<Item = &TransferStatus> {
+        self.tasks.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    pub(crate) fn update(&mut self, status: TransferStatus) {
+        match self.tasks.get_mut(&status.id) {
+            Some(slot) => *slot = status,
+            None => {
+                self.tasks.insert(status.id.clone(), status);
+            }
+        }
+        let finished = self.tasks.values().filter(|s| s.phase.is_final()).count();
+        if finished > KEEP_FINISHED
+            && let Some(oldest) = self.tasks.iter().find(|(_, s)| s.phase.is_final()).map(|(id, _)| id.clone())
+        {
+            self.tasks.shift_remove(&oldest);
+        }
+    }
+}
+
+/// A firmware upgrade to start (`EngineCommand::StartOta`).
+#[derive(Debug, Clone)]
+pub struct OtaSpec {
+    pub session: SessionId,
+    pub pk: String,
+    pub dev: String,
+    /// `taskId`; left empty, [`super::EngineHandle::start_ota`] picks a fresh one.
+    pub task_id: String,
+    pub module: String,
+    pub version: String,
+    pub image: Bytes,
+    /// The digest announced: the image's own (tests announce another to see the gateway check).
+    pub sha256: String,
+    pub chunk_size: u32,
+    pub silence_timeout: Duration,
+}
+
+impl OtaSpec {
+    /// A spec with the image's digest, the MQTT default chunk size and the default silence.
+    pub fn new(session: SessionId, pk: &str, dev: &str, module: &str, version: &str, image: Bytes) -> OtaSpec {
+        OtaSpec {
+            session,
+            pk: pk.into(),
+            dev: dev.into(),
+            task_id: String::new(),
+            module: module.into(),
+            version: version.into(),
+            sha256: sha256_hex(&image),
+            image,
+            chunk_size: default_chunk_size(false),
+            silence_timeout: DEFAULT_SILENCE,
+        }
+    }
+}
+
+/// A file to push to a gateway (`EngineCommand::StartFileDownload`).
+#[derive(Debug, Clone)]
+pub struct FileDownloadSpec {
+    pub session: SessionId,
+    pub pk: String,
+    pub dev: String,
+    /// `fileId`; left empty, the engine handle picks a fresh one.
+    pub file_id: String,
+    /// The plain name the gateway stores it under.
+    pub name: String,
+    pub data: Bytes,
+    pub sha256: String,
+    pub chunk_size: u32,
+    pub silence_timeout: Duration,
+}
+
+impl FileDownloadSpec {
+    pub fn new(session: SessionId, pk: &str, dev: &str, name: &str, data: Bytes) -> FileDownloadSpec {
+        FileDownloadSpec {
+            session,
+            pk: pk.into(),
+            dev: dev.into(),
+            file_id: String::new(),
+            name: name.into(),
+            sha256: sha256_hex(&data),
+            data,
+            chunk_size: default_chunk_size(false),
+            silence_timeout: DEFAULT_SILENCE,
+        }
+    }
+}
+
+/// A file to pull from a gateway (`EngineCommand::StartFileUpload`).
+#[derive(Debug, Clone)]
+pub struct FileUploadSpec {
+    pub session: SessionId,
+    pub pk: String,
+    pub dev: String,
+    /// `fileId`; left empty, the engine handle picks a fresh one.
+    pub file_id: String,
+    /// The gateway's plain file name.
+    pub name: String,
+    /// The local path to write (the user's choice), replaced atomically.
+    pub dest: PathBuf,
+    /// Bytes per `file/read` (at most [`SERIAL_MAX_CHUNK`], which fits every link).
+    pub read_size: u32,
+    pub silence_timeout: Duration,
+    /// Larger files are refused before reading.
+    pub max_bytes: u64,
+}
+
+impl FileUploadSpec {
+    pub fn new(session: SessionId, pk: &str, dev: &str, name: &str, dest: PathBuf) -> FileUploadSpec {
+        FileUploadSpec {
+            session,
+            pk: pk.into(),
+            dev: dev.into(),
+            file_id: String::new(),
+            name: name.into(),
+            dest,
+            read_size: SERIAL_MAX_CHUNK,
+            silence_timeout: DEFAULT_SILENCE,
+            max_bytes: MAX_UPLOAD_BYTES,
+        }
+    }
+}
+
+/// What the engine loop does for the tasks.
+#[derive(Debug)]
+pub(crate) enum TaskAction {
+    /// Send a request (a retry reuses its id) and route its outcome back here.
+    Request { spec: RequestSpec, id: String },
+    Offer { kind: TransferKind, id: String, data: Bytes, chunk_size: u32 },
+    Withdraw { kind: TransferKind, id: String },
+    /// Store the status; `event` says whether it also goes out as an event (rate-limited).
+    Status { status: TransferStatus, event: bool },
+    /// Write an upload atomically off the engine loop; the result comes back to `on_written`.
+    Write { id: String, dest: PathBuf, data: Vec<u8> },
+}
+
+/// What the session of a task is, as the engine knows it when the task starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SessionInfo {
+    pub kind: LinkKind,
+    pub up: bool,
+}
+
+/// A request a task waits on: kept to resend it with the same id.
+#[derive(Debug, Clone)]
+struct Outstanding {
+    id: String,
+    class: &'static str,
+    action: &'static str,
+    data: Value,
+    step: Step,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Announce,
+    Read { offset: u64, length: u32 },
+}
+
+/// Bytes per second over a sliding window.
+#[derive(Debug, Default)]
+struct RateMeter {
+    samples: VecDeque<(Instant, u64)>,
+}
+
+impl RateMeter {
+    const WINDOW: Duration = Duration::from_secs(3);
+
+    fn record(&mut self, now: Instant, position: u64) {
+        self.samples.push_back((now, position));
+        self.prune(now);
+    }
+
+    fn prune(&mut self, now: Instant) {
+        while self.samples.len() > 2 && self.samples.front().is_some_and(|(t, _)| now.saturating_duration_since(*t) > Self::WINDOW) {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Measured up to `now`, so a stall shows as a falling rate.
+    fn rate(&mut self, now: Instant) -> f64 {
+        self.prune(now);
+        let (Some((t0, p0)), Some((_, p1))) = (self.samples.front(), self.samples.back()) else { return 0.0 };
+        let secs = now.saturating_duration_since(*t0).as_secs_f64();
+        if secs < 0.05 { 0.0 } else { p1.saturating_sub(*p0) as f64 / secs }
+    }
+}
+
+/// One task.
+#[derive(Debug)]
+struct Task {
+    status: TransferStatus,
+    silence: Duration,
+    /// When the gateway is given up on; `None` while our own link is down (its silence then is
+    /// not the gateway's fault).
+    deadline: Option<Instant>,
+    started: Instant,
+    meter: RateMeter,
+    last_event: Option<Instant>,
+    request: Option<Outstanding>,
+    /// Pushes: the image offered under this kind.
+    served: Option<TransferKind>,
+    upload: Option<upload::Upload>,
+}
+
+impl Task {
+    fn new(status: TransferStatus, silence: Duration, link_up: bool, now: Instant) -> Task {
+        Task {
+            status,
+            silence,
+            deadline: link_up.then(|| now + silence),
+            started: now,
+            meter: RateMeter::default(),
+            last_event: None,
+            request: None,
+            served: None,
+            upload: None,
+        }
+    }
+
+    /// The gateway (or our link) showed life: its silence starts over.
+    fn alive(&mut self, now: Instant) {
+        if self.deadline.is_some() {
+            self.deadline = Some(now + self.silence);
+        }
+    }
+
+    fn moved(&mut self, now: Instant, position: u64) {
+        self.status.progress.position = position;
+        self.meter.record(now, position);
+    }
+
+    /// The status to store; an event too when the phase changed (`force`) or enough time passed.
+    fn status_action(&mut self, now: Instant, force: bool) -> TaskAction {
+        self.status.elapsed = now.saturating_duration_since(self.started);
+        let rate = self.meter.rate(now);
+        let progress = &mut self.status.progress;
+        progress.rate_bps = rate;
+        let left = progress.size.saturating_sub(progress.position);
+        progress.eta = (rate > 0.0 && !self.status.phase.is_final()).then(|| Duration::from_secs_f64(left as f64 / rate));
+        let event = force || self.last_event.is_none_or(|t| now.saturating_duration_since(t) >= EVENT_EVERY);
+        if event {
+            self.last_event = Some(now);
+        }
+        TaskAction::Status { status: self.status.clone(), event }
+    }
+
+    /// Sends `class/action` and remembers it for retries and for routing its outcome.
+    fn request(&mut self, ids: &IdGenerator, class: &'static str, action: &'static str, data: Value, step: Step) -> TaskAction {
+        let id = ids.next_id();
+        self.request = Some(Outstanding { id: id.clone(), class, action, data: data.clone(), step });
+        TaskAction::Request { spec: self.spec(class, action, data), id }
+    }
+
+    fn spec(&self, class: &str, action: &str, data: Value) -> RequestSpec {
+        let mut spec = RequestSpec::new(self.status.session, &self.status.gateway.pk, &self.status.gateway.dev, class, action, data);
+        spec.timeout = self.try_timeout();
+        spec
+    }
+
+    /// Each try waits the default reply time; the silence deadline bounds the whole step (a
+    /// slow `ota/upgrade` reply is waited for up to the silence timeout, resent meanwhile).
+    fn try_timeout(&self) -> Duration {
+        DEFAULT_TIMEOUT.min(self.silence)
+    }
+
+    /// What the task waits for, for a timeout's message.
+    fn waiting_for(&self) -> String {
+        match (&self.request, &self.status.phase) {
+            (Some(r), _) => format!("a reply to {}/{}", r.class, r.action),
+            (None, TransferPhase::Running) => "chunk requests or progress".into(),
+            (None, TransferPhase::Verifying | TransferPhase::Installing) => "the gateway's result".into(),
+            (None, _) => "the gateway".into(),
+        }
+    }
+}
+
+/// The running tasks of an engine.
+pub(crate) struct TransferTasks {
+    ids: Arc<IdGenerator>,
+    tasks: HashMap<String, Task>,
+    /// Request id → task id, for the requests tasks sent.
+    requests: HashMap<String, String>,
+}
+
+impl TransferTasks {
+    pub(crate) fn new(ids: Arc<IdGenerator>) -> TransferTasks {
+        TransferTasks { ids, tasks: HashMap::new(), requests: HashMap::new() }
+    }
+
+    /// The earliest silence deadline, to wake the loop.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.tasks.values().filter_map(|t| t.deadline).min()
+    }
+
+    fn invalid(status: TransferStatus, msg: String) -> Vec<TaskAction> {
+        let status = TransferStatus { phase: TransferPhase::Invalid { msg }, ..status };
+        vec![TaskAction::Status { status, event: true }]
+    }
+
+    /// Common checks of a start; the reason it cannot start otherwise.
+    fn check_start(&self, id: &str, session: Option<SessionInfo>, session_id: SessionId) -> Result<SessionInfo, String> {
+        if id.is_empty() {
+            return Err("the task id is empty".into());
+        }
+        if self.tasks.contains_key(id) {
+            return Err(format!("a task with id {id:?} is already running"));
+        }
+        session.ok_or_else(|| format!("session {session_id} does not exist"))
+    }
+
+    /// Registers a started task and returns its first actions.
+    fn insert(&mut self, mut task: Task, mut actions: Vec<TaskAction>, now: Instant) -> Vec<TaskAction> {
+        if let Some(r) = &task.request {
+            self.requests.insert(r.id.clone(), task.status.id.clone());
+        }
+        actions.insert(0, task.status_action(now, true));
+        self.tasks.insert(task.status.id.clone(), task);
+        actions
+    }
+
+    /// Ends task `id` with `phase`: the image is withdrawn (later chunk requests get code 7).
+    fn finish(&mut self, id: &str, phase: TransferPhase, now: Instant) -> Vec<TaskAction> {
+        let Some(mut task) = self.tasks.remove(id) else { return Vec::new() };
+        if let Some(r) = task.request.take() {
+            self.requests.remove(&r.id);
+        }
+        task.status.phase = phase;
+        task.deadline = None;
+        let mut actions = Vec::new();
+        if let Some(kind) = task.served {
+            actions.push(TaskAction::Withdraw { kind, id: id.to_owned() });
+        }
+        actions.push(task.status_action(now, true));
+        actions
+    }
+
+    /// Moves a running task to `phase` (no-op when already there).
+    fn enter(&mut self, id: &str, phase: TransferPhase, now: Instant) -> Vec<TaskAction> {
+        if phase.is_final() {
+            return self.finish(id, phase, now);
+        }
+        let Some(task) = self.tasks.get_mut(id) else { return Vec::new() };
+        if task.status.phase == phase {
+            return vec![task.status_action(now, false)];
+        }
+        task.status.phase = phase;
+        vec![task.status_action(now, true)]
+    }
+
+    pub(crate) fn cancel(&mut self, id: &str, now: Instant) -> Vec<TaskAction> {
+        self.finish(id, TransferPhase::Cancelled, now)
+    }
+
+    /// A request a task sent has ended.
+    pub(crate) fn on_request_done(&mut self, outcome: &RequestOutcome, now: Instant) -> Vec<TaskAction> {
+        let Some(task_id) = self.requests.remove(&outcome.id) else { return Vec::new() };
+        let Some(task) = self.tasks.get_mut(&task_id) else { return Vec::new() };
+        let Some(request) = task.request.take_if(|r| r.id == outcome.id) else { return Vec::new() };
+        let reply = match &outcome.result {
+            Ok(reply) => reply,
+            Err(super::RequestFailure::Timeout { .. }) => {
+                let silent_too_long = task.deadline.is_some_and(|d| d <= now);
+                if silent_too_long {
+                    let phase = TransferPhase::TimedOut { after: task.silence, waiting_for: format!("a reply to {}/{}", request.class, request.action) };
+                    return self.finish(&task_id, phase, now);
+                }
+                // A retry reuses the id (§3): the gateway replays its answer if it had one.
+                let spec = outcome.retry_spec(request.data.clone(), task.try_timeout());
+                self.requests.insert(request.id.clone(), task_id);
+                let id = request.id.clone();
+                task.request = Some(request);
+                return vec![TaskAction::Request { spec, id }];
+            }
+            Err(other) => return self.finish(&task_id, TransferPhase::Aborted { msg: format!("{}/{}: {other}", request.class, request.action) }, now),
+        };
+        task.alive(now);
+        match request.step {
+            Step::Announce if reply.code != codes::OK => {
+                let msg = reply.msg.clone().unwrap_or_default();
+                self.finish(&task_id, TransferPhase::Refused { code: reply.code, name: reply.name, msg }, now)
+            }
+            Step::Announce if task.upload.is_some() => self.upload_accepted(&task_id, &reply.data, now),
+            Step::Announce => {
+                // Chunk requests or progress may have come first and moved it on already.
+                if task.status.phase == TransferPhase::Announcing {
+                    self.enter(&task_id, TransferPhase::Running, now)
+                } else {
+                    Vec::new()
+                }
+            }
+            Step::Read { offset, length } => self.upload_read(&task_id, offset, length, reply.code, reply.msg.clone(), &reply.data, now),
+        }
+    }
+
+    /// The gateway asked for a chunk of a task's image; `served` is the image's counters after
+    /// answering, or `None` when the request was refused (the gateway is alive all the same).
+    pub(crate) fn on_chunk_request(&mut self, kind: TransferKind, id: &str, served: Option<(u64, u64, u64)>, now: Instant) -> Vec<TaskAction> {
+        let Some(task) = self.tasks.get_mut(id) else { return Vec::new() };
+        if task.served != Some(kind) {
+            return Vec::new();
+        }
+        task.alive(now);
+        let Some((bytes_served, chunks, high_water)) = served else { return Vec::new() };
+        task.status.progress.bytes_moved = bytes_served;
+        task.status.progress.chunks = chunks;
+        task.moved(now, high_water);
+        let all_served = high_water >= task.status.progress.size;
+        let phase = task.status.phase.clone();
+        match (phase, task.status.kind) {
+            // A gateway that pulls has accepted, whatever became of the announce's reply.
+            (TransferPhase::Announcing, _) => self.enter(id, TransferPhase::Running, now),
+            // A file download has no `verifying` report: everything served means the gateway
+            // is checking it now.
+            (TransferPhase::Running, TaskKind::FileDownload) if all_served => self.enter(id, TransferPhase::Verifying, now),
+            _ => vec![task.status_action(now, false)],
+        }
+    }
+
+    /// The timer: gateways silent past their deadline are given up on.
+    pub(crate) fn on_tick(&mut self, now: Instant) -> Vec<TaskAction> {
+        let due: Vec<(String, TransferPhase)> = self
+            .tasks
+            .values()
+            .filter(|t| t.deadline.is_some_and(|d| d <= now))
+            .map(|t| (t.status.id.clone(), TransferPhase::TimedOut { after: t.silence, waiting_for: t.waiting_for() }))
+            .collect();
+        due.into_iter().flat_map(|(id, phase)| self.finish(&id, phase, now)).collect()
+    }
+
+    /// Our link went down or came back: a gateway cannot be heard meanwhile, so its silence
+    /// does not count; it starts over when the link is up again.
+    pub(crate) fn on_link(&mut self, session: SessionId, up: bool, now: Instant) {
+        for task in self.tasks.values_mut().filter(|t| t.status.session == session) {
+            task.deadline = up.then(|| now + task.silence);
+        }
+    }
+
+    /// The session is gone: its tasks cannot go on.
+    pub(crate) fn on_session_closed(&mut self, session: SessionId, now: Instant) -> Vec<TaskAction> {
+        let ids: Vec<String> = self.tasks.values().filter(|t| t.status.session == session).map(|t| t.status.id.clone()).collect();
+        ids.into_iter().flat_map(|id| self.finish(&id, TransferPhase::Aborted { msg: format!("session {session} closed") }, now)).collect()
+    }
+
+    /// The id of the push task of `kind` for `gateway`, when there is one.
+    fn push_task(&self, gateway: &GatewayKey, kind: TaskKind, id: &str) -> Option<String> {
+        self.tasks.get(id).filter(|t| t.status.kind == kind && t.status.gateway == *gateway).map(|t| t.status.id.clone())
+    }
+
+    /// An `ota/progress` report.
+    pub(crate) fn on_ota_progress(&mut self, gateway: &GatewayKey, report: &OtaProgress, now: Instant) -> Vec<TaskAction> {
+        let Some(id) = self.push_task(gateway, TaskKind::Ota, &report.task_id) else { return Vec::new() };
+        let Some(task) = self.tasks.get_mut(&id) else { return Vec::new() };
+        task.alive(now);
+        task.status.progress.device_step = Some(report.step);
+        task.status.progress.device_percent = Some(report.percent);
+        let phase = match report.step {
+            OtaStep::Accepted | OtaStep::Downloading => TransferPhase::Running,
+            OtaStep::Verifying => TransferPhase::Verifying,
+            OtaStep::Installing => TransferPhase::Installing,
+            OtaStep::Done => TransferPhase::Done,
+            OtaStep::Failed => {
+                let code = if report.code == codes::OK { codes::FAILED } else { report.code };
+                TransferPhase::failed(code, report.msg.clone().unwrap_or_default())
+            }
+        };
+        self.enter(&id, phase, now)
+    }
+
+    /// A `file/download/result` report.
+    pub(crate) fn on_download_result(&mut self, gateway: &GatewayKey, report: &FileDownloadResult, now: Instant) -> Vec<TaskAction> {
+        let Some(id) = self.push_task(gateway, TaskKind::FileDownload, &report.file_id) else { return Vec::new() };
+        let phase = if report.code == codes::OK {
+            TransferPhase::Done
+        } else {
+            TransferPhase::failed(report.code, report.msg.clone().unwrap_or_default())
+        };
+        self.finish(&id, phase, now)
+    }
+
+    /// An `ota/version` report: a gateway that rebooted into the new image may say so only
+    /// this way.
+    pub(crate) fn on_versions(&mut self, gateway: &GatewayKey, modules: &[ModuleVersion], now: Instant) -> Vec<TaskAction> {
+        let done: Vec<String> = self
+            .tasks
+            .values()
+            .filter(|t| t.status.kind == TaskKind::Ota && t.status.gateway == *gateway)
+            .filter(|t| matches!(t.status.phase, TransferPhase::Verifying | TransferPhase::Installing))
+            .filter(|t| modules.iter().any(|m| t.status.target == push::ota_target(&m.module, &m.version)))
+            .map(|t| t.status.id.clone())
+            .collect();
+        done.into_iter().flat_map(|id| self.finish(&id, TransferPhase::Done, now)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

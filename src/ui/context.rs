@@ -1,0 +1,76 @@
+//! What every panel gets each frame: read access to the engine's state and a list to push
+//! [`UiCommand`]s into. Panels own only their view state; the app applies the commands in one
+//! place (`app.rs`), after the frame, so no panel mutates shared data (the rerun habit).
+
+use std::collections::BTreeMap;
+
+use crate::engine::{GatewayKey, RequestSpec, SessionId, SharedState};
+use crate::protocol::model::{Lang, ModelSet};
+use crate::protocol::topic::TopicProfile;
+use crate::transport::{LinkConfig, LinkKind, LinkState, Message};
+
+/// One session as the UI shows it, kept up to date from engine events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionView {
+    pub id: SessionId,
+    /// What the user called it (profile name) or the link's target.
+    pub label: String,
+    /// `mqtt://host:port` or the serial port path.
+    pub target: String,
+    pub kind: LinkKind,
+    pub state: LinkState,
+    /// Connection attempts so far (reconnects included).
+    pub attempts: u32,
+    pub frames_dropped: u64,
+    /// The saved profile this session was opened from, if any.
+    pub profile: Option<String>,
+}
+
+/// Sessions by id, in opening order.
+pub type Sessions = BTreeMap<SessionId, SessionView>;
+
+/// Dark or light.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum ThemeChoice {
+    #[default]
+    Dark,
+    Light,
+}
+
+/// Everything a panel may ask for. Applied by `WorkbenchApp::apply` after the frame.
+#[derive(Debug)]
+pub enum UiCommand {
+    Connect { config: LinkConfig, label: String, profile: Option<String> },
+    Disconnect(SessionId),
+    Publish { session: SessionId, message: Message },
+    Request(RequestSpec),
+    /// Select a topic in the explorer (by path, never by row).
+    SelectTopic(String),
+    OpenGateway(GatewayKey),
+    SetLanguage(Lang),
+    SetTheme(ThemeChoice),
+    ClearStore,
+}
+
+/// The read side handed to panels for one frame.
+pub struct ViewContext<'a> {
+    pub lang: Lang,
+    pub state: &'a SharedState,
+    pub sessions: &'a Sessions,
+    pub models: &'a ModelSet,
+    pub profile: &'a TopicProfile,
+    /// Epoch ms of this frame, for "last seen" and rates.
+    pub now_ms: i64,
+}
+
+impl ViewContext<'_> {
+    /// The catalogue's text for `key` in the current language.
+    pub fn tr(&self, key: &'static str) -> &'static str {
+        super::i18n::tr(self.lang, key)
+    }
+
+    /// The first session that is up, for actions that need one when the user has not chosen.
+    pub fn default_session(&self) -> Option<SessionId> {
+        self.sessions.values().find(|s| s.state == LinkState::Up).or_else(|| self.sessions.values().next()).map(|s| s.id)
+    }
+}

@@ -1,0 +1,322 @@
+//! The selected topic's messages: history list (newest first), payload tabs JSON | Raw | Hex |
+//! Diff, with the message's meaning from `annotate`. Owns only view state: which message is
+//! shown, the A/B picks for the diff, and caches keyed by the store's sequence numbers (a
+//! sequence number names one message for good, across clears too).
+
+use std::collections::{HashMap, VecDeque};
+
+use egui::{Button, RichText, ScrollArea, Ui};
+use serde_json::Value;
+
+use super::annotate::{self, Annotated, format_time_of_day, format_utc};
+use super::diff::{PayloadDiff, diff_payloads};
+use super::payload_view;
+use crate::engine::store::StoredMessage;
+use crate::protocol::codes;
+use crate::protocol::model::Lang;
+use crate::ui::ViewContext;
+
+/// Height of the history list; the payload gets the rest.
+const HISTORY_HEIGHT: f32 = 150.0;
+/// Reply codes remembered for history rows; the cache is dropped when it grows past this.
+const MAX_CACHED_CODES: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    #[default]
+    Json,
+    Raw,
+    Hex,
+    Diff,
+}
+
+#[derive(Debug, Default)]
+pub struct MessageView {
+    /// The topic this state belongs to; another topic starts afresh.
+    topic: String,
+    /// The message shown; `None` follows the newest.
+    picked: Option<u64>,
+    tab: Tab,
+    diff_a: Option<u64>,
+    diff_b: Option<u64>,
+    annotated: Option<(u64, Lang, Annotated)>,
+    diff: Option<(u64, u64, PayloadDiff)>,
+    /// Reply code per message, for the history rows of reply topics.
+    codes: HashMap<u64, Option<i64>>,
+}
+
+/// One history row: `22:13:20.123  215 B  QoS 1  retained  truncated  0 ok`.
+pub fn history_row_text(m: &StoredMessage, code: Option<i64>, retained: &str, truncated: &str) -> String {
+    let mut text = format!("{}  {} B  QoS {}", format_time_of_day(m.received_ms), m.original_len, m.qos);
+    if m.retain {
+        text = format!("{text}  {retained}");
+    }
+    if m.truncated {
+        text = format!("{text}  {truncated}");
+    }
+    if let Some(code) = code {
+        text.push_str(&format!("  {code} {}", codes::code_name(code)));
+    }
+    text
+}
+
+/// A reply's `code`, read without checking the rest of the envelope.
+pub fn reply_code(payload: &[u8]) -> Option<i64> {
+    serde_json::from_slice::<Value>(payload).ok()?.get("code")?.as_i64()
+}
+
+impl MessageView {
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewContext, topic: &str) {
+        if self.topic != topic {
+            *self = MessageView { topic: topic.to_owned(), tab: if self.tab == Tab::Diff { Tab::Json } else { self.tab }, ..Default::default() };
+        }
+        // Copy what this frame draws and let the lock go: clones of stored messages share
+        // their payload buffers, so this is cheap even for a full history.
+        let (history, below) = {
+            let store = ctx.state.store();
+            match store.find(topic) {
+                Some(id) => (store.history(id).clone(), store.node(id).map(|n| (n.topics(), n.messages()))),
+                None => (VecDeque::new(), None),
+            }
+        };
+
+        ui.horizontal(|ui| {
+            ui.strong(ctx.tr("Topic"));
+            ui.add(egui::Label::new(RichText::new(topic).monospace()).selectable(true).truncate());
+        });
+        if history.is_empty() {
+            ui.colored_label(ui.visuals().warn_fg_color, ctx.tr("No messages held"));
+            match below {
+                Some((topics, messages)) if topics > 0 => {
+                    ui.weak(
+                        ctx.tr("{topics} topics with {messages} messages below this level")
+                            .replace("{topics}", &topics.to_string())
+                            .replace("{messages}", &messages.to_string()),
+                    );
+                }
+                _ => {
+                    ui.weak(ctx.tr("Its messages were evicted by the store's limits, or the store was cleared."));
+                }
+            }
+            return;
+        }
+
+        // Picks of messages that are gone are let go.
+        let held = |seq: Option<u64>| seq.filter(|s| history.iter().any(|m| m.seq == *s));
+        self.picked = held(self.picked);
+        self.diff_a = held(self.diff_a);
+        self.diff_b = held(self.diff_b);
+        let Some(shown) = self.picked.and_then(|s| history.iter().find(|m| m.seq == s)).or(history.back()).cloned() else {
+            return;
+        };
+
+        self.history_ui(ui, ctx, &history, shown.seq);
+        ui.separator();
+        self.meta_ui(ui, ctx, &shown);
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.tab, Tab::Json, "JSON");
+            ui.selectable_value(&mut self.tab, Tab::Raw, ctx.tr("Raw"));
+            ui.selectable_value(&mut self.tab, Tab::Hex, ctx.tr("Hex"));
+            ui.selectable_value(&mut self.tab, Tab::Diff, ctx.tr("Diff"));
+        });
+        ui.separator();
+        match self.tab {
+            Tab::Json => {
+                let annotated = self.annotated(ctx, topic, &shown);
+                summary_ui(ui, ctx, annotated);
+                json_ui(ui, ctx, annotated, &shown);
+            }
+            Tab::Raw => {
+                let annotated = self.annotated(ctx, topic, &shown);
+                errors_ui(ui, ctx, annotated);
+                payload_view::raw_ui(ui, ctx, &shown.payload);
+            }
+            Tab::Hex => payload_view::hex_ui(ui, ctx, &shown.payload),
+            Tab::Diff => self.diff_ui(ui, ctx, &history),
+        }
+    }
+
+    fn history_ui(&mut self, ui: &mut Ui, ctx: &ViewContext, history: &VecDeque<StoredMessage>, shown: u64) {
+        ui.horizontal(|ui| {
+            ui.strong(ctx.tr("History"));
+            ui.weak(ctx.tr("{n} held, newest first").replace("{n}", &history.len().to_string()));
+            let follow = ui.add_enabled(self.picked.is_some(), Button::new(ctx.tr("Follow latest")));
+            if follow.clicked() {
+                self.picked = None;
+            }
+        });
+        let is_reply = ctx.profile.parse(&self.topic).is_ok_and(|t| t.reply);
+        let row_height = ui.spacing().interact_size.y;
+        let count = history.len();
+        let (retained, truncated) = (ctx.tr("retained"), ctx.tr("truncated"));
+        let mut picked_both = false;
+        ScrollArea::vertical()
+            .id_salt("explorer_history")
+            .max_height(HISTORY_HEIGHT)
+            .auto_shrink([false, true])
+            .show_rows(ui, row_height, count, |ui, range| {
+                for row in range {
+                    // Newest first.
+                    let Some(m) = history.get(count - 1 - row) else { continue };
+                    let code = if is_reply { self.code_of(m) } else { None };
+                    ui.horizontal(|ui| {
+                        let mut a = self.diff_a == Some(m.seq);
+                        if ui.checkbox(&mut a, "A").on_hover_text(ctx.tr("Compare: first message")).changed() {
+                            self.diff_a = a.then_some(m.seq);
+                            picked_both = a && self.diff_b.is_some();
+                        }
+                        let mut b = self.diff_b == Some(m.seq);
+                        if ui.checkbox(&mut b, "B").on_hover_text(ctx.tr("Compare: second message")).changed() {
+                            self.diff_b = b.then_some(m.seq);
+                            picked_both = b && self.diff_a.is_some();
+                        }
+                        let text = history_row_text(m, code, retained, truncated);
+                        let response = ui.selectable_label(m.seq == shown, RichText::new(text).monospace());
+                        if response.clicked() {
+                            // Clicking the newest follows new messages; an older one stays put.
+                            self.picked = (m.seq != history.back().map_or(0, |l| l.seq)).then_some(m.seq);
+                        }
+                    });
+                }
+            });
+        if picked_both {
+            self.tab = Tab::Diff;
+        }
+    }
+
+    fn code_of(&mut self, m: &StoredMessage) -> Option<i64> {
+        if self.codes.len() > MAX_CACHED_CODES {
+            self.codes.clear();
+        }
+        *self.codes.entry(m.seq).or_insert_with(|| reply_code(&m.payload))
+    }
+
+    fn meta_ui(&self, ui: &mut Ui, ctx: &ViewContext, m: &StoredMessage) {
+        ui.horizontal_wrapped(|ui| {
+            ui.weak(ctx.tr("Received"));
+            ui.label(format_utc(m.received_ms));
+            ui.weak(format!("· {} B · QoS {}", m.original_len, m.qos));
+            if m.retain {
+                ui.weak(format!("· {}", ctx.tr("retained")));
+            }
+        });
+        if m.truncated {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                ctx.tr("Truncated by the store: {kept} of {total} bytes kept")
+                    .replace("{kept}", &m.payload.len().to_string())
+                    .replace("{total}", &m.original_len.to_string()),
+            );
+        }
+    }
+
+    fn annotated(&mut self, ctx: &ViewContext, topic: &str, m: &StoredMessage) -> &Annotated {
+        let fresh = matches!(&self.annotated, Some((seq, lang, _)) if *seq == m.seq && *lang == ctx.lang);
+        if !fresh {
+            self.annotated = None;
+        }
+        let (_, _, annotated) = self
+            .annotated
+            .get_or_insert_with(|| (m.seq, ctx.lang, annotate::annotate(topic, &m.payload, ctx.profile, ctx.models, ctx.lang)));
+        annotated
+    }
+
+    fn diff_ui(&mut self, ui: &mut Ui, ctx: &ViewContext, history: &VecDeque<StoredMessage>) {
+        let find = |seq: Option<u64>| seq.and_then(|s| history.iter().find(|m| m.seq == s));
+        let (Some(a), Some(b)) = (find(self.diff_a), find(self.diff_b)) else {
+            ui.label(ctx.tr("Tick A and B on two messages of the history to compare them."));
+            return;
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.monospace(format!("A  {}  {} B", format_time_of_day(a.received_ms), a.original_len));
+            ui.monospace("→");
+            ui.monospace(format!("B  {}  {} B", format_time_of_day(b.received_ms), b.original_len));
+        });
+        let fresh = matches!(&self.diff, Some((sa, sb, _)) if *sa == a.seq && *sb == b.seq);
+        if !fresh {
+            self.diff = Some((a.seq, b.seq, diff_payloads(&a.payload, &b.payload)));
+        }
+        if let Some((_, _, diff)) = &self.diff {
+            payload_view::diff_ui(ui, ctx, diff);
+        }
+    }
+}
+
+fn summary_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated) {
+    for note in &annotated.summary {
+        ui.colored_label(payload_view::note_color(ui, note), &note.text);
+    }
+    errors_ui(ui, ctx, annotated);
+}
+
+/// Parse errors, above the payload: which field and where.
+fn errors_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated) {
+    let color = ui.visuals().error_fg_color;
+    if let Err(e) = &annotated.json {
+        ui.colored_label(
+            color,
+            ctx.tr("Not JSON: {message} (line {line}, column {column})")
+                .replace("{message}", &e.message)
+                .replace("{line}", &e.line.to_string())
+                .replace("{column}", &e.column.to_string()),
+        );
+    }
+    for error in &annotated.errors {
+        ui.colored_label(color, error);
+    }
+}
+
+fn json_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated, m: &StoredMessage) {
+    match &annotated.json {
+        Ok(value) => {
+            ScrollArea::vertical().id_salt("explorer_json").auto_shrink([false, false]).show(ui, |ui| {
+                if !annotated.storage_points.is_empty() {
+                    egui::CollapsingHeader::new(
+                        ctx.tr("Numeric points ({n})").replace("{n}", &annotated.storage_points.len().to_string()),
+                    )
+                    .id_salt("explorer_storage_points")
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        egui::Grid::new("explorer_storage_points_grid").striped(true).show(ui, |ui| {
+                            for point in &annotated.storage_points {
+                                ui.monospace(&point.name);
+                                ui.colored_label(ui.visuals().hyperlink_color, point.value.to_string());
+                                ui.end_row();
+                            }
+                        });
+                    });
+                }
+                payload_view::json_tree_ui(ui, ctx, value, &annotated.notes);
+            });
+        }
+        // Not JSON: the error is already above; the text is what there is to see.
+        Err(_) => payload_view::raw_ui(ui, ctx, &m.payload),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn message(payload: &'static [u8], retain: bool, truncated: bool) -> StoredMessage {
+        StoredMessage {
+            seq: 1,
+            received_ms: 1_700_000_000_123,
+            qos: 1,
+            retain,
+            payload: Bytes::from_static(payload),
+            original_len: payload.len() + usize::from(truncated) * 10,
+            truncated,
+            source: 1,
+        }
+    }
+
+    #[test]
+    fn history_rows_say_time_size_qos_flags_and_code() {
+        let m = message(b"{\"id\":\"1\",\"ts\":1,\"code\":9,\"data\":{}}", true, true);
+        assert_eq!(history_row_text(&m, reply_code(&m.payload), "retained", "truncated"), "22:13:20.123  46 B  QoS 1  retained  truncated  9 checksum");
+        let m = message(b"x", false, false);
+        assert_eq!(history_row_text(&m, reply_code(&m.payload), "retained", "truncated"), "22:13:20.123  1 B  QoS 1");
+    }
+}

@@ -1,0 +1,17 @@
+//! The workbench window (eframe/egui 0.37). It draws engine state and sends commands; it never
+//! blocks and never awaits. `app.rs` holds the shell and applies every [`UiCommand`]; each panel
+//! lives in its own file and owns only its view state.
+
+pub mod app;
+pub mod connections;
+pub mod context;
+pub mod explorer;
+pub mod fonts;
+pub mod gateways;
+pub mod i18n;
+pub mod launch;
+pub mod publish;
+pub mod settings;
+pub mod status_bar;
+
+pub use context::{SessionView, Sessions, ThemeChoice, UiCommand, ViewContext};

@@ -1,0 +1,143 @@
+//! The status bar: each link and its state, the message rate, the store's memory use against its
+//! budget and what the store dropped or truncated, and the latest notice.
+
+use egui::text::LayoutJob;
+use egui::{Color32, RichText, TextFormat};
+
+use super::{SessionView, ViewContext};
+use crate::transport::LinkState;
+
+/// Links shown one by one; more are summed up as "+N".
+const MAX_LINKS_SHOWN: usize = 4;
+
+/// Draws the status bar (one line). `notices` are the latest notices, oldest first: the newest
+/// is shown, all of them on hover.
+pub fn status_bar_ui(ui: &mut egui::Ui, ctx: &ViewContext, rate_per_sec: f64, notices: &[&str]) {
+    ui.horizontal(|ui| {
+        links_ui(ui, ctx);
+        ui.separator();
+        ui.label(format!("{:.1} {}", rate_per_sec, ctx.tr("msg/s")));
+        ui.separator();
+        store_ui(ui, ctx);
+        if let Some((last, older)) = notices.split_last() {
+            ui.separator();
+            let label = ui.add(egui::Label::new(RichText::new(*last).weak()).truncate());
+            if !older.is_empty() {
+                label.on_hover_ui(|ui| {
+                    for notice in notices.iter().rev() {
+                        ui.label(*notice);
+                    }
+                });
+            }
+        }
+    });
+}
+
+fn links_ui(ui: &mut egui::Ui, ctx: &ViewContext) {
+    let open: Vec<&SessionView> = ctx.sessions.values().filter(|s| s.state != LinkState::Closed).collect();
+    if open.is_empty() {
+        ui.label(RichText::new(ctx.tr("No links")).weak());
+        return;
+    }
+    for session in open.iter().take(MAX_LINKS_SHOWN) {
+        let (word, detail) = match &session.state {
+            LinkState::Up => (ctx.tr("connected"), None),
+            LinkState::Connecting { attempt } => (ctx.tr("connecting"), (*attempt > 1).then(|| format!("{} {attempt}", ctx.tr("attempt")))),
+            LinkState::Down { reason } => (ctx.tr("down"), Some(reason.clone())),
+            LinkState::Closed => (ctx.tr("closed"), None),
+        };
+        let colour = state_colour(ui, &session.state);
+        let mut job = LayoutJob::default();
+        let font = egui::TextStyle::Body.resolve(ui.style());
+        job.append("● ", 0.0, TextFormat::simple(font.clone(), colour));
+        let text = match &detail {
+            Some(detail) if matches!(session.state, LinkState::Connecting { .. }) => format!("{}: {word} ({detail})", session.label),
+            _ => format!("{}: {word}", session.label),
+        };
+        job.append(&text, 0.0, TextFormat::simple(font, ui.visuals().text_color()));
+        let response = ui.label(job);
+        let mut hover = format!("{}  {}", session.target, ctx.tr("connection attempts:"));
+        hover.push_str(&format!(" {}", session.attempts));
+        if let LinkState::Down { reason } = &session.state {
+            hover.push('\n');
+            hover.push_str(reason);
+        }
+        if session.frames_dropped > 0 {
+            hover.push_str(&format!("\n{} {}", ctx.tr("serial frames dropped:"), session.frames_dropped));
+        }
+        response.on_hover_text(hover);
+    }
+    if open.len() > MAX_LINKS_SHOWN {
+        ui.label(format!("+{}", open.len() - MAX_LINKS_SHOWN));
+    }
+}
+
+fn store_ui(ui: &mut egui::Ui, ctx: &ViewContext) {
+    let (stats, used, budget) = {
+        let store = ctx.state.store();
+        (store.stats(), store.memory_bytes(), store.limits().total_bytes)
+    };
+    let share = if budget > 0 { used as f64 / budget as f64 } else { 0.0 };
+    let text = format!("{} {} / {}", ctx.tr("Store"), human_bytes(used), human_bytes(budget));
+    let colour = if share > 0.9 { Some(warn_colour(ui)) } else { None };
+    let label = match colour {
+        Some(c) => ui.colored_label(c, text),
+        None => ui.label(text),
+    };
+    label.on_hover_text(format!("{} {} · {} {}", stats.topics, ctx.tr("topics"), stats.messages, ctx.tr("messages")));
+    let dropped = format!("{} {}", ctx.tr("Evicted:"), stats.evicted);
+    let truncated = format!("{} {}", ctx.tr("Truncated:"), stats.truncated);
+    for (text, count) in [(dropped, stats.evicted), (truncated, stats.truncated)] {
+        if count > 0 {
+            ui.colored_label(warn_colour(ui), text);
+        } else {
+            ui.label(RichText::new(text).weak());
+        }
+    }
+}
+
+/// Green for up, amber for connecting, red for down, grey for closed; darker on light themes.
+pub fn state_colour(ui: &egui::Ui, state: &LinkState) -> Color32 {
+    let dark = ui.visuals().dark_mode;
+    match state {
+        LinkState::Up if dark => Color32::from_rgb(90, 200, 110),
+        LinkState::Up => Color32::from_rgb(20, 130, 50),
+        LinkState::Connecting { .. } if dark => Color32::from_rgb(230, 180, 60),
+        LinkState::Connecting { .. } => Color32::from_rgb(170, 110, 0),
+        LinkState::Down { .. } if dark => Color32::from_rgb(235, 90, 80),
+        LinkState::Down { .. } => Color32::from_rgb(190, 30, 30),
+        LinkState::Closed => ui.visuals().weak_text_color(),
+    }
+}
+
+fn warn_colour(ui: &egui::Ui) -> Color32 {
+    ui.visuals().warn_fg_color
+}
+
+/// `1.5 MB`, `340 KB`, `12 B` (powers of 1024).
+pub fn human_bytes(bytes: usize) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 10.0 { format!("{value:.1} {}", UNITS[unit]) } else { format!("{value:.0} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_read_like_a_person_writes_them() {
+        assert_eq!(human_bytes(12), "12 B");
+        assert_eq!(human_bytes(1536), "1.5 KB");
+        assert_eq!(human_bytes(340 * 1024), "340 KB");
+        assert_eq!(human_bytes(512 * 1024 * 1024), "512 MB");
+    }
+}
