@@ -68,7 +68,7 @@ impl Master {
             let event = match tokio::time::timeout_at(deadline, self.events.recv()).await {
                 Ok(Some(event)) => event,
                 Ok(None) => panic!("master link ended while waiting for {what}"),
-                Err(_) => panic!("timed out waiting for {what}; seen: {:?}", self.seen.iter().map(|(t, r, _)| (t, r)).collect::<Vec<_>>()),
+                Err(_) => panic!("timed out waiting for {what}; seen: {:?}", self.seen.iter().map(|(t, r, e)| (t, r, e.clone())).collect::<Vec<_>>()),
             };
             let LinkEvent::Message(message) = event else { continue };
             let Ok(topic) = self.profile.parse(&message.topic) else { continue };
@@ -375,5 +375,83 @@ async fn every_connection_gets_a_will_with_a_new_id() {
     }
     assert_ne!(lost[0].0, lost[1].0, "each broker-fired lost status carries its own id: {lost:?}");
     assert!(lost[1].1 > lost[0].1, "the second will was made for the second connection: {lost:?}");
+    sim.stop().await;
+}
+
+/// Over a serial cable a frame holds the topic and header too: recalled history must come in
+/// batches that fit a frame (else the link drops them), and a second recall while the first is
+/// still being sent is refused as busy rather than queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recall_over_serial_fits_the_frames_one_recall_at_a_time() {
+    use cems_workbench::protocol::payload::{PointV, PointValue};
+    use cems_workbench::transport::serial::{self, SerialConfig};
+
+    // A long device id (the contract allows 64 characters) makes a long topic: the frame must
+    // hold it besides the payload.
+    let dev = &format!("GW-SERIAL-{}", "0".repeat(50));
+    let (sim_end, master_end) = tokio::io::duplex(1 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = SimConfig::new(ModelSet::builtin(), PK, dev, LinkConfig::Serial(SerialConfig::stream(sim_end)), dir.path().to_path_buf());
+    config.report_period_ms = Some(60_000);
+    let sim = sim::spawn(config).unwrap();
+    // 5,000 samples in the gateway's recent history: several 64 KiB batches' worth.
+    let t0 = 1_700_000_000_000i64;
+    let samples: Vec<PointValue> =
+        (0..5_000).map(|i| PointValue { sub: "meter-1".into(), pid: format!("P{i}"), v: PointV::Number(230.125), q: 0, ts: t0 + i }).collect();
+    sim.with_state(|st| st.record_outgoing_parts(samples, Vec::new(), Vec::new(), Vec::new()));
+
+    let (link, events) = serial::spawn(SerialConfig::stream(master_end));
+    let mut master = Master { link, events, profile: TopicProfile::builtin(), dev: dev.into(), seen: Vec::new() };
+    master.wait("the announcement", 10, |t, _, _, _| (t == "ota/version").then_some(())).await;
+
+    let reply = master.call("history/get", "hg-1", json!({"from": t0, "to": t0 + 10_000, "sub": "meter-1"})).await;
+    assert_eq!(reply.code, 0, "{reply:?}");
+    let batches = reply.data["batches"].as_u64().unwrap();
+    assert!(batches >= 5, "{batches} batches");
+    let report_topic = master.profile.build(&CemsTopic::new(PK, dev, Dir::Up, "history", "report")).unwrap();
+    let (mut points, mut recall_batches) = (0, 0);
+    // Acknowledge every batch: what was sampled before the link came up is outage history,
+    // and may have come while waiting for the reply.
+    let early: Vec<(String, Value)> = master
+        .seen
+        .iter()
+        .filter_map(|(t, reply, env)| match env {
+            Envelope::Request(r) if t == "history/report" && !reply => Some((r.id.clone(), r.data["batchId"].clone())),
+            _ => None,
+        })
+        .collect();
+    for (id, batch_id) in early {
+        master.reply("history/report", Reply::ok(&id, json!({"batchId": batch_id})));
+    }
+    while recall_batches < batches {
+        let (id, batch) = master
+            .wait("a history batch", 10, |t, reply, env, _| match env {
+                Envelope::Request(r) if t == "history/report" && !reply => Some((r.id.clone(), r.data.clone())),
+                _ => None,
+            })
+            .await;
+        let size = cems_workbench::protocol::envelope::Request::new(&id, batch.clone()).to_bytes().unwrap().len();
+        assert!(size <= serial::max_payload_bytes(&report_topic), "{size} bytes");
+        if batch["batchId"].as_str().unwrap().starts_with("recall-") {
+            recall_batches += 1;
+            points += batch["points"].as_array().unwrap().len();
+            if recall_batches == 1 {
+                // One recall at a time.
+                let busy = master.call("history/get", "hg-2", json!({"from": t0, "to": t0 + 10_000})).await;
+                assert_eq!(busy.code, 5, "{busy:?}");
+            }
+        }
+        master.reply("history/report", Reply::ok(&id, json!({"batchId": batch["batchId"]})));
+    }
+    assert_eq!(points, 5_000);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while sim.snapshot().history_batches_pending > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "recall not drained");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let snapshot = sim.snapshot();
+    assert!(snapshot.counters.history_batches_acked >= batches);
+    assert_eq!(snapshot.counters.publishes_dropped, 0);
+    assert_eq!(master.call("history/get", "hg-3", json!({"from": t0, "to": t0 + 10})).await.code, 0, "free again");
     sim.stop().await;
 }

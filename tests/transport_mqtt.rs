@@ -424,3 +424,138 @@ async fn fresh_credentials_are_made_for_every_attempt() {
     assert!(calls.load(Ordering::SeqCst) >= 2, "signed once per attempt");
     handle.close();
 }
+
+#[tokio::test]
+async fn a_fresh_will_is_made_for_every_attempt() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = calls.clone();
+    let mut cfg = config(&format!("mqtt://127.0.0.1:{}", dead_port()), "will", &[]);
+    cfg.fresh_will = Some(mqtt::WillSource(Arc::new(move || {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        Message::new("t/status", format!("lost {n}"), 1, true)
+    })));
+    let (handle, mut events) = spawn_link(LinkConfig::Mqtt(cfg));
+    wait_state(&mut events, Duration::from_secs(5), |s| matches!(s, LinkState::Connecting { attempt: 2 })).await;
+    assert!(calls.load(Ordering::SeqCst) >= 2, "a will per attempt");
+    handle.close();
+}
+
+/// A relay that closes the connection, without forwarding it, as soon as the client sends a
+/// PUBLISH to `poison`: how AWS IoT or HiveMQ refuse a publish (ACL deny, over their limit).
+struct PoisonProxy {
+    addr: SocketAddr,
+    closes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for PoisonProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The length of the MQTT packet at the start of `buf` and of its fixed header, once complete.
+fn mqtt_packet(buf: &[u8]) -> Option<(usize, usize)> {
+    let mut remaining = 0usize;
+    for i in 1..5 {
+        let byte = *buf.get(i)?;
+        remaining += usize::from(byte & 0x7f) << (7 * (i - 1));
+        if byte & 0x80 == 0 {
+            let total = i + 1 + remaining;
+            return (buf.len() >= total).then_some((total, i + 1));
+        }
+    }
+    None
+}
+
+impl PoisonProxy {
+    async fn start(target: SocketAddr, poison: &'static str) -> PoisonProxy {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let closes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = closes.clone();
+        let task = tokio::spawn(async move {
+            let mut relays = JoinSet::new();
+            while let Ok((client, _)) = listener.accept().await {
+                let counter = counter.clone();
+                relays.spawn(async move {
+                    let Ok(upstream) = TcpStream::connect(target).await else { return };
+                    let (mut client_rx, mut client_tx) = client.into_split();
+                    let (mut upstream_rx, mut upstream_tx) = upstream.into_split();
+                    let down = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut upstream_rx, &mut client_tx).await;
+                    });
+                    let mut buf = Vec::new();
+                    let mut chunk = vec![0u8; 16 * 1024];
+                    'relay: while let Ok(n) = client_rx.read(&mut chunk).await {
+                        if n == 0 {
+                            break;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        while let Some((total, header)) = mqtt_packet(&buf) {
+                            let packet: Vec<u8> = buf.drain(..total).collect();
+                            if packet[0] >> 4 == 3 {
+                                let len = usize::from(u16::from_be_bytes([packet[header], packet[header + 1]]));
+                                if &packet[header + 2..header + 2 + len] == poison.as_bytes() {
+                                    counter.fetch_add(1, Ordering::SeqCst);
+                                    break 'relay;
+                                }
+                            }
+                            if upstream_tx.write_all(&packet).await.is_err() {
+                                break 'relay;
+                            }
+                        }
+                    }
+                    // Dropping both halves closes both connections.
+                    down.abort();
+                });
+            }
+        });
+        PoisonProxy { addr, closes, task }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_the_broker_keeps_refusing_is_dropped_after_three_tries() {
+    use std::sync::atomic::Ordering;
+    let broker = broker().await;
+    let (watcher, mut watcher_events) = up_link(config(&broker.url(), "watcher", &["ok/#"])).await;
+    ready(&watcher, &mut watcher_events, "ok/probe").await;
+    let proxy = PoisonProxy::start(broker.local_addr(), "bad/poison").await;
+    let (gateway, mut events) = up_link(config(&format!("mqtt://{}", proxy.addr), "poisoned", &[])).await;
+
+    gateway.publish(Message::new("bad/poison", "refused", 1, false)).unwrap();
+    gateway.publish(Message::new("ok/1", "after", 1, false)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut downs = 0;
+    let reason = loop {
+        match next_event(&mut events, deadline.saturating_duration_since(Instant::now())).await {
+            Some(LinkEvent::PublishDropped { topic, reason }) => {
+                assert_eq!(topic, "bad/poison", "only the refused publish is dropped: {reason}");
+                break reason;
+            }
+            Some(LinkEvent::State(LinkState::Down { .. })) => downs += 1,
+            Some(_) => {}
+            None => panic!("no PublishDropped within 20 s; {downs} connection losses"),
+        }
+    };
+    assert_eq!(reason, "dropped after the broker closed the connection 3 times right after it");
+    assert_eq!((downs, proxy.closes.load(Ordering::SeqCst)), (3, 3));
+    // The publish queued behind it gets through, and the link stays up.
+    let got = wait_message(&mut watcher_events, "ok/1", Duration::from_secs(10)).await.expect("ok/1 never delivered");
+    assert_eq!(got.payload, "after");
+    gateway.publish(Message::new("ok/2", "later", 1, false)).unwrap();
+    assert!(wait_message(&mut watcher_events, "ok/2", WAIT).await.is_some());
+    let mut more_downs = 0;
+    while let Some(event) = next_event(&mut events, Duration::from_millis(300)).await {
+        if matches!(event, LinkEvent::State(LinkState::Down { .. })) {
+            more_downs += 1;
+        }
+    }
+    assert_eq!(more_downs, 0, "the link settled once the refused publish was dropped");
+    gateway.close();
+}

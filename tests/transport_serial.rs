@@ -166,11 +166,21 @@ async fn garbage_between_frames_is_counted_and_skipped() {
     // Every ping is answered.
     peer.expect(|f| f.kind == FrameKind::Pong).await;
 
-    // Too big for a frame: dropped with a log line; the link carries on.
-    link.publish(Message::new("down/huge", vec![1u8; frame::MAX_FRAME_LEN], 0, false)).unwrap();
+    // Too big for a frame once topic and header are counted: dropped and reported as an event
+    // naming the topic; the link carries on. The largest payload that fits goes through.
+    let fits = serial::max_payload_bytes("down/huge");
+    assert_eq!(fits, frame::MAX_FRAME_LEN - 7 - "down/huge".len());
+    link.publish(Message::new("down/huge", vec![1u8; fits + 1], 0, false)).unwrap();
     link.publish(Message::new("down/small", "ok", 0, false)).unwrap();
+    let dropped = wait_event(&mut events, WAIT, |e| matches!(e, LinkEvent::PublishDropped { .. })).await;
+    let LinkEvent::PublishDropped { topic, reason } = dropped else { unreachable!() };
+    assert_eq!(topic, "down/huge");
+    assert!(reason.contains(&format!("at most {}", frame::MAX_FRAME_LEN)), "{reason}");
     let next = peer.expect(|f| f.kind == FrameKind::Publish).await;
     assert_eq!((next.topic.as_str(), next.payload.as_slice()), ("down/small", b"ok".as_slice()));
+    link.publish(Message::new("down/huge", vec![1u8; fits], 0, false)).unwrap();
+    let next = peer.expect(|f| f.kind == FrameKind::Publish).await;
+    assert_eq!((next.topic.as_str(), next.payload.len()), ("down/huge", fits));
 
     peer.send(b"\x05\x00").await;
     wait_event(&mut events, WAIT, |e| *e == LinkEvent::FramesDropped { total: 3 }).await;

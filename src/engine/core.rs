@@ -318,6 +318,11 @@ impl EngineCore {
                 self.emit(EngineEvent::SessionState { session, state, attempts });
             }
             LinkEvent::FramesDropped { total } => self.emit(EngineEvent::FramesDropped { session, total }),
+            // A publish the link had to give up on (too big for a serial frame, or one the
+            // broker kept closing the connection over): the user must hear of it.
+            LinkEvent::PublishDropped { topic, reason } => {
+                self.emit(EngineEvent::Notice { session: Some(session), text: format!("not sent: {topic}: {reason}") });
+            }
             LinkEvent::Message(message) => self.handle_message(session, message),
         }
     }

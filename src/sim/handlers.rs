@@ -384,15 +384,20 @@ fn history_get(state: &mut SimState, req: &HistoryGet) -> Result<Value, Fail> {
     {
         return Err(not_found(format!("no sub-device {sub:?}")));
     }
+    // One recall at a time: unacknowledged recalls would otherwise pile up without limit.
+    let pending = state.history.recall_len();
+    if pending > 0 {
+        return Err(Fail { code: codes::BUSY, msg: format!("an earlier history/get is still being sent: {pending} batches to go") });
+    }
     let items = state.recent.items(req.sub.as_deref(), req.from, req.to);
     let base = format!("recall-{}", state.now_ms());
     let mut n = 0;
-    let batches = make_batches(items, || {
+    let batches = make_batches(items, state.batch_max_bytes, || {
         n += 1;
         format!("{base}-{n}")
     });
     let count = batches.len() as u64;
-    state.history.push(batches);
+    state.history.push_recall(batches);
     Ok(to_data(&HistoryGetReply { batches: count }))
 }
 

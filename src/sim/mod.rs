@@ -139,9 +139,15 @@ pub struct SimCounters {
     /// `history/report` sends (resends included) and batches acknowledged with code 0.
     pub history_batches_sent: u64,
     pub history_batches_acked: u64,
+    /// History batches deleted unacknowledged: recalls nobody acknowledged or the master
+    /// refused, batches the link cannot carry. Outage history is never given up otherwise.
+    pub history_batches_dropped: u64,
     pub chunk_requests_sent: u64,
     /// Stored items dropped because the offline buffer was full.
     pub offline_dropped: u64,
+    /// Messages not sent because the link cannot carry them (over its frame or packet size),
+    /// or that the link reported dropped (`LinkEvent::PublishDropped`).
+    pub publishes_dropped: u64,
 }
 
 /// The state of an OTA task or file download.

@@ -1,7 +1,7 @@
 //! Resume after disconnection (contract §5, §6.13): what the gateway stores while offline, how it
-//! cuts that into `history/report` batches of at most 64 KiB, the queue of batches waiting for
-//! the master's acknowledgement, and the bounded recent history behind `history/get` and
-//! `meter/get`.
+//! cuts that into `history/report` batches of at most 64 KiB (less over a serial link, whose
+//! frame must also hold the topic and header), the queue of batches waiting for the master's
+//! acknowledgement, and the bounded recent history behind `history/get` and `meter/get`.
 
 use std::collections::VecDeque;
 
@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use crate::protocol::envelope::{PROTOCOL_VERSION, Request};
 use crate::protocol::payload::{Alarm, HistoryReport, PointValue, Reading, to_data};
 
-/// Largest `history/report` payload, envelope included.
+/// Largest `history/report` payload, envelope included (contract §5).
 pub const BATCH_MAX_BYTES: usize = 64 * 1024;
 /// Items stored while offline at most; the oldest go first when it overflows.
 const OFFLINE_CAPACITY: usize = 200_000;
@@ -85,15 +85,17 @@ impl OfflineBuffer {
     }
 }
 
-/// Cuts `items` into batches, oldest first, each of which fits `BATCH_MAX_BYTES` as a whole
-/// envelope with a request id of up to 64 characters. `batch_id` names each batch.
-pub fn make_batches(mut items: Vec<Item>, mut batch_id: impl FnMut() -> String) -> Vec<HistoryReport> {
+/// Cuts `items` into batches, oldest first, each of which fits `max_bytes` (at most
+/// `BATCH_MAX_BYTES`; less where the link needs it) as a whole envelope with a request id of up
+/// to 64 characters. `batch_id` names each batch.
+pub fn make_batches(mut items: Vec<Item>, max_bytes: usize, mut batch_id: impl FnMut() -> String) -> Vec<HistoryReport> {
+    let max_bytes = max_bytes.min(BATCH_MAX_BYTES);
     items.sort_by_key(Item::ts);
     let mut batches = Vec::new();
     let mut current = Batch::new(batch_id());
     for item in items {
         let len = item.json_len();
-        if current.count > 0 && current.bytes + len > BATCH_MAX_BYTES {
+        if current.count > 0 && current.bytes + len > max_bytes {
             batches.push(current.report);
             current = Batch::new(batch_id());
         }
@@ -179,54 +181,138 @@ pub struct QueuedBatch {
     pub retry_at: Option<Instant>,
 }
 
-/// Batches to send, oldest first, one outstanding at a time so the master sees them in order.
+impl QueuedBatch {
+    fn new(report: HistoryReport) -> QueuedBatch {
+        QueuedBatch { report, request_id: None, retry_at: None }
+    }
+}
+
+/// Where a batch comes from, which decides how hard the gateway tries to deliver it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Stored while offline: sent first, deleted only once acknowledged (contract §5).
+    Outage,
+    /// The answer to a `history/get`: best effort, dropped whole when the master stops
+    /// acknowledging or refuses it.
+    Recall,
+}
+
+/// What an answer to a batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// Code 0: deleted.
+    Acked,
+    /// Outage history refused: tried again later.
+    Retry,
+    /// A recall batch refused: the recall's `n` remaining batches were dropped.
+    RecallDropped(usize),
+    /// Not the batch at the front of its lane (a late or stray answer).
+    Unknown,
+}
+
+/// Batches to send, one outstanding at a time so the master sees them in order: outage history
+/// first, oldest first, then the batches of at most one recall.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryQueue {
-    batches: VecDeque<QueuedBatch>,
+    outage: VecDeque<QueuedBatch>,
+    recall: VecDeque<QueuedBatch>,
     /// Batch sends, first sends and resends alike.
     pub sent: u64,
     /// Batches acknowledged with code 0 (and deleted).
     pub acked: u64,
+    /// Batches deleted unacknowledged: recalls given up or refused, batches the link cannot carry.
+    pub dropped: u64,
 }
 
 impl HistoryQueue {
+    /// Queues outage history.
     pub fn push(&mut self, reports: Vec<HistoryReport>) {
-        self.batches.extend(reports.into_iter().map(|report| QueuedBatch { report, request_id: None, retry_at: None }));
+        self.outage.extend(reports.into_iter().map(QueuedBatch::new));
+    }
+
+    /// Queues the batches of a recall; the caller refuses a recall while `recall_len` is not 0.
+    pub fn push_recall(&mut self, reports: Vec<HistoryReport>) {
+        self.recall.extend(reports.into_iter().map(QueuedBatch::new));
     }
 
     pub fn len(&self) -> usize {
-        self.batches.len()
+        self.outage.len() + self.recall.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.batches.is_empty()
+        self.outage.is_empty() && self.recall.is_empty()
     }
 
-    /// The front batch when it should be sent now: not outstanding, not waiting to retry.
-    pub fn next_to_send(&mut self, now: Instant) -> Option<&mut QueuedBatch> {
-        let front = self.batches.front_mut()?;
-        if front.request_id.is_some() || front.retry_at.is_some_and(|at| now < at) {
+    /// Recall batches not yet acknowledged.
+    pub fn recall_len(&self) -> usize {
+        self.recall.len()
+    }
+
+    /// The batch to send now, if any: nothing while one is outstanding; else the front of the
+    /// outage lane, or of the recall lane when there is no outage history; not while that batch
+    /// waits to retry.
+    pub fn next_to_send(&mut self, now: Instant) -> Option<(&mut QueuedBatch, Lane)> {
+        let outstanding = |lane: &VecDeque<QueuedBatch>| lane.front().is_some_and(|b| b.request_id.is_some());
+        if outstanding(&self.outage) || outstanding(&self.recall) {
+            return None;
+        }
+        let (front, lane) = match self.outage.front_mut() {
+            Some(front) => (front, Lane::Outage),
+            None => (self.recall.front_mut()?, Lane::Recall),
+        };
+        if front.retry_at.is_some_and(|at| now < at) {
             return None;
         }
         front.retry_at = None;
-        Some(front)
+        Some((front, lane))
     }
 
-    /// The master answered the batch `batch_id` with `code`: code 0 deletes it, anything else
-    /// leaves it for a retry at `retry_at`. False when it is not the front batch.
-    pub fn answered(&mut self, batch_id: &str, code: i64, retry_at: Instant) -> bool {
-        let Some(front) = self.batches.front_mut() else { return false };
-        if front.report.batch_id != batch_id {
-            return false;
+    /// The master answered the batch `batch_id` with `code`: code 0 deletes it; otherwise outage
+    /// history waits to retry at `retry_at`, and a recall is dropped.
+    pub fn answered(&mut self, batch_id: &str, code: i64, retry_at: Instant) -> Answered {
+        let is_front = |lane: &VecDeque<QueuedBatch>| lane.front().is_some_and(|b| b.report.batch_id == batch_id);
+        if is_front(&self.outage) {
+            if code == 0 {
+                self.outage.pop_front();
+                self.acked += 1;
+                return Answered::Acked;
+            }
+            if let Some(front) = self.outage.front_mut() {
+                front.request_id = None;
+                front.retry_at = Some(retry_at);
+            }
+            return Answered::Retry;
         }
-        if code == 0 {
-            self.batches.pop_front();
-            self.acked += 1;
-        } else {
-            front.request_id = None;
-            front.retry_at = Some(retry_at);
+        if is_front(&self.recall) {
+            if code == 0 {
+                self.recall.pop_front();
+                self.acked += 1;
+                return Answered::Acked;
+            }
+            return Answered::RecallDropped(self.give_up_recall());
         }
-        true
+        Answered::Unknown
+    }
+
+    /// Drops every recall batch (nobody acknowledges them); returns how many.
+    pub fn give_up_recall(&mut self) -> usize {
+        let count = self.recall.len();
+        self.recall.clear();
+        self.dropped += count as u64;
+        count
+    }
+
+    /// Deletes batch `batch_id` unacknowledged (the link cannot carry it); false when it is not
+    /// the front of a lane.
+    pub fn drop_batch(&mut self, batch_id: &str) -> bool {
+        for lane in [&mut self.outage, &mut self.recall] {
+            if lane.front().is_some_and(|b| b.report.batch_id == batch_id) {
+                lane.pop_front();
+                self.dropped += 1;
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -249,7 +335,7 @@ mod tests {
             state: AlarmState::Raised, value: None, threshold: None, ts: 4_000, desc: None,
         }));
         let mut n = 0;
-        let batches = make_batches(items, || {
+        let batches = make_batches(items, BATCH_MAX_BYTES, || {
             n += 1;
             format!("b{n}")
         });
@@ -271,21 +357,69 @@ mod tests {
     }
 
     #[test]
+    fn batches_fit_a_smaller_limit_too() {
+        // Over serial a batch must leave room in the frame for the topic and header.
+        let limit = BATCH_MAX_BYTES - 60;
+        let batches = make_batches((0..5_000).map(point).collect(), limit, || "b".repeat(64));
+        assert!(batches.len() > 3);
+        for b in &batches {
+            let env = Request { id: "y".repeat(64), ts: 1_700_000_000_000, ver: "1.0".into(), data: to_data(b) };
+            let bytes = env.to_bytes().unwrap();
+            assert!(bytes.len() <= limit, "{} > {limit}", bytes.len());
+        }
+        assert!(make_batches((0..10).map(point).collect(), usize::MAX, || "b".into()).len() == 1);
+    }
+
+    #[test]
     fn queue_deletes_only_on_code_0() {
         let now = Instant::now();
         let mut q = HistoryQueue::default();
-        q.push(make_batches((0..10).map(point).collect(), || "b1".into()));
-        let b = q.next_to_send(now).unwrap();
+        q.push(make_batches((0..10).map(point).collect(), BATCH_MAX_BYTES, || "b1".into()));
+        let (b, lane) = q.next_to_send(now).unwrap();
+        assert_eq!(lane, Lane::Outage);
         b.request_id = Some("r1".into());
         assert!(q.next_to_send(now).is_none(), "one outstanding at a time");
-        assert!(q.answered("b1", 1, now + std::time::Duration::from_secs(10)));
+        assert_eq!(q.answered("b1", 1, now + std::time::Duration::from_secs(10)), Answered::Retry);
         assert_eq!(q.len(), 1);
         assert!(q.next_to_send(now).is_none(), "waits before retrying");
         assert!(q.next_to_send(now + std::time::Duration::from_secs(11)).is_some());
-        assert!(!q.answered("other", 0, now));
-        assert!(q.answered("b1", 0, now));
+        assert_eq!(q.answered("other", 0, now), Answered::Unknown);
+        assert_eq!(q.answered("b1", 0, now), Answered::Acked);
         assert!(q.is_empty());
         assert_eq!(q.acked, 1);
+    }
+
+    #[test]
+    fn outage_history_goes_before_recalls_and_recalls_are_dropped_not_retried() {
+        let now = Instant::now();
+        let mut q = HistoryQueue::default();
+        q.push_recall(vec![report("r1"), report("r2")]);
+        let (b, lane) = q.next_to_send(now).unwrap();
+        assert_eq!((b.report.batch_id.as_str(), lane), ("r1", Lane::Recall));
+        b.request_id = Some("x".into());
+        // Outage history arriving while a recall batch is out waits for that one only.
+        q.push(vec![report("o1")]);
+        assert!(q.next_to_send(now).is_none());
+        assert_eq!(q.answered("r1", 0, now), Answered::Acked);
+        let (b, lane) = q.next_to_send(now).unwrap();
+        assert_eq!((b.report.batch_id.as_str(), lane), ("o1", Lane::Outage), "outage first");
+        b.request_id = Some("y".into());
+        assert_eq!(q.answered("o1", 0, now), Answered::Acked);
+        assert_eq!(q.next_to_send(now).map(|(b, _)| b.report.batch_id.clone()).as_deref(), Some("r2"));
+        // A refused recall batch drops the rest of the recall.
+        assert_eq!(q.answered("r2", 5, now), Answered::RecallDropped(1));
+        assert!(q.is_empty());
+        assert_eq!((q.acked, q.dropped), (2, 1));
+        q.push_recall(vec![report("r3"), report("r4")]);
+        assert_eq!(q.give_up_recall(), 2);
+        q.push(vec![report("o2")]);
+        assert!(q.drop_batch("o2"));
+        assert!(!q.drop_batch("o2"));
+        assert_eq!(q.dropped, 4);
+    }
+
+    fn report(batch_id: &str) -> HistoryReport {
+        HistoryReport { batch_id: batch_id.into(), points: Vec::new(), readings: None, alarms: None }
     }
 
     #[test]

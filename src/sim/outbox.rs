@@ -16,8 +16,9 @@ pub const MAX_TRIES: u32 = 3;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purpose {
     Alarm,
-    /// Never given up: a batch is deleted only once acknowledged.
-    History { batch_id: String },
+    /// Outage history is never given up: a batch is deleted only once acknowledged. A recall
+    /// batch (`recall`) is given up like any other request, and the recall with it.
+    History { batch_id: String, recall: bool },
     /// `ota/chunk/get` (`ota` true) or `file/chunk/get` of transfer `id`.
     Chunk { ota: bool, id: String, offset: u64 },
     TimeSync { t1: i64 },
@@ -64,6 +65,13 @@ impl Outbox {
         self.pending.is_empty()
     }
 
+    /// Takes every request for which `which` holds.
+    pub fn take_if(&mut self, which: impl Fn(&Pending) -> bool) -> Vec<Pending> {
+        let (taken, kept) = self.pending.drain(..).partition(|p| which(p));
+        self.pending = kept;
+        taken
+    }
+
     /// True when a request for `purpose` is outstanding.
     pub fn has(&self, purpose: impl Fn(&Purpose) -> bool) -> bool {
         self.pending.iter().any(|p| purpose(&p.purpose))
@@ -83,7 +91,7 @@ impl Outbox {
                 kept.push(p);
                 continue;
             }
-            let unlimited = matches!(p.purpose, Purpose::History { .. });
+            let unlimited = matches!(p.purpose, Purpose::History { recall: false, .. });
             if p.tries >= MAX_TRIES && !unlimited {
                 out.push(Due::GaveUp(p));
                 continue;
@@ -127,7 +135,8 @@ mod tests {
         let t0 = Instant::now();
         let mut outbox = Outbox::default();
         outbox.insert("a1".into(), "t/alarm".into(), Bytes::from_static(b"{}"), Purpose::Alarm, t0, true);
-        outbox.insert("h1".into(), "t/history".into(), Bytes::from_static(b"{}"), Purpose::History { batch_id: "b".into() }, t0, true);
+        outbox.insert("h1".into(), "t/history".into(), Bytes::from_static(b"{}"), Purpose::History { batch_id: "b".into(), recall: false }, t0, true);
+        outbox.insert("h2".into(), "t/recall".into(), Bytes::from_static(b"{}"), Purpose::History { batch_id: "r".into(), recall: true }, t0, true);
         assert!(outbox.due(t0 + Duration::from_secs(9)).is_empty());
         let mut t = t0;
         let mut resends = 0;
@@ -141,8 +150,8 @@ mod tests {
                 }
             }
         }
-        assert_eq!(gave_up, ["a1"], "the alarm goes after 3 sends, history never");
-        assert_eq!(resends, 2 + 6);
+        assert_eq!(gave_up, ["a1", "h2"], "the alarm and the recall go after 3 sends, outage history never");
+        assert_eq!(resends, 2 + 6 + 2);
         assert!(outbox.take("h1").is_some());
         assert!(outbox.is_empty());
     }
@@ -158,5 +167,9 @@ mod tests {
         assert!(outbox.has(|p| matches!(p, Purpose::Chunk { .. })));
         outbox.forget(|p| matches!(p, Purpose::Chunk { .. }));
         assert!(outbox.is_empty());
+        outbox.insert("a".into(), "t/alarm".into(), Bytes::new(), Purpose::Alarm, t0, true);
+        outbox.insert("b".into(), "t/other".into(), Bytes::new(), Purpose::Alarm, t0, true);
+        assert_eq!(outbox.take_if(|p| p.topic == "t/alarm").iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["a"]);
+        assert!(outbox.take("b").is_some());
     }
 }

@@ -85,6 +85,9 @@ pub struct SimState {
     pub recent: RecentHistory,
     pub offline: OfflineBuffer,
     pub history: HistoryQueue,
+    /// Largest `history/report` payload the link carries: 64 KiB, less over serial (set by the
+    /// runtime for its link).
+    pub batch_max_bytes: usize,
     pub active_alarms: Vec<Alarm>,
     pub transfers: Vec<Transfer>,
     pub tasks: VecDeque<TaskRecord>,
@@ -150,6 +153,7 @@ impl SimState {
             recent: RecentHistory::default(),
             offline: OfflineBuffer::default(),
             history: HistoryQueue::default(),
+            batch_max_bytes: super::outage::BATCH_MAX_BYTES,
             active_alarms: Vec::new(),
             transfers: Vec::new(),
             tasks: VecDeque::new(),
@@ -341,6 +345,7 @@ impl SimState {
         let mut counters = self.counters.clone();
         counters.history_batches_sent = self.history.sent;
         counters.history_batches_acked = self.history.acked;
+        counters.history_batches_dropped = self.history.dropped;
         counters.offline_dropped = self.offline.dropped;
         SimSnapshot {
             pk: self.pk.clone(),

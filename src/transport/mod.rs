@@ -74,6 +74,10 @@ pub enum LinkEvent {
     Message(Message),
     /// Serial frames dropped (bad COBS, length or CRC) since the link started.
     FramesDropped { total: u64 },
+    /// A publish the link gave up on and will never send: too large for a serial frame, or
+    /// refused by the broker closing the connection each time it was sent. `reason` is a
+    /// sentence for the user.
+    PublishDropped { topic: String, reason: String },
 }
 
 /// What a link is told to do.
@@ -131,6 +135,9 @@ impl LinkHandle {
 }
 
 /// How to open a link.
+// Built once per connection and moved into its task: boxing the MQTT settings would only make
+// every caller's `LinkConfig::Mqtt(config)` longer.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum LinkConfig {
     Mqtt(mqtt::MqttConfig),

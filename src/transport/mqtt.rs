@@ -49,6 +49,18 @@ const CLOSE_FLUSH: Duration = Duration::from_secs(2);
 const REQUEST_CHANNEL_CAPACITY: usize = 16;
 /// MQTT fixed header (≤ 5 bytes), topic length (2) and packet id (2).
 const PUBLISH_OVERHEAD_BYTES: usize = 9;
+/// Connection losses right after sending a publish before it is dropped. Some brokers (AWS IoT,
+/// HiveMQ) refuse a publish (ACL deny, payload over their limit) by closing the connection;
+/// re-sent first after every reconnect, it would keep the link going up and down forever.
+pub const MAX_PUBLISH_STRIKES: u32 = 3;
+/// How long a suspect publish, sent alone after a reconnect, waits for its acknowledgement
+/// before the rest of the queue goes anyway.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest payload a publish on `topic` can carry under `max_packet_bytes`.
+pub fn max_payload_bytes(max_packet_bytes: usize, topic: &str) -> usize {
+    max_packet_bytes.saturating_sub(PUBLISH_OVERHEAD_BYTES + topic.len())
+}
 
 /// How to reach a broker.
 #[derive(Debug, Clone)]
@@ -233,6 +245,9 @@ async fn run(config: MqttConfig, commands: mpsc::UnboundedReceiver<LinkCommand>,
             let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CHANNEL_CAPACITY);
             let mut network = NetworkOptions::new();
             network.set_connection_timeout(CONNECT_TIMEOUT_SECS);
+            // Request/reply traffic is small packets waiting on each other: Nagle's delay would
+            // cost every chunk of a firmware transfer a round trip's worth of waiting.
+            network.set_tcp_nodelay(true);
             eventloop.set_network_options(network);
             link.run(&url, &client, &mut eventloop).await;
         }
@@ -407,21 +422,46 @@ fn qos(level: u8) -> QoS {
 /// A request waiting to enter rumqttc's channel.
 #[derive(Debug)]
 enum Outbound {
-    Publish(Message),
+    Publish(Pending),
     Subscribe(Vec<String>),
     Unsubscribe(Vec<String>),
 }
 
+/// A publish and how often the connection was lost while it was out unacknowledged.
+#[derive(Debug)]
+struct Pending {
+    message: Message,
+    strikes: u32,
+}
+
+impl Pending {
+    fn new(message: Message) -> Pending {
+        Pending { message, strikes: 0 }
+    }
+}
+
 impl Outbound {
-    /// Recovers what rumqttc handed back (its channel was full or gone).
-    fn from_request(request: Request) -> Option<Outbound> {
+    /// Recovers what rumqttc handed back (its channel was full or gone); `strikes` of a publish.
+    fn from_request(request: Request, strikes: u32) -> Option<Outbound> {
         match request {
-            Request::Publish(p) => Some(Outbound::Publish(message_from(p))),
+            Request::Publish(p) => Some(Outbound::Publish(Pending { message: message_from(p), strikes })),
             Request::Subscribe(s) => Some(Outbound::Subscribe(s.filters.into_iter().map(|f| f.path).collect())),
             Request::Unsubscribe(u) => Some(Outbound::Unsubscribe(u.topics)),
             _ => None,
         }
     }
+}
+
+/// A suspect publish (out when a connection was lost) sent alone: nothing else goes until it is
+/// acknowledged, the connection is lost again (one more strike against it alone) or
+/// `PROBE_TIMEOUT` passes.
+#[derive(Debug)]
+struct Probe {
+    message: Message,
+    strikes: u32,
+    /// Its packet id, once rumqttc has sent it.
+    pkid: Option<u16>,
+    deadline: Instant,
 }
 
 fn message_from(p: rumqttc::Publish) -> Message {
@@ -450,6 +490,9 @@ struct Link {
     max_packet_bytes: usize,
     fresh_credentials: Option<CredentialSource>,
     fresh_will: Option<WillSource>,
+    probe: Option<Probe>,
+    /// Publishes given up on, to report as `PublishDropped` from async code: (topic, reason).
+    dropped: Vec<(String, String)>,
 }
 
 impl Link {
@@ -471,6 +514,8 @@ impl Link {
             max_packet_bytes: config.max_packet_bytes,
             fresh_credentials: config.fresh_credentials.clone(),
             fresh_will: config.fresh_will.clone(),
+            probe: None,
+            dropped: Vec::new(),
         };
         for filter in &config.subscriptions {
             link.add_filter(filter);
@@ -486,6 +531,18 @@ impl Link {
     async fn emit_state(&self, state: LinkState) {
         debug!(link = %self.label, ?state, "MQTT link state");
         self.emit(LinkEvent::State(state)).await;
+    }
+
+    /// Records a publish the link will never send, for `report_dropped`.
+    fn drop_publish(&mut self, topic: String, reason: String) {
+        warn!(link = %self.label, "dropping a publish to {topic}: {reason}");
+        self.dropped.push((topic, reason));
+    }
+
+    async fn report_dropped(&mut self) {
+        for (topic, reason) in std::mem::take(&mut self.dropped) {
+            self.emit(LinkEvent::PublishDropped { topic, reason }).await;
+        }
     }
 
     async fn run(&mut self, url: &BrokerUrl, client: &AsyncClient, eventloop: &mut EventLoop) {
@@ -531,6 +588,7 @@ impl Link {
                             self.reclaim(eventloop);
                             info!(link = %self.label, "{reason}");
                             self.emit_state(LinkState::Down { reason }).await;
+                            self.report_dropped().await;
                         }
                     }
                 }
@@ -556,7 +614,10 @@ impl Link {
                 output = &mut future => return Some(output),
                 command = self.commands.recv(), if self.commands_open => match command {
                     Some(LinkCommand::Close) => return None,
-                    Some(command) => self.handle_command(command, false),
+                    Some(command) => {
+                        self.handle_command(command, false);
+                        self.report_dropped().await;
+                    }
                     None => {
                         self.commands_open = false;
                         return None;
@@ -580,12 +641,17 @@ impl Link {
                         disconnect_sent = client.try_disconnect().is_ok();
                     }
                     let deadline = closing.unwrap_or_else(|| Instant::now() + CLOSE_FLUSH);
+                    let probe_deadline = self.probe.as_ref().map(|p| p.deadline);
                     tokio::select! {
                         biased;
                         result = &mut poll => break Some(result),
                         command = self.commands.recv(), if self.commands_open && closing.is_none() => match command {
                             Some(LinkCommand::Close) => closing = Some(Instant::now() + CLOSE_FLUSH),
-                            Some(command) => self.handle_command(command, true),
+                            Some(command) => {
+                                self.handle_command(command, true);
+                                // Waits only when the event channel is full; the poll resumes after.
+                                self.report_dropped().await;
+                            }
                             None => {
                                 self.commands_open = false;
                                 closing = Some(Instant::now() + CLOSE_FLUSH);
@@ -593,6 +659,12 @@ impl Link {
                         },
                         // Past the deadline, dropping a half-done poll no longer matters.
                         _ = tokio::time::sleep_until(deadline), if closing.is_some() => break None,
+                        // Kept, but not acknowledged: not proof of a refusal, let the queue go on.
+                        _ = sleep_until_some(probe_deadline), if probe_deadline.is_some() => {
+                            if let Some(probe) = self.probe.take() {
+                                debug!(link = %self.label, "no acknowledgement for a re-sent publish to {} yet; sending the rest", probe.message.topic);
+                            }
+                        }
                     }
                 }
             };
@@ -611,6 +683,20 @@ impl Link {
                     }
                 }
                 Ok(Event::Outgoing(Outgoing::Disconnect)) => return UpEnd::Closed,
+                Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
+                    // Only the probe is out among acknowledged publishes (QoS 0 ones have pkid 0).
+                    if let Some(probe) = &mut self.probe
+                        && probe.pkid.is_none()
+                        && pkid != 0
+                    {
+                        probe.pkid = Some(pkid);
+                    }
+                }
+                Ok(Event::Incoming(Incoming::PubAck(rumqttc::PubAck { pkid }) | Incoming::PubRec(rumqttc::PubRec { pkid }))) => {
+                    if self.probe.as_ref().is_some_and(|p| p.pkid == Some(pkid)) {
+                        self.probe = None;
+                    }
+                }
                 Ok(_) => {}
                 Err(error) if closing.is_some() => {
                     debug!(link = %self.label, "connection ended while closing: {error}");
@@ -658,19 +744,16 @@ impl Link {
         // A bad topic or an oversized packet would make rumqttc or the broker drop the whole
         // connection, and the reconnect would send it again: refuse it here instead.
         if message.topic.is_empty() || !rumqttc::valid_topic(&message.topic) {
-            warn!(link = %self.label, "dropping a publish to invalid topic {:?}", message.topic);
+            self.drop_publish(message.topic, "not a valid MQTT topic name".into());
             return;
         }
         let size = message.topic.len() + message.payload.len() + PUBLISH_OVERHEAD_BYTES;
         if size > self.max_packet_bytes {
-            warn!(
-                link = %self.label,
-                "dropping a {size}-byte publish to {}: over the {}-byte packet limit",
-                message.topic, self.max_packet_bytes
-            );
+            let reason = format!("a {size}-byte publish is over the {}-byte packet limit", self.max_packet_bytes);
+            self.drop_publish(message.topic, reason);
             return;
         }
-        self.queue.push_back(Outbound::Publish(message));
+        self.queue.push_back(Outbound::Publish(Pending::new(message)));
         self.queued_publishes += 1;
         self.enforce_cap();
     }
@@ -696,12 +779,23 @@ impl Link {
         }
     }
 
-    /// Moves queued requests into rumqttc's channel while it has room.
+    /// Moves queued requests into rumqttc's channel while it has room. A suspect publish goes
+    /// alone: nothing follows it until it is resolved (see `Probe`).
     fn feed(&mut self, client: &AsyncClient) {
-        while let Some(item) = self.queue.pop_front() {
+        while self.probe.is_none()
+            && let Some(item) = self.queue.pop_front()
+        {
             let is_publish = matches!(item, Outbound::Publish(_));
+            let mut strikes = 0;
             let result = match item {
-                Outbound::Publish(m) => client.try_publish(m.topic, qos(m.qos), m.retain, Vec::from(m.payload)),
+                Outbound::Publish(Pending { message: m, strikes: s }) => {
+                    strikes = s;
+                    if s > 0 {
+                        self.probe =
+                            Some(Probe { message: m.clone(), strikes: s, pkid: None, deadline: Instant::now() + PROBE_TIMEOUT });
+                    }
+                    client.try_publish(m.topic, qos(m.qos), m.retain, Vec::from(m.payload))
+                }
                 Outbound::Subscribe(filters) => {
                     client.try_subscribe_many(filters.into_iter().map(|f| SubscribeFilter::new(f, QoS::AtLeastOnce)))
                 }
@@ -723,8 +817,11 @@ impl Link {
                     }
                 }
                 Err(ClientError::TryRequest(request) | ClientError::Request(request)) => {
-                    // Full: keep it, in order, for the next round.
-                    if let Some(item) = Outbound::from_request(request) {
+                    // Full: keep it, in order, for the next round (a probe is not out yet).
+                    if strikes > 0 {
+                        self.probe = None;
+                    }
+                    if let Some(item) = Outbound::from_request(request, strikes) {
                         self.queue.push_front(item);
                     } else if is_publish {
                         self.queued_publishes = self.queued_publishes.saturating_sub(1);
@@ -736,16 +833,26 @@ impl Link {
     }
 
     /// After a lost connection, takes back the publishes rumqttc held (unacknowledged or still
-    /// in its channel): a clean-session reconnect would discard them.
+    /// in its channel): a clean-session reconnect would discard them. Those that were out
+    /// unacknowledged (they have a packet id) get a strike; one that was out alone as the probe
+    /// gets one more, and at `MAX_PUBLISH_STRIKES` it is dropped.
     fn reclaim(&mut self, eventloop: &mut EventLoop) {
-        let mut taken: Vec<Outbound> = eventloop
-            .pending
-            .drain(..)
-            .filter_map(|request| match request {
-                Request::Publish(p) => Some(Outbound::Publish(message_from(p))),
-                _ => None,
-            })
-            .collect();
+        let probe = self.probe.take();
+        let requests: Vec<Request> = eventloop.pending.drain(..).collect();
+        let mut taken: Vec<Outbound> = Vec::new();
+        for request in requests {
+            let Request::Publish(p) = request else { continue };
+            let sent = p.pkid != 0;
+            let message = message_from(p);
+            let earlier = probe.as_ref().filter(|probe| probe.message == message).map_or(0, |probe| probe.strikes);
+            let strikes = if sent { earlier + 1 } else { earlier };
+            if strikes >= MAX_PUBLISH_STRIKES {
+                let reason = format!("dropped after the broker closed the connection {strikes} times right after it");
+                self.drop_publish(message.topic, reason);
+                continue;
+            }
+            taken.push(Outbound::Publish(Pending { message, strikes }));
+        }
         self.queued_publishes += taken.len();
         while let Some(item) = taken.pop() {
             self.queue.push_front(item);
@@ -753,6 +860,14 @@ impl Link {
         // Subscription changes are re-sent from `filters` on the next ConnAck.
         self.queue.retain(|item| matches!(item, Outbound::Publish(_)));
         self.enforce_cap();
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -894,7 +1009,7 @@ mod tests {
         assert_eq!(link.queue.len(), MAX_PENDING_PUBLISHES);
         assert_eq!(link.dropped_publishes, 250);
         let Some(Outbound::Publish(first)) = link.queue.front() else { panic!("no publish queued") };
-        assert_eq!(first.payload, "250");
+        assert_eq!(first.message.payload, "250");
     }
 
     #[test]

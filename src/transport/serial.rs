@@ -32,6 +32,15 @@ pub enum Parity {
     Even,
 }
 
+/// Bytes a publish frame adds to its topic and payload: type (1), topic length (2), CRC (4).
+pub const FRAME_OVERHEAD_BYTES: usize = 7;
+
+/// The largest payload that fits one frame with `topic` (contract §10: a decoded frame is at
+/// most `MAX_FRAME_LEN` bytes, header, topic and CRC included).
+pub fn max_payload_bytes(topic: &str) -> usize {
+    frame::MAX_FRAME_LEN.saturating_sub(FRAME_OVERHEAD_BYTES + topic.len())
+}
+
 /// Line settings; the contract's default is 115200 8N1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SerialSettings {
@@ -281,7 +290,7 @@ impl SerialLink {
             tokio::select! {
                 _ = &mut sleep => return true,
                 command = self.commands.recv(), if self.commands_open => match command {
-                    Some(LinkCommand::Publish(message)) => self.enqueue(message),
+                    Some(LinkCommand::Publish(message)) => self.enqueue(message).await,
                     Some(LinkCommand::Subscribe(_) | LinkCommand::Unsubscribe(_)) => {}
                     Some(LinkCommand::Close) => return false,
                     None => {
@@ -293,12 +302,16 @@ impl SerialLink {
         }
     }
 
-    fn enqueue(&mut self, message: Message) {
+    /// Queues a publish as an encoded frame. One that cannot be framed (too large, topic too
+    /// long) is dropped and reported, so the sender learns it will never arrive.
+    async fn enqueue(&mut self, message: Message) {
         let frame = Frame::publish(message.topic, message.payload.to_vec());
         let bytes = match frame::encode(&frame) {
             Ok(bytes) => bytes,
             Err(e) => {
-                warn!(port = %self.path, "dropping a publish to {}: {e}", frame.topic);
+                let reason = format!("not sent over {}: {e}", self.path);
+                warn!(port = %self.path, "dropping a publish to {}: {reason}", frame.topic);
+                self.emit(LinkEvent::PublishDropped { topic: frame.topic, reason }).await;
                 return;
             }
         };
@@ -422,7 +435,7 @@ impl SerialLink {
                     }
                 }
                 command = self.commands.recv(), if self.commands_open && closing.is_none() => match command {
-                    Some(LinkCommand::Publish(message)) => self.enqueue(message),
+                    Some(LinkCommand::Publish(message)) => self.enqueue(message).await,
                     // No subscriptions on serial: each side sends everything meant for the other.
                     Some(LinkCommand::Subscribe(_) | LinkCommand::Unsubscribe(_)) => {}
                     Some(LinkCommand::Close) => closing = Some(Instant::now() + CLOSE_FLUSH),
@@ -499,10 +512,10 @@ mod tests {
         assert_eq!(reason, "cannot open /dev/does-not-exist: No such file or directory");
     }
 
-    #[test]
-    fn pending_publishes_are_capped_and_oversized_ones_dropped() {
+    #[tokio::test]
+    async fn pending_publishes_are_capped_and_oversized_ones_dropped() {
         let (_tx, commands) = mpsc::unbounded_channel();
-        let (events, _rx) = mpsc::channel(1);
+        let (events, mut rx) = mpsc::channel(1);
         let mut link = SerialLink {
             path: "p".into(),
             timing: SerialTiming::default(),
@@ -515,10 +528,18 @@ mod tests {
             ping_pending: false,
             pong_pending: false,
         };
-        link.enqueue(Message::new("t", vec![1u8; frame::MAX_FRAME_LEN], 0, false));
-        assert!(link.queue.is_empty());
+        // The largest payload that fits goes; one byte more is dropped and reported.
+        link.enqueue(Message::new("t", vec![1u8; max_payload_bytes("t")], 0, false)).await;
+        assert_eq!(link.queue.len(), 1);
+        assert!(rx.try_recv().is_err());
+        link.enqueue(Message::new("t", vec![1u8; max_payload_bytes("t") + 1], 0, false)).await;
+        assert_eq!(link.queue.len(), 1);
+        let Ok(LinkEvent::PublishDropped { topic, reason }) = rx.try_recv() else { panic!("no drop reported") };
+        assert_eq!(topic, "t");
+        assert!(reason.contains("65537 bytes decoded, at most 65536"), "{reason}");
+        link.queue.clear();
         for i in 0..(MAX_PENDING_PUBLISHES + 5) {
-            link.enqueue(Message::new("t", i.to_string(), 0, false));
+            link.enqueue(Message::new("t", i.to_string(), 0, false)).await;
         }
         assert_eq!(link.queue.len(), MAX_PENDING_PUBLISHES);
         assert_eq!(link.dropped_publishes, 5);

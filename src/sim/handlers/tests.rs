@@ -267,6 +267,12 @@ fn time_info_log_alarm_history_message() {
     assert_eq!((c, data), (0, json!({"batches": 1})));
     assert_eq!(st.history.len(), 1);
     assert_eq!(code(&mut st, "history/get", json!({"from": 5, "to": 1})), codes::BAD_PARAM);
+    // One recall at a time: another while its batches are pending is refused, not queued.
+    let (c, _, msg) = call(&mut st, "history/get", json!({"from": 0, "to": 2_000}));
+    assert_eq!(c, codes::BUSY, "{msg}");
+    assert_eq!(st.history.len(), 1);
+    assert_eq!(st.history.give_up_recall(), 1);
+    assert_eq!(code(&mut st, "history/get", json!({"from": 0, "to": 2_000})), 0);
 
     // A report: logged, never answered.
     let h = send(&mut st, "message/down", "msg-1", json!({"type": "notice", "content": "hello"}));
