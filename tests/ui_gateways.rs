@@ -82,7 +82,7 @@ fn start(width: f32) -> (Harness<'static, State>, Bench) {
         .with_context_setup(cems_workbench::ui::fonts::install)
         .build_ui_state(
             |ui, s: &mut State| {
-                let ctx = ViewContext { lang: s.lang, state: &s.engine.state, sessions: &s.sessions, models: &s.models, profile: &s.profile, now_ms: now_ms() };
+                let ctx = ViewContext { lang: s.lang, state: &s.engine.state, sessions: &s.sessions, models: &s.models, profile: &s.profile, now_ms: now_ms(), file_lists: &Default::default() };
                 match s.show.clone() {
                     Show::List => s.panel.ui(ui, &ctx, &mut s.commands),
                     Show::Page(key) => s.panel.device_page_ui(ui, &key, &ctx, &mut s.commands),

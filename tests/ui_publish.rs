@@ -59,6 +59,7 @@ fn harness(bench: &Bench) -> Harness<'_, State> {
                 models: &bench.models,
                 profile: &bench.profile,
                 now_ms: NOW_MS,
+                file_lists: &Default::default(),
             };
             panel.ui(ui, &ctx, commands);
         },

@@ -14,6 +14,7 @@ use egui::containers::{Popup, PopupCloseBehavior};
 use egui::{Align, CentralPanel, Frame, Layout, Panel, RichText};
 
 use super::connections::ConnectionsPanel;
+use super::context::FileLists;
 use super::explorer::ExplorerPanel;
 use super::gateways::GatewaysPanel;
 use super::launch::{LocalEvent, LocalServices, client_id};
@@ -151,6 +152,8 @@ pub struct WorkbenchApp {
     publish: PublishPanel,
     device_tabs: Vec<GatewayKey>,
     active_tab: Tab,
+    /// The last `file/list` reply of each gateway, for the device page's Files tab.
+    file_lists: FileLists,
 }
 
 impl WorkbenchApp {
@@ -177,6 +180,7 @@ impl WorkbenchApp {
             publish: PublishPanel::default(),
             device_tabs: Vec::new(),
             active_tab: Tab::Topics,
+            file_lists: FileLists::new(),
         };
         if let Some((config, label)) = startup.link {
             app.apply(vec![UiCommand::Connect { config, label, profile: None }]);
@@ -300,6 +304,29 @@ impl WorkbenchApp {
                     }
                     self.rate.reset();
                 }
+                UiCommand::StartOta(spec) => {
+                    let session = spec.session;
+                    if let Err(e) = self.engine.start_ota(spec) {
+                        self.notice(Some(session), e.to_string());
+                    }
+                }
+                UiCommand::StartFileDownload(spec) => {
+                    let session = spec.session;
+                    if let Err(e) = self.engine.start_file_download(spec) {
+                        self.notice(Some(session), e.to_string());
+                    }
+                }
+                UiCommand::StartFileUpload(spec) => {
+                    let session = spec.session;
+                    if let Err(e) = self.engine.start_file_upload(spec) {
+                        self.notice(Some(session), e.to_string());
+                    }
+                }
+                UiCommand::CancelTransfer(id) => {
+                    if let Err(e) = self.engine.cancel_transfer(&id) {
+                        self.notice(None, e.to_string());
+                    }
+                }
             }
         }
     }
@@ -331,6 +358,7 @@ impl WorkbenchApp {
                 }
             }
             EngineEvent::RequestDone(outcome) => {
+                super::gateways::files::record_file_list(&mut self.file_lists, &outcome);
                 let what = format!("{}/{} {}/{}", outcome.pk, outcome.dev, outcome.class, outcome.action);
                 match &outcome.result {
                     Err(failure) => self.notice(Some(outcome.session), format!("{what}: {failure}")),
@@ -414,6 +442,7 @@ impl eframe::App for WorkbenchApp {
             models: &self.models,
             profile: &self.engine.profile,
             now_ms: epoch_ms(),
+            file_lists: &self.file_lists,
         };
         let settings = &mut self.settings;
 

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::{GatewayKey, RequestSpec, SessionId, SharedState};
+use crate::engine::{FileDownloadSpec, FileUploadSpec, GatewayKey, OtaSpec, RequestSpec, SessionId, SharedState};
+use crate::protocol::payload::FileEntry;
 use crate::protocol::model::{Lang, ModelSet};
 use crate::protocol::topic::TopicProfile;
 use crate::transport::{LinkConfig, LinkKind, LinkState, Message};
@@ -50,7 +51,18 @@ pub enum UiCommand {
     SetLanguage(Lang),
     SetTheme(ThemeChoice),
     ClearStore,
+    /// Upgrade a gateway's module with a firmware image (`ota/upgrade`, contract §8).
+    StartOta(OtaSpec),
+    /// Push a file to a gateway (`file/download`).
+    StartFileDownload(FileDownloadSpec),
+    /// Pull a file from a gateway into a local file (`file/upload` + `file/read`).
+    StartFileUpload(FileUploadSpec),
+    /// Cancel the transfer task with this `taskId` / `fileId`.
+    CancelTransfer(String),
 }
+
+/// The last file list each gateway returned (`file/list` replies), kept by the app.
+pub type FileLists = BTreeMap<GatewayKey, Vec<FileEntry>>;
 
 /// The read side handed to panels for one frame.
 pub struct ViewContext<'a> {
@@ -61,6 +73,8 @@ pub struct ViewContext<'a> {
     pub profile: &'a TopicProfile,
     /// Epoch ms of this frame, for "last seen" and rates.
     pub now_ms: i64,
+    /// The last successful `file/list` reply of each gateway.
+    pub file_lists: &'a FileLists,
 }
 
 impl ViewContext<'_> {

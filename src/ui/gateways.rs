@@ -1,6 +1,7 @@
 //! The gateways seen on every session: a sortable, filterable list, and the device page of one
-//! gateway (its overview: identity, status, module versions, sub-devices with their latest
-//! values, active alarms, properties).
+//! gateway with three tabs: its overview (identity, status, module versions, sub-devices with
+//! their latest values, active alarms, properties), Firmware ([`firmware`]: upgrade a module) and
+//! Files ([`files`]: the gateway's files, sending and fetching them).
 //!
 //! Rows and pages are copied out of the engine's state under its read lock (see [`rows`]) and
 //! drawn after it is released, so the engine is never held up by a frame.
@@ -12,6 +13,8 @@ use super::connections::{fill, link_state_color, link_state_text, ok_color, stat
 use super::{UiCommand, ViewContext};
 use crate::engine::{GatewayKey, RequestSpec};
 
+pub mod files;
+pub mod firmware;
 pub mod rows;
 
 use rows::{DevicePage, GatewayRow, Online, SortBy, format_ago, format_utc};
@@ -27,6 +30,25 @@ pub struct GatewaysPanel {
     sort: SortBy,
     descending: bool,
     selected: Option<GatewayKey>,
+    /// The view state of each device page opened.
+    pages: std::collections::BTreeMap<GatewayKey, PageState>,
+}
+
+/// The tabs of a device page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PageTab {
+    #[default]
+    Overview,
+    Firmware,
+    Files,
+}
+
+/// What one device page remembers between frames.
+#[derive(Debug, Default)]
+struct PageState {
+    tab: PageTab,
+    firmware: firmware::FirmwareTab,
+    files: files::FilesTab,
 }
 
 impl GatewaysPanel {
@@ -153,9 +175,15 @@ impl GatewaysPanel {
         chosen
     }
 
-    /// The overview page of gateway `key`: identity, status, module versions, sub-devices with
-    /// their latest values, active alarms and properties, with buttons that ask the gateway
-    /// again for its info and versions.
+    /// The tab shown on the device page of `key`.
+    pub fn page_tab(&self, key: &GatewayKey) -> PageTab {
+        self.pages.get(key).map(|p| p.tab).unwrap_or_default()
+    }
+
+    /// The device page of gateway `key`: a tab bar, then the overview (identity, status, module
+    /// versions, sub-devices with their latest values, active alarms and properties, with
+    /// buttons that ask the gateway again for its info and versions), the Firmware tab or the
+    /// Files tab.
     pub fn device_page_ui(&mut self, ui: &mut egui::Ui, key: &GatewayKey, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
         // Copy what the page shows and let go of the lock before drawing.
         let page = ctx.state.gateways().get(key).map(|record| DevicePage::of(record, ctx.models, ctx.lang));
@@ -173,6 +201,28 @@ impl GatewaysPanel {
                 ui.weak(name);
             }
         });
+        let state = self.pages.entry(key.clone()).or_default();
+        ui.horizontal(|ui| {
+            for (tab, title) in [(PageTab::Overview, ctx.tr("Overview")), (PageTab::Firmware, ctx.tr("Firmware")), (PageTab::Files, ctx.tr("Files"))] {
+                ui.selectable_value(&mut state.tab, tab, RichText::new(title).strong());
+            }
+        });
+        ui.separator();
+        match state.tab {
+            PageTab::Overview => {}
+            PageTab::Firmware => {
+                egui::ScrollArea::vertical().id_salt(("device_firmware", key)).auto_shrink([false, false]).show(ui, |ui| {
+                    state.firmware.ui(ui, ctx, &page, commands);
+                });
+                return;
+            }
+            PageTab::Files => {
+                egui::ScrollArea::vertical().id_salt(("device_files", key)).auto_shrink([false, false]).show(ui, |ui| {
+                    state.files.ui(ui, ctx, &page, commands);
+                });
+                return;
+            }
+        }
         ui.horizontal(|ui| {
             let session_usable = ctx.sessions.get(&page.session).is_some_and(|s| s.state != crate::transport::LinkState::Closed);
             let why = ctx.tr("The session this gateway was seen on is closed.");

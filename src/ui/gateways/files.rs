@@ -1,0 +1,224 @@
+//! The device page's Files tab: the gateway's file list (from its `file/list` reply, kept by the
+//! app), fetching a file into a place the user picks, sending a local file under a plain name
+//! (contract §8), and the file tasks with their progress.
+
+use std::path::{Path, PathBuf};
+
+use egui::{Button, Grid, TextEdit};
+use serde_json::json;
+
+use super::firmware::{FileLoader, POLL_EVERY, format_bytes, session_of, transfers_ui};
+use super::rows::{DevicePage, format_utc};
+use crate::engine::tasks::{self, FileDownloadSpec, FileUploadSpec, TaskKind};
+use crate::engine::{GatewayKey, RequestOutcome, RequestSpec};
+use crate::protocol::ids::is_safe_file_name;
+use crate::protocol::payload::FileList;
+use crate::ui::connections::background::{Pending, Poll};
+use crate::ui::connections::fill;
+use crate::ui::context::FileLists;
+use crate::ui::{UiCommand, ViewContext};
+
+/// Keeps the file list of a successful `file/list` reply; other outcomes leave `lists` alone.
+pub fn record_file_list(lists: &mut FileLists, outcome: &RequestOutcome) {
+    if outcome.class != "file" || outcome.action != "list" {
+        return;
+    }
+    let Ok(reply) = &outcome.result else { return };
+    if reply.code != 0 {
+        return;
+    }
+    if let Ok(list) = serde_json::from_value::<FileList>(reply.data.clone()) {
+        lists.insert(GatewayKey { pk: outcome.pk.clone(), dev: outcome.dev.clone() }, list.files);
+    }
+}
+
+/// A save dialog open for a gateway file.
+#[derive(Debug)]
+struct SavePick {
+    name: String,
+    pending: Pending<Option<PathBuf>>,
+}
+
+/// The Files tab of one gateway.
+#[derive(Debug, Default)]
+pub struct FilesTab {
+    /// The local file to send.
+    pub local: FileLoader,
+    /// The name the gateway stores it under.
+    pub name: String,
+    /// The path the name was last taken from.
+    name_from: String,
+    save: Option<SavePick>,
+    error: Option<String>,
+}
+
+impl FilesTab {
+    pub(super) fn ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, page: &DevicePage, commands: &mut Vec<UiCommand>) {
+        let key = &page.key;
+        let (usable, serial) = session_of(ctx, page.session);
+        let mut busy = self.local.poll();
+        busy |= self.poll_save(page, commands);
+        // The name follows the chosen file until the user changes the path again.
+        let path = self.local.path.trim().to_owned();
+        if path != self.name_from {
+            if let Some(name) = Path::new(&path).file_name() {
+                self.name = name.to_string_lossy().into_owned();
+            }
+            self.name_from = path;
+        }
+        let closed = ctx.tr("The session this gateway was seen on is closed.");
+
+        ui.horizontal(|ui| {
+            ui.strong(ctx.tr("Files on the gateway"));
+            if ui.add_enabled(usable, Button::new(ctx.tr("Refresh list"))).on_hover_text(ctx.tr("Ask the gateway for file/list")).on_disabled_hover_text(closed).clicked() {
+                commands.push(UiCommand::Request(RequestSpec::new(page.session, &key.pk, &key.dev, "file", "list", json!({}))));
+            }
+        });
+        if let Some(e) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, e.as_str());
+        }
+        match ctx.file_lists.get(key) {
+            None => {
+                ui.weak(ctx.tr("No file list yet: use Refresh list."));
+            }
+            Some(files) if files.is_empty() => {
+                ui.weak(ctx.tr("The gateway has no files."));
+            }
+            Some(files) => {
+                Grid::new(("file_list", key)).num_columns(4).striped(true).spacing([16.0, 4.0]).show(ui, |ui| {
+                    ui.strong(ctx.tr("Name"));
+                    ui.strong(ctx.tr("Size"));
+                    ui.strong(ctx.tr("Modified"));
+                    ui.label("");
+                    ui.end_row();
+                    for f in files {
+                        ui.monospace(&f.name);
+                        ui.label(format_bytes(f.size)).on_hover_text(fill(ctx.tr("{n} bytes"), &[("n", &f.size.to_string())]));
+                        ui.label(format_utc(f.mtime));
+                        let fetch = ui
+                            .add_enabled(usable && self.save.is_none(), Button::new(ctx.tr("Fetch…")))
+                            .on_hover_text(ctx.tr("Fetch this file and save it where you choose"))
+                            .on_disabled_hover_text(closed);
+                        if fetch.clicked() {
+                            self.save_dialog(ctx, &f.name);
+                        }
+                        ui.end_row();
+                    }
+                });
+            }
+        }
+
+        ui.separator();
+        ui.strong(ctx.tr("Send a file"));
+        Grid::new(("send_file", key)).num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+            ui.label(ctx.tr("Local file"));
+            self.local.path_ui(ui, ctx, ctx.tr("Local file path"), ctx.tr("Choose a file to send"));
+            ui.end_row();
+            ui.label("");
+            ui.vertical(|ui| self.local.status_ui(ui, ctx));
+            ui.end_row();
+            ui.label(ctx.tr("Stored as"));
+            ui.add(TextEdit::singleline(&mut self.name).desired_width(240.0)).accessible_name(ctx.tr("Name on the gateway"));
+            ui.end_row();
+        });
+        let name = self.name.trim();
+        let problem = if !usable {
+            Some(closed.to_owned())
+        } else if self.local.file().is_none() {
+            Some(ctx.tr("Choose a local file first.").to_owned())
+        } else if name.is_empty() {
+            Some(ctx.tr("Enter the name the gateway stores the file under.").to_owned())
+        } else if !is_safe_file_name(name) {
+            Some(fill(
+                ctx.tr("“{name}” is not a plain file name: no folders, “..”, or special characters. The gateway stores files by plain name only."),
+                &[("name", name)],
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = &problem {
+            let hostile = !name.is_empty() && !is_safe_file_name(name);
+            if hostile {
+                ui.colored_label(ui.visuals().error_fg_color, why.as_str());
+            } else {
+                ui.weak(why.as_str());
+            }
+        }
+        let send = ui.add_enabled(problem.is_none(), Button::new(ctx.tr("Send file")));
+        if problem.is_none()
+            && send.clicked()
+            && let Some(file) = self.local.file()
+        {
+            let mut spec = FileDownloadSpec::new(page.session, &key.pk, &key.dev, name, file.data.clone());
+            spec.chunk_size = tasks::default_chunk_size(serial);
+            commands.push(UiCommand::StartFileDownload(spec));
+        }
+
+        ui.separator();
+        ui.strong(ctx.tr("File tasks"));
+        busy |= transfers_ui(ui, ctx, key, &[TaskKind::FileDownload, TaskKind::FileUpload], commands);
+        if busy {
+            ui.ctx().request_repaint_after(POLL_EVERY);
+        }
+    }
+
+    /// Opens a save dialog for gateway file `name` on its own thread.
+    fn save_dialog(&mut self, ctx: &ViewContext, name: &str) {
+        let title = ctx.tr("Save the gateway's file as").to_owned();
+        let default_name = name.to_owned();
+        match Pending::spawn("file-dialog", move || rfd::FileDialog::new().set_title(title).set_file_name(default_name).save_file()) {
+            Ok(pending) => {
+                self.save = Some(SavePick { name: name.to_owned(), pending });
+                self.error = None;
+            }
+            Err(e) => self.error = Some(fill(ctx.tr("Cannot open a file dialog: {error}"), &[("error", &e.to_string())])),
+        }
+    }
+
+    /// A save dialog that closed with a path starts the fetch. True while the dialog is open.
+    fn poll_save(&mut self, page: &DevicePage, commands: &mut Vec<UiCommand>) -> bool {
+        let Some(save) = &self.save else { return false };
+        match save.pending.poll() {
+            Poll::Waiting => return true,
+            Poll::Ready(Some(dest)) => {
+                let spec = FileUploadSpec::new(page.session, &page.key.pk, &page.key.dev, &save.name, dest);
+                commands.push(UiCommand::StartFileUpload(spec));
+            }
+            Poll::Ready(None) | Poll::Lost => {}
+        }
+        self.save = None;
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::requests::ReplyInfo;
+
+    fn outcome(action: &str, code: i64, data: serde_json::Value) -> RequestOutcome {
+        RequestOutcome {
+            id: "r1".into(),
+            session: 1,
+            pk: "PK".into(),
+            dev: "GW".into(),
+            class: "file".into(),
+            action: action.into(),
+            result: Ok(ReplyInfo { code, name: "ok", msg: None, data }),
+            latency_ms: 1.0,
+        }
+    }
+
+    #[test]
+    fn only_a_successful_file_list_reply_is_kept() {
+        let mut lists = FileLists::new();
+        let data = json!({"files": [{"name": "a.log", "size": 3, "mtime": 1_700_000_000_000_i64}]});
+        record_file_list(&mut lists, &outcome("upload", 0, data.clone()));
+        record_file_list(&mut lists, &outcome("list", 1, data.clone()));
+        assert!(lists.is_empty());
+        record_file_list(&mut lists, &outcome("list", 0, data));
+        let key = GatewayKey { pk: "PK".into(), dev: "GW".into() };
+        assert_eq!(lists[&key].len(), 1);
+        assert_eq!(lists[&key][0].name, "a.log");
+    }
+}
