@@ -1,3 +1,4 @@
+//! Tests of the transfer tasks (built only under #[cfg(test)]).
 use std::path::Path;
 
 use base64::Engine as _;
