@@ -282,7 +282,6 @@ impl EngineCore {
         });
         let state = LinkState::Connecting { attempt: 0 };
         self.emit(EngineEvent::SessionState { session, state: state.clone(), attempts: 0 });
-        self.emit(EngineEvent::Notice { session: Some(session), text: format!("opening {} ({})", link.label, options.label) });
         self.sessions.insert(session, Session { link, state, attempts: 0, forwarder });
     }
 
