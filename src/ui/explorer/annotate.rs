@@ -191,7 +191,7 @@ pub fn point_note(pid: &str, v: &Value, q: Option<u64>, def: Option<&PointDef>, 
 /// UTC date and time of epoch ms: `2023-11-14 22:13:20.000 UTC`.
 pub fn format_utc(ms: i64) -> String {
     let (days, day_ms) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::protocol::time::civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02} {} UTC", format_time_of_day(day_ms))
 }
 
@@ -200,20 +200,6 @@ pub fn format_time_of_day(ms: i64) -> String {
     let day_ms = ms.rem_euclid(86_400_000);
     let secs = day_ms / 1000;
     format!("{:02}:{:02}:{:02}.{:03}", secs / 3600, secs % 3600 / 60, secs % 60, day_ms % 1000)
-}
-
-/// Proleptic Gregorian (year, month, day) of days since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m as u32, d as u32)
 }
 
 /// Keys whose integer values are epoch ms in the contract's and the storage profile's payloads.
