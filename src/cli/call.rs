@@ -56,10 +56,9 @@ pub fn run(target: &str, class_action: &str, data: Option<&str>, link: &LinkArgs
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let _guard = rt.enter();
     // One request to one gateway: no acknowledging, no asking every gateway for its info.
     let config = EngineConfig { master_duties: false, discover: false, ..EngineConfig::default() };
-    let mut cli = match CliSession::open(link, &format!("cems-call-{}", std::process::id()), config, None) {
+    let mut cli = match CliSession::open(&rt, link, "call", config, None) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -87,10 +87,9 @@ fn plain_name(name: &str, what: &str) -> Result<(), String> {
 fn open(link: &LinkArgs, what: &str) -> Result<(tokio::runtime::Runtime, CliSession), ExitCode> {
     let rt = runtime()?;
     let session = {
-        let _guard = rt.enter();
         // Not the site's master: leave alarm and history acknowledgements to it.
         let config = EngineConfig { master_duties: false, ..EngineConfig::default() };
-        CliSession::open(link, &format!("cems-file-{what}-{}", std::process::id()), config, None)?
+        CliSession::open(&rt, link, &format!("file-{what}"), config, None)?
     };
     Ok((rt, session))
 }

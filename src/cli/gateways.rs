@@ -41,9 +41,8 @@ pub fn run(link: &LinkArgs, wait_secs: f64) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let _guard = rt.enter();
     let config = EngineConfig { master_duties: false, ..EngineConfig::default() };
-    let mut cli = match CliSession::open(link, &format!("cems-gateways-{}", std::process::id()), config, None) {
+    let mut cli = match CliSession::open(&rt, link, "gateways", config, None) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -101,10 +101,9 @@ pub fn run(args: &OtaArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let _guard = rt.enter();
     // Not the site's master: leave alarm and history acknowledgements to it.
     let config = EngineConfig { master_duties: false, ..EngineConfig::default() };
-    let mut cli = match CliSession::open(&args.link, &format!("cems-ota-{}", std::process::id()), config, None) {
+    let mut cli = match CliSession::open(&rt, &args.link, "ota", config, None) {
         Ok(s) => s,
         Err(code) => return code,
     };

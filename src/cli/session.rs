@@ -42,8 +42,18 @@ pub struct CliSession {
 
 impl CliSession {
     /// Starts an engine and opens the link. Argument errors come back as exit code 2.
-    pub fn open(args: &LinkArgs, client_id: &str, config: EngineConfig, subscriptions: Option<Vec<String>>) -> Result<CliSession, ExitCode> {
-        let link = args.to_link_config(client_id).map_err(|e| {
+    /// The engine runs on `rt`; `command` names the default client id (`cems-<command>-<pid>`).
+    pub fn open(
+        rt: &tokio::runtime::Runtime,
+        args: &LinkArgs,
+        command: &str,
+        config: EngineConfig,
+        subscriptions: Option<Vec<String>>,
+    ) -> Result<CliSession, ExitCode> {
+        // The engine and its links are spawned on the runtime that is entered here.
+        let _guard = rt.enter();
+        let client_id = format!("cems-{command}-{}", std::process::id());
+        let link = args.to_link_config(&client_id).map_err(|e| {
             eprintln!("error: {e:#}");
             ExitCode::from(EXIT_USAGE)
         })?;

@@ -35,8 +35,7 @@ pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>) -> ExitC
     // A watcher is passive: it neither acknowledges on the gateways' behalf nor asks them anything.
     let config = EngineConfig { master_duties: false, forward_messages: true, discover: false, ..EngineConfig::default() };
     let filter = filter.unwrap_or_else(|| "#".to_owned());
-    let _guard = rt.enter();
-    let mut cli = match CliSession::open(link, &format!("cems-watch-{}", std::process::id()), config, Some(vec![filter])) {
+    let mut cli = match CliSession::open(&rt, link, "watch", config, Some(vec![filter])) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -170,19 +170,25 @@ type Writing = Pin<Box<dyn Future<Output = (WriteHalf<Box<dyn SerialIo>>, io::Re
 const CLOSE_FLUSH: Duration = Duration::from_secs(2);
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 
+impl SerialLink {
+    fn new(path: String, timing: SerialTiming, commands: mpsc::UnboundedReceiver<LinkCommand>, events: mpsc::Sender<LinkEvent>) -> SerialLink {
+        SerialLink {
+            path,
+            timing,
+            events,
+            commands,
+            commands_open: true,
+            queue: VecDeque::new(),
+            dropped_publishes: 0,
+            dropped_frames: 0,
+            ping_pending: false,
+            pong_pending: false,
+        }
+    }
+}
+
 async fn run(config: SerialConfig, commands: mpsc::UnboundedReceiver<LinkCommand>, events: mpsc::Sender<LinkEvent>) {
-    let mut link = SerialLink {
-        path: config.path.clone(),
-        timing: config.timing,
-        events,
-        commands,
-        commands_open: true,
-        queue: VecDeque::new(),
-        dropped_publishes: 0,
-        dropped_frames: 0,
-        ping_pending: false,
-        pong_pending: false,
-    };
+    let mut link = SerialLink::new(config.path.clone(), config.timing, commands, events);
     let mut attempt: u32 = 0;
     loop {
         attempt = attempt.saturating_add(1);
@@ -516,18 +522,7 @@ mod tests {
     async fn pending_publishes_are_capped_and_oversized_ones_dropped() {
         let (_tx, commands) = mpsc::unbounded_channel();
         let (events, mut rx) = mpsc::channel(1);
-        let mut link = SerialLink {
-            path: "p".into(),
-            timing: SerialTiming::default(),
-            events,
-            commands,
-            commands_open: true,
-            queue: VecDeque::new(),
-            dropped_publishes: 0,
-            dropped_frames: 0,
-            ping_pending: false,
-            pong_pending: false,
-        };
+        let mut link = SerialLink::new("p".into(), SerialTiming::default(), commands, events);
         // The largest payload that fits goes; one byte more is dropped and reported.
         link.enqueue(Message::new("t", vec![1u8; max_payload_bytes("t")], 0, false)).await;
         assert_eq!(link.queue.len(), 1);
