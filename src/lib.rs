@@ -4,6 +4,8 @@
 //! `transport` links; `sim` is a gateway built on the same parts; `protocol` is pure and I/O-free.
 
 pub mod cli;
+pub mod config;
+pub mod disk;
 pub mod engine;
 pub mod protocol;
 pub mod sim;

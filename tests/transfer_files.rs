@@ -66,7 +66,7 @@ async fn round_trip(engine: &EngineHandle, events: &mut EngineEvents, session: S
     let id = engine.start_file_upload(FileUploadSpec::new(session, PK, dev, "meters.csv", dest.clone())).unwrap();
     let status = final_status(events, &id, Duration::from_secs(60)).await;
     assert_eq!(status.phase, TransferPhase::Done, "{status:?}");
-    assert_eq!(status.sha256, cems_workbench::engine::tasks::sha256_hex(&data));
+    assert_eq!(status.sha256, cems_workbench::protocol::digest::sha256_hex(&data));
     assert_eq!(std::fs::read(&dest).unwrap(), data, "written and replaced");
     let left: Vec<_> = std::fs::read_dir(local.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, [std::ffi::OsString::from("copy.csv")], "no temporary file left");

@@ -208,7 +208,7 @@ async fn a_corrupted_image_fails_with_code_9_from_the_gateway() {
     bad[MIB / 3] ^= 0x40;
     let mut spec = OtaSpec::new(session, PK, "GW-OTA-C", "firmware", "9.9.9", Bytes::from(bad));
     // The digest of the real image is announced; one byte of what is served differs.
-    spec.sha256 = cems_workbench::engine::tasks::sha256_hex(&good);
+    spec.sha256 = cems_workbench::protocol::digest::sha256_hex(&good);
     let id = engine.start_ota(spec).unwrap();
     let status = final_status(&mut events, &id, Duration::from_secs(30)).await;
     let TransferPhase::Failed { code, name, msg } = &status.phase else { panic!("{status:?}") };

@@ -10,7 +10,7 @@ use cems_workbench::protocol::model::{Lang, ModelSet};
 use cems_workbench::protocol::time::now_ms;
 use cems_workbench::protocol::topic::TopicProfile;
 use cems_workbench::transport::{LinkConfig, LinkKind, LinkState};
-use cems_workbench::ui::connections::profiles::{MemoryKeyring, NoKeyring, PROFILES_FILE, SECRETS_FILE, SecretBackend};
+use cems_workbench::config::profiles::{MemoryKeyring, NoKeyring, PROFILES_FILE, SECRETS_FILE, SecretBackend};
 use cems_workbench::ui::connections::{ConnectionsPanel, KeyringStatus, ProfileStore};
 use cems_workbench::ui::{SessionView, Sessions, UiCommand, ViewContext};
 use egui::accesskit::Role;

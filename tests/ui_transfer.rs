@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use cems_workbench::engine::tasks::sha256_hex;
+use cems_workbench::protocol::digest::sha256_hex;
 use cems_workbench::engine::{Engine, EngineConfig, EngineHandle, GatewayKey};
 use cems_workbench::protocol::model::{Lang, ModelSet};
 use cems_workbench::protocol::time::now_ms;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::engine::requests::RequestFailure;
 use crate::engine::{EngineConfig, RequestOutcome, RequestSpec};
 
-use super::link_args::LinkArgs;
+use crate::config::link_args::LinkArgs;
 use super::session::{CliSession, EXIT_LINK, EXIT_USAGE, runtime, seconds_arg};
 
 /// `PK/DEV` and `CLASS/ACTION` (the action may have two segments: `ota/chunk/get`).

@@ -16,7 +16,7 @@ use crate::engine::{EngineConfig, FileDownloadSpec, FileUploadSpec, RequestSpec}
 use crate::protocol::ids::{IdKind, check_id, is_safe_file_name};
 
 use super::call::split_target;
-use super::link_args::LinkArgs;
+use crate::config::link_args::LinkArgs;
 use super::ota::{chunk_size_arg, finish, follow, timeout_arg, usage};
 use super::session::{CliSession, EXIT_LINK, runtime};
 

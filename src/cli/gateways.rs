@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::engine::{EngineConfig, GatewayRecord};
 
-use super::link_args::LinkArgs;
+use crate::config::link_args::LinkArgs;
 use super::session::{CliSession, EXIT_USAGE, runtime, seconds_arg};
 
 /// The JSON line for one gateway.

@@ -1,41 +1,27 @@
 //! The command-line face of the workbench: one file per subcommand, each printing JSON or text
-//! and returning an exit code. Nothing here touches egui.
+//! and returning an exit code. Nothing here touches egui; `main.rs` parses the command line and
+//! hands a [`Command`] to [`run`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 
 pub mod auth;
 pub mod broker;
 pub mod call;
 pub mod file;
 pub mod gateways;
-pub mod link_args;
 pub mod model;
 pub mod ota;
 pub mod session;
 pub mod sim;
 pub mod watch;
 
-use link_args::LinkArgs;
-
-#[derive(Debug, Parser)]
-#[command(name = "cems-workbench", version, about = "Commissioning and debugging workbench for CEMS gateways (GB/T 35031)")]
-#[command(args_conflicts_with_subcommands = true)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    /// With no subcommand the window opens; these are `gui`'s options.
-    #[command(flatten)]
-    pub gui: crate::ui::launch::GuiArgs,
-}
+use crate::config::link_args::LinkArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Open the workbench window (the default): the embedded broker and a demo gateway, or the
-    /// link given with --broker or --serial.
-    Gui(crate::ui::launch::GuiArgs),
     /// Check and read product model files.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -120,40 +106,18 @@ pub enum AuthCommand {
     },
 }
 
-/// Parses the command line and runs the chosen command.
-pub fn run() -> ExitCode {
-    init_logging();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            // --help and --version are not errors; everything else is a usage error (exit 2).
-            let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(session::EXIT_USAGE) } else { ExitCode::SUCCESS };
-        }
-    };
-    match cli.command {
-        Some(Command::Model(ModelCommand::Validate { files })) => model::validate(&files),
-        Some(Command::Model(ModelCommand::Show { file })) => model::show(&file),
-        Some(Command::Auth(AuthCommand::Sign { pk, dev, secret, ts })) => auth::sign(&pk, &dev, &secret, ts),
-        Some(Command::Broker { listen }) => broker::run(listen),
-        Some(Command::Watch { link, filter, count }) => watch::run(&link, filter, count),
-        Some(Command::Call { target, class_action, data, link, timeout }) => {
-            call::run(&target, &class_action, data.as_deref(), &link, timeout)
-        }
-        Some(Command::Gateways { link, wait }) => gateways::run(&link, wait),
-        Some(Command::Ota(args)) => ota::run(&args),
-        Some(Command::File(command)) => file::run(&command),
-        Some(Command::Sim(args)) => sim::run(args),
-        Some(Command::Gui(args)) => crate::ui::launch::run(args),
-        None => crate::ui::launch::run(cli.gui),
+/// Runs one command of the command-line face; returns its exit code.
+pub fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Model(ModelCommand::Validate { files }) => model::validate(&files),
+        Command::Model(ModelCommand::Show { file }) => model::show(&file),
+        Command::Auth(AuthCommand::Sign { pk, dev, secret, ts }) => auth::sign(&pk, &dev, &secret, ts),
+        Command::Broker { listen } => broker::run(listen),
+        Command::Watch { link, filter, count } => watch::run(&link, filter, count),
+        Command::Call { target, class_action, data, link, timeout } => call::run(&target, &class_action, data.as_deref(), &link, timeout),
+        Command::Gateways { link, wait } => gateways::run(&link, wait),
+        Command::Ota(args) => ota::run(&args),
+        Command::File(command) => file::run(&command),
+        Command::Sim(args) => sim::run(args),
     }
-}
-
-/// Logs go to stderr (stdout carries JSON); `RUST_LOG` overrides the default level. The embedded
-/// broker's own chatter is kept to errors.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rumqttd=error,rumqttc=error"));
-    // A second init (tests) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

@@ -21,7 +21,7 @@ use crate::engine::{EngineConfig, EngineEvent, OtaSpec};
 use crate::transport::LinkState;
 
 use super::call::split_target;
-use super::link_args::LinkArgs;
+use crate::config::link_args::LinkArgs;
 use super::session::{CliSession, EXIT_LINK, EXIT_USAGE, runtime};
 
 #[derive(Debug, Clone, Args)]
@@ -85,7 +85,7 @@ pub fn run(args: &OtaArgs) -> ExitCode {
         if image.is_empty() {
             return Err(format!("--image {}: the file is empty", args.image.display()));
         }
-        let digest = tasks::sha256_hex(&image);
+        let digest = crate::protocol::digest::sha256_hex(&image);
         if let Some(expected) = &args.sha256
             && !expected.eq_ignore_ascii_case(&digest)
         {

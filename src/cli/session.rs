@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::engine::{Engine, EngineConfig, EngineEvent, EngineEvents, EngineHandle, SessionId, SessionOptions};
 use crate::transport::{LinkConfig, LinkState};
 
-use super::link_args::LinkArgs;
+use crate::config::link_args::LinkArgs;
 
 /// Exit codes of the CLI: 2 usage, 3 link or timeout.
 pub const EXIT_USAGE: u8 = 2;

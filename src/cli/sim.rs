@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::link_args::LinkArgs;
+use crate::config::link_args::LinkArgs;
 use super::session::{EXIT_LINK, EXIT_USAGE, runtime};
 use crate::protocol::ids::{IdKind, check_id};
 use crate::protocol::model::{ModelDocument, ModelKind, ModelSet};

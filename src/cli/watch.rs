@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::engine::{EngineConfig, EngineEvent};
 use crate::transport::{LinkState, Message};
 
-use super::link_args::LinkArgs;
+use crate::config::link_args::LinkArgs;
 use super::session::{CliSession, runtime};
 
 /// The JSON line printed for one message: payload parsed as JSON, else as text.

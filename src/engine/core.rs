@@ -178,7 +178,7 @@ impl EngineCore {
                     let tx = self.internal_tx.clone();
                     // fsync and rename can take long on a slow disk: not on the loop.
                     tokio::task::spawn_blocking(move || {
-                        let result = super::tasks::write_atomic(&dest, &data).map_err(|e| e.to_string());
+                        let result = crate::disk::write_atomic(&dest, &data).map_err(|e| e.to_string());
                         // The engine may have stopped meanwhile; nobody is left to tell.
                         let _ = tx.send(Internal::Written { id, result });
                     });

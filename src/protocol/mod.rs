@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod codes;
+pub mod digest;
 pub mod envelope;
 pub mod frame;
 pub mod ids;

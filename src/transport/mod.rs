@@ -144,6 +144,23 @@ pub enum LinkConfig {
     Serial(serial::SerialConfig),
 }
 
+impl LinkConfig {
+    /// `mqtt://host:port` or the serial port's path: what the user knows the link by.
+    pub fn target(&self) -> String {
+        match self {
+            LinkConfig::Mqtt(m) => m.url.clone(),
+            LinkConfig::Serial(s) => s.path.clone(),
+        }
+    }
+
+    pub fn kind(&self) -> LinkKind {
+        match self {
+            LinkConfig::Mqtt(_) => LinkKind::Mqtt,
+            LinkConfig::Serial(_) => LinkKind::Serial,
+        }
+    }
+}
+
 /// Starts a link task on the current tokio runtime.
 pub fn spawn_link(config: LinkConfig) -> (LinkHandle, mpsc::Receiver<LinkEvent>) {
     match config {

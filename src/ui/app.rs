@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use egui::containers::{Popup, PopupCloseBehavior};
@@ -17,7 +16,7 @@ use super::connections::ConnectionsPanel;
 use super::context::FileLists;
 use super::explorer::ExplorerPanel;
 use super::gateways::GatewaysPanel;
-use super::launch::{LocalEvent, LocalServices, client_id};
+use super::local::{LocalEvent, LocalServices, client_id};
 use super::publish::PublishPanel;
 use super::settings::Settings;
 use super::status_bar::status_bar_ui;
@@ -33,25 +32,6 @@ const EVENT_BUDGET: Duration = Duration::from_millis(4);
 pub const NOTICE_CAPACITY: usize = 200;
 /// Notices listed in the status bar's tooltip.
 const NOTICES_SHOWN: usize = 12;
-
-/// Lets threads that start before the window (the engine, the local services) ask it to repaint:
-/// the egui context is set once it exists; requests before that are dropped (the first frame
-/// comes anyway).
-#[derive(Debug, Clone, Default)]
-pub struct RepaintSignal(Arc<OnceLock<egui::Context>>);
-
-impl RepaintSignal {
-    pub fn set(&self, ctx: &egui::Context) {
-        // Set once: a second window would be a bug, and the first context stays valid.
-        let _ = self.0.set(ctx.clone());
-    }
-
-    pub fn request(&self) {
-        if let Some(ctx) = self.0.get() {
-            ctx.request_repaint();
-        }
-    }
-}
 
 /// What to open at start: a link from the command line and/or the local services.
 #[derive(Debug, Default)]
@@ -107,14 +87,6 @@ impl MessageRate {
 
     fn reset(&mut self) {
         *self = MessageRate::default();
-    }
-}
-
-/// `mqtt://host:port` or the serial port's path.
-pub fn link_target(config: &LinkConfig) -> String {
-    match config {
-        LinkConfig::Mqtt(m) => m.url.clone(),
-        LinkConfig::Serial(s) => s.path.clone(),
     }
 }
 
@@ -243,11 +215,8 @@ impl WorkbenchApp {
         for command in commands {
             match command {
                 UiCommand::Connect { config, label, profile } => {
-                    let target = link_target(&config);
-                    let kind = match &config {
-                        LinkConfig::Mqtt(_) => LinkKind::Mqtt,
-                        LinkConfig::Serial(_) => LinkKind::Serial,
-                    };
+                    let target = config.target();
+                    let kind = config.kind();
                     let options = self.engine.default_session_options(label.clone());
                     match self.engine.connect(config, options) {
                         Ok(id) => {

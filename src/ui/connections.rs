@@ -18,11 +18,10 @@ use crate::transport::{LinkKind, LinkState};
 pub mod background;
 pub mod form;
 pub mod ports;
-pub mod profiles;
 
 use background::{Pending, Poll};
 pub use form::{ConnectionForm, FormError, LinkChoice};
-pub use profiles::{KeyringStatus, PasswordPlace, Profile, ProfileStore, SavedPassword, Secret, StoreEvent, StoreProblem};
+pub use crate::config::profiles::{KeyringStatus, PasswordPlace, Profile, ProfileStore, SavedPassword, Secret, StoreEvent, StoreProblem};
 
 /// How often to look again while background work runs.
 const POLL_EVERY: Duration = Duration::from_millis(100);
@@ -152,13 +151,13 @@ impl ConnectionsPanel {
     pub fn connect_profile(&mut self, name: &str, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
         let Some(profile) = self.store.get(name).cloned() else { return };
         match self.store.password(name) {
-            profiles::PasswordLookup::NotNeeded => push_connect(&profile, None, commands),
-            profiles::PasswordLookup::Ready(secret) => push_connect(&profile, Some(&secret), commands),
-            profiles::PasswordLookup::Pending => {
+            crate::config::profiles::PasswordLookup::NotNeeded => push_connect(&profile, None, commands),
+            crate::config::profiles::PasswordLookup::Ready(secret) => push_connect(&profile, Some(&secret), commands),
+            crate::config::profiles::PasswordLookup::Pending => {
                 self.awaiting_password = Some(name.to_owned());
                 self.notice = Some(Notice { tone: Tone::Info, text: fill(ctx.tr("Reading the password of {name} from the keyring…"), &[("name", name)]) });
             }
-            profiles::PasswordLookup::Ask => self.prompt = Some(PasswordPrompt { profile: name.to_owned(), password: String::new(), note: None }),
+            crate::config::profiles::PasswordLookup::Ask => self.prompt = Some(PasswordPrompt { profile: name.to_owned(), password: String::new(), note: None }),
         }
     }
 
@@ -604,8 +603,8 @@ impl ConnectionsPanel {
             });
             ui.horizontal_wrapped(|ui| {
                 let kind = match profile.link {
-                    profiles::ProfileLink::Mqtt(_) => ctx.tr("MQTT broker"),
-                    profiles::ProfileLink::Serial(_) => ctx.tr("Serial cable"),
+                    crate::config::profiles::ProfileLink::Mqtt(_) => ctx.tr("MQTT broker"),
+                    crate::config::profiles::ProfileLink::Serial(_) => ctx.tr("Serial cable"),
                 };
                 ui.weak(format!("{kind}: {}", profile.target()));
                 match profile.password_place() {

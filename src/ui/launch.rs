@@ -1,41 +1,23 @@
-//! Opens the workbench window: a tokio runtime for the app's life, the engine, and what a
-//! newcomer needs to see it work at once (the embedded broker on 127.0.0.1 and a demo gateway),
-//! or the link given on the command line.
-//!
-//! The local services come up in the background ([`start_local`]): the window never waits for
-//! them, and the app opens its session on the broker when [`LocalEvent::BrokerUp`] arrives.
+//! Opens the workbench window: a tokio runtime for the app's life, the engine, the local
+//! services ([`super::local`]: the embedded broker and a demo gateway) or the link given on the
+//! command line.
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use clap::Args;
-use tokio::sync::mpsc;
-use tracing::{info, warn};
 
-use super::app::{RepaintSignal, Startup, WorkbenchApp};
+use super::app::{Startup, WorkbenchApp};
+use super::local::{DEFAULT_LISTEN, LocalPlan, client_id, start_local};
+use super::repaint::RepaintSignal;
 use super::settings::Settings;
-use crate::cli::link_args::LinkArgs;
+use crate::config::link_args::LinkArgs;
 use crate::engine::{Engine, EngineConfig};
 use crate::protocol::model::ModelSet;
-use crate::sim::{self, SimConfig, SimHandle};
-use crate::transport::broker::{BrokerConfig, EmbeddedBroker};
-use crate::transport::mqtt::MqttConfig;
 use crate::transport::LinkConfig;
 
 /// The application id: eframe's storage folder and the window class.
 pub const APP_ID: &str = "cems-workbench";
-/// Product key and device id of the demo gateway (the example energy gateway).
-pub const DEMO_PK: &str = "PK-GW-01";
-pub const DEMO_DEV: &str = "GW-DEMO-01";
-/// The demo gateway reports every second.
-pub const DEMO_REPORT_PERIOD_MS: u64 = 1000;
-/// The embedded broker's preferred address; a free port is taken when it is in use.
-pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 1883);
-
 /// Exit codes: 2 for bad arguments, 4 when the window cannot open (no display, no OpenGL).
 const EXIT_USAGE: u8 = 2;
 const EXIT_WINDOW: u8 = 4;
@@ -57,149 +39,13 @@ impl GuiArgs {
     }
 }
 
-/// What to bring up locally.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LocalPlan {
-    /// Where the embedded broker listens first; on failure it takes a free port on 127.0.0.1.
-    pub listen: SocketAddr,
-    /// Start the demo gateway on it.
-    pub demo: bool,
-}
-
-impl LocalPlan {
-    /// What the arguments and settings ask for; `None` for nothing local. A link on the command
-    /// line replaces the local broker, and the demo gateway needs the broker.
-    pub fn choose(args: &GuiArgs, settings: &Settings) -> Option<LocalPlan> {
-        if args.no_demo || args.has_link() || !settings.start_broker {
-            return None;
-        }
-        Some(LocalPlan { listen: DEFAULT_LISTEN, demo: settings.start_demo })
+/// What the arguments and settings ask for; `None` for nothing local. A link on the command
+/// line replaces the local broker, and the demo gateway needs the broker.
+pub fn local_plan(args: &GuiArgs, settings: &Settings) -> Option<LocalPlan> {
+    if args.no_demo || args.has_link() || !settings.start_broker {
+        return None;
     }
-}
-
-/// What the local services report to the app.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LocalEvent {
-    /// The embedded broker listens here; `fallback` when the preferred address was taken.
-    BrokerUp { addr: SocketAddr, fallback: bool },
-    BrokerFailed(String),
-    DemoUp { pk: String, dev: String },
-    DemoFailed(String),
-}
-
-/// The embedded broker and the demo gateway, alive as long as this value.
-pub struct LocalServices {
-    events: mpsc::UnboundedReceiver<LocalEvent>,
-    running: Arc<Mutex<Running>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-#[derive(Default)]
-struct Running {
-    broker: Option<EmbeddedBroker>,
-    sim: Option<SimHandle>,
-    files_dir: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for LocalServices {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        f.debug_struct("LocalServices")
-            .field("broker", &running.broker.as_ref().map(EmbeddedBroker::local_addr))
-            .field("demo", &running.sim.is_some())
-            .finish()
-    }
-}
-
-impl LocalServices {
-    /// Whatever has happened since the last call, without waiting.
-    pub fn poll(&mut self) -> Vec<LocalEvent> {
-        let mut out = Vec::new();
-        while let Ok(event) = self.events.try_recv() {
-            out.push(event);
-        }
-        out
-    }
-
-    /// The embedded broker's address, once it listens.
-    pub fn broker_addr(&self) -> Option<SocketAddr> {
-        self.running.lock().unwrap_or_else(PoisonError::into_inner).broker.as_ref().map(EmbeddedBroker::local_addr)
-    }
-}
-
-impl Drop for LocalServices {
-    fn drop(&mut self) {
-        self.task.abort();
-        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        // Dropping the sim asks it to stop; dropping the broker closes its listener.
-        running.sim = None;
-        running.broker = None;
-        if let Some(dir) = running.files_dir.take() {
-            // Best effort: a leftover demo folder in the temp dir harms no one.
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-/// Starts the embedded broker (and the demo gateway on it) on `runtime`, in the background.
-pub fn start_local(runtime: &tokio::runtime::Handle, plan: LocalPlan, models: ModelSet, repaint: RepaintSignal) -> LocalServices {
-    let (tx, events) = mpsc::unbounded_channel();
-    let running = Arc::new(Mutex::new(Running::default()));
-    let task = runtime.spawn(bring_up(plan, models, tx, running.clone(), repaint));
-    LocalServices { events, running, task }
-}
-
-async fn bring_up(plan: LocalPlan, models: ModelSet, tx: mpsc::UnboundedSender<LocalEvent>, running: Arc<Mutex<Running>>, repaint: RepaintSignal) {
-    let send = |event: LocalEvent| {
-        // The app is gone when nobody listens: nothing left to tell.
-        let _ = tx.send(event);
-        repaint.request();
-    };
-    let (broker, fallback) = match EmbeddedBroker::start(BrokerConfig { listen: plan.listen, ..BrokerConfig::default() }).await {
-        Ok(broker) => (broker, false),
-        Err(first) if plan.listen.port() != 0 => {
-            warn!("embedded broker: {first}; taking a free port instead");
-            match EmbeddedBroker::start(BrokerConfig { listen: SocketAddr::new(plan.listen.ip(), 0), ..BrokerConfig::default() }).await {
-                Ok(broker) => (broker, true),
-                Err(e) => return send(LocalEvent::BrokerFailed(e.to_string())),
-            }
-        }
-        Err(e) => return send(LocalEvent::BrokerFailed(e.to_string())),
-    };
-    let addr = broker.local_addr();
-    // stdout for other tools and scripts; the log for people.
-    println!("listening on {addr}");
-    info!("embedded MQTT broker listening on {addr}");
-    let url = broker.url();
-    running.lock().unwrap_or_else(PoisonError::into_inner).broker = Some(broker);
-    send(LocalEvent::BrokerUp { addr, fallback });
-    if !plan.demo {
-        return;
-    }
-    // One folder per demo: tests run several in one process.
-    static DEMOS: AtomicU32 = AtomicU32::new(0);
-    let n = DEMOS.fetch_add(1, Ordering::Relaxed);
-    let files_dir = std::env::temp_dir().join(format!("cems-workbench-demo-{}-{n}", std::process::id()));
-    let link = LinkConfig::Mqtt(MqttConfig::new(url, format!("{DEMO_PK}.{DEMO_DEV}")));
-    let mut config = SimConfig::new(models, DEMO_PK, DEMO_DEV, link, files_dir.clone());
-    // Faster than the model's own periods (5 s to 15 min) so a newcomer sees values move.
-    config.report_period_ms = Some(DEMO_REPORT_PERIOD_MS);
-    match sim::spawn(config) {
-        Ok(sim) => {
-            let mut running = running.lock().unwrap_or_else(PoisonError::into_inner);
-            running.sim = Some(sim);
-            running.files_dir = Some(files_dir);
-            drop(running);
-            info!("demo gateway {DEMO_PK}/{DEMO_DEV} started on {addr}");
-            send(LocalEvent::DemoUp { pk: DEMO_PK.into(), dev: DEMO_DEV.into() });
-        }
-        Err(e) => send(LocalEvent::DemoFailed(e.to_string())),
-    }
-}
-
-/// The client id of the workbench's own MQTT sessions.
-pub fn client_id() -> String {
-    format!("cems-workbench-{}", std::process::id())
+    Some(LocalPlan { listen: DEFAULT_LISTEN, demo: settings.start_demo })
 }
 
 /// The link given on the command line, with its label.
@@ -208,7 +54,7 @@ fn command_line_link(args: &GuiArgs) -> anyhow::Result<Option<(LinkConfig, Strin
         return Ok(None);
     }
     let config = args.link.to_link_config(&client_id())?;
-    let label = super::app::link_target(&config);
+    let label = config.target();
     Ok(Some((config, label)))
 }
 
@@ -260,7 +106,7 @@ pub fn run(args: GuiArgs) -> ExitCode {
         Box::new(move |cc| {
             repaint.set(&cc.egui_ctx);
             let settings = Settings::load(cc.storage);
-            let local = LocalPlan::choose(&args, &settings).map(|plan| start_local(&handle, plan, models.clone(), repaint.clone()));
+            let local = local_plan(&args, &settings).map(|plan| start_local(&handle, plan, models.clone(), repaint.clone()));
             let startup = Startup { link, local };
             Ok(Box::new(WorkbenchApp::new(&cc.egui_ctx, engine, events, models, settings, startup)))
         }),
@@ -287,15 +133,15 @@ mod tests {
     fn a_link_or_no_demo_means_nothing_local() {
         let settings = Settings::default();
         let plain = GuiArgs::default();
-        assert_eq!(LocalPlan::choose(&plain, &settings), Some(LocalPlan { listen: DEFAULT_LISTEN, demo: true }));
+        assert_eq!(local_plan(&plain, &settings), Some(LocalPlan { listen: DEFAULT_LISTEN, demo: true }));
         let no_demo = GuiArgs { no_demo: true, ..GuiArgs::default() };
-        assert_eq!(LocalPlan::choose(&no_demo, &settings), None);
+        assert_eq!(local_plan(&no_demo, &settings), None);
         let mut with_link = GuiArgs::default();
         with_link.link.broker = Some("mqtt://10.0.0.2".into());
-        assert_eq!(LocalPlan::choose(&with_link, &settings), None);
+        assert_eq!(local_plan(&with_link, &settings), None);
         let broker_only = Settings { start_demo: false, ..Settings::default() };
-        assert_eq!(LocalPlan::choose(&plain, &broker_only), Some(LocalPlan { listen: DEFAULT_LISTEN, demo: false }));
+        assert_eq!(local_plan(&plain, &broker_only), Some(LocalPlan { listen: DEFAULT_LISTEN, demo: false }));
         let nothing = Settings { start_broker: false, ..Settings::default() };
-        assert_eq!(LocalPlan::choose(&plain, &nothing), None);
+        assert_eq!(local_plan(&plain, &nothing), None);
     }
 }

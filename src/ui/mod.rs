@@ -10,7 +10,9 @@ pub mod fonts;
 pub mod gateways;
 pub mod i18n;
 pub mod launch;
+pub mod local;
 pub mod publish;
+pub mod repaint;
 pub mod settings;
 pub mod status_bar;
 

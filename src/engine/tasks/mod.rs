@@ -16,13 +16,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use indexmap::IndexMap;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::gateways::GatewayKey;
 use super::requests::RequestOutcome;
 use super::transfers::TransferKind;
 use super::{DEFAULT_TIMEOUT, RequestSpec, SessionId};
 use crate::protocol::codes;
+use crate::protocol::digest::sha256_hex;
 use crate::protocol::envelope::IdGenerator;
 use crate::protocol::payload::{FileDownloadResult, ModuleVersion, OtaProgress, OtaStep};
 use crate::transport::LinkKind;
@@ -30,7 +30,6 @@ use crate::transport::LinkKind;
 mod push;
 mod upload;
 
-pub use upload::write_atomic;
 
 /// Chunk sizes the contract allows (§8).
 pub const CHUNK_SIZES: RangeInclusive<u32> = 256..=65_536;
@@ -65,14 +64,6 @@ pub fn check_chunk_size(chunk_size: u32, serial: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Lowercase hex SHA-256 of bytes in memory.
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-fn is_sha256_hex(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
 
 /// What a task moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 
 use super::{
     FileDownloadSpec, GatewayKey, OtaSpec, SessionInfo, Step, Task, TaskAction, TaskKind, TransferKind, TransferPhase, TransferProgress,
-    TransferStatus, TransferTasks, check_chunk_size, is_sha256_hex,
+    TransferStatus, TransferTasks, check_chunk_size,
 };
+use crate::protocol::digest::is_sha256_hex;
 use crate::protocol::ids::is_safe_file_name;
 use crate::transport::LinkKind;
 

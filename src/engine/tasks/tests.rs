@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::json;
 
 use super::*;
+use crate::disk::write_atomic;
 use crate::engine::requests::{ReplyInfo, RequestFailure};
 use crate::engine::transfers::TransferService;
 
@@ -352,17 +353,6 @@ fn upload_read_errors_and_bad_replies_fail_the_task() {
     // A chunk for another offset is refused, not appended.
     let out = t.on_request_done(&outcome(&read, &read_id, reply(0, json!({"fileId": "u10", "offset": 5, "data": "AAAA"}))), t0);
     assert!(matches!(status(&out).unwrap().phase, TransferPhase::Failed { ref msg, .. } if msg.contains("offset 5")));
-}
-
-#[test]
-fn write_atomic_replaces_and_leaves_no_temp_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join("x.bin");
-    std::fs::write(&dest, b"old").unwrap();
-    write_atomic(&dest, b"new content").unwrap();
-    assert_eq!(std::fs::read(&dest).unwrap(), b"new content");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    assert!(write_atomic(&dir.path().join("missing/x.bin"), b"x").is_err());
 }
 
 #[test]

@@ -2,9 +2,7 @@
 //! `file/read`, one chunk at a time from the next offset; the digest is checked before anything
 //! is written, and the file is written atomically (a temporary file renamed over the target).
 
-use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -77,7 +75,7 @@ impl TransferTasks {
         };
         let Some(task) = self.tasks.get_mut(id) else { return Vec::new() };
         let Some(upload) = &task.upload else { return Vec::new() };
-        if !super::is_sha256_hex(&reply.sha256) {
+        if !crate::protocol::digest::is_sha256_hex(&reply.sha256) {
             return self.finish(id, TransferPhase::failed(codes::FAILED, format!("file/upload reply: sha256 {:?} is not 64 hex digits", reply.sha256)), now);
         }
         if reply.size > upload.max_bytes {
@@ -179,27 +177,3 @@ fn read_chunk(id: &str, offset: u64, length: u32, data: &Value) -> Result<Vec<u8
     Ok(bytes)
 }
 
-/// Writes `data` to `dest` so that no reader ever sees half a file: a temporary file beside it,
-/// flushed to disk, then renamed over it. The temporary file is removed on failure.
-pub fn write_atomic(dest: &Path, data: &[u8]) -> io::Result<()> {
-    let Some(name) = dest.file_name() else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{}: not a file path", dest.display())));
-    };
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let temp = dir.join(format!(".{}.part-{}-{nanos}", name.to_string_lossy(), std::process::id()));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
-        file.write_all(data)?;
-        file.sync_all()?;
-        fs::rename(&temp, dest)
-    })();
-    if result.is_err() {
-        // Best effort: the temporary file may not even exist.
-        let _ = fs::remove_file(&temp);
-    }
-    result.map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", dest.display())))
-}

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::profiles::{MqttProfile, PasswordPlace, Profile, ProfileLink, SerialProfile};
+use crate::config::profiles::{MqttProfile, PasswordPlace, Profile, ProfileLink, SerialProfile};
 use crate::transport::mqtt::{MqttConfig, parse_broker_url};
 use crate::transport::serial::{Parity, SerialConfig, SerialSettings};
 use crate::transport::{LinkConfig, TransportError};

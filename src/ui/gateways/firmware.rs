@@ -58,7 +58,7 @@ fn read_local(path: String) -> Result<LocalFile, LoadError> {
         return Err(LoadError::TooLarge(meta.len()));
     }
     let data = std::fs::read(&path).map_err(|e| LoadError::Io(e.to_string()))?;
-    let sha256 = tasks::sha256_hex(&data);
+    let sha256 = crate::protocol::digest::sha256_hex(&data);
     Ok(LocalFile { path, data: Bytes::from(data), sha256 })
 }
 

@@ -12,49 +12,26 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
+pub use super::secrets::{KEYRING_SERVICE, KeyringStatus, MemoryKeyring, NoKeyring, OsKeyring, Secret, SecretBackend};
+use super::secrets::{Job, JobDone, Worker};
 use crate::transport::LinkConfig;
 use crate::transport::mqtt::MqttConfig;
 use crate::transport::serial::{Parity, SerialConfig, SerialSettings};
 
-/// Keyring service name of every saved password.
-pub const KEYRING_SERVICE: &str = "cems-workbench";
 /// File name of the profile list inside the profile folder.
 pub const PROFILES_FILE: &str = "profiles.json";
 /// File name of the obfuscated passwords (only when the user opted in).
 pub const SECRETS_FILE: &str = "secrets.json";
 const FORMAT_VERSION: u32 = 1;
-/// Keyring user of the entry written and removed again to check that the keyring works.
-const PROBE_USER: &str = "__cems-workbench-probe__";
 const SECRETS_WARNING: &str = "Passwords in this file are only base64-obfuscated, NOT encrypted: anyone who can read it can read them.";
-
-/// A password kept out of `Debug` output and logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(text: impl Into<String>) -> Secret {
-        Secret(text.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret(***)")
-    }
-}
 
 /// Where an MQTT profile's password is; the password itself is never in `profiles.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -200,186 +177,6 @@ struct SecretsFile {
     warning: String,
     /// Profile name → base64 of the password.
     secrets: BTreeMap<String, String>,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Keyrings
-
-/// A place to keep passwords. Calls may block; the store makes them on its worker thread.
-pub trait SecretBackend: Send + Sync {
-    /// Ok when passwords can be written and read back.
-    fn probe(&self) -> Result<(), String>;
-    fn set(&self, user: &str, secret: &str) -> Result<(), String>;
-    /// `None` when there is no entry for `user`.
-    fn get(&self, user: &str) -> Result<Option<String>, String>;
-    /// Removing an entry that is not there succeeds.
-    fn delete(&self, user: &str) -> Result<(), String>;
-}
-
-/// The platform's keyring (Secret Service over D-Bus, macOS Keychain, Windows Credential Manager).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct OsKeyring;
-
-impl OsKeyring {
-    fn entry(user: &str) -> Result<keyring::Entry, String> {
-        keyring::Entry::new(KEYRING_SERVICE, user).map_err(|e| e.to_string())
-    }
-}
-
-impl SecretBackend for OsKeyring {
-    fn probe(&self) -> Result<(), String> {
-        if let Err(e) = keyring::Entry::store_status() {
-            return Err(e.to_string());
-        }
-        // A store can be created on a machine where no keyring daemon answers: write, read back
-        // and remove an entry to know for sure.
-        let entry = Self::entry(PROBE_USER)?;
-        entry.set_password("probe").map_err(|e| e.to_string())?;
-        let back = entry.get_password().map_err(|e| e.to_string());
-        // The probe entry is ours; a failure to remove it does not make the keyring unusable.
-        let _ = entry.delete_credential();
-        match back? {
-            text if text == "probe" => Ok(()),
-            _ => Err("the keyring returned something else than what was stored".into()),
-        }
-    }
-
-    fn set(&self, user: &str, secret: &str) -> Result<(), String> {
-        Self::entry(user)?.set_password(secret).map_err(|e| e.to_string())
-    }
-
-    fn get(&self, user: &str) -> Result<Option<String>, String> {
-        match Self::entry(user)?.get_password() {
-            Ok(secret) => Ok(Some(secret)),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-
-    fn delete(&self, user: &str) -> Result<(), String> {
-        match Self::entry(user)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-}
-
-/// No keyring at all (a headless machine, or tests).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoKeyring;
-
-impl SecretBackend for NoKeyring {
-    fn probe(&self) -> Result<(), String> {
-        Err("no keyring configured".into())
-    }
-    fn set(&self, _: &str, _: &str) -> Result<(), String> {
-        Err("no keyring configured".into())
-    }
-    fn get(&self, _: &str) -> Result<Option<String>, String> {
-        Err("no keyring configured".into())
-    }
-    fn delete(&self, _: &str) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-/// A keyring in memory (tests, demos).
-#[derive(Default)]
-pub struct MemoryKeyring {
-    entries: Mutex<BTreeMap<String, String>>,
-}
-
-impl MemoryKeyring {
-    /// The stored secret of `user`, for checking.
-    pub fn peek(&self, user: &str) -> Option<String> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).get(user).cloned()
-    }
-}
-
-impl SecretBackend for MemoryKeyring {
-    fn probe(&self) -> Result<(), String> {
-        Ok(())
-    }
-    fn set(&self, user: &str, secret: &str) -> Result<(), String> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).insert(user.to_owned(), secret.to_owned());
-        Ok(())
-    }
-    fn get(&self, user: &str) -> Result<Option<String>, String> {
-        Ok(self.peek(user))
-    }
-    fn delete(&self, user: &str) -> Result<(), String> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).remove(user);
-        Ok(())
-    }
-}
-
-/// What is known of the keyring.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyringStatus {
-    /// The probe has not answered yet.
-    Checking,
-    Available,
-    /// Why not (shown to the user).
-    Unavailable(String),
-}
-
-enum Job {
-    Probe,
-    Set { profile: String, secret: Secret },
-    Get { profile: String },
-    Delete { profile: String },
-}
-
-#[derive(Debug)]
-enum JobDone {
-    Probed(Result<(), String>),
-    Set { profile: String, result: Result<(), String> },
-    Got { profile: String, result: Result<Option<Secret>, String> },
-    Deleted { result: Result<(), String> },
-}
-
-/// One thread making keyring calls in the order they were asked for.
-#[derive(Debug)]
-struct Worker {
-    jobs: mpsc::Sender<Job>,
-    done: mpsc::Receiver<JobDone>,
-    outstanding: usize,
-}
-
-impl Worker {
-    fn start(backend: Arc<dyn SecretBackend>) -> std::io::Result<Worker> {
-        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
-        let (done_tx, done_rx) = mpsc::channel();
-        std::thread::Builder::new().name("keyring".into()).spawn(move || {
-            // Ends when the store (the job sender) is dropped.
-            for job in jobs_rx {
-                let done = match job {
-                    Job::Probe => JobDone::Probed(backend.probe()),
-                    Job::Set { profile, secret } => {
-                        let result = backend.set(&profile, secret.expose());
-                        JobDone::Set { profile, result }
-                    }
-                    Job::Get { profile } => {
-                        let result = backend.get(&profile).map(|s| s.map(Secret));
-                        JobDone::Got { profile, result }
-                    }
-                    Job::Delete { profile } => JobDone::Deleted { result: backend.delete(&profile) },
-                };
-                if done_tx.send(done).is_err() {
-                    break;
-                }
-            }
-        })?;
-        Ok(Worker { jobs: jobs_tx, done: done_rx, outstanding: 0 })
-    }
-
-    fn submit(&mut self, job: Job) -> bool {
-        let sent = self.jobs.send(job).is_ok();
-        if sent {
-            self.outstanding += 1;
-        }
-        sent
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -538,7 +335,7 @@ impl ProfileStore {
             for (name, encoded) in secrets.secrets {
                 // An entry that does not decode is treated as absent: the password is asked for.
                 if let Some(text) = BASE64.decode(encoded.as_bytes()).ok().and_then(|b| String::from_utf8(b).ok()) {
-                    self.obfuscated.0.insert(name, Secret(text));
+                    self.obfuscated.0.insert(name, Secret::new(text));
                 }
             }
         }
@@ -783,7 +580,10 @@ impl ProfileStore {
 
     fn write_json(&mut self, path: &Path, value: &impl Serialize, private: bool) -> Result<(), StoreError> {
         let text = serde_json::to_vec_pretty(value).map_err(|e| self.write_failed(path, e.to_string()))?;
-        write_atomic(path, &text, private).map_err(|e| self.write_failed(path, e.to_string()))
+        let written = std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).and_then(|()| {
+            if private { crate::disk::write_atomic_private(path, &text) } else { crate::disk::write_atomic(path, &text) }
+        });
+        written.map_err(|e| self.write_failed(path, e.to_string()))
     }
 
     fn write_failed(&mut self, path: &Path, error: String) -> StoreError {
@@ -837,42 +637,6 @@ impl VersionedFile for SecretsFile {
 pub fn backup_path(path: &Path, epoch_secs: i64) -> PathBuf {
     let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
     path.with_file_name(format!("{name}.corrupt-{epoch_secs}"))
-}
-
-/// Writes `bytes` to a temp file next to `path`, then renames it over `path`, so a crash
-/// leaves the old file or the new one, never half of one. `private` files are mode 0600.
-pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        if private {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&temp)?;
-        // The mode above applies only to a new file; a leftover temp file keeps its own.
-        #[cfg(unix)]
-        if private {
-            use std::os::unix::fs::PermissionsExt as _;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        }
-        #[cfg(not(unix))]
-        let _ = private;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        // Best effort: a stray temp file is harmless, the error above is what matters.
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
 }
 
 #[cfg(test)]
