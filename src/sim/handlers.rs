@@ -13,7 +13,7 @@ use super::log::Level;
 use super::outage::make_batches;
 use super::state::{Outgoing, SimState};
 use super::validate::{Rule, check};
-use super::{Fail, commands, transfer};
+use super::{Fail, commands, downloads, transfer};
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, Reply, parse_envelope};
 use crate::protocol::model::{Access, ValueType};
@@ -107,11 +107,11 @@ pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> H
         (true, "property/get") => parse::<PropertyGet>(data).map(|r| to_data(&Props { props: state.readable_props(r.keys.as_deref()) })),
         (true, "property/set") => parse::<Props>(data).map(|r| property_set(state, r.props, &mut out)),
         (true, "ota/version/get") => Ok(to_data(&state.versions())),
-        (true, "ota/upgrade") => parse::<OtaUpgrade>(data).and_then(|r| transfer::accept_ota(state, &r)).map(|o| {
+        (true, "ota/upgrade") => parse::<OtaUpgrade>(data).and_then(|r| downloads::accept_ota(state, &r)).map(|o| {
             out.extend(o);
             json!({})
         }),
-        (true, "file/download") => parse::<FileDownload>(data).and_then(|r| transfer::accept_file(state, &r)).map(|o| {
+        (true, "file/download") => parse::<FileDownload>(data).and_then(|r| downloads::accept_file(state, &r)).map(|o| {
             out.extend(o);
             json!({})
         }),

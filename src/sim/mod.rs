@@ -2,8 +2,9 @@
 //! through a real broker or a serial cable, for the GUI's demo, the integration tests and lab
 //! benches.
 //!
-//! - `state`: everything the gateway knows, without I/O; `handlers`, `commands`, `transfer`:
-//!   plain functions over it for every down request of the contract.
+//! - `state`: everything the gateway knows, without I/O; `handlers`, `commands`, `downloads`:
+//!   plain functions over it for every down request of the contract; `transfer`: one pull of
+//!   an image, below the state that holds it.
 //! - `device`, `values`, `alarms`: the devices, their point values and threshold alarms.
 //! - `outage`: what is stored while offline and resent as `history/report`; `outbox`: the
 //!   gateway's own requests and their retries; `files`: its file folder; `log`: its log ring.
@@ -25,6 +26,7 @@ use crate::transport::{LinkConfig, LinkState};
 
 mod alarms;
 mod commands;
+mod downloads;
 mod device;
 mod files;
 pub mod handlers;

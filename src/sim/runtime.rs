@@ -14,7 +14,7 @@ use super::log::Level;
 use super::outage::{Answered, BATCH_MAX_BYTES, Item, Lane, make_batches};
 use super::outbox::{Due, Outbox, Purpose, RETRY_AFTER};
 use super::state::{Outgoing, SimState};
-use super::{LinkStatus, Outage, SimConfig, SimError, handlers, transfer};
+use super::{LinkStatus, Outage, SimConfig, SimError, downloads, handlers};
 use crate::protocol::auth;
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, IdGenerator, MAX_ID_LEN, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, Reply, Request, parse_envelope};
@@ -294,7 +294,7 @@ impl Runtime {
                 Answered::Acked | Answered::Unknown => {}
             },
             Purpose::Chunk { ota, id, offset } => {
-                let outs = transfer::on_chunk_reply(state, ota, &id, offset, &reply);
+                let outs = downloads::on_chunk_reply(state, ota, &id, offset, &reply);
                 for out in outs {
                     self.emit(state, out);
                 }
@@ -402,7 +402,7 @@ impl Runtime {
             }
             Purpose::Chunk { ota, id, offset } => {
                 state.log.push(now, Level::Warn, "transfer", format!("{id}: chunk at {offset} unanswered after 3 sends; asking again"));
-                for out in transfer::on_chunk_gave_up(state, ota, &id) {
+                for out in downloads::on_chunk_gave_up(state, ota, &id) {
                     self.emit(state, out);
                 }
             }

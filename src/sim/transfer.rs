@@ -1,31 +1,23 @@
-//! Firmware and file transfers (contract §8): accepting `ota/upgrade` and `file/download`, then
-//! pulling the image chunk by chunk from the master (`ota/chunk/get`, `file/chunk/get`), one
-//! request outstanding at a time, from the last good offset after any interruption; verifying
-//! the SHA-256 and installing (a module version) or storing (a file in the gateway's folder).
+//! One firmware or file transfer as the gateway pulls it (contract §8), without I/O or the rest
+//! of the gateway's state: what arrived, which chunk to ask for next, progress. `downloads`
+//! drives it over the simulator's state.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
-use super::files;
-use super::log::Level;
-use super::state::{Outgoing, SimState};
 use super::{Fail, TaskRecord};
 use crate::protocol::codes;
-use crate::protocol::envelope::Reply;
-use crate::protocol::ids::is_safe_file_name;
-use crate::protocol::payload::{FileChunk, FileDownload, FileDownloadResult, OtaChunk, OtaProgress, OtaStep, OtaUpgrade, to_data};
+use crate::protocol::payload::{FileChunk, OtaChunk, OtaStep};
 
 /// Chunk sizes the contract allows.
 pub const CHUNK_SIZES: std::ops::RangeInclusive<u32> = 256..=65_536;
 /// Largest image the simulator holds in memory.
 pub const MAX_IMAGE_BYTES: u64 = 64 * 1024 * 1024;
-/// Transfers running at once at most.
-const MAX_RUNNING: usize = 4;
 /// Rounds of unanswered chunk requests (each of `outbox::MAX_TRIES` sends) before failing.
 pub const MAX_ROUNDS: u32 = 5;
 /// `downloading` progress is reported at most every this many percent.
-const PROGRESS_STEP: f64 = 5.0;
+pub const PROGRESS_STEP: f64 = 5.0;
 
 /// One running transfer.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +35,7 @@ pub struct Transfer {
     pub chunk_size: u32,
     /// What arrived so far; its length is the next offset.
     pub data: Vec<u8>,
-    reported_percent: f64,
+    pub reported_percent: f64,
     /// Chunk requests given up on (each retried with a new id from the same offset).
     pub rounds: u32,
 }
@@ -77,7 +69,7 @@ impl Transfer {
         Some((if self.ota { "ota" } else { "file" }, "chunk/get", data, offset))
     }
 
-    fn record(&self, step: OtaStep, code: i64, msg: Option<String>) -> TaskRecord {
+    pub fn record(&self, step: OtaStep, code: i64, msg: Option<String>) -> TaskRecord {
         TaskRecord {
             ota: self.ota,
             id: self.id.clone(),
@@ -91,11 +83,11 @@ impl Transfer {
     }
 }
 
-fn fail(code: i64, msg: impl Into<String>) -> Fail {
+pub fn fail(code: i64, msg: impl Into<String>) -> Fail {
     Fail { code, msg: msg.into() }
 }
 
-fn check_common(size: u64, sha256: &str, chunk_size: u32) -> Result<(), Fail> {
+pub fn check_common(size: u64, sha256: &str, chunk_size: u32) -> Result<(), Fail> {
     if !CHUNK_SIZES.contains(&chunk_size) {
         return Err(fail(codes::BAD_PARAM, format!("chunkSize {chunk_size} is outside 256..=65536")));
     }
@@ -108,167 +100,8 @@ fn check_common(size: u64, sha256: &str, chunk_size: u32) -> Result<(), Fail> {
     Ok(())
 }
 
-fn check_room(state: &SimState, ota: bool, id: &str) -> Result<(), Fail> {
-    if state.transfers.iter().any(|t| t.ota == ota && t.id == id) {
-        return Err(fail(codes::BUSY, format!("{id} is already running")));
-    }
-    if state.transfers.len() >= MAX_RUNNING {
-        return Err(fail(codes::BUSY, "too many transfers running"));
-    }
-    Ok(())
-}
-
-fn progress(t: &Transfer, step: OtaStep, code: i64, msg: Option<String>) -> Outgoing {
-    let data = to_data(&OtaProgress { task_id: t.id.clone(), step, percent: t.percent(), code, msg });
-    Outgoing::Other { class: "ota", action: "progress", data }
-}
-
-fn file_result(id: &str, code: i64, msg: Option<String>) -> Outgoing {
-    let data = to_data(&FileDownloadResult { file_id: id.to_owned(), code, msg });
-    Outgoing::Other { class: "file", action: "download/result", data }
-}
-
-/// Accepts an `ota/upgrade` or says why not (4, 5, 7, 10, 11); on success the transfer is
-/// running and `accepted` progress is returned.
-pub fn accept_ota(state: &mut SimState, req: &OtaUpgrade) -> Result<Vec<Outgoing>, Fail> {
-    check_common(req.size, &req.sha256, req.chunk_size)?;
-    if req.size == 0 || req.version.is_empty() || req.task_id.is_empty() {
-        return Err(fail(codes::BAD_PARAM, "size, version and taskId must not be empty"));
-    }
-    let Some(current) = state.modules.get(&req.module) else {
-        let known: Vec<&str> = state.modules.keys().map(String::as_str).collect();
-        return Err(fail(codes::NOT_FOUND, format!("module {:?} unknown; known: {}", req.module, known.join(", "))));
-    };
-    if *current == req.version {
-        return Err(fail(codes::SAME_VERSION, format!("{} is already at {}", req.module, req.version)));
-    }
-    if state.transfers.iter().any(|t| t.ota && t.target == req.module) {
-        return Err(fail(codes::BUSY, format!("an upgrade of {} is already running", req.module)));
-    }
-    check_room(state, true, &req.task_id)?;
-    let t = Transfer {
-        ota: true,
-        id: req.task_id.clone(),
-        target: req.module.clone(),
-        version: Some(req.version.clone()),
-        size: req.size,
-        sha256: req.sha256.to_ascii_lowercase(),
-        chunk_size: req.chunk_size,
-        data: Vec::new(),
-        reported_percent: 0.0,
-        rounds: 0,
-    };
-    let now = state.now_ms();
-    state.log.push(now, Level::Info, "ota", format!("task {}: {} {} → {} ({} bytes)", t.id, t.target, state.modules.get(&t.target).cloned().unwrap_or_default(), req.version, t.size));
-    state.record_task(t.record(OtaStep::Accepted, 0, None));
-    let out = vec![progress(&t, OtaStep::Accepted, 0, None)];
-    state.transfers.push(t);
-    Ok(out)
-}
-
-/// Accepts a `file/download` or says why not (4, 5, 10).
-pub fn accept_file(state: &mut SimState, req: &FileDownload) -> Result<Vec<Outgoing>, Fail> {
-    if !is_safe_file_name(&req.name) {
-        return Err(fail(codes::BAD_PARAM, format!("{:?} is not a plain file name", req.name)));
-    }
-    if req.file_id.is_empty() {
-        return Err(fail(codes::BAD_PARAM, "fileId must not be empty"));
-    }
-    check_common(req.size, &req.sha256, req.chunk_size)?;
-    check_room(state, false, &req.file_id)?;
-    let t = Transfer {
-        ota: false,
-        id: req.file_id.clone(),
-        target: req.name.clone(),
-        version: None,
-        size: req.size,
-        sha256: req.sha256.to_ascii_lowercase(),
-        chunk_size: req.chunk_size,
-        data: Vec::new(),
-        reported_percent: 0.0,
-        rounds: 0,
-    };
-    let now = state.now_ms();
-    state.log.push(now, Level::Info, "file", format!("download {}: {} ({} bytes)", t.id, t.target, t.size));
-    state.record_task(t.record(OtaStep::Accepted, 0, None));
-    if t.size == 0 {
-        // Nothing to pull: verify and store the empty file at once.
-        return Ok(finish(state, t));
-    }
-    state.transfers.push(t);
-    Ok(Vec::new())
-}
-
-/// Handles the master's reply to the chunk request at `offset` of transfer `id`.
-pub fn on_chunk_reply(state: &mut SimState, ota: bool, id: &str, offset: u64, reply: &Reply) -> Vec<Outgoing> {
-    let Some(at) = state.transfers.iter().position(|t| t.ota == ota && t.id == id) else {
-        return Vec::new();
-    };
-    if state.transfers[at].offset() != offset {
-        // A late answer to a request already superseded.
-        return Vec::new();
-    }
-    if reply.code != codes::OK {
-        let t = state.transfers.remove(at);
-        let msg = reply.msg.clone().unwrap_or_else(|| format!("chunk request refused with code {}", reply.code));
-        return failed(state, t, reply.code, msg);
-    }
-    let chunk = match chunk_data(ota, &reply.data) {
-        Ok(c) => c,
-        Err(msg) => {
-            let t = state.transfers.remove(at);
-            return failed(state, t, codes::FAILED, msg);
-        }
-    };
-    let t = &mut state.transfers[at];
-    let asked = t.next_chunk().map_or(0, |(_, len)| len as usize);
-    let problem = if chunk.0 != t.id {
-        Some(format!("chunk for {:?}, expected {:?}", chunk.0, t.id))
-    } else if chunk.1 != offset {
-        Some(format!("chunk at offset {}, asked for {offset}", chunk.1))
-    } else if chunk.2.is_empty() || chunk.2.len() > asked {
-        Some(format!("chunk at {offset} has {} bytes, asked for {asked}", chunk.2.len()))
-    } else {
-        None
-    };
-    if let Some(msg) = problem {
-        let t = state.transfers.remove(at);
-        return failed(state, t, codes::FAILED, msg);
-    }
-    t.data.extend_from_slice(&chunk.2);
-    t.rounds = 0;
-    if t.next_chunk().is_none() {
-        let t = state.transfers.remove(at);
-        return finish(state, t);
-    }
-    let percent = t.percent();
-    if percent - t.reported_percent >= PROGRESS_STEP {
-        t.reported_percent = percent;
-        let out = t.ota.then(|| progress(t, OtaStep::Downloading, 0, None));
-        let record = t.record(OtaStep::Downloading, 0, None);
-        state.record_task(record);
-        return out.into_iter().collect();
-    }
-    Vec::new()
-}
-
-/// A chunk request went unanswered `MAX_TRIES` times: the next one gets a new id, from the
-/// same offset, unless the master has been silent for `MAX_ROUNDS` rounds.
-pub fn on_chunk_gave_up(state: &mut SimState, ota: bool, id: &str) -> Vec<Outgoing> {
-    let Some(at) = state.transfers.iter().position(|t| t.ota == ota && t.id == id) else {
-        return Vec::new();
-    };
-    state.transfers[at].rounds += 1;
-    if state.transfers[at].rounds < MAX_ROUNDS {
-        return Vec::new();
-    }
-    let t = state.transfers.remove(at);
-    let msg = format!("no answer to chunk requests at offset {}", t.offset());
-    failed(state, t, codes::FAILED, msg)
-}
-
 /// (id, offset, bytes) of a chunk reply's data.
-fn chunk_data(ota: bool, data: &Value) -> Result<(String, u64, Vec<u8>), String> {
+pub fn chunk_data(ota: bool, data: &Value) -> Result<(String, u64, Vec<u8>), String> {
     let (id, offset, b64) = if ota {
         let c: OtaChunk = serde_json::from_value(data.clone()).map_err(|e| format!("chunk reply: {e}"))?;
         (c.task_id, c.offset, c.data)
@@ -280,151 +113,3 @@ fn chunk_data(ota: bool, data: &Value) -> Result<(String, u64, Vec<u8>), String>
     Ok((id, offset, bytes))
 }
 
-/// Everything arrived: verify, then install or store, and report the outcome.
-fn finish(state: &mut SimState, t: Transfer) -> Vec<Outgoing> {
-    let mut out = Vec::new();
-    if t.ota {
-        out.push(progress(&t, OtaStep::Verifying, 0, None));
-    }
-    let actual = files::sha256_hex(&t.data);
-    if actual != t.sha256 {
-        let msg = format!("sha256 mismatch: expected {}, got {actual}", t.sha256);
-        out.extend(failed(state, t, codes::CHECKSUM, msg));
-        return out;
-    }
-    let now = state.now_ms();
-    if t.ota {
-        out.push(progress(&t, OtaStep::Installing, 0, None));
-        let version = t.version.clone().unwrap_or_default();
-        state.set_version(&t.target, &version);
-        state.log.push(now, Level::Info, "ota", format!("task {}: {} is now at {version}", t.id, t.target));
-        state.record_task(t.record(OtaStep::Done, 0, None));
-        out.push(progress(&t, OtaStep::Done, 0, None));
-        out.push(Outgoing::Other { class: "ota", action: "version", data: to_data(&state.versions()) });
-        return out;
-    }
-    match files::write_atomic(&state.files_dir, &t.target, &t.data) {
-        Ok(()) => {
-            state.log.push(now, Level::Info, "file", format!("download {}: stored {} ({} bytes)", t.id, t.target, t.size));
-            state.record_task(t.record(OtaStep::Done, 0, None));
-            out.push(file_result(&t.id, codes::OK, None));
-        }
-        Err(e) => {
-            let code = if e.kind() == std::io::ErrorKind::StorageFull { codes::NO_SPACE } else { codes::FAILED };
-            out.extend(failed(state, t, code, format!("cannot store the file: {e}")));
-        }
-    }
-    out
-}
-
-fn failed(state: &mut SimState, t: Transfer, code: i64, msg: String) -> Vec<Outgoing> {
-    let now = state.now_ms();
-    let what = if t.ota { "ota" } else { "file" };
-    state.log.push(now, Level::Error, what, format!("{} {}: failed ({code}): {msg}", what, t.id));
-    state.record_task(t.record(OtaStep::Failed, code, Some(msg.clone())));
-    if t.ota { vec![progress(&t, OtaStep::Failed, code, Some(msg))] } else { vec![file_result(&t.id, code, Some(msg))] }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::model::ModelSet;
-    use crate::protocol::payload::OtaStep;
-
-    fn state() -> (SimState, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        (SimState::new(&ModelSet::builtin(), "PK-GW-01", "GW-0001", dir.path().to_path_buf(), 1, None).unwrap(), dir)
-    }
-
-    fn image(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i * 7 % 251) as u8).collect()
-    }
-
-    /// Serves every chunk request of transfer `id` from `image` until it ends.
-    fn serve(state: &mut SimState, ota: bool, id: &str, image: &[u8]) -> Vec<Outgoing> {
-        let mut out = Vec::new();
-        let mut n = 0;
-        while let Some((_, _, data, offset)) = state.transfers.iter().find(|t| t.id == id).and_then(Transfer::chunk_request) {
-            let length = data["length"].as_u64().unwrap() as usize;
-            let start = offset as usize;
-            let chunk = &image[start..(start + length).min(image.len())];
-            let key = if ota { "taskId" } else { "fileId" };
-            let reply = Reply::ok(format!("r{n}"), json!({key: id, "offset": offset, "data": BASE64.encode(chunk)}));
-            out.extend(on_chunk_reply(state, ota, id, offset, &reply));
-            n += 1;
-        }
-        out
-    }
-
-    fn steps(out: &[Outgoing]) -> Vec<(String, i64)> {
-        out.iter()
-            .filter_map(|o| match o {
-                Outgoing::Other { action: "progress", data, .. } => Some((data["step"].as_str().unwrap().to_owned(), data["code"].as_i64().unwrap())),
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn ota_pull_verify_install() {
-        let (mut st, _dir) = state();
-        let img = image(100_000);
-        let req = OtaUpgrade { task_id: "t1".into(), module: "firmware".into(), version: "2.1.0".into(), size: img.len() as u64, sha256: files::sha256_hex(&img).to_uppercase(), chunk_size: 4096 };
-        let accepted = accept_ota(&mut st, &req).unwrap();
-        let out = serve(&mut st, true, "t1", &img);
-        let steps = steps(&out);
-        let downloading = steps.iter().filter(|(s, _)| s == "downloading").count();
-        assert!((10..=20).contains(&downloading), "progress at most every 5 %: {downloading}");
-        assert_eq!(steps[steps.len() - 3..], [("verifying".into(), 0), ("installing".into(), 0), ("done".into(), 0)]);
-        assert_eq!(accepted.len(), 1);
-        assert_eq!(st.modules["firmware"], "2.1.0");
-        assert_eq!(st.props["fwVersion"], "2.1.0");
-        assert!(out.iter().any(|o| matches!(o, Outgoing::Other { class: "ota", action: "version", .. })));
-        assert!(st.transfers.is_empty());
-        assert_eq!(st.tasks.back().unwrap().step, OtaStep::Done);
-    }
-
-    #[test]
-    fn ota_checksum_mismatch_and_master_errors() {
-        let (mut st, _dir) = state();
-        let img = image(3_000);
-        let req = OtaUpgrade { task_id: "t2".into(), module: "app".into(), version: "2.0.0".into(), size: 3_000, sha256: "0".repeat(64), chunk_size: 1024 };
-        accept_ota(&mut st, &req).unwrap();
-        let out = serve(&mut st, true, "t2", &img);
-        assert_eq!(steps(&out).last().unwrap(), &("failed".to_owned(), codes::CHECKSUM));
-        assert_eq!(st.modules["app"], "1.0.0");
-
-        let req = OtaUpgrade { task_id: "t3".into(), ..req };
-        accept_ota(&mut st, &req).unwrap();
-        let refused = Reply::error("r", 7, "no such task");
-        let out = on_chunk_reply(&mut st, true, "t3", 0, &refused);
-        assert_eq!(steps(&out), [("failed".to_owned(), 7)]);
-        assert!(st.transfers.is_empty());
-
-        let req = OtaUpgrade { task_id: "t4".into(), ..req };
-        accept_ota(&mut st, &req).unwrap();
-        for _ in 1..MAX_ROUNDS {
-            assert!(on_chunk_gave_up(&mut st, true, "t4").is_empty());
-        }
-        assert_eq!(steps(&on_chunk_gave_up(&mut st, true, "t4")), [("failed".to_owned(), codes::FAILED)]);
-    }
-
-    #[test]
-    fn file_download_is_verified_and_written_atomically() {
-        let (mut st, dir) = state();
-        let img = image(10_000);
-        let req = FileDownload { file_id: "f1".into(), name: "meters.csv".into(), size: 10_000, sha256: files::sha256_hex(&img), chunk_size: 256 };
-        assert!(accept_file(&mut st, &req).unwrap().is_empty());
-        assert_eq!(accept_file(&mut st, &req).unwrap_err().code, codes::BUSY);
-        let out = serve(&mut st, false, "f1", &img);
-        assert!(matches!(&out[..], [Outgoing::Other { action: "download/result", data, .. }] if data["code"] == 0), "{out:?}");
-        assert_eq!(std::fs::read(dir.path().join("meters.csv")).unwrap(), img);
-
-        let bad = FileDownload { file_id: "f2".into(), name: "other.bin".into(), sha256: "1".repeat(64), ..req };
-        accept_file(&mut st, &bad).unwrap();
-        let out = serve(&mut st, false, "f2", &img);
-        assert!(matches!(&out[..], [Outgoing::Other { data, .. }] if data["code"] == codes::CHECKSUM));
-        assert!(!dir.path().join("other.bin").exists());
-        assert_eq!(files::list(dir.path()).unwrap().len(), 1, "no temp file left behind");
-    }
-}
