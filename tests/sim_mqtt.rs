@@ -202,7 +202,7 @@ async fn simulator_serves_a_master_over_mqtt() {
             (steps.last().map(String::as_str) == Some("done")).then_some(())
         })
         .await;
-    assert_eq!(chunks, [0, 65536, 131072, 196608], "one chunk outstanding at a time, in order");
+    assert_eq!(chunks, [0, 65536, 131072, 196608], "asked in order, each chunk once");
     assert_eq!(steps.first().map(String::as_str), Some("accepted"));
     assert!(steps.ends_with(&["verifying".into(), "installing".into(), "done".into()]), "{steps:?}");
     let versions = master

@@ -2,11 +2,13 @@
 //! and `file/download`, then feeding each chunk reply to its [`Transfer`], verifying the
 //! SHA-256 and installing (a module version) or storing (a file in the gateway's folder).
 
+use serde_json::Value;
+
 use super::Fail;
 use super::files;
 use super::log::Level;
 use super::state::{Outgoing, SimState};
-use super::transfer::{MAX_ROUNDS, PROGRESS_STEP, Transfer, check_common, chunk_data, fail};
+use super::transfer::{Arrival, PROGRESS_STEP, Transfer, check_common, fail};
 use crate::protocol::codes;
 use crate::protocol::envelope::Reply;
 use crate::protocol::ids::is_safe_file_name;
@@ -44,7 +46,7 @@ pub fn accept_ota(state: &mut SimState, req: &OtaUpgrade) -> Result<Vec<Outgoing
     }
     let Some(current) = state.modules.get(&req.module) else {
         let known: Vec<&str> = state.modules.keys().map(String::as_str).collect();
-        return Err(fail(codes::NOT_FOUND, format!("module {:?} unknown; known: {}", req.module, known.join(", "))));
+        return Err(fail(codes::NOT_FOUND, format!("module \"{}\" unknown; known: {}", req.module, known.join(", "))));
     };
     if *current == req.version {
         return Err(fail(codes::SAME_VERSION, format!("{} is already at {}", req.module, req.version)));
@@ -53,20 +55,10 @@ pub fn accept_ota(state: &mut SimState, req: &OtaUpgrade) -> Result<Vec<Outgoing
         return Err(fail(codes::BUSY, format!("an upgrade of {} is already running", req.module)));
     }
     check_room(state, true, &req.task_id)?;
-    let t = Transfer {
-        ota: true,
-        id: req.task_id.clone(),
-        target: req.module.clone(),
-        version: Some(req.version.clone()),
-        size: req.size,
-        sha256: req.sha256.to_ascii_lowercase(),
-        chunk_size: req.chunk_size,
-        data: Vec::new(),
-        reported_percent: 0.0,
-        rounds: 0,
-    };
+    let t = Transfer::ota(req, chunk_size(state, req.chunk_size), state.chunk_window);
     let now = state.now_ms();
-    state.log.push(now, Level::Info, "ota", format!("task {}: {} {} → {} ({} bytes)", t.id, t.target, state.modules.get(&t.target).cloned().unwrap_or_default(), req.version, t.size));
+    let from = state.modules.get(&t.target).cloned().unwrap_or_default();
+    state.log.push(now, Level::Info, "ota", format!("task {}: {} {from} → {} ({} bytes, {} per chunk)", t.id, t.target, req.version, t.size, t.chunk_size));
     state.record_task(t.record(OtaStep::Accepted, 0, None));
     let out = vec![progress(&t, OtaStep::Accepted, 0, None)];
     state.transfers.push(t);
@@ -76,27 +68,16 @@ pub fn accept_ota(state: &mut SimState, req: &OtaUpgrade) -> Result<Vec<Outgoing
 /// Accepts a `file/download` or says why not (4, 5, 10).
 pub fn accept_file(state: &mut SimState, req: &FileDownload) -> Result<Vec<Outgoing>, Fail> {
     if !is_safe_file_name(&req.name) {
-        return Err(fail(codes::BAD_PARAM, format!("{:?} is not a plain file name", req.name)));
+        return Err(fail(codes::BAD_PARAM, format!("\"{}\" is not a plain file name", req.name)));
     }
     if req.file_id.is_empty() {
         return Err(fail(codes::BAD_PARAM, "fileId must not be empty"));
     }
     check_common(req.size, &req.sha256, req.chunk_size)?;
     check_room(state, false, &req.file_id)?;
-    let t = Transfer {
-        ota: false,
-        id: req.file_id.clone(),
-        target: req.name.clone(),
-        version: None,
-        size: req.size,
-        sha256: req.sha256.to_ascii_lowercase(),
-        chunk_size: req.chunk_size,
-        data: Vec::new(),
-        reported_percent: 0.0,
-        rounds: 0,
-    };
+    let t = Transfer::file(req, chunk_size(state, req.chunk_size), state.chunk_window);
     let now = state.now_ms();
-    state.log.push(now, Level::Info, "file", format!("download {}: {} ({} bytes)", t.id, t.target, t.size));
+    state.log.push(now, Level::Info, "file", format!("download {}: {} ({} bytes, {} per chunk)", t.id, t.target, t.size, t.chunk_size));
     state.record_task(t.record(OtaStep::Accepted, 0, None));
     if t.size == 0 {
         // Nothing to pull: verify and store the empty file at once.
@@ -106,45 +87,57 @@ pub fn accept_file(state: &mut SimState, req: &FileDownload) -> Result<Vec<Outgo
     Ok(Vec::new())
 }
 
+/// The bytes to ask for per chunk: what the master announced, but never more than the link
+/// carries in one chunk (32 KiB over serial, contract §8).
+fn chunk_size(state: &SimState, announced: u32) -> u32 {
+    announced.min(state.chunk_max_bytes)
+}
+
+/// A chunk request to send: for transfer `id`, the chunk at `offset`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkAsk {
+    pub ota: bool,
+    pub id: String,
+    pub offset: u64,
+    pub class: &'static str,
+    pub action: &'static str,
+    pub data: Value,
+}
+
+/// The chunk requests every running transfer may send now, filling each one's window.
+pub fn chunk_asks(state: &mut SimState) -> Vec<ChunkAsk> {
+    let mut asks = Vec::new();
+    for t in &mut state.transfers {
+        for (offset, length) in t.next_asks() {
+            let (class, action, data) = t.chunk_request(offset, length);
+            asks.push(ChunkAsk { ota: t.ota, id: t.id.clone(), offset, class, action, data });
+        }
+    }
+    asks
+}
+
 /// Handles the master's reply to the chunk request at `offset` of transfer `id`.
 pub fn on_chunk_reply(state: &mut SimState, ota: bool, id: &str, offset: u64, reply: &Reply) -> Vec<Outgoing> {
     let Some(at) = state.transfers.iter().position(|t| t.ota == ota && t.id == id) else {
         return Vec::new();
     };
-    if state.transfers[at].offset() != offset {
-        // A late answer to a request already superseded.
-        return Vec::new();
-    }
     if reply.code != codes::OK {
+        // The master will not serve this transfer (code 7 after a cancel): it ends here, whatever
+        // else is outstanding.
         let t = state.transfers.remove(at);
         let msg = reply.msg.clone().unwrap_or_else(|| format!("chunk request refused with code {}", reply.code));
         return failed(state, t, reply.code, msg);
     }
-    let chunk = match chunk_data(ota, &reply.data) {
-        Ok(c) => c,
+    match state.transfers[at].on_chunk(offset, &reply.data) {
+        Ok(Arrival::Taken) => {}
+        Ok(Arrival::Stale) => return Vec::new(),
         Err(msg) => {
             let t = state.transfers.remove(at);
             return failed(state, t, codes::FAILED, msg);
         }
-    };
-    let t = &mut state.transfers[at];
-    let asked = t.next_chunk().map_or(0, |(_, len)| len as usize);
-    let problem = if chunk.0 != t.id {
-        Some(format!("chunk for {:?}, expected {:?}", chunk.0, t.id))
-    } else if chunk.1 != offset {
-        Some(format!("chunk at offset {}, asked for {offset}", chunk.1))
-    } else if chunk.2.is_empty() || chunk.2.len() > asked {
-        Some(format!("chunk at {offset} has {} bytes, asked for {asked}", chunk.2.len()))
-    } else {
-        None
-    };
-    if let Some(msg) = problem {
-        let t = state.transfers.remove(at);
-        return failed(state, t, codes::FAILED, msg);
     }
-    t.data.extend_from_slice(&chunk.2);
-    t.rounds = 0;
-    if t.next_chunk().is_none() {
+    let t = &mut state.transfers[at];
+    if t.is_complete() {
         let t = state.transfers.remove(at);
         return finish(state, t);
     }
@@ -159,14 +152,13 @@ pub fn on_chunk_reply(state: &mut SimState, ota: bool, id: &str, offset: u64, re
     Vec::new()
 }
 
-/// A chunk request went unanswered `MAX_TRIES` times: the next one gets a new id, from the
-/// same offset, unless the master has been silent for `MAX_ROUNDS` rounds.
-pub fn on_chunk_gave_up(state: &mut SimState, ota: bool, id: &str) -> Vec<Outgoing> {
+/// The chunk request at `offset` went unanswered `MAX_TRIES` times: it is asked again with a
+/// new id, unless the master has been silent for `MAX_ROUNDS` rounds.
+pub fn on_chunk_gave_up(state: &mut SimState, ota: bool, id: &str, offset: u64) -> Vec<Outgoing> {
     let Some(at) = state.transfers.iter().position(|t| t.ota == ota && t.id == id) else {
         return Vec::new();
     };
-    state.transfers[at].rounds += 1;
-    if state.transfers[at].rounds < MAX_ROUNDS {
+    if !state.transfers[at].on_gave_up(offset) {
         return Vec::new();
     }
     let t = state.transfers.remove(at);
@@ -228,6 +220,7 @@ mod tests {
     use super::*;
     use crate::protocol::model::ModelSet;
     use crate::protocol::payload::OtaStep;
+    use crate::sim::transfer::MAX_ROUNDS;
 
     fn state() -> (SimState, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -238,18 +231,24 @@ mod tests {
         (0..len).map(|i| (i * 7 % 251) as u8).collect()
     }
 
-    /// Serves every chunk request of transfer `id` from `image` until it ends.
+    /// Serves every chunk request of transfer `id` from `image` until it ends, answering each
+    /// window's requests last first.
     fn serve(state: &mut SimState, ota: bool, id: &str, image: &[u8]) -> Vec<Outgoing> {
         let mut out = Vec::new();
         let mut n = 0;
-        while let Some((_, _, data, offset)) = state.transfers.iter().find(|t| t.id == id).and_then(Transfer::chunk_request) {
-            let length = data["length"].as_u64().unwrap() as usize;
-            let start = offset as usize;
-            let chunk = &image[start..(start + length).min(image.len())];
-            let key = if ota { "taskId" } else { "fileId" };
-            let reply = Reply::ok(format!("r{n}"), json!({key: id, "offset": offset, "data": BASE64.encode(chunk)}));
-            out.extend(on_chunk_reply(state, ota, id, offset, &reply));
-            n += 1;
+        while state.transfers.iter().any(|t| t.id == id) {
+            let asks = chunk_asks(state);
+            assert!(!asks.is_empty(), "a running transfer always has a chunk to ask for");
+            for ask in asks.into_iter().rev() {
+                let length = ask.data["length"].as_u64().unwrap() as usize;
+                assert!(length <= state.chunk_max_bytes as usize);
+                let start = ask.offset as usize;
+                let chunk = &image[start..(start + length).min(image.len())];
+                let key = if ota { "taskId" } else { "fileId" };
+                let reply = Reply::ok(format!("r{n}"), json!({key: id, "offset": ask.offset, "data": BASE64.encode(chunk)}));
+                out.extend(on_chunk_reply(state, ota, id, ask.offset, &reply));
+                n += 1;
+            }
         }
         out
     }
@@ -266,6 +265,8 @@ mod tests {
     #[test]
     fn ota_pull_verify_install() {
         let (mut st, _dir) = state();
+        // One chunk at a time, so that every 5 % step can be seen.
+        st.chunk_window = 1;
         let img = image(100_000);
         let req = OtaUpgrade { task_id: "t1".into(), module: "firmware".into(), version: "2.1.0".into(), size: img.len() as u64, sha256: files::sha256_hex(&img).to_uppercase(), chunk_size: 4096 };
         let accepted = accept_ota(&mut st, &req).unwrap();
@@ -302,9 +303,11 @@ mod tests {
         let req = OtaUpgrade { task_id: "t4".into(), ..req };
         accept_ota(&mut st, &req).unwrap();
         for _ in 1..MAX_ROUNDS {
-            assert!(on_chunk_gave_up(&mut st, true, "t4").is_empty());
+            chunk_asks(&mut st);
+            assert!(on_chunk_gave_up(&mut st, true, "t4", 0).is_empty());
         }
-        assert_eq!(steps(&on_chunk_gave_up(&mut st, true, "t4")), [("failed".to_owned(), codes::FAILED)]);
+        chunk_asks(&mut st);
+        assert_eq!(steps(&on_chunk_gave_up(&mut st, true, "t4", 0)), [("failed".to_owned(), codes::FAILED)]);
     }
 
     #[test]

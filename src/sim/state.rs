@@ -88,6 +88,10 @@ pub struct SimState {
     /// Largest `history/report` payload the link carries: 64 KiB, less over serial (set by the
     /// runtime for its link).
     pub batch_max_bytes: usize,
+    /// Largest chunk the gateway asks for: 64 KiB, 32 KiB over serial (contract §8).
+    pub chunk_max_bytes: u32,
+    /// Chunk requests each transfer keeps outstanding (contract §8: at most 8).
+    pub chunk_window: usize,
     pub active_alarms: Vec<Alarm>,
     pub transfers: Vec<Transfer>,
     pub tasks: VecDeque<TaskRecord>,
@@ -154,6 +158,8 @@ impl SimState {
             offline: OfflineBuffer::default(),
             history: HistoryQueue::default(),
             batch_max_bytes: super::outage::BATCH_MAX_BYTES,
+            chunk_max_bytes: *super::transfer::CHUNK_SIZES.end(),
+            chunk_window: super::transfer::DEFAULT_WINDOW,
             active_alarms: Vec::new(),
             transfers: Vec::new(),
             tasks: VecDeque::new(),
