@@ -308,7 +308,7 @@ impl Runtime {
             let count = stored.len();
             let base = self.ids.next_id();
             let mut n = 0;
-            let batches = make_batches(stored, state.batch_max_bytes, || {
+            let batches = make_batches(stored, state.batch_max_bytes, None, || {
                 n += 1;
                 format!("{base}-h{n}")
             });

@@ -19,7 +19,7 @@ use super::transfer::Transfer;
 use super::{SimCounters, SimError, SimSnapshot, TaskRecord};
 use crate::protocol::ids::{IdKind, check_id};
 use crate::protocol::model::{Access, Lang, ModelKind, ModelSet, PortDef, PortParams, ProductModel, PropertyDef, ValueType};
-use crate::protocol::payload::{Alarm, AlarmState, Info, ModuleVersion, PointValue, Port, PortStatus, Reading, Versions};
+use crate::protocol::payload::{Alarm, AlarmState, Info, ModuleVersion, PointValue, Port, PortStatus, Reading, SubRef, Versions};
 use crate::protocol::time::now_ms;
 
 /// Report period when neither the model's `reportPeriod` property nor a point says, seconds.
@@ -255,6 +255,7 @@ impl SimState {
             mac: Some(mac),
             ip: None,
             uptime: self.uptime_secs(),
+            subs: Some(self.devices.iter().skip(1).map(|d| SubRef { sub: d.sub.clone(), product_key: d.model.product_key.clone() }).collect()),
         }
     }
 

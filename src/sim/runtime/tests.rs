@@ -69,8 +69,8 @@ async fn a_request_the_link_cannot_carry_is_dropped_not_resent_forever() {
         alarm_id: "a1".into(), sub: "meter-1".into(), pid: None, alarm_type: "x".into(), level: 1, state: AlarmState::Raised,
         value: None, threshold: None, ts: 1, desc: Some("d".repeat(frame::MAX_FRAME_LEN)),
     };
-    let big = HistoryReport { batch_id: "big".into(), points: Vec::new(), readings: None, alarms: Some(vec![huge]) };
-    let small = HistoryReport { batch_id: "small".into(), points: vec![point(1)], readings: None, alarms: None };
+    let big = HistoryReport { batch_id: "big".into(), recall_id: None, points: Vec::new(), readings: None, alarms: Some(vec![huge]) };
+    let small = HistoryReport { batch_id: "small".into(), recall_id: None, points: vec![point(1)], readings: None, alarms: None };
     state.history.push(vec![big, small]);
     runtime.pump(&mut state);
     assert_eq!(state.counters.publishes_dropped, 1);
