@@ -214,7 +214,7 @@ fn point_set(state: &mut SimState, req: PointSet, out: &mut Vec<Outgoing>) -> Re
         (_, v) => v.clone(),
     };
     let now = state.now_ms();
-    state.log.push(now, Level::Info, "point", format!("{}/{} set to {value}", req.sub, req.pid));
+    state.log.push(now, Level::Info, "point", format!("{}/{} set to {}", req.sub, req.pid, super::log::value_text(&value)));
     let sample = state.devices[index].set_point(&req.pid, value.clone(), now, &mut state.alarm_seq);
     out.extend(state.record_outgoing_parts(Vec::new(), sample.changes, sample.alarms, Vec::new()));
     Ok(to_data(&PointSetReply { value }))

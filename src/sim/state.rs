@@ -325,7 +325,13 @@ impl SimState {
     fn track_alarm(&mut self, alarm: &Alarm) {
         match alarm.state {
             AlarmState::Raised => {
-                let text = format!("alarm {} raised on {}/{}: {:?}", alarm.alarm_type, alarm.sub, alarm.pid.as_deref().unwrap_or("-"), alarm.value);
+                let mut text = format!("alarm {} raised on {}/{}", alarm.alarm_type, alarm.sub, alarm.pid.as_deref().unwrap_or("-"));
+                if let Some(value) = &alarm.value {
+                    text.push_str(&format!(": {}", super::log::value_text(value)));
+                }
+                if let Some(threshold) = alarm.threshold {
+                    text.push_str(&format!(" (threshold {threshold})"));
+                }
                 self.log.push(alarm.ts, super::log::Level::Warn, "alarm", text);
                 self.active_alarms.push(alarm.clone());
             }

@@ -321,3 +321,39 @@ fn file_read_over_serial_is_at_most_32_kib() {
     let (c, data, _) = call(&mut st, "file/read", read(32_768));
     assert_eq!((c, BASE64.decode(data["data"].as_str().unwrap()).unwrap().len()), (0, 32_768));
 }
+
+#[test]
+fn log_entries_read_as_text_not_rust_debug() {
+    use crate::protocol::payload::{Alarm, AlarmState};
+    let (mut st, _dir) = state();
+    assert_eq!(code(&mut st, "log/config", json!({"level": "debug", "upload": true})), 0);
+    assert_eq!(code(&mut st, "point/set", json!({"sub": "pcs-1", "pid": "Pset", "value": 20.5})), 0);
+    assert_eq!(code(&mut st, "point/set", json!({"sub": "pcs-1", "pid": "gridSwitch", "value": 0})), 0);
+    assert_eq!(code(&mut st, "point/set", json!({"sub": "pcs-1", "pid": "Pset", "value": "high"})), codes::BAD_PARAM);
+    call(&mut st, "property/set", json!({"props": {"reportPeriod": 0, "nope": true, "logLevel": "debug"}}));
+    call(&mut st, "port/set", json!({"ports": [{"portId": "COM1", "params": {"protocol": "x"}}, {"portId": "COM9", "params": {}}]}));
+    call(&mut st, "command/request", json!({"cmd": "reread", "params": {"sub": "meter-1"}}));
+    call(&mut st, "command/request", json!({"cmd": "start", "sub": "nobody", "params": {}}));
+    let now = st.now_ms();
+    let alarm = |state, value| Alarm {
+        alarm_id: "a1".into(), sub: "meter-1".into(), pid: Some("Ua".into()), alarm_type: "overVoltage".into(), level: 2, state,
+        value, threshold: Some(253.0), ts: now, desc: None,
+    };
+    let raised = alarm(AlarmState::Raised, Some(PointV::Number(260.5)));
+    let cleared = alarm(AlarmState::Cleared, None);
+    st.record_outgoing_parts(Vec::new(), Vec::new(), vec![raised, cleared], Vec::new());
+    st.record_outgoing_parts(Vec::new(), Vec::new(), vec![alarm(AlarmState::Raised, Some(PointV::Text("hot".into())))], Vec::new());
+
+    let (_, data, _) = call(&mut st, "log/get", json!({"from": 0, "to": i64::MAX}));
+    let msgs: Vec<String> = data["entries"].as_array().unwrap().iter().map(|e| e["msg"].as_str().unwrap().to_owned()).collect();
+    let uploaded: Vec<String> = st.log.take_unsent().into_iter().map(|e| e.msg).collect();
+    assert!(msgs.iter().any(|m| m.contains("raised on meter-1/Ua: 260.5 (threshold 253)")), "{msgs:#?}");
+    assert!(msgs.iter().any(|m| m.contains("Ua: \"hot\"")), "{msgs:#?}");
+    assert!(msgs.iter().any(|m| m.contains("pcs-1/Pset set to 20.5")), "{msgs:#?}");
+    assert!(msgs.iter().any(|m| m.contains("pcs-1/gridSwitch set to 0")), "{msgs:#?}");
+    for msg in msgs.iter().chain(&uploaded) {
+        for debug in ["Some(", "None", "Number(", "Text(", "Bool(", " { "] {
+            assert!(!msg.contains(debug), "Rust debug text {debug:?} in a log entry: {msg}");
+        }
+    }
+}

@@ -88,3 +88,10 @@ async fn a_request_the_link_cannot_carry_is_dropped_not_resent_forever() {
     assert!(state.history.is_empty());
     assert!(!runtime.outbox.has(|p| matches!(p, Purpose::History { .. })), "nothing left to resend");
 }
+
+#[test]
+fn link_states_are_logged_as_words() {
+    assert_eq!(describe_link_state(&LinkState::Down { reason: "connection refused".into() }), "down: connection refused");
+    assert_eq!(describe_link_state(&LinkState::Connecting { attempt: 3 }), "connecting (attempt 3)");
+    assert_eq!(describe_link_state(&LinkState::Closed), "closed");
+}
