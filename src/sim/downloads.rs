@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::Fail;
 use super::files;
 use super::log::Level;
-use super::state::{Outgoing, SimState};
+use super::state::{FIRMWARE_MODULE, Outgoing, SimState, SOFTWARE_MODULE};
 use super::transfer::{Arrival, PROGRESS_STEP, Transfer, check_common, fail};
 use crate::protocol::codes;
 use crate::protocol::envelope::Reply;
@@ -16,6 +16,8 @@ use crate::protocol::payload::{FileDownload, FileDownloadResult, OtaProgress, Ot
 
 /// Transfers running at once at most.
 const MAX_RUNNING: usize = 4;
+/// The gateway's own modules, whose versions `Info` shows (the others are sub-devices').
+const GATEWAY_MODULES: [&str; 2] = [FIRMWARE_MODULE, SOFTWARE_MODULE];
 
 fn check_room(state: &SimState, ota: bool, id: &str) -> Result<(), Fail> {
     if state.transfers.iter().any(|t| t.ota == ota && t.id == id) {
@@ -186,6 +188,11 @@ fn finish(state: &mut SimState, t: Transfer) -> Vec<Outgoing> {
         state.log.push(now, Level::Info, "ota", format!("task {}: {} is now at {version}", t.id, t.target));
         state.record_task(t.record(OtaStep::Done, 0, None));
         out.push(progress(&t, OtaStep::Done, 0, None));
+        if GATEWAY_MODULES.contains(&t.target.as_str()) {
+            // A real gateway reboots into what it installed and announces itself again, so a
+            // master sees the new fwVersion/swVersion without asking.
+            out.push(Outgoing::Other { class: "info", action: "report", data: to_data(&state.info()) });
+        }
         out.push(Outgoing::Other { class: "ota", action: "version", data: to_data(&state.versions()) });
         return out;
     }
@@ -212,120 +219,4 @@ fn failed(state: &mut SimState, t: Transfer, code: i64, msg: String) -> Vec<Outg
 }
 
 #[cfg(test)]
-mod tests {
-    use base64::Engine;
-    use base64::engine::general_purpose::STANDARD as BASE64;
-    use serde_json::json;
-
-    use super::*;
-    use crate::protocol::model::ModelSet;
-    use crate::protocol::payload::OtaStep;
-    use crate::sim::transfer::MAX_ROUNDS;
-
-    fn state() -> (SimState, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        (SimState::new(&ModelSet::builtin(), "PK-GW-01", "GW-0001", dir.path().to_path_buf(), 1, None).unwrap(), dir)
-    }
-
-    fn image(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i * 7 % 251) as u8).collect()
-    }
-
-    /// Serves every chunk request of transfer `id` from `image` until it ends, answering each
-    /// window's requests last first.
-    fn serve(state: &mut SimState, ota: bool, id: &str, image: &[u8]) -> Vec<Outgoing> {
-        let mut out = Vec::new();
-        let mut n = 0;
-        while state.transfers.iter().any(|t| t.id == id) {
-            let asks = chunk_asks(state);
-            assert!(!asks.is_empty(), "a running transfer always has a chunk to ask for");
-            for ask in asks.into_iter().rev() {
-                let length = ask.data["length"].as_u64().unwrap() as usize;
-                assert!(length <= state.chunk_max_bytes as usize);
-                let start = ask.offset as usize;
-                let chunk = &image[start..(start + length).min(image.len())];
-                let key = if ota { "taskId" } else { "fileId" };
-                let reply = Reply::ok(format!("r{n}"), json!({key: id, "offset": ask.offset, "data": BASE64.encode(chunk)}));
-                out.extend(on_chunk_reply(state, ota, id, ask.offset, &reply));
-                n += 1;
-            }
-        }
-        out
-    }
-
-    fn steps(out: &[Outgoing]) -> Vec<(String, i64)> {
-        out.iter()
-            .filter_map(|o| match o {
-                Outgoing::Other { action: "progress", data, .. } => Some((data["step"].as_str().unwrap().to_owned(), data["code"].as_i64().unwrap())),
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn ota_pull_verify_install() {
-        let (mut st, _dir) = state();
-        // One chunk at a time, so that every 5 % step can be seen.
-        st.chunk_window = 1;
-        let img = image(100_000);
-        let req = OtaUpgrade { task_id: "t1".into(), module: "firmware".into(), version: "2.1.0".into(), size: img.len() as u64, sha256: files::sha256_hex(&img).to_uppercase(), chunk_size: 4096 };
-        let accepted = accept_ota(&mut st, &req).unwrap();
-        let out = serve(&mut st, true, "t1", &img);
-        let steps = steps(&out);
-        let downloading = steps.iter().filter(|(s, _)| s == "downloading").count();
-        assert!((10..=20).contains(&downloading), "progress at most every 5 %: {downloading}");
-        assert_eq!(steps[steps.len() - 3..], [("verifying".into(), 0), ("installing".into(), 0), ("done".into(), 0)]);
-        assert_eq!(accepted.len(), 1);
-        assert_eq!(st.modules["firmware"], "2.1.0");
-        assert_eq!(st.props["fwVersion"], "2.1.0");
-        assert!(out.iter().any(|o| matches!(o, Outgoing::Other { class: "ota", action: "version", .. })));
-        assert!(st.transfers.is_empty());
-        assert_eq!(st.tasks.back().unwrap().step, OtaStep::Done);
-    }
-
-    #[test]
-    fn ota_checksum_mismatch_and_master_errors() {
-        let (mut st, _dir) = state();
-        let img = image(3_000);
-        let req = OtaUpgrade { task_id: "t2".into(), module: "app".into(), version: "2.0.0".into(), size: 3_000, sha256: "0".repeat(64), chunk_size: 1024 };
-        accept_ota(&mut st, &req).unwrap();
-        let out = serve(&mut st, true, "t2", &img);
-        assert_eq!(steps(&out).last().unwrap(), &("failed".to_owned(), codes::CHECKSUM));
-        assert_eq!(st.modules["app"], "1.0.0");
-
-        let req = OtaUpgrade { task_id: "t3".into(), ..req };
-        accept_ota(&mut st, &req).unwrap();
-        let refused = Reply::error("r", 7, "no such task");
-        let out = on_chunk_reply(&mut st, true, "t3", 0, &refused);
-        assert_eq!(steps(&out), [("failed".to_owned(), 7)]);
-        assert!(st.transfers.is_empty());
-
-        let req = OtaUpgrade { task_id: "t4".into(), ..req };
-        accept_ota(&mut st, &req).unwrap();
-        for _ in 1..MAX_ROUNDS {
-            chunk_asks(&mut st);
-            assert!(on_chunk_gave_up(&mut st, true, "t4", 0).is_empty());
-        }
-        chunk_asks(&mut st);
-        assert_eq!(steps(&on_chunk_gave_up(&mut st, true, "t4", 0)), [("failed".to_owned(), codes::FAILED)]);
-    }
-
-    #[test]
-    fn file_download_is_verified_and_written_atomically() {
-        let (mut st, dir) = state();
-        let img = image(10_000);
-        let req = FileDownload { file_id: "f1".into(), name: "meters.csv".into(), size: 10_000, sha256: files::sha256_hex(&img), chunk_size: 256 };
-        assert!(accept_file(&mut st, &req).unwrap().is_empty());
-        assert_eq!(accept_file(&mut st, &req).unwrap_err().code, codes::BUSY);
-        let out = serve(&mut st, false, "f1", &img);
-        assert!(matches!(&out[..], [Outgoing::Other { action: "download/result", data, .. }] if data["code"] == 0), "{out:?}");
-        assert_eq!(std::fs::read(dir.path().join("meters.csv")).unwrap(), img);
-
-        let bad = FileDownload { file_id: "f2".into(), name: "other.bin".into(), sha256: "1".repeat(64), ..req };
-        accept_file(&mut st, &bad).unwrap();
-        let out = serve(&mut st, false, "f2", &img);
-        assert!(matches!(&out[..], [Outgoing::Other { data, .. }] if data["code"] == codes::CHECKSUM));
-        assert!(!dir.path().join("other.bin").exists());
-        assert_eq!(files::list(dir.path()).unwrap().len(), 1, "no temp file left behind");
-    }
-}
+mod tests;

@@ -26,6 +26,10 @@ use crate::protocol::time::now_ms;
 const DEFAULT_REPORT_PERIOD_SECS: u64 = 60;
 /// Version every module starts at.
 const START_VERSION: &str = "1.0.0";
+/// The gateway's main firmware module, whose version is `Info.fwVersion`.
+pub const FIRMWARE_MODULE: &str = "firmware";
+/// The gateway's software module, whose version is `Info.swVersion`.
+pub const SOFTWARE_MODULE: &str = "app";
 /// Task records kept for the snapshot.
 const TASK_RECORDS: usize = 50;
 
@@ -128,8 +132,8 @@ impl SimState {
             devices.push(DeviceSim::new(sub, Arc::new(model), now, &mut rng));
         }
         let mut modules = IndexMap::new();
-        modules.insert("firmware".to_owned(), START_VERSION.to_owned());
-        modules.insert("app".to_owned(), START_VERSION.to_owned());
+        modules.insert(FIRMWARE_MODULE.to_owned(), START_VERSION.to_owned());
+        modules.insert(SOFTWARE_MODULE.to_owned(), START_VERSION.to_owned());
         for sub in &subs {
             modules.insert(sub.clone(), START_VERSION.to_owned());
         }
@@ -203,7 +207,7 @@ impl SimState {
 
     fn initial_property(&self, def: &PropertyDef) -> Value {
         match def.id.as_str() {
-            "fwVersion" => return Value::String(self.modules.get("firmware").cloned().unwrap_or_default()),
+            "fwVersion" => return Value::String(self.modules.get(FIRMWARE_MODULE).cloned().unwrap_or_default()),
             "subDevices" => return Value::String(self.sub_ids().join(",")),
             _ => {}
         }
@@ -250,8 +254,8 @@ impl SimState {
             model: model.model.clone().unwrap_or_else(|| self.pk.clone()),
             serial: self.dev.clone(),
             hw_version: "1.0".into(),
-            fw_version: version("firmware"),
-            sw_version: version("app"),
+            fw_version: version(FIRMWARE_MODULE),
+            sw_version: version(SOFTWARE_MODULE),
             mac: Some(mac),
             ip: None,
             uptime: self.uptime_secs(),
@@ -266,7 +270,7 @@ impl SimState {
     /// Sets a module's version after an install, keeping `fwVersion` in step.
     pub fn set_version(&mut self, module: &str, version: &str) {
         self.modules.insert(module.to_owned(), version.to_owned());
-        if module == "firmware" && self.props.contains_key("fwVersion") {
+        if module == FIRMWARE_MODULE && self.props.contains_key("fwVersion") {
             self.props.insert("fwVersion".into(), Value::String(version.to_owned()));
         }
     }
