@@ -72,21 +72,21 @@ pub enum Arrival {
 impl Transfer {
     /// A transfer for an accepted `ota/upgrade`, asking `chunk_size` bytes at a time.
     pub fn ota(req: &OtaUpgrade, chunk_size: u32, window: usize) -> Transfer {
-        Transfer::new(true, &req.task_id, &req.module, Some(req.version.clone()), req.size, &req.sha256, chunk_size, window)
+        let version = Some(req.version.clone());
+        Transfer { version, ..Transfer::new(true, &req.task_id, &req.module, req.size, &req.sha256, chunk_size, window) }
     }
 
     /// A transfer for an accepted `file/download`, asking `chunk_size` bytes at a time.
     pub fn file(req: &FileDownload, chunk_size: u32, window: usize) -> Transfer {
-        Transfer::new(false, &req.file_id, &req.name, None, req.size, &req.sha256, chunk_size, window)
+        Transfer::new(false, &req.file_id, &req.name, req.size, &req.sha256, chunk_size, window)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn new(ota: bool, id: &str, target: &str, version: Option<String>, size: u64, sha256: &str, chunk_size: u32, window: usize) -> Transfer {
+    fn new(ota: bool, id: &str, target: &str, size: u64, sha256: &str, chunk_size: u32, window: usize) -> Transfer {
         Transfer {
             ota,
             id: id.to_owned(),
             target: target.to_owned(),
-            version,
+            version: None,
             size,
             sha256: sha256.to_ascii_lowercase(),
             chunk_size: chunk_size.max(1),
