@@ -108,8 +108,10 @@ async fn exercise_contract(b: &mut Bench) {
     // 6.3 ports
     let ports = b.expect("port/get", json!({}), 0).await;
     let port_id = ports["ports"][0]["portId"].as_str().unwrap().to_owned();
-    let set = b.expect("port/set", json!({"ports": [{"portId": port_id, "params": {"baud": 19200}}, {"portId": "NOPE", "params": {}}]}), 0).await;
-    assert_eq!(set["failed"], json!(["NOPE"]));
+    // One of two ports failed: the reply's code is that failure's (contract §3).
+    let set = b.expect("port/set", json!({"ports": [{"portId": port_id, "params": {"baud": 19200}}, {"portId": "NOPE", "params": {}}]}), 7).await;
+    assert_eq!((&set["failed"][0]["portId"], &set["failed"][0]["code"]), (&json!("NOPE"), &json!(7)), "{set}");
+    assert_eq!(set["failed"].as_array().map(Vec::len), Some(1));
     // 6.4 points
     let pts = b.expect("point/get", json!({"sub": "meter-1", "pids": ["Ua"]}), 0).await;
     assert_eq!(pts["points"][0]["pid"], "Ua");
@@ -122,7 +124,7 @@ async fn exercise_contract(b: &mut Bench) {
     // 6.6 properties
     let props = b.expect("property/get", json!({}), 0).await;
     assert!(props["props"].get("reportPeriod").is_some(), "{props}");
-    let failed = b.expect("property/set", json!({"props": {"reportPeriod": 30, "nonsense": 1}}), 0).await;
+    let failed = b.expect("property/set", json!({"props": {"reportPeriod": 30, "nonsense": 1}}), 2).await;
     assert_eq!(failed["failed"][0]["key"], "nonsense");
     // 6.7 OTA: the engine serves the image, the gateway pulls, verifies and installs.
     let versions = b.expect("ota/version/get", json!({}), 0).await;

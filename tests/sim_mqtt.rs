@@ -6,121 +6,18 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use cems_workbench::protocol::envelope::{Envelope, Reply, Request, parse_envelope};
+use cems_workbench::protocol::envelope::{Envelope, Reply, parse_envelope};
 use cems_workbench::protocol::model::ModelSet;
 use cems_workbench::protocol::topic::{CemsTopic, Dir, TopicProfile};
 use cems_workbench::sim::{self, Outage, SimConfig};
-use cems_workbench::transport::broker::{BrokerConfig, EmbeddedBroker};
 use cems_workbench::transport::mqtt::MqttConfig;
-use cems_workbench::transport::{LinkConfig, LinkEvent, LinkHandle, LinkState, Message, spawn_link};
+use cems_workbench::transport::{LinkConfig, LinkEvent, Message, spawn_link};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
 
-const PK: &str = "PK-GW-01";
+mod sim_support;
 
-/// A bare MQTT client playing the master station.
-struct Master {
-    link: LinkHandle,
-    events: mpsc::Receiver<LinkEvent>,
-    profile: TopicProfile,
-    dev: String,
-    /// Every CEMS message seen, in order: (class/action, reply?, envelope).
-    seen: Vec<(String, bool, Envelope)>,
-}
-
-impl Master {
-    async fn connect(url: &str, dev: &str) -> Master {
-        let mut config = MqttConfig::new(url, format!("test-master-{dev}"));
-        config.subscriptions = vec!["cems/v1/+/+/up/#".into()];
-        let (link, events) = spawn_link(LinkConfig::Mqtt(config));
-        let mut master = Master { link, events, profile: TopicProfile::builtin(), dev: dev.into(), seen: Vec::new() };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            match tokio::time::timeout_at(deadline, master.events.recv()).await {
-                Ok(Some(LinkEvent::State(LinkState::Up))) => break,
-                Ok(Some(_)) => {}
-                other => panic!("master link did not come up: {other:?}"),
-            }
-        }
-        master
-    }
-
-    fn request(&self, class_action: &str, id: &str, data: Value) {
-        let (class, action) = class_action.split_once('/').unwrap();
-        let topic = self.profile.build(&CemsTopic::new(PK, &self.dev, Dir::Down, class, action)).unwrap();
-        let payload = Request::new(id, data).to_bytes().unwrap();
-        self.link.publish(Message::new(topic, payload, 1, false)).unwrap();
-    }
-
-    /// Answers a request the gateway sent on `class_action`.
-    fn reply(&self, class_action: &str, reply: Reply) {
-        let (class, action) = class_action.split_once('/').unwrap();
-        let topic = self.profile.build(&CemsTopic::new(PK, &self.dev, Dir::Up, class, action).reply_topic()).unwrap();
-        self.link.publish(Message::new(topic, reply.to_bytes().unwrap(), 1, false)).unwrap();
-    }
-
-    /// The next message of this gateway for which `pick` returns Some. Requests the gateway sends
-    /// on the way (`time/sync`, `alarm/report`) are answered as a master would.
-    async fn wait<T>(&mut self, what: &str, timeout_secs: u64, mut pick: impl FnMut(&str, bool, &Envelope, bool) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_secs);
-        loop {
-            let event = match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(event)) => event,
-                Ok(None) => panic!("master link ended while waiting for {what}"),
-                Err(_) => panic!("timed out waiting for {what}; seen: {:?}", self.seen.iter().map(|(t, r, e)| (t, r, e.clone())).collect::<Vec<_>>()),
-            };
-            let LinkEvent::Message(message) = event else { continue };
-            let Ok(topic) = self.profile.parse(&message.topic) else { continue };
-            if topic.dev != self.dev || topic.dir != Dir::Up {
-                continue;
-            }
-            let envelope = parse_envelope(&message.payload).unwrap_or_else(|e| panic!("{}: bad envelope: {e}", message.topic));
-            let what_topic = topic.class_action();
-            if let Envelope::Request(r) = &envelope {
-                match what_topic.as_str() {
-                    "time/sync" => {
-                        let t = cems_workbench::protocol::time::now_ms();
-                        self.reply("time/sync", Reply::ok(&r.id, json!({"t1": r.data["t1"], "t2": t, "t3": t})));
-                    }
-                    "alarm/report" => self.reply("alarm/report", Reply::ok(&r.id, json!({}))),
-                    _ => {}
-                }
-            }
-            self.seen.push((what_topic.clone(), topic.reply, envelope.clone()));
-            if let Some(found) = pick(&what_topic, topic.reply, &envelope, message.retain) {
-                return found;
-            }
-        }
-    }
-
-    async fn call(&mut self, class_action: &str, id: &str, data: Value) -> Reply {
-        self.request(class_action, id, data);
-        let wanted = class_action.to_owned();
-        self.wait(&format!("reply to {class_action}"), 10, |t, reply, env, _| match env {
-            Envelope::Reply(r) if reply && t == wanted && r.id == id => Some(r.clone()),
-            _ => None,
-        })
-        .await
-    }
-}
-
-async fn broker() -> (EmbeddedBroker, String) {
-    let broker = EmbeddedBroker::start(BrokerConfig { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() }).await.unwrap();
-    let url = format!("mqtt://{}", broker.local_addr());
-    (broker, url)
-}
-
-fn sim_config(url: &str, dev: &str, dir: &std::path::Path) -> SimConfig {
-    let mut config = SimConfig::new(ModelSet::builtin(), PK, dev, LinkConfig::Mqtt(MqttConfig::new(url, "overridden")), dir.to_path_buf());
-    config.report_period_ms = Some(200);
-    config.seed = 42;
-    config
-}
-
-fn data(env: &Envelope) -> &Value {
-    env.data()
-}
+use sim_support::{Master, PK, broker, data, sim_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulator_serves_a_master_over_mqtt() {
@@ -202,7 +99,7 @@ async fn simulator_serves_a_master_over_mqtt() {
             (steps.last().map(String::as_str) == Some("done")).then_some(())
         })
         .await;
-    assert_eq!(chunks, [0, 65536, 131072, 196608], "one chunk outstanding at a time, in order");
+    assert_eq!(chunks, [0, 65536, 131072, 196608], "asked in order, each chunk once");
     assert_eq!(steps.first().map(String::as_str), Some("accepted"));
     assert!(steps.ends_with(&["verifying".into(), "installing".into(), "done".into()]), "{steps:?}");
     let versions = master
@@ -401,7 +298,7 @@ async fn recall_over_serial_fits_the_frames_one_recall_at_a_time() {
     sim.with_state(|st| st.record_outgoing_parts(samples, Vec::new(), Vec::new(), Vec::new()));
 
     let (link, events) = serial::spawn(SerialConfig::stream(master_end));
-    let mut master = Master { link, events, profile: TopicProfile::builtin(), dev: dev.into(), seen: Vec::new() };
+    let mut master = Master { link, events, profile: TopicProfile::builtin(), dev: dev.into(), answer_time_sync: true, seen: Vec::new() };
     master.wait("the announcement", 10, |t, _, _, _| (t == "ota/version").then_some(())).await;
 
     let reply = master.call("history/get", "hg-1", json!({"from": t0, "to": t0 + 10_000, "sub": "meter-1"})).await;

@@ -485,16 +485,20 @@ impl EngineCore {
         }
     }
 
-    /// Answers a chunk request from the image by offset. A task this engine does not serve is
-    /// refused only when acting as the master: another workbench on the broker may own it.
+    /// Answers a chunk request from the image by offset, only for what this engine announced:
+    /// code 7 for a task it withdrew, silence for one it never announced (another workbench on
+    /// the broker may own it), master duties or not.
     fn serve_chunk(&mut self, session: SessionId, topic: &CemsTopic, kind: TransferKind, request: Request) {
-        let owned = request.data.get(kind.id_field()).and_then(Value::as_str).is_some_and(|id| self.transfers.knows(kind, id));
-        if !owned && !self.config.master_duties {
+        use super::transfers::ChunkAnswer;
+        let task_id = request.data.get(kind.id_field()).and_then(Value::as_str).map(str::to_owned);
+        // A request naming no id could be anyone's: only a master on duty tells it so.
+        if task_id.is_none() && !self.config.master_duties {
             return;
         }
-        let task_id = request.data.get(kind.id_field()).and_then(Value::as_str).map(str::to_owned);
-        let (reply, served) = match self.transfers.answer(kind, &request.data) {
-            Ok(data) => {
+        let (reply, served) = match self.transfers.respond(kind, &request.data) {
+            // Never announced here: another master on the broker may own it (contract §8).
+            ChunkAnswer::Silent => return,
+            ChunkAnswer::Serve(data) => {
                 let mut served = None;
                 if let Some(id) = &task_id
                     && let Some(image) = self.transfers.get(kind, id)
@@ -505,7 +509,7 @@ impl EngineCore {
                 }
                 (Reply::ok(request.id, data), served)
             }
-            Err(refusal) => (Reply::error(request.id, refusal.code, refusal.msg), None),
+            ChunkAnswer::Refuse(refusal) => (Reply::error(request.id, refusal.code, refusal.msg), None),
         };
         // Replied before the task hears of it, so a status event never runs ahead of the chunk.
         self.reply(session, topic, reply);

@@ -3,8 +3,12 @@
 //! Each `ota/chunk/get` or `file/chunk/get` is answered from the image by offset alone, so a
 //! gateway resumes after any interruption by asking again from its last good offset. The
 //! service keeps no per-gateway cursor; it only counts what it served.
+//!
+//! A master answers only for what it announced: a withdrawn (cancelled or ended) id is refused
+//! with code 7, and an id it never announced gets no answer at all, since another master on the
+//! same broker may own it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -56,19 +60,57 @@ pub struct ChunkRefusal {
     pub msg: String,
 }
 
-/// The images being served, by kind and id.
+/// What to do with a chunk request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChunkAnswer {
+    /// Reply with code 0 and this data.
+    Serve(Value),
+    /// Reply with this code and text.
+    Refuse(ChunkRefusal),
+    /// Do not reply: the id was never announced here.
+    Silent,
+}
+
+/// Withdrawn ids remembered for their code 7, at most; older ones fall silent.
+pub const WITHDRAWN_REMEMBERED: usize = 1024;
+
+/// The images being served, by kind and id, and the ids withdrawn lately.
 #[derive(Debug, Default)]
 pub struct TransferService {
     images: HashMap<(TransferKind, String), ServedImage>,
+    /// Oldest first, bounded by [`WITHDRAWN_REMEMBERED`]; `withdrawn_set` mirrors it for lookups.
+    withdrawn: VecDeque<(TransferKind, String)>,
+    withdrawn_set: HashSet<(TransferKind, String)>,
 }
 
 impl TransferService {
     pub fn offer(&mut self, kind: TransferKind, id: String, data: Bytes, chunk_size: u32) {
-        self.images.insert((kind, id), ServedImage { data, chunk_size, bytes_served: 0, chunks_served: 0, high_water: 0 });
+        let key = (kind, id);
+        // Offered again (a retried task): served, no longer withdrawn.
+        if self.withdrawn_set.remove(&key) {
+            self.withdrawn.retain(|k| *k != key);
+        }
+        self.images.insert(key, ServedImage { data, chunk_size, bytes_served: 0, chunks_served: 0, high_water: 0 });
     }
 
+    /// Stops serving `id`; its later chunk requests are refused with code 7.
     pub fn withdraw(&mut self, kind: TransferKind, id: &str) -> Option<ServedImage> {
-        self.images.remove(&(kind, id.to_owned()))
+        let key = (kind, id.to_owned());
+        let image = self.images.remove(&key)?;
+        if self.withdrawn_set.insert(key.clone()) {
+            if self.withdrawn.len() >= WITHDRAWN_REMEMBERED
+                && let Some(oldest) = self.withdrawn.pop_front()
+            {
+                self.withdrawn_set.remove(&oldest);
+            }
+            self.withdrawn.push_back(key);
+        }
+        Some(image)
+    }
+
+    /// True when `id` was served here and withdrawn lately.
+    pub fn withdrew(&self, kind: TransferKind, id: &str) -> bool {
+        self.withdrawn_set.contains(&(kind, id.to_owned()))
     }
 
     pub fn get(&self, kind: TransferKind, id: &str) -> Option<&ServedImage> {
@@ -79,13 +121,44 @@ impl TransferService {
         self.images.contains_key(&(kind, id.to_owned()))
     }
 
-    /// Answers a chunk request's `data`: the reply data, or the code to refuse it with.
-    pub fn answer(&mut self, kind: TransferKind, request: &Value) -> Result<Value, ChunkRefusal> {
+    /// Answers a chunk request's `data` as a master that owns only what it announced: served
+    /// from the image, refused (4 for a bad request, 7 for a withdrawn id), or silence for an id
+    /// never announced here.
+    pub fn respond(&mut self, kind: TransferKind, request: &Value) -> ChunkAnswer {
         let field = kind.id_field();
-        let refuse = |code, msg: String| Err(ChunkRefusal { code, msg });
+        let refuse = |code, msg: String| ChunkAnswer::Refuse(ChunkRefusal { code, msg });
         let Some(id) = request.get(field).and_then(Value::as_str) else {
             return refuse(codes::BAD_PARAM, format!("{field}: missing or not a string"));
         };
+        if !self.knows(kind, id) {
+            if self.withdrew(kind, id) {
+                return refuse(codes::NOT_FOUND, format!("{field} {id:?} was cancelled or has ended; it is no longer served"));
+            }
+            return ChunkAnswer::Silent;
+        }
+        match self.serve(kind, id, request) {
+            Ok(data) => ChunkAnswer::Serve(data),
+            Err(refusal) => ChunkAnswer::Refuse(refusal),
+        }
+    }
+
+    /// Like [`TransferService::respond`] for a caller that answers every request: silence
+    /// becomes code 7.
+    pub fn answer(&mut self, kind: TransferKind, request: &Value) -> Result<Value, ChunkRefusal> {
+        match self.respond(kind, request) {
+            ChunkAnswer::Serve(data) => Ok(data),
+            ChunkAnswer::Refuse(refusal) => Err(refusal),
+            ChunkAnswer::Silent => {
+                let id = request.get(kind.id_field()).and_then(Value::as_str).unwrap_or_default();
+                Err(ChunkRefusal { code: codes::NOT_FOUND, msg: format!("{} {id:?} was never announced here", kind.id_field()) })
+            }
+        }
+    }
+
+    /// The chunk at the request's offset of image `id`, which is being served.
+    fn serve(&mut self, kind: TransferKind, id: &str, request: &Value) -> Result<Value, ChunkRefusal> {
+        let field = kind.id_field();
+        let refuse = |code, msg: String| Err(ChunkRefusal { code, msg });
         let Some(offset) = request.get("offset").and_then(Value::as_u64) else {
             return refuse(codes::BAD_PARAM, "offset: missing or not a non-negative integer".into());
         };
@@ -157,6 +230,39 @@ mod tests {
         assert_eq!(s.answer(TransferKind::File, &json!({"fileId": "t1", "offset": 0, "length": 1})).unwrap_err().code, codes::NOT_FOUND);
     }
 
+    #[test]
+    fn withdrawn_ids_get_code_7_and_never_announced_ones_silence() {
+        let mut s = service();
+        let ask = |id: &str| json!({"taskId": id, "offset": 0, "length": 10});
+        assert_eq!(s.respond(TransferKind::Ota, &ask("other-masters")), ChunkAnswer::Silent);
+        assert!(matches!(s.respond(TransferKind::Ota, &ask("t1")), ChunkAnswer::Serve(_)));
+        assert!(s.withdraw(TransferKind::Ota, "t1").is_some());
+        let ChunkAnswer::Refuse(refusal) = s.respond(TransferKind::Ota, &ask("t1")) else { panic!("a withdrawn id is refused") };
+        assert_eq!(refusal.code, codes::NOT_FOUND);
+        assert!(refusal.msg.contains("cancelled"), "{}", refusal.msg);
+        // Kinds are apart: a file of the same id was never announced.
+        assert_eq!(s.respond(TransferKind::File, &json!({"fileId": "t1", "offset": 0, "length": 10})), ChunkAnswer::Silent);
+        // Withdrawing what is not served remembers nothing; offering again serves again.
+        assert!(s.withdraw(TransferKind::Ota, "never").is_none());
+        assert_eq!(s.respond(TransferKind::Ota, &ask("never")), ChunkAnswer::Silent);
+        s.offer(TransferKind::Ota, "t1".into(), Bytes::from_static(b"again"), 256);
+        assert!(matches!(s.respond(TransferKind::Ota, &ask("t1")), ChunkAnswer::Serve(_)));
+        assert!(!s.withdrew(TransferKind::Ota, "t1"));
+    }
+
+    #[test]
+    fn the_memory_of_withdrawn_ids_is_bounded() {
+        let mut s = TransferService::default();
+        for i in 0..WITHDRAWN_REMEMBERED + 10 {
+            s.offer(TransferKind::File, format!("f{i}"), Bytes::from_static(b"x"), 256);
+            s.withdraw(TransferKind::File, &format!("f{i}"));
+        }
+        assert_eq!((s.withdrawn.len(), s.withdrawn_set.len()), (WITHDRAWN_REMEMBERED, WITHDRAWN_REMEMBERED));
+        assert!(!s.withdrew(TransferKind::File, "f0"), "the oldest fell silent");
+        assert!(s.withdrew(TransferKind::File, "f10"));
+        assert!(s.withdrew(TransferKind::File, &format!("f{}", WITHDRAWN_REMEMBERED + 9)));
+    }
+
     proptest::proptest! {
         /// Any request is answered with the bytes at its offset or refused with 4 or 7; never a
         /// panic, never a byte outside the image or more than the chunk size.
@@ -166,17 +272,19 @@ mod tests {
             let offset = if offset % 2 == 0 { small } else { offset };
             let length = if length % 2 == 0 { small % 300 } else { length };
             let id = if known { "t1" } else { "t2" };
-            match s.answer(TransferKind::Ota, &json!({"taskId": id, "offset": offset, "length": length})) {
-                Ok(reply) => {
+            match s.respond(TransferKind::Ota, &json!({"taskId": id, "offset": offset, "length": length})) {
+                ChunkAnswer::Serve(reply) => {
                     let data = base64::engine::general_purpose::STANDARD.decode(reply["data"].as_str().unwrap()).unwrap();
                     proptest::prop_assert!(known && offset < 1000 && (1..=256).contains(&length));
                     proptest::prop_assert_eq!(data.len() as u64, length.min(1000 - offset));
                     proptest::prop_assert_eq!(data[0], (offset % 256) as u8);
                 }
-                Err(refusal) => {
-                    let expected = if known { codes::BAD_PARAM } else { codes::NOT_FOUND };
-                    proptest::prop_assert_eq!(refusal.code, expected);
+                ChunkAnswer::Refuse(refusal) => {
+                    proptest::prop_assert!(known);
+                    proptest::prop_assert_eq!(refusal.code, codes::BAD_PARAM);
                 }
+                // Never announced: not ours to answer.
+                ChunkAnswer::Silent => proptest::prop_assert!(!known),
             }
         }
     }

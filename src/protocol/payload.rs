@@ -169,6 +169,17 @@ pub struct Info {
     pub ip: Option<String>,
     /// Seconds since boot.
     pub uptime: u64,
+    /// The product key of each sub-device; without it a master matches models by id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subs: Option<Vec<SubRef>>,
+}
+
+/// A sub-device behind the gateway and the product model it is an instance of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubRef {
+    pub sub: String,
+    pub product_key: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,10 +257,20 @@ pub struct PortSet {
     pub ports: Vec<PortParams>,
 }
 
+/// A port that `port/set` could not configure, with its own code and msg (contract §3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortFailure {
+    pub port_id: String,
+    pub code: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct FailedIds {
+pub struct PortSetReply {
     #[serde(default)]
-    pub failed: Vec<String>,
+    pub failed: Vec<PortFailure>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -506,6 +527,9 @@ pub struct Alarms {
 #[serde(rename_all = "camelCase")]
 pub struct HistoryReport {
     pub batch_id: String,
+    /// The `id` of the `history/get` this batch answers; none for outage history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall_id: Option<String>,
     #[serde(default)]
     pub points: Vec<PointValue>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -544,7 +568,7 @@ pub enum Payload {
     Ports(Ports),
     PortGet(PortGet),
     PortSet(PortSet),
-    FailedIds(FailedIds),
+    PortSetReply(PortSetReply),
     Points(Points),
     PointGet(PointGet),
     PointSet(PointSet),
@@ -644,7 +668,7 @@ fn decode_typed(class: &str, action: &str, reply: bool, data: &Value) -> Result<
         ("port", "report", false) | ("port", "get", true) => typed(data, P::Ports),
         ("port", "get", false) => typed(data, P::PortGet),
         ("port", "set", false) => typed(data, P::PortSet),
-        ("port", "set", true) => typed(data, P::FailedIds),
+        ("port", "set", true) => typed(data, P::PortSetReply),
         ("point", "report" | "change", false) | ("point", "get", true) => typed(data, P::Points),
         ("point", "get", false) => typed(data, P::PointGet),
         ("point", "set", false) => typed(data, P::PointSet),

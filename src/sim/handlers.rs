@@ -6,24 +6,27 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::files;
 use super::log::Level;
 use super::outage::make_batches;
 use super::state::{Outgoing, SimState};
+use super::transfer::{CHUNK_SIZES, SERIAL_MAX_CHUNK};
 use super::validate::{Rule, check};
-use super::{Fail, commands, transfer};
+use super::{Fail, commands, downloads};
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, Reply, parse_envelope};
-use crate::protocol::model::{Access, ValueType};
+use crate::protocol::model::ValueType;
 use crate::protocol::payload::{
-    Alarms, CommandRequest, FileDownload, FileEntry, FileList, FileChunkGet, FileListRequest, FileUpload, FileUploadReply, HistoryGet,
-    HistoryGetReply, LogConfig, LogEntries, LogGet, MeterGet, OtaUpgrade, PointGet, PointSet, PointSetReply, Points, PortGet,
-    PortSet, PropertyFailure, PropertyGet, PropertySetReply, Props, Readings, TimeReply,
-    TimeRequest, TimeSet, TimeSetReply, VendorMessage, to_data,
+    Alarms, CommandRequest, FileChunkGet, FileDownload, FileEntry, FileList, FileListRequest, FileUpload, FileUploadReply, HistoryGet,
+    HistoryGetReply, LogConfig, LogEntries, LogGet, MeterGet, OtaUpgrade, PointGet, PointSet, PointSetReply, Points, PortGet, PortSet,
+    PropertyGet, Props, Readings, TimeReply, TimeRequest, TimeSet, TimeSetReply, VendorMessage, to_data,
 };
 use crate::protocol::topic::{CemsTopic, Dir, MessageKind};
+use settings::{port_get, port_set, property_set};
+
+mod settings;
 
 /// Readings one `meter/get` returns at most (the latest ones), to stay well under 256 KiB.
 const MAX_READINGS: usize = 1_000;
@@ -37,6 +40,30 @@ pub struct Handled {
     pub reply: Option<Reply>,
     /// Reports and requests the gateway sends as a consequence, after the reply.
     pub out: Vec<Outgoing>,
+}
+
+/// What a handler answers: the reply's code, msg and data. Only a partial failure (some items of
+/// a set failed) carries data with a code other than 0.
+#[derive(Debug, Clone, PartialEq)]
+struct Answer {
+    code: i64,
+    msg: Option<String>,
+    data: Value,
+}
+
+impl Answer {
+    fn fail(fail: Fail) -> Answer {
+        Answer { code: fail.code, msg: Some(fail.msg), data: json!({}) }
+    }
+}
+
+impl From<Result<Value, Fail>> for Answer {
+    fn from(result: Result<Value, Fail>) -> Answer {
+        match result {
+            Ok(data) => Answer { code: codes::OK, msg: None, data },
+            Err(fail) => Answer::fail(fail),
+        }
+    }
 }
 
 fn bad_param(msg: impl Into<String>) -> Fail {
@@ -64,12 +91,12 @@ pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> H
         Ok(Envelope::Request(r)) => r,
         Ok(Envelope::Reply(r)) => {
             let fail = Fail { code: codes::BAD_FORMAT, msg: "a reply envelope (with code) where a request was expected".into() };
-            return answer(state, &what, &r.id, Err(fail), Vec::new());
+            return answer(state, &what, &r.id, Answer::fail(fail), Vec::new());
         }
         Err(e) => {
             state.log.push(received_ms, Level::Warn, "protocol", format!("{what}: bad envelope: {}", e.reason));
             return match e.id {
-                Some(id) => answer(state, &what, &id, Err(Fail { code: codes::BAD_FORMAT, msg: e.reason }), Vec::new()),
+                Some(id) => answer(state, &what, &id, Answer::fail(Fail { code: codes::BAD_FORMAT, msg: e.reason }), Vec::new()),
                 None => {
                     state.counters.malformed_ignored += 1;
                     Handled::default()
@@ -97,21 +124,31 @@ pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> H
     state.log.push(received_ms, Level::Debug, "request", format!("{what} {}", request.id));
     let mut out = Vec::new();
     let data = &request.data;
-    let result = match (spec.is_some(), what.as_str()) {
-        (true, "command/request") => parse::<CommandRequest>(data).and_then(|r| commands::handle(state, &r, &mut out)),
+    let result: Answer = match (spec.is_some(), what.as_str()) {
+        // Sets of several items answer for each item (contract §3).
+        (true, "port/set") => parse::<PortSet>(data).map_or_else(Answer::fail, |r| port_set(state, &r, &mut out)),
+        (true, "property/set") => parse::<Props>(data).map_or_else(Answer::fail, |r| property_set(state, r.props, &mut out)),
+        _ => route(state, spec.is_some(), &what, &request.id, data, received_ms, &mut out).into(),
+    };
+    answer(state, &what, &request.id, result, out)
+}
+
+/// The request `id` of `what` that answers with one code: everything but the sets of several
+/// items. `routable` is false for what is not a down request of the table.
+fn route(state: &mut SimState, routable: bool, what: &str, id: &str, data: &Value, received_ms: i64, out: &mut Vec<Outgoing>) -> Result<Value, Fail> {
+    match (routable, what) {
+        (true, "command/request") => parse::<CommandRequest>(data).and_then(|r| commands::handle(state, &r, out)),
         (true, "port/get") => parse::<PortGet>(data).and_then(|r| port_get(state, &r)),
-        (true, "port/set") => parse::<PortSet>(data).map(|r| port_set(state, &r, &mut out)),
         (true, "point/get") => parse::<PointGet>(data).and_then(|r| point_get(state, &r)),
-        (true, "point/set") => parse::<PointSet>(data).and_then(|r| point_set(state, r, &mut out)),
+        (true, "point/set") => parse::<PointSet>(data).and_then(|r| point_set(state, r, out)),
         (true, "meter/get") => parse::<MeterGet>(data).and_then(|r| meter_get(state, &r)),
         (true, "property/get") => parse::<PropertyGet>(data).map(|r| to_data(&Props { props: state.readable_props(r.keys.as_deref()) })),
-        (true, "property/set") => parse::<Props>(data).map(|r| property_set(state, r.props, &mut out)),
         (true, "ota/version/get") => Ok(to_data(&state.versions())),
-        (true, "ota/upgrade") => parse::<OtaUpgrade>(data).and_then(|r| transfer::accept_ota(state, &r)).map(|o| {
+        (true, "ota/upgrade") => parse::<OtaUpgrade>(data).and_then(|r| downloads::accept_ota(state, &r)).map(|o| {
             out.extend(o);
             json!({})
         }),
-        (true, "file/download") => parse::<FileDownload>(data).and_then(|r| transfer::accept_file(state, &r)).map(|o| {
+        (true, "file/download") => parse::<FileDownload>(data).and_then(|r| downloads::accept_file(state, &r)).map(|o| {
             out.extend(o);
             json!({})
         }),
@@ -124,92 +161,24 @@ pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> H
         (true, "log/config") => parse::<LogConfig>(data).and_then(|r| log_config(state, &r)),
         (true, "log/get") => parse::<LogGet>(data).and_then(|r| log_get(state, &r)),
         (true, "alarm/get") => Ok(to_data(&Alarms { alarms: state.active_alarms.clone() })),
-        (true, "history/get") => parse::<HistoryGet>(data).and_then(|r| history_get(state, &r)),
+        (true, "history/get") => parse::<HistoryGet>(data).and_then(|r| history_get(state, id, &r)),
         _ => Err(Fail { code: codes::UNSUPPORTED, msg: format!("{what} is not supported") }),
-    };
-    answer(state, &what, &request.id, result, out)
+    }
 }
 
+
 /// Builds, remembers (under `what` and `id`) and counts the reply to request `id`.
-fn answer(state: &mut SimState, what: &str, id: &str, result: Result<Value, Fail>, out: Vec<Outgoing>) -> Handled {
+fn answer(state: &mut SimState, what: &str, id: &str, answer: Answer, out: Vec<Outgoing>) -> Handled {
     let now = state.now_ms();
-    let reply = match result {
-        Ok(data) => Reply { id: id.to_owned(), ts: now, code: codes::OK, msg: None, data },
-        Err(fail) => {
-            state.log.push(now, Level::Info, "request", format!("{id}: code {} ({}): {}", fail.code, codes::code_name(fail.code), fail.msg));
-            Reply { id: id.to_owned(), ts: now, code: fail.code, msg: Some(fail.msg), data: json!({}) }
-        }
-    };
+    let Answer { code, msg, data } = answer;
+    if code != codes::OK {
+        let text = msg.as_deref().unwrap_or_default();
+        state.log.push(now, Level::Info, "request", format!("{id}: code {code} ({}): {text}", codes::code_name(code)));
+    }
+    let reply = Reply { id: id.to_owned(), ts: now, code, msg, data };
     state.replies.insert(what, id, reply.clone(), now);
     state.counters.requests_answered += 1;
     Handled { reply: Some(reply), out }
-}
-
-fn port_get(state: &SimState, req: &PortGet) -> Result<Value, Fail> {
-    if let Some(ids) = &req.port_ids
-        && let Some(unknown) = ids.iter().find(|id| !state.ports.iter().any(|p| &p.def.id == *id))
-    {
-        return Err(not_found(format!("no port {unknown:?}")));
-    }
-    let ports = state.ports.iter().filter(|p| req.port_ids.as_ref().is_none_or(|ids| ids.contains(&p.def.id))).map(|p| p.to_port()).collect();
-    Ok(to_data(&crate::protocol::payload::Ports { ports }))
-}
-
-fn port_set(state: &mut SimState, req: &PortSet, out: &mut Vec<Outgoing>) -> Value {
-    let mut failed = Vec::new();
-    let mut changed = Vec::new();
-    for item in &req.ports {
-        let Some(port) = state.ports.iter_mut().find(|p| p.def.id == item.port_id) else {
-            failed.push(item.port_id.clone());
-            continue;
-        };
-        match apply_port_params(port, &item.params) {
-            Ok(()) => changed.push(port.to_port()),
-            Err(msg) => {
-                let now = state.now_ms();
-                state.log.push(now, Level::Info, "port", format!("{}: {msg}", item.port_id));
-                failed.push(item.port_id.clone());
-            }
-        }
-    }
-    if !changed.is_empty() {
-        out.push(Outgoing::Other { class: "port", action: "report", data: to_data(&crate::protocol::payload::Ports { ports: changed }) });
-    }
-    json!({ "failed": failed })
-}
-
-/// Overlays `params` on a port's settings; `protocol` switches among the model's protocols.
-fn apply_port_params(port: &mut super::state::PortState, params: &Map<String, Value>) -> Result<(), String> {
-    let mut merged = match serde_json::to_value(&port.params) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    let mut protocol = port.protocol.clone();
-    for (key, value) in params {
-        if key == "protocol" {
-            let Some(p) = value.as_str() else { return Err("protocol: expected a string".into()) };
-            let allowed = port.def.protocols.iter().any(|x| x == p) || port.def.protocol.as_deref() == Some(p);
-            if !allowed {
-                return Err(format!("protocol {p:?} is not one this port speaks"));
-            }
-            protocol = p.to_owned();
-        } else {
-            merged.insert(key.clone(), value.clone());
-        }
-    }
-    let parsed: crate::protocol::model::PortParams = serde_json::from_value(Value::Object(merged)).map_err(|e| e.to_string())?;
-    if parsed.baud == Some(0) {
-        return Err("baud must be positive".into());
-    }
-    if parsed.data_bits.is_some_and(|b| !(5..=8).contains(&b)) {
-        return Err("dataBits must be 5 to 8".into());
-    }
-    if parsed.stop_bits.is_some_and(|s| ![1.0, 1.5, 2.0].contains(&s)) {
-        return Err("stopBits must be 1, 1.5 or 2".into());
-    }
-    port.params = parsed;
-    port.protocol = protocol;
-    Ok(())
 }
 
 fn point_get(state: &SimState, req: &PointGet) -> Result<Value, Fail> {
@@ -245,7 +214,7 @@ fn point_set(state: &mut SimState, req: PointSet, out: &mut Vec<Outgoing>) -> Re
         (_, v) => v.clone(),
     };
     let now = state.now_ms();
-    state.log.push(now, Level::Info, "point", format!("{}/{} set to {value}", req.sub, req.pid));
+    state.log.push(now, Level::Info, "point", format!("{}/{} set to {}", req.sub, req.pid, super::log::value_text(&value)));
     let sample = state.devices[index].set_point(&req.pid, value.clone(), now, &mut state.alarm_seq);
     out.extend(state.record_outgoing_parts(Vec::new(), sample.changes, sample.alarms, Vec::new()));
     Ok(to_data(&PointSetReply { value }))
@@ -267,50 +236,6 @@ fn meter_get(state: &SimState, req: &MeterGet) -> Result<Value, Fail> {
     Ok(to_data(&Readings { readings }))
 }
 
-fn property_set(state: &mut SimState, props: Map<String, Value>, out: &mut Vec<Outgoing>) -> Value {
-    let model = state.devices[0].model.clone();
-    let mut failed = Vec::new();
-    let mut applied = Map::new();
-    for (key, value) in props {
-        let outcome = match model.property(&key) {
-            None => Err(Fail { code: codes::UNSUPPORTED, msg: format!("no property {key:?}") }),
-            Some(def) if !def.access.writable() => Err(Fail { code: codes::DENIED, msg: format!("{key} is read-only") }),
-            Some(def) => check(&Rule::property(def), &value, &key).map_err(bad_param).map(|()| def.access),
-        };
-        match outcome {
-            Ok(access) => {
-                apply_property(state, &key, &value);
-                state.props.insert(key.clone(), value.clone());
-                if access != Access::Wo {
-                    applied.insert(key, value);
-                }
-            }
-            Err(f) => failed.push(PropertyFailure { key, code: f.code, msg: Some(f.msg) }),
-        }
-    }
-    if !applied.is_empty() {
-        out.push(Outgoing::Other { class: "property", action: "report", data: to_data(&Props { props: applied }) });
-    }
-    to_data(&PropertySetReply { failed })
-}
-
-/// Properties the simulator itself obeys.
-fn apply_property(state: &mut SimState, key: &str, value: &Value) {
-    match key {
-        "reportPeriod" => {
-            if let Some(secs) = value.as_u64() {
-                state.period_override_ms = Some(secs.saturating_mul(1000));
-            }
-        }
-        "logLevel" => {
-            if let Some(level) = value.as_str().and_then(Level::parse) {
-                state.log.level = level;
-            }
-        }
-        _ => {}
-    }
-}
-
 fn file_upload(state: &mut SimState, req: FileUpload) -> Result<Value, Fail> {
     let path = files::path_in(&state.files_dir, &req.name).ok_or_else(|| bad_param(format!("{:?} is not a plain file name", req.name)))?;
     let (size, sha256) = files::size_and_sha256(&path).map_err(|e| not_found(format!("{}: {e}", req.name)))?;
@@ -327,7 +252,11 @@ fn file_read(state: &SimState, req: &FileChunkGet) -> Result<Value, Fail> {
     let name = state.uploads.iter().find(|(id, _)| *id == req.file_id).map_or(req.file_id.as_str(), |(_, n)| n.as_str());
     let path = files::path_in(&state.files_dir, name).ok_or_else(|| not_found(format!("no file {:?}", req.file_id)))?;
     let size = std::fs::metadata(&path).map_err(|_| not_found(format!("no file {:?}", req.file_id)))?.len();
-    if req.length == 0 || req.length > *transfer::CHUNK_SIZES.end() {
+    if req.length > state.chunk_max_bytes && state.chunk_max_bytes == SERIAL_MAX_CHUNK {
+        // The reply, base64, would not fit a frame (contract §8, §10).
+        return Err(bad_param(format!("length {} is over {SERIAL_MAX_CHUNK}, the most a chunk may carry over a serial link", req.length)));
+    }
+    if req.length == 0 || req.length > *CHUNK_SIZES.end() {
         return Err(bad_param(format!("length {} is outside 1..=65536", req.length)));
     }
     if req.offset > size {
@@ -375,7 +304,8 @@ fn log_get(state: &SimState, req: &LogGet) -> Result<Value, Fail> {
     Ok(to_data(&LogEntries { entries: state.log.query(req.from, req.to, level) }))
 }
 
-fn history_get(state: &mut SimState, req: &HistoryGet) -> Result<Value, Fail> {
+/// Queues the recall of `req`; each of its batches carries `recallId` = `id`, the request's.
+fn history_get(state: &mut SimState, id: &str, req: &HistoryGet) -> Result<Value, Fail> {
     if req.from > req.to {
         return Err(bad_param("from is after to"));
     }
@@ -392,7 +322,7 @@ fn history_get(state: &mut SimState, req: &HistoryGet) -> Result<Value, Fail> {
     let items = state.recent.items(req.sub.as_deref(), req.from, req.to);
     let base = format!("recall-{}", state.now_ms());
     let mut n = 0;
-    let batches = make_batches(items, state.batch_max_bytes, || {
+    let batches = make_batches(items, state.batch_max_bytes, Some(id), || {
         n += 1;
         format!("{base}-{n}")
     });

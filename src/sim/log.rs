@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::protocol::payload::LogEntry;
+use crate::protocol::payload::{LogEntry, PointV};
 
 /// Entries kept for `log/get`.
 const RING_CAPACITY: usize = 1_000;
@@ -37,6 +37,14 @@ impl Level {
             Level::Info => "info",
             Level::Debug => "debug",
         }
+    }
+}
+
+/// A point value as a person writes it in a log line: `0`, `230.5`, `true`, `"text"`.
+pub fn value_text(value: &PointV) -> String {
+    match value {
+        PointV::Text(text) => format!("\"{text}\""),
+        other => other.to_string(),
     }
 }
 

@@ -2,8 +2,9 @@
 //! through a real broker or a serial cable, for the GUI's demo, the integration tests and lab
 //! benches.
 //!
-//! - `state`: everything the gateway knows, without I/O; `handlers`, `commands`, `transfer`:
-//!   plain functions over it for every down request of the contract.
+//! - `state`: everything the gateway knows, without I/O; `handlers`, `commands`, `downloads`:
+//!   plain functions over it for every down request of the contract; `transfer`: one pull of
+//!   an image, below the state that holds it.
 //! - `device`, `values`, `alarms`: the devices, their point values and threshold alarms.
 //! - `outage`: what is stored while offline and resent as `history/report`; `outbox`: the
 //!   gateway's own requests and their retries; `files`: its file folder; `log`: its log ring.
@@ -11,6 +12,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 use tokio::sync::{oneshot, watch};
@@ -25,6 +27,7 @@ use crate::transport::{LinkConfig, LinkState};
 
 mod alarms;
 mod commands;
+mod downloads;
 mod device;
 mod files;
 pub mod handlers;
@@ -86,6 +89,23 @@ impl SimConfig {
             files_dir,
             seed: 0,
         }
+    }
+}
+
+/// How the simulator paces its own requests; the defaults are what it does against a real
+/// master, tests shorten the waits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimTuning {
+    /// Chunk requests each transfer keeps outstanding, 1..=8 (contract §8); clamped to that.
+    pub chunk_window: usize,
+    /// How long the gateway waits for the reply to one of its own requests before resending it
+    /// (contract §3: 10 s).
+    pub retry_after: Duration,
+}
+
+impl Default for SimTuning {
+    fn default() -> SimTuning {
+        SimTuning { chunk_window: transfer::DEFAULT_WINDOW, retry_after: outbox::RETRY_AFTER }
     }
 }
 
@@ -249,12 +269,18 @@ impl Drop for SimHandle {
 
 /// Starts a simulator on the current tokio runtime.
 pub fn spawn(config: SimConfig) -> Result<SimHandle, SimError> {
+    spawn_with(config, SimTuning::default())
+}
+
+/// Starts a simulator on the current tokio runtime, paced by `tuning`.
+pub fn spawn_with(config: SimConfig, tuning: SimTuning) -> Result<SimHandle, SimError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|e| SimError::NoRuntime(e.to_string()))?;
     std::fs::create_dir_all(&config.files_dir).map_err(|source| SimError::FilesDir { path: config.files_dir.clone(), source })?;
-    let state = SimState::new(&config.models, &config.pk, &config.dev, config.files_dir.clone(), config.seed, config.report_period_ms)?;
+    let mut state = SimState::new(&config.models, &config.pk, &config.dev, config.files_dir.clone(), config.seed, config.report_period_ms)?;
+    state.chunk_window = tuning.chunk_window.clamp(1, transfer::MAX_WINDOW);
     let shared = Arc::new(Mutex::new(state));
     let (stop_tx, stop_rx) = oneshot::channel();
-    let (runtime_task, status) = runtime::Runtime::new(config, shared.clone())?;
+    let (runtime_task, status) = runtime::Runtime::new(config, tuning, shared.clone())?;
     let task = runtime.spawn(runtime_task.run(stop_rx));
     Ok(SimHandle { shared, stop: Some(stop_tx), task: Some(task), status })
 }

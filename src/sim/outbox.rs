@@ -1,6 +1,8 @@
 //! Requests the gateway sends and waits on (`alarm/report`, `history/report`, chunk requests,
-//! `time/sync`): a retried request reuses its id (contract §3) after `RETRY_AFTER` without a
-//! reply; resends pause while the link is down and resume on reconnect.
+//! `time/sync`): a retried request reuses its id (contract §3) after the reply timeout
+//! (`RETRY_AFTER` unless tuned); resends pause while the link is down and resume on reconnect.
+//! `time/sync` is the exception: its timestamps are only worth something fresh, so it is never
+//! resent as it was; an unanswered one is given up at once for a new attempt with a new id.
 
 use std::time::Duration;
 
@@ -21,7 +23,8 @@ pub enum Purpose {
     History { batch_id: String, recall: bool },
     /// `ota/chunk/get` (`ota` true) or `file/chunk/get` of transfer `id`.
     Chunk { ota: bool, id: String, offset: u64 },
-    TimeSync { t1: i64 },
+    /// Attempt `attempt` (from 1) of a `time/sync` sent at `t1`.
+    TimeSync { t1: i64, attempt: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,15 +46,31 @@ pub enum Due {
     GaveUp(Pending),
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Outbox {
     pending: Vec<Pending>,
+    retry_after: Duration,
+}
+
+impl Default for Outbox {
+    fn default() -> Outbox {
+        Outbox::new(RETRY_AFTER)
+    }
 }
 
 impl Outbox {
+    /// An outbox that waits `retry_after` for each reply.
+    pub fn new(retry_after: Duration) -> Outbox {
+        Outbox { pending: Vec::new(), retry_after }
+    }
+
+    pub fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+
     /// Records a request just sent (or queued while offline: `sent` false counts no try).
     pub fn insert(&mut self, id: String, topic: String, payload: Bytes, purpose: Purpose, now: Instant, sent: bool) {
-        self.pending.push(Pending { id, topic, payload, tries: u32::from(sent), deadline: now + RETRY_AFTER, purpose });
+        self.pending.push(Pending { id, topic, payload, tries: u32::from(sent), deadline: now + self.retry_after, purpose });
     }
 
     /// Takes the request a reply answers.
@@ -73,6 +92,7 @@ impl Outbox {
     }
 
     /// True when a request for `purpose` is outstanding.
+    #[cfg(test)]
     pub fn has(&self, purpose: impl Fn(&Purpose) -> bool) -> bool {
         self.pending.iter().any(|p| purpose(&p.purpose))
     }
@@ -92,12 +112,13 @@ impl Outbox {
                 continue;
             }
             let unlimited = matches!(p.purpose, Purpose::History { recall: false, .. });
-            if p.tries >= MAX_TRIES && !unlimited {
+            let fresh_each_try = matches!(p.purpose, Purpose::TimeSync { .. });
+            if fresh_each_try || (p.tries >= MAX_TRIES && !unlimited) {
                 out.push(Due::GaveUp(p));
                 continue;
             }
             p.tries += 1;
-            p.deadline = now + RETRY_AFTER;
+            p.deadline = now + self.retry_after;
             out.push(Due::Resend { topic: p.topic.clone(), payload: p.payload.clone(), purpose: p.purpose.clone() });
             kept.push(p);
         }
@@ -106,14 +127,16 @@ impl Outbox {
     }
 
     /// After a reconnect: everything outstanding goes out again now (same ids), and the reply
-    /// clock restarts; the time spent offline does not count against the tries.
+    /// clock restarts; the time spent offline does not count against the tries. A `time/sync`
+    /// is not resent (its t1 is stale): the caller sends a fresh one.
     pub fn resend_all(&mut self, now: Instant) -> Vec<(String, Bytes)> {
+        let retry_after = self.retry_after;
         self.pending
             .iter_mut()
-            .map(|p| {
+            .filter_map(|p| {
                 p.tries = p.tries.max(1);
-                p.deadline = now + RETRY_AFTER;
-                (p.topic.clone(), p.payload.clone())
+                p.deadline = now + retry_after;
+                (!matches!(p.purpose, Purpose::TimeSync { .. })).then(|| (p.topic.clone(), p.payload.clone()))
             })
             .collect()
     }
@@ -121,7 +144,7 @@ impl Outbox {
     /// While the link is down nothing times out: every deadline moves to `now` + the timeout.
     pub fn hold(&mut self, now: Instant) {
         for p in &mut self.pending {
-            p.deadline = now + RETRY_AFTER;
+            p.deadline = now + self.retry_after;
         }
     }
 }
@@ -154,6 +177,21 @@ mod tests {
         assert_eq!(resends, 2 + 6 + 2);
         assert!(outbox.take("h1").is_some());
         assert!(outbox.is_empty());
+    }
+
+    #[test]
+    fn an_unanswered_time_sync_is_given_up_at_once_never_resent_as_it_was() {
+        let t0 = Instant::now();
+        let mut outbox = Outbox::new(Duration::from_secs(2));
+        outbox.insert("s1".into(), "t/time".into(), Bytes::from_static(b"{}"), Purpose::TimeSync { t1: 5, attempt: 1 }, t0, true);
+        outbox.insert("a1".into(), "t/alarm".into(), Bytes::from_static(b"{}"), Purpose::Alarm, t0, true);
+        assert!(outbox.resend_all(t0).iter().all(|(topic, _)| topic != "t/time"), "a reconnect does not resend a stale t1");
+        assert!(outbox.due(t0 + Duration::from_secs(1)).is_empty());
+        let due = outbox.due(t0 + Duration::from_secs(2));
+        assert_eq!(due.len(), 2);
+        assert!(due.iter().any(|d| matches!(d, Due::GaveUp(p) if p.id == "s1")), "{due:?}");
+        assert!(due.iter().any(|d| matches!(d, Due::Resend { topic, .. } if topic == "t/alarm")), "{due:?}");
+        assert!(!outbox.has(|p| matches!(p, Purpose::TimeSync { .. })));
     }
 
     #[test]

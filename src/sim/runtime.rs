@@ -11,19 +11,24 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::log::Level;
-use super::outage::{Answered, BATCH_MAX_BYTES, Item, Lane, make_batches};
-use super::outbox::{Due, Outbox, Purpose, RETRY_AFTER};
+use super::outage::{BATCH_MAX_BYTES, Item, make_batches};
+use super::outbox::{Due, Outbox, Purpose};
 use super::state::{Outgoing, SimState};
-use super::{LinkStatus, Outage, SimConfig, SimError, handlers, transfer};
+use super::transfer::{CHUNK_SIZES, SERIAL_MAX_CHUNK};
+use super::{LinkStatus, Outage, SimConfig, SimError, SimTuning, handlers};
 use crate::protocol::auth;
 use crate::protocol::codes;
-use crate::protocol::envelope::{Envelope, IdGenerator, MAX_ID_LEN, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, Reply, Request, parse_envelope};
-use crate::protocol::payload::{LogEntries, Points, Props, Readings, TimeReply, to_data};
-use crate::protocol::time::{TimeSample, now_ms};
+use crate::protocol::envelope::{IdGenerator, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, Reply, Request};
+use crate::protocol::payload::{LogEntries, Points, Props, Readings, to_data};
+use crate::protocol::time::now_ms;
 use crate::protocol::topic::{CemsTopic, Dir, TopicProfile, publish_qos};
-use crate::transport::mqtt::{self, CredentialSource, WillSource};
-use crate::transport::serial::{self, SerialSource};
+use crate::transport::mqtt::{CredentialSource, WillSource};
+use crate::transport::serial::SerialSource;
 use crate::transport::{LinkConfig, LinkEvent, LinkHandle, LinkKind, LinkState, Message, spawn_link};
+use sizing::{payload_limit, split_to_fit};
+
+mod requests;
+mod sizing;
 
 /// Points per `point/report` message at most; messages are also cut to what the link carries.
 const POINTS_PER_MESSAGE: usize = 1_000;
@@ -54,7 +59,7 @@ pub(super) struct Runtime {
 
 impl Runtime {
     /// Prepares the link with the contract's conventions and opens it.
-    pub(super) fn new(config: SimConfig, shared: Arc<Mutex<SimState>>) -> Result<(Runtime, watch::Receiver<LinkStatus>), SimError> {
+    pub(super) fn new(config: SimConfig, tuning: SimTuning, shared: Arc<Mutex<SimState>>) -> Result<(Runtime, watch::Receiver<LinkStatus>), SimError> {
         let ids = Arc::new(IdGenerator::new("sim"));
         let kind = match &config.link {
             LinkConfig::Mqtt(_) => LinkKind::Mqtt,
@@ -79,7 +84,11 @@ impl Runtime {
         }
         let history_topic = config.profile.build(&CemsTopic::new(&config.pk, &config.dev, Dir::Up, "history", "report"))?;
         let batch_max_bytes = payload_limit(&link_config, &history_topic).min(BATCH_MAX_BYTES);
-        shared.lock().unwrap_or_else(PoisonError::into_inner).batch_max_bytes = batch_max_bytes;
+        {
+            let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            state.batch_max_bytes = batch_max_bytes;
+            state.chunk_max_bytes = if kind == LinkKind::Serial { SERIAL_MAX_CHUNK } else { *CHUNK_SIZES.end() };
+        }
         let (status, status_rx) = watch::channel(LinkStatus { label: String::new(), state: LinkState::Connecting { attempt: 0 }, connects: 0, ended: false, in_outage: false });
         let mut runtime = Runtime {
             shared,
@@ -95,7 +104,7 @@ impl Runtime {
             events: None,
             kind,
             link_up: false,
-            outbox: Outbox::default(),
+            outbox: Outbox::new(tuning.retry_after),
             ids,
             status,
             started: Instant::now(),
@@ -205,7 +214,7 @@ impl Runtime {
                 self.outbox.hold(Instant::now());
                 if was_online {
                     let now = st.now_ms();
-                    st.log.push(now, Level::Warn, "link", format!("offline: {state:?}"));
+                    st.log.push(now, Level::Warn, "link", format!("offline: {}", describe_link_state(&state)));
                 }
                 if closed && !self.in_outage {
                     self.status.send_modify(|s| s.ended = true);
@@ -264,58 +273,6 @@ impl Runtime {
         refusal.to_bytes().unwrap_or_default()
     }
 
-    /// A reply to one of the gateway's own requests.
-    fn on_reply(&mut self, state: &mut SimState, payload: &[u8]) {
-        let reply = match parse_envelope(payload) {
-            Ok(Envelope::Reply(r)) => r,
-            Ok(Envelope::Request(r)) => {
-                tracing::debug!(dev = %self.dev, "a request envelope on a reply topic: {}", r.id);
-                return;
-            }
-            Err(e) => {
-                let now = state.now_ms();
-                state.log.push(now, Level::Warn, "protocol", format!("bad reply envelope: {}", e.reason));
-                return;
-            }
-        };
-        let Some(pending) = self.outbox.take(&reply.id) else {
-            // A late answer to a request already retried and answered, or given up.
-            return;
-        };
-        let now = state.now_ms();
-        match pending.purpose {
-            Purpose::Alarm if reply.code == codes::OK => state.counters.alarms_acked += 1,
-            Purpose::Alarm => state.log.push(now, Level::Warn, "alarm", format!("alarm report refused: code {} {}", reply.code, reply.msg.unwrap_or_default())),
-            Purpose::History { batch_id, .. } => match state.history.answered(&batch_id, reply.code, Instant::now() + RETRY_AFTER) {
-                Answered::Retry => state.log.push(now, Level::Warn, "history", format!("batch {batch_id} refused: code {}; retrying in 10 s", reply.code)),
-                Answered::RecallDropped(n) => {
-                    state.log.push(now, Level::Warn, "history", format!("recall batch {batch_id} refused: code {}; dropped the recall's {n} batches", reply.code));
-                }
-                Answered::Acked | Answered::Unknown => {}
-            },
-            Purpose::Chunk { ota, id, offset } => {
-                let outs = transfer::on_chunk_reply(state, ota, &id, offset, &reply);
-                for out in outs {
-                    self.emit(state, out);
-                }
-                if !state.transfers.iter().any(|t| t.ota == ota && t.id == id) {
-                    self.outbox.forget(|p| matches!(p, Purpose::Chunk { ota: o, id: i, .. } if *o == ota && *i == id));
-                }
-            }
-            Purpose::TimeSync { t1 } => match serde_json::from_value::<TimeReply>(reply.data.clone()) {
-                Ok(r) if reply.code == codes::OK => {
-                    let sample = TimeSample { t1, t2: r.t2, t3: r.t3, t4: now };
-                    state.master_offset_ms = Some(sample.offset_ms());
-                    let text = format!("time/sync: master clock is {:+.1} ms from ours, round trip {} ms", sample.offset_ms(), sample.round_trip_ms());
-                    state.log.push(now, Level::Info, "time", text);
-                }
-                Ok(_) => state.log.push(now, Level::Warn, "time", format!("time/sync refused: code {}", reply.code)),
-                Err(e) => state.log.push(now, Level::Warn, "time", format!("time/sync reply: {e}")),
-            },
-        }
-        self.pump(state);
-    }
-
     /// Everything a gateway does on (re)connecting: announce itself, report everything once,
     /// resend what it stored and what it was waiting on.
     fn on_online(&mut self) {
@@ -339,8 +296,9 @@ impl Runtime {
             let ports = to_data(&crate::protocol::payload::Ports { ports: state.ports.iter().map(|p| p.to_port()).collect() });
             self.emit(&mut state, Outgoing::Other { class: "port", action: "report", data: ports });
         }
-        let t1 = state.now_ms();
-        self.send_request(&mut state, "time", "sync", json!({"t1": t1}), Purpose::TimeSync { t1 });
+        // A time/sync of an earlier connection is stale: this one starts afresh.
+        self.outbox.forget(|p| matches!(p, Purpose::TimeSync { .. }));
+        self.send_time_sync(&mut state, 1);
 
         for out in state.sample(true) {
             self.emit(&mut state, out);
@@ -350,7 +308,7 @@ impl Runtime {
             let count = stored.len();
             let base = self.ids.next_id();
             let mut n = 0;
-            let batches = make_batches(stored, state.batch_max_bytes, || {
+            let batches = make_batches(stored, state.batch_max_bytes, None, || {
                 n += 1;
                 format!("{base}-h{n}")
             });
@@ -391,80 +349,6 @@ impl Runtime {
         }
         state.online = self.online();
         self.pump(&mut state);
-    }
-
-    fn gave_up(&mut self, state: &mut SimState, purpose: Purpose) {
-        let now = state.now_ms();
-        match purpose {
-            Purpose::Alarm => {
-                state.counters.alarms_given_up += 1;
-                state.log.push(now, Level::Warn, "alarm", "alarm report unanswered after 3 sends; given up");
-            }
-            Purpose::Chunk { ota, id, offset } => {
-                state.log.push(now, Level::Warn, "transfer", format!("{id}: chunk at {offset} unanswered after 3 sends; asking again"));
-                for out in transfer::on_chunk_gave_up(state, ota, &id) {
-                    self.emit(state, out);
-                }
-            }
-            Purpose::TimeSync { .. } => state.log.push(now, Level::Warn, "time", "time/sync unanswered"),
-            Purpose::History { batch_id, recall: true } => {
-                let n = state.history.give_up_recall();
-                state.log.push(now, Level::Warn, "history", format!("recall batch {batch_id} unacknowledged after 3 sends; dropped the recall's {n} batches"));
-            }
-            // Outage history is never given up.
-            Purpose::History { recall: false, .. } => {}
-        }
-    }
-
-    /// The link will never send a publish to `topic`: requests waiting on it are not resent
-    /// (a history batch is deleted, an alarm report given up).
-    fn on_publish_dropped(&mut self, topic: &str, reason: &str) {
-        let shared = self.shared.clone();
-        let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = state.now_ms();
-        state.counters.publishes_dropped += 1;
-        state.log.push(now, Level::Warn, "link", format!("the link dropped a message to {topic}: {reason}"));
-        // Chunk and time requests are small and give up by themselves.
-        let dropped = self.outbox.take_if(|p| p.topic == topic && matches!(p.purpose, Purpose::History { .. } | Purpose::Alarm));
-        for pending in dropped {
-            match pending.purpose {
-                Purpose::History { batch_id, .. } => {
-                    state.history.drop_batch(&batch_id);
-                }
-                Purpose::Alarm => state.counters.alarms_given_up += 1,
-                Purpose::Chunk { .. } | Purpose::TimeSync { .. } => {}
-            }
-        }
-        self.pump(&mut state);
-    }
-
-    /// Starts the chunk requests and history batches that can go now.
-    fn pump(&mut self, state: &mut SimState) {
-        if !self.online() {
-            return;
-        }
-        let requests: Vec<_> = state
-            .transfers
-            .iter()
-            .filter(|t| !self.outbox.has(|p| matches!(p, Purpose::Chunk { ota, id, .. } if *ota == t.ota && *id == t.id)))
-            .filter_map(|t| t.chunk_request().map(|r| (t.ota, t.id.clone(), r)))
-            .collect();
-        for (ota, id, (class, action, data, offset)) in requests {
-            state.counters.chunk_requests_sent += 1;
-            self.send_request(state, class, action, data, Purpose::Chunk { ota, id, offset });
-        }
-        // A batch the link cannot carry is deleted, and the next one goes.
-        while let Some((batch, lane)) = state.history.next_to_send(Instant::now()) {
-            let id = self.ids.next_id();
-            batch.request_id = Some(id.clone());
-            let data = to_data(&batch.report);
-            let batch_id = batch.report.batch_id.clone();
-            state.history.sent += 1;
-            let purpose = Purpose::History { batch_id, recall: lane == Lane::Recall };
-            if self.send_request_with_id(state, id, "history", "report", data, purpose) {
-                break;
-            }
-        }
     }
 
     /// Publishes `out`, or stores it while offline (reports only; the rest is not worth keeping).
@@ -533,45 +417,6 @@ impl Runtime {
             return;
         }
         self.send_raw(topic, payload, publish_qos(class, action, false), false);
-    }
-
-    /// A request the gateway waits on; tracked for retries.
-    fn send_request(&mut self, state: &mut SimState, class: &str, action: &str, data: Value, purpose: Purpose) {
-        let id = self.ids.next_id();
-        self.send_request_with_id(state, id, class, action, data, purpose);
-    }
-
-    /// False when the request was dropped instead: the link could never carry it, so it is not
-    /// kept for resends (a history batch is deleted).
-    fn send_request_with_id(&mut self, state: &mut SimState, id: String, class: &str, action: &str, data: Value, purpose: Purpose) -> bool {
-        let (Some(topic), Some(payload)) = (self.topic(class, action), self.envelope(state, id.clone(), data)) else {
-            return false;
-        };
-        if self.refuse_oversize(state, &topic, payload.len()) {
-            if let Purpose::History { batch_id, .. } = &purpose {
-                state.history.drop_batch(batch_id);
-            }
-            return false;
-        }
-        let sent = self.online();
-        if sent {
-            self.send_raw(topic.clone(), payload.clone(), 1, false);
-        }
-        self.outbox.insert(id, topic, payload, purpose, Instant::now(), sent);
-        true
-    }
-
-    /// True (logged and counted) when a `len`-byte payload to `topic` is more than the link
-    /// carries: a serial link would drop it, and resending it would never help.
-    fn refuse_oversize(&self, state: &mut SimState, topic: &str, len: usize) -> bool {
-        let limit = payload_limit(&self.link_config, topic);
-        if len <= limit {
-            return false;
-        }
-        let now = state.now_ms();
-        state.counters.publishes_dropped += 1;
-        state.log.push(now, Level::Warn, "link", format!("not sent: a {len}-byte message to {topic} is over the link's {limit}-byte limit"));
-        true
     }
 
     fn send_raw(&self, topic: String, payload: Bytes, qos: u8, retain: bool) {
@@ -686,46 +531,21 @@ impl Runtime {
     }
 }
 
-/// The largest payload the link carries in one message on `topic`: a serial frame holds the
-/// topic and 7 header bytes too (contract §10); MQTT is bounded by the packet size configured and
-/// by the envelope limit (§3).
-fn payload_limit(link: &LinkConfig, topic: &str) -> usize {
-    match link {
-        LinkConfig::Serial(_) => serial::max_payload_bytes(topic),
-        LinkConfig::Mqtt(config) => mqtt::max_payload_bytes(config.max_packet_bytes, topic).min(MAX_PAYLOAD_BYTES),
-    }
-}
-
-/// Cuts `items` into runs of at most `max_count` whose envelope, with the run as array `field`
-/// and the longest id and ts, fits `limit` bytes. An item too large alone gets a run of its own
-/// (and is refused when sent).
-fn split_to_fit<T: serde::Serialize>(items: Vec<T>, field: &str, max_count: usize, limit: usize) -> Vec<Vec<T>> {
-    let empty = Request { id: "x".repeat(MAX_ID_LEN), ts: i64::MAX, ver: PROTOCOL_VERSION.into(), data: json!({ field: [] }) };
-    let overhead = serde_json::to_vec(&empty).map_or(1_024, |v| v.len());
-    let mut runs = Vec::new();
-    let mut run = Vec::new();
-    let mut bytes = overhead;
-    for item in items {
-        // +1 for the comma between elements.
-        let len = serde_json::to_vec(&item).map_or(limit, |v| v.len()) + 1;
-        if !run.is_empty() && (run.len() >= max_count || bytes + len > limit) {
-            runs.push(std::mem::take(&mut run));
-            bytes = overhead;
-        }
-        bytes += len;
-        run.push(item);
-    }
-    if !run.is_empty() {
-        runs.push(run);
-    }
-    runs
-}
-
 /// The gateway's will (contract §4): status offline, reason "lost", retained, QoS 1.
 fn lost_will(topic: &str, ids: &IdGenerator, ts: i64) -> Message {
     let will = Request { id: ids.next_id(), ts, ver: PROTOCOL_VERSION.into(), data: json!({"online": false, "reason": "lost"}) };
     let payload = serde_json::to_vec(&will).unwrap_or_default();
     Message::new(topic, payload, 1, true)
+}
+
+/// A link state as a person reads it, for the log.
+fn describe_link_state(state: &LinkState) -> String {
+    match state {
+        LinkState::Connecting { attempt } => format!("connecting (attempt {attempt})"),
+        LinkState::Up => "up".into(),
+        LinkState::Down { reason } => format!("down: {reason}"),
+        LinkState::Closed => "closed".into(),
+    }
 }
 
 fn interval(ms: u64) -> tokio::time::Interval {
@@ -742,89 +562,4 @@ async fn next_event(events: &mut Option<mpsc::Receiver<LinkEvent>>) -> Option<Li
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::model::ModelSet;
-    use crate::protocol::payload::{Alarm, AlarmState, HistoryReport, PointV, PointValue};
-    use crate::protocol::frame;
-    use crate::transport::serial::SerialConfig;
-
-    const PK: &str = "PK-GW-01";
-    const DEV: &str = "GW-0001";
-
-    /// A runtime on one end of an in-memory serial cable (nobody at the other end), online.
-    fn serial_runtime(dir: &std::path::Path) -> (Runtime, tokio::io::DuplexStream) {
-        let (ours, theirs) = tokio::io::duplex(1 << 20);
-        let config = SimConfig::new(ModelSet::builtin(), PK, DEV, LinkConfig::Serial(SerialConfig::stream(ours)), dir.to_path_buf());
-        let state = SimState::new(&config.models, PK, DEV, dir.to_path_buf(), 1, None).unwrap();
-        let (mut runtime, _status) = Runtime::new(config, Arc::new(Mutex::new(state))).unwrap();
-        runtime.link_up = true;
-        (runtime, theirs)
-    }
-
-    fn point(i: usize) -> PointValue {
-        PointValue { sub: "meter-1".into(), pid: format!("P{i}"), v: PointV::Number(230.125), q: 0, ts: 1_700_000_000_000 + i as i64 }
-    }
-
-    #[test]
-    fn point_reports_are_cut_to_fit_a_serial_frame() {
-        let topic = "cems/v1/PK-GW-01/GW-0001/up/point/report";
-        let limit = serial::max_payload_bytes(topic);
-        let points: Vec<PointValue> = (0..3_000).map(point).collect();
-        // 1000 points, the old cut, do not fit one frame.
-        let thousand = Request::new("x", to_data(&Points { points: points[..1_000].to_vec() })).to_bytes().unwrap();
-        assert!(thousand.len() > limit, "{} <= {limit}", thousand.len());
-        let runs = split_to_fit(points, "points", POINTS_PER_MESSAGE, limit);
-        assert_eq!(runs.iter().map(Vec::len).sum::<usize>(), 3_000);
-        for run in &runs {
-            let envelope = Request { id: "x".repeat(MAX_ID_LEN), ts: i64::MAX, ver: PROTOCOL_VERSION.into(), data: to_data(&Points { points: run.clone() }) };
-            let payload = envelope.to_bytes().unwrap();
-            assert!(payload.len() <= limit, "{} > {limit}", payload.len());
-            assert!(frame::encode(&frame::Frame::publish(topic, payload)).is_ok());
-        }
-        // Over MQTT the count still caps a message.
-        let mqtt = LinkConfig::Mqtt(mqtt::MqttConfig::new("mqtt://h", "c"));
-        let runs = split_to_fit((0..2_500).map(point).collect(), "points", POINTS_PER_MESSAGE, payload_limit(&mqtt, topic));
-        assert_eq!(runs.iter().map(Vec::len).collect::<Vec<_>>(), [1_000, 1_000, 500]);
-    }
-
-    #[tokio::test]
-    async fn history_batches_are_sized_for_the_serial_link() {
-        let dir = tempfile::tempdir().unwrap();
-        let (runtime, _cable) = serial_runtime(dir.path());
-        let limit = runtime.state().batch_max_bytes;
-        assert_eq!(limit, serial::max_payload_bytes("cems/v1/PK-GW-01/GW-0001/up/history/report"));
-        assert!(limit < BATCH_MAX_BYTES);
-    }
-
-    #[tokio::test]
-    async fn a_request_the_link_cannot_carry_is_dropped_not_resent_forever() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut runtime, _cable) = serial_runtime(dir.path());
-        let shared = runtime.shared.clone();
-        let mut state = shared.lock().unwrap();
-        // One alarm bigger than a frame: its batch can never go over serial.
-        let huge = Alarm {
-            alarm_id: "a1".into(), sub: "meter-1".into(), pid: None, alarm_type: "x".into(), level: 1, state: AlarmState::Raised,
-            value: None, threshold: None, ts: 1, desc: Some("d".repeat(frame::MAX_FRAME_LEN)),
-        };
-        let big = HistoryReport { batch_id: "big".into(), points: Vec::new(), readings: None, alarms: Some(vec![huge]) };
-        let small = HistoryReport { batch_id: "small".into(), points: vec![point(1)], readings: None, alarms: None };
-        state.history.push(vec![big, small]);
-        runtime.pump(&mut state);
-        assert_eq!(state.counters.publishes_dropped, 1);
-        assert_eq!(state.history.dropped, 1);
-        assert_eq!(state.history.len(), 1, "the next batch went out");
-        assert!(runtime.outbox.has(|p| matches!(p, Purpose::History { batch_id, .. } if batch_id == "small")));
-        assert!(!runtime.outbox.has(|p| matches!(p, Purpose::History { batch_id, .. } if batch_id == "big")));
-        drop(state);
-
-        // A refusal the sim could not foresee, reported by the link: the batch is deleted too.
-        let topic = runtime.topic("history", "report").unwrap();
-        runtime.on_event(Some(LinkEvent::PublishDropped { topic, reason: "refused".into() }));
-        let state = shared.lock().unwrap();
-        assert_eq!((state.counters.publishes_dropped, state.history.dropped), (2, 2));
-        assert!(state.history.is_empty());
-        assert!(!runtime.outbox.has(|p| matches!(p, Purpose::History { .. })), "nothing left to resend");
-    }
-}
+mod tests;

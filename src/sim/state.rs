@@ -19,13 +19,17 @@ use super::transfer::Transfer;
 use super::{SimCounters, SimError, SimSnapshot, TaskRecord};
 use crate::protocol::ids::{IdKind, check_id};
 use crate::protocol::model::{Access, Lang, ModelKind, ModelSet, PortDef, PortParams, ProductModel, PropertyDef, ValueType};
-use crate::protocol::payload::{Alarm, AlarmState, Info, ModuleVersion, PointValue, Port, PortStatus, Reading, Versions};
+use crate::protocol::payload::{Alarm, AlarmState, Info, ModuleVersion, PointValue, Port, PortStatus, Reading, SubRef, Versions};
 use crate::protocol::time::now_ms;
 
 /// Report period when neither the model's `reportPeriod` property nor a point says, seconds.
 const DEFAULT_REPORT_PERIOD_SECS: u64 = 60;
 /// Version every module starts at.
 const START_VERSION: &str = "1.0.0";
+/// The gateway's main firmware module, whose version is `Info.fwVersion`.
+pub const FIRMWARE_MODULE: &str = "firmware";
+/// The gateway's software module, whose version is `Info.swVersion`.
+pub const SOFTWARE_MODULE: &str = "app";
 /// Task records kept for the snapshot.
 const TASK_RECORDS: usize = 50;
 
@@ -88,6 +92,10 @@ pub struct SimState {
     /// Largest `history/report` payload the link carries: 64 KiB, less over serial (set by the
     /// runtime for its link).
     pub batch_max_bytes: usize,
+    /// Largest chunk the gateway asks for: 64 KiB, 32 KiB over serial (contract §8).
+    pub chunk_max_bytes: u32,
+    /// Chunk requests each transfer keeps outstanding (contract §8: at most 8).
+    pub chunk_window: usize,
     pub active_alarms: Vec<Alarm>,
     pub transfers: Vec<Transfer>,
     pub tasks: VecDeque<TaskRecord>,
@@ -124,8 +132,8 @@ impl SimState {
             devices.push(DeviceSim::new(sub, Arc::new(model), now, &mut rng));
         }
         let mut modules = IndexMap::new();
-        modules.insert("firmware".to_owned(), START_VERSION.to_owned());
-        modules.insert("app".to_owned(), START_VERSION.to_owned());
+        modules.insert(FIRMWARE_MODULE.to_owned(), START_VERSION.to_owned());
+        modules.insert(SOFTWARE_MODULE.to_owned(), START_VERSION.to_owned());
         for sub in &subs {
             modules.insert(sub.clone(), START_VERSION.to_owned());
         }
@@ -154,6 +162,8 @@ impl SimState {
             offline: OfflineBuffer::default(),
             history: HistoryQueue::default(),
             batch_max_bytes: super::outage::BATCH_MAX_BYTES,
+            chunk_max_bytes: *super::transfer::CHUNK_SIZES.end(),
+            chunk_window: super::transfer::DEFAULT_WINDOW,
             active_alarms: Vec::new(),
             transfers: Vec::new(),
             tasks: VecDeque::new(),
@@ -197,7 +207,7 @@ impl SimState {
 
     fn initial_property(&self, def: &PropertyDef) -> Value {
         match def.id.as_str() {
-            "fwVersion" => return Value::String(self.modules.get("firmware").cloned().unwrap_or_default()),
+            "fwVersion" => return Value::String(self.modules.get(FIRMWARE_MODULE).cloned().unwrap_or_default()),
             "subDevices" => return Value::String(self.sub_ids().join(",")),
             _ => {}
         }
@@ -244,11 +254,12 @@ impl SimState {
             model: model.model.clone().unwrap_or_else(|| self.pk.clone()),
             serial: self.dev.clone(),
             hw_version: "1.0".into(),
-            fw_version: version("firmware"),
-            sw_version: version("app"),
+            fw_version: version(FIRMWARE_MODULE),
+            sw_version: version(SOFTWARE_MODULE),
             mac: Some(mac),
             ip: None,
             uptime: self.uptime_secs(),
+            subs: Some(self.devices.iter().skip(1).map(|d| SubRef { sub: d.sub.clone(), product_key: d.model.product_key.clone() }).collect()),
         }
     }
 
@@ -259,7 +270,7 @@ impl SimState {
     /// Sets a module's version after an install, keeping `fwVersion` in step.
     pub fn set_version(&mut self, module: &str, version: &str) {
         self.modules.insert(module.to_owned(), version.to_owned());
-        if module == "firmware" && self.props.contains_key("fwVersion") {
+        if module == FIRMWARE_MODULE && self.props.contains_key("fwVersion") {
             self.props.insert("fwVersion".into(), Value::String(version.to_owned()));
         }
     }
@@ -318,7 +329,13 @@ impl SimState {
     fn track_alarm(&mut self, alarm: &Alarm) {
         match alarm.state {
             AlarmState::Raised => {
-                let text = format!("alarm {} raised on {}/{}: {:?}", alarm.alarm_type, alarm.sub, alarm.pid.as_deref().unwrap_or("-"), alarm.value);
+                let mut text = format!("alarm {} raised on {}/{}", alarm.alarm_type, alarm.sub, alarm.pid.as_deref().unwrap_or("-"));
+                if let Some(value) = &alarm.value {
+                    text.push_str(&format!(": {}", super::log::value_text(value)));
+                }
+                if let Some(threshold) = alarm.threshold {
+                    text.push_str(&format!(" (threshold {threshold})"));
+                }
                 self.log.push(alarm.ts, super::log::Level::Warn, "alarm", text);
                 self.active_alarms.push(alarm.clone());
             }

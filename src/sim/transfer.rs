@@ -1,31 +1,36 @@
-//! Firmware and file transfers (contract §8): accepting `ota/upgrade` and `file/download`, then
-//! pulling the image chunk by chunk from the master (`ota/chunk/get`, `file/chunk/get`), one
-//! request outstanding at a time, from the last good offset after any interruption; verifying
-//! the SHA-256 and installing (a module version) or storing (a file in the gateway's folder).
+//! One firmware or file transfer as the gateway pulls it (contract §8), without I/O or the rest
+//! of the gateway's state: what arrived, which chunks to ask for next, progress. `downloads`
+//! drives it over the simulator's state.
+//!
+//! Up to `window` chunk requests are outstanding at once; the master answers each by offset, so
+//! replies may come in any order. Chunks that arrive ahead of a gap wait in `early` until the gap
+//! fills, so the image is still written in order; a chunk given up on is asked again from the
+//! last good offset it left open.
+
+use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
-use super::files;
-use super::log::Level;
-use super::state::{Outgoing, SimState};
 use super::{Fail, TaskRecord};
 use crate::protocol::codes;
-use crate::protocol::envelope::Reply;
-use crate::protocol::ids::is_safe_file_name;
-use crate::protocol::payload::{FileChunk, FileDownload, FileDownloadResult, OtaChunk, OtaProgress, OtaStep, OtaUpgrade, to_data};
+use crate::protocol::payload::{FileChunk, FileDownload, OtaChunk, OtaStep, OtaUpgrade};
 
 /// Chunk sizes the contract allows.
 pub const CHUNK_SIZES: std::ops::RangeInclusive<u32> = 256..=65_536;
 /// Largest image the simulator holds in memory.
 pub const MAX_IMAGE_BYTES: u64 = 64 * 1024 * 1024;
-/// Transfers running at once at most.
-const MAX_RUNNING: usize = 4;
 /// Rounds of unanswered chunk requests (each of `outbox::MAX_TRIES` sends) before failing.
 pub const MAX_ROUNDS: u32 = 5;
 /// `downloading` progress is reported at most every this many percent.
-const PROGRESS_STEP: f64 = 5.0;
+pub const PROGRESS_STEP: f64 = 5.0;
+/// Chunk requests a gateway may keep outstanding at most (contract §8).
+pub const MAX_WINDOW: usize = 8;
+/// The simulator's window unless tuned: enough to hide a broker round trip per chunk.
+pub const DEFAULT_WINDOW: usize = 4;
+/// Largest chunk over a serial link, where a chunk reply must fit one frame (contract §8, §10).
+pub const SERIAL_MAX_CHUNK: u32 = 32 * 1024;
 
 /// One running transfer.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,15 +45,61 @@ pub struct Transfer {
     pub version: Option<String>,
     pub size: u64,
     pub sha256: String,
+    /// Bytes asked for per chunk: the announced `chunkSize`, less when the link needs it.
     pub chunk_size: u32,
-    /// What arrived so far; its length is the next offset.
+    /// Chunk requests outstanding at most, 1..=[`MAX_WINDOW`].
+    pub window: usize,
+    /// The image written in order so far; its length is the last good offset.
     pub data: Vec<u8>,
-    reported_percent: f64,
-    /// Chunk requests given up on (each retried with a new id from the same offset).
+    /// Chunks that arrived ahead of a gap, by offset; held until the gap fills.
+    early: BTreeMap<u64, Vec<u8>>,
+    /// Chunks asked for and not answered yet: offset → length.
+    asked: BTreeMap<u64, u32>,
+    pub reported_percent: f64,
+    /// Chunk requests given up on since the last good chunk (each asked again with a new id).
     pub rounds: u32,
 }
 
+/// What a chunk reply did to a transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// The bytes were taken (written, or held until a gap before them fills).
+    Taken,
+    /// Not a chunk this transfer is waiting for (a late or repeated answer): ignored.
+    Stale,
+}
+
 impl Transfer {
+    /// A transfer for an accepted `ota/upgrade`, asking `chunk_size` bytes at a time.
+    pub fn ota(req: &OtaUpgrade, chunk_size: u32, window: usize) -> Transfer {
+        let version = Some(req.version.clone());
+        Transfer { version, ..Transfer::new(true, &req.task_id, &req.module, req.size, &req.sha256, chunk_size, window) }
+    }
+
+    /// A transfer for an accepted `file/download`, asking `chunk_size` bytes at a time.
+    pub fn file(req: &FileDownload, chunk_size: u32, window: usize) -> Transfer {
+        Transfer::new(false, &req.file_id, &req.name, req.size, &req.sha256, chunk_size, window)
+    }
+
+    fn new(ota: bool, id: &str, target: &str, size: u64, sha256: &str, chunk_size: u32, window: usize) -> Transfer {
+        Transfer {
+            ota,
+            id: id.to_owned(),
+            target: target.to_owned(),
+            version: None,
+            size,
+            sha256: sha256.to_ascii_lowercase(),
+            chunk_size: chunk_size.max(1),
+            window: window.clamp(1, MAX_WINDOW),
+            data: Vec::new(),
+            early: BTreeMap::new(),
+            asked: BTreeMap::new(),
+            reported_percent: 0.0,
+            rounds: 0,
+        }
+    }
+
+    /// The last good offset: everything before it is written.
     pub fn offset(&self) -> u64 {
         self.data.len() as u64
     }
@@ -60,24 +111,102 @@ impl Transfer {
         ((self.offset() as f64 / self.size as f64) * 1000.0).floor() / 10.0
     }
 
-    /// (offset, length) of the next chunk, `None` when everything arrived.
-    pub fn next_chunk(&self) -> Option<(u64, u32)> {
-        let remaining = self.size.saturating_sub(self.offset());
-        (remaining > 0).then(|| (self.offset(), u32::try_from(remaining.min(u64::from(self.chunk_size))).unwrap_or(self.chunk_size)))
+    pub fn is_complete(&self) -> bool {
+        self.offset() >= self.size
     }
 
-    /// The chunk request for the next chunk: (class, action, data, offset).
-    pub fn chunk_request(&self) -> Option<(&'static str, &'static str, Value, u64)> {
-        let (offset, length) = self.next_chunk()?;
+    /// Offsets asked for and not answered yet.
+    pub fn outstanding(&self) -> usize {
+        self.asked.len()
+    }
+
+    /// Chunks held ahead of a gap.
+    pub fn held(&self) -> usize {
+        self.early.len()
+    }
+
+    /// The (offset, length) of each new chunk request that fits the window now, marked as asked.
+    /// Held chunks count against the window too, so memory stays at `window` chunks whatever
+    /// the master does. Asks fill the holes after the last good offset, lowest first.
+    pub fn next_asks(&mut self) -> Vec<(u64, u32)> {
+        let mut covered: Vec<(u64, u64)> = self.asked.iter().map(|(&o, &l)| (o, o + u64::from(l))).collect();
+        covered.extend(self.early.iter().map(|(&o, b)| (o, o + b.len() as u64)));
+        covered.sort_unstable();
+        let mut asks = Vec::new();
+        let mut pos = self.offset();
+        let mut next_covered = covered.into_iter().peekable();
+        while self.asked.len() + self.early.len() < self.window && pos < self.size {
+            // Skip what is asked or held at or before `pos`.
+            while let Some(&(start, end)) = next_covered.peek() {
+                if start > pos {
+                    break;
+                }
+                pos = pos.max(end);
+                next_covered.next();
+            }
+            if pos >= self.size {
+                break;
+            }
+            let hole_end = next_covered.peek().map_or(self.size, |&(start, _)| start);
+            let length = (hole_end - pos).min(u64::from(self.chunk_size));
+            // length ≤ chunk_size, a u32.
+            let length = u32::try_from(length).unwrap_or(self.chunk_size);
+            self.asked.insert(pos, length);
+            asks.push((pos, length));
+            pos += u64::from(length);
+        }
+        asks
+    }
+
+    /// The chunk request's (class, action, data) for a chunk at `offset` of `length` bytes.
+    pub fn chunk_request(&self, offset: u64, length: u32) -> (&'static str, &'static str, Value) {
         let data = if self.ota {
             json!({"taskId": self.id, "offset": offset, "length": length})
         } else {
             json!({"fileId": self.id, "offset": offset, "length": length})
         };
-        Some((if self.ota { "ota" } else { "file" }, "chunk/get", data, offset))
+        (if self.ota { "ota" } else { "file" }, "chunk/get", data)
     }
 
-    fn record(&self, step: OtaStep, code: i64, msg: Option<String>) -> TaskRecord {
+    /// Takes the data of a code-0 reply to the chunk request at `offset`; an error is a reply
+    /// that cannot be right (another id or offset, not base64, empty or longer than asked), which
+    /// fails the transfer.
+    pub fn on_chunk(&mut self, offset: u64, reply_data: &Value) -> Result<Arrival, String> {
+        let Some(&asked) = self.asked.get(&offset) else {
+            return Ok(Arrival::Stale);
+        };
+        let (id, at, bytes) = chunk_data(self.ota, reply_data)?;
+        if id != self.id {
+            return Err(format!("chunk for \"{id}\", expected \"{}\"", self.id));
+        }
+        if at != offset {
+            return Err(format!("chunk at offset {at}, asked for {offset}"));
+        }
+        if bytes.is_empty() || bytes.len() > asked as usize {
+            return Err(format!("chunk at {offset} has {} bytes, asked for {asked}", bytes.len()));
+        }
+        self.asked.remove(&offset);
+        self.rounds = 0;
+        // A short chunk leaves a hole after it, which `next_asks` asks for.
+        self.early.insert(offset, bytes);
+        while let Some(bytes) = self.early.remove(&self.offset()) {
+            self.data.extend_from_slice(&bytes);
+        }
+        Ok(Arrival::Taken)
+    }
+
+    /// The request for the chunk at `offset` went unanswered: it is asked again (a new id) by
+    /// the next [`Transfer::next_asks`]. True when the master has been silent for
+    /// [`MAX_ROUNDS`] rounds and the transfer should fail.
+    pub fn on_gave_up(&mut self, offset: u64) -> bool {
+        if self.asked.remove(&offset).is_none() {
+            return false;
+        }
+        self.rounds += 1;
+        self.rounds >= MAX_ROUNDS
+    }
+
+    pub fn record(&self, step: OtaStep, code: i64, msg: Option<String>) -> TaskRecord {
         TaskRecord {
             ota: self.ota,
             id: self.id.clone(),
@@ -91,11 +220,11 @@ impl Transfer {
     }
 }
 
-fn fail(code: i64, msg: impl Into<String>) -> Fail {
+pub fn fail(code: i64, msg: impl Into<String>) -> Fail {
     Fail { code, msg: msg.into() }
 }
 
-fn check_common(size: u64, sha256: &str, chunk_size: u32) -> Result<(), Fail> {
+pub fn check_common(size: u64, sha256: &str, chunk_size: u32) -> Result<(), Fail> {
     if !CHUNK_SIZES.contains(&chunk_size) {
         return Err(fail(codes::BAD_PARAM, format!("chunkSize {chunk_size} is outside 256..=65536")));
     }
@@ -106,165 +235,6 @@ fn check_common(size: u64, sha256: &str, chunk_size: u32) -> Result<(), Fail> {
         return Err(fail(codes::NO_SPACE, format!("{size} bytes do not fit: at most {MAX_IMAGE_BYTES}")));
     }
     Ok(())
-}
-
-fn check_room(state: &SimState, ota: bool, id: &str) -> Result<(), Fail> {
-    if state.transfers.iter().any(|t| t.ota == ota && t.id == id) {
-        return Err(fail(codes::BUSY, format!("{id} is already running")));
-    }
-    if state.transfers.len() >= MAX_RUNNING {
-        return Err(fail(codes::BUSY, "too many transfers running"));
-    }
-    Ok(())
-}
-
-fn progress(t: &Transfer, step: OtaStep, code: i64, msg: Option<String>) -> Outgoing {
-    let data = to_data(&OtaProgress { task_id: t.id.clone(), step, percent: t.percent(), code, msg });
-    Outgoing::Other { class: "ota", action: "progress", data }
-}
-
-fn file_result(id: &str, code: i64, msg: Option<String>) -> Outgoing {
-    let data = to_data(&FileDownloadResult { file_id: id.to_owned(), code, msg });
-    Outgoing::Other { class: "file", action: "download/result", data }
-}
-
-/// Accepts an `ota/upgrade` or says why not (4, 5, 7, 10, 11); on success the transfer is
-/// running and `accepted` progress is returned.
-pub fn accept_ota(state: &mut SimState, req: &OtaUpgrade) -> Result<Vec<Outgoing>, Fail> {
-    check_common(req.size, &req.sha256, req.chunk_size)?;
-    if req.size == 0 || req.version.is_empty() || req.task_id.is_empty() {
-        return Err(fail(codes::BAD_PARAM, "size, version and taskId must not be empty"));
-    }
-    let Some(current) = state.modules.get(&req.module) else {
-        let known: Vec<&str> = state.modules.keys().map(String::as_str).collect();
-        return Err(fail(codes::NOT_FOUND, format!("module {:?} unknown; known: {}", req.module, known.join(", "))));
-    };
-    if *current == req.version {
-        return Err(fail(codes::SAME_VERSION, format!("{} is already at {}", req.module, req.version)));
-    }
-    if state.transfers.iter().any(|t| t.ota && t.target == req.module) {
-        return Err(fail(codes::BUSY, format!("an upgrade of {} is already running", req.module)));
-    }
-    check_room(state, true, &req.task_id)?;
-    let t = Transfer {
-        ota: true,
-        id: req.task_id.clone(),
-        target: req.module.clone(),
-        version: Some(req.version.clone()),
-        size: req.size,
-        sha256: req.sha256.to_ascii_lowercase(),
-        chunk_size: req.chunk_size,
-        data: Vec::new(),
-        reported_percent: 0.0,
-        rounds: 0,
-    };
-    let now = state.now_ms();
-    state.log.push(now, Level::Info, "ota", format!("task {}: {} {} → {} ({} bytes)", t.id, t.target, state.modules.get(&t.target).cloned().unwrap_or_default(), req.version, t.size));
-    state.record_task(t.record(OtaStep::Accepted, 0, None));
-    let out = vec![progress(&t, OtaStep::Accepted, 0, None)];
-    state.transfers.push(t);
-    Ok(out)
-}
-
-/// Accepts a `file/download` or says why not (4, 5, 10).
-pub fn accept_file(state: &mut SimState, req: &FileDownload) -> Result<Vec<Outgoing>, Fail> {
-    if !is_safe_file_name(&req.name) {
-        return Err(fail(codes::BAD_PARAM, format!("{:?} is not a plain file name", req.name)));
-    }
-    if req.file_id.is_empty() {
-        return Err(fail(codes::BAD_PARAM, "fileId must not be empty"));
-    }
-    check_common(req.size, &req.sha256, req.chunk_size)?;
-    check_room(state, false, &req.file_id)?;
-    let t = Transfer {
-        ota: false,
-        id: req.file_id.clone(),
-        target: req.name.clone(),
-        version: None,
-        size: req.size,
-        sha256: req.sha256.to_ascii_lowercase(),
-        chunk_size: req.chunk_size,
-        data: Vec::new(),
-        reported_percent: 0.0,
-        rounds: 0,
-    };
-    let now = state.now_ms();
-    state.log.push(now, Level::Info, "file", format!("download {}: {} ({} bytes)", t.id, t.target, t.size));
-    state.record_task(t.record(OtaStep::Accepted, 0, None));
-    if t.size == 0 {
-        // Nothing to pull: verify and store the empty file at once.
-        return Ok(finish(state, t));
-    }
-    state.transfers.push(t);
-    Ok(Vec::new())
-}
-
-/// Handles the master's reply to the chunk request at `offset` of transfer `id`.
-pub fn on_chunk_reply(state: &mut SimState, ota: bool, id: &str, offset: u64, reply: &Reply) -> Vec<Outgoing> {
-    let Some(at) = state.transfers.iter().position(|t| t.ota == ota && t.id == id) else {
-        return Vec::new();
-    };
-    if state.transfers[at].offset() != offset {
-        // A late answer to a request already superseded.
-        return Vec::new();
-    }
-    if reply.code != codes::OK {
-        let t = state.transfers.remove(at);
-        let msg = reply.msg.clone().unwrap_or_else(|| format!("chunk request refused with code {}", reply.code));
-        return failed(state, t, reply.code, msg);
-    }
-    let chunk = match chunk_data(ota, &reply.data) {
-        Ok(c) => c,
-        Err(msg) => {
-            let t = state.transfers.remove(at);
-            return failed(state, t, codes::FAILED, msg);
-        }
-    };
-    let t = &mut state.transfers[at];
-    let asked = t.next_chunk().map_or(0, |(_, len)| len as usize);
-    let problem = if chunk.0 != t.id {
-        Some(format!("chunk for {:?}, expected {:?}", chunk.0, t.id))
-    } else if chunk.1 != offset {
-        Some(format!("chunk at offset {}, asked for {offset}", chunk.1))
-    } else if chunk.2.is_empty() || chunk.2.len() > asked {
-        Some(format!("chunk at {offset} has {} bytes, asked for {asked}", chunk.2.len()))
-    } else {
-        None
-    };
-    if let Some(msg) = problem {
-        let t = state.transfers.remove(at);
-        return failed(state, t, codes::FAILED, msg);
-    }
-    t.data.extend_from_slice(&chunk.2);
-    t.rounds = 0;
-    if t.next_chunk().is_none() {
-        let t = state.transfers.remove(at);
-        return finish(state, t);
-    }
-    let percent = t.percent();
-    if percent - t.reported_percent >= PROGRESS_STEP {
-        t.reported_percent = percent;
-        let out = t.ota.then(|| progress(t, OtaStep::Downloading, 0, None));
-        let record = t.record(OtaStep::Downloading, 0, None);
-        state.record_task(record);
-        return out.into_iter().collect();
-    }
-    Vec::new()
-}
-
-/// A chunk request went unanswered `MAX_TRIES` times: the next one gets a new id, from the
-/// same offset, unless the master has been silent for `MAX_ROUNDS` rounds.
-pub fn on_chunk_gave_up(state: &mut SimState, ota: bool, id: &str) -> Vec<Outgoing> {
-    let Some(at) = state.transfers.iter().position(|t| t.ota == ota && t.id == id) else {
-        return Vec::new();
-    };
-    state.transfers[at].rounds += 1;
-    if state.transfers[at].rounds < MAX_ROUNDS {
-        return Vec::new();
-    }
-    let t = state.transfers.remove(at);
-    let msg = format!("no answer to chunk requests at offset {}", t.offset());
-    failed(state, t, codes::FAILED, msg)
 }
 
 /// (id, offset, bytes) of a chunk reply's data.
@@ -280,151 +250,98 @@ fn chunk_data(ota: bool, data: &Value) -> Result<(String, u64, Vec<u8>), String>
     Ok((id, offset, bytes))
 }
 
-/// Everything arrived: verify, then install or store, and report the outcome.
-fn finish(state: &mut SimState, t: Transfer) -> Vec<Outgoing> {
-    let mut out = Vec::new();
-    if t.ota {
-        out.push(progress(&t, OtaStep::Verifying, 0, None));
-    }
-    let actual = files::sha256_hex(&t.data);
-    if actual != t.sha256 {
-        let msg = format!("sha256 mismatch: expected {}, got {actual}", t.sha256);
-        out.extend(failed(state, t, codes::CHECKSUM, msg));
-        return out;
-    }
-    let now = state.now_ms();
-    if t.ota {
-        out.push(progress(&t, OtaStep::Installing, 0, None));
-        let version = t.version.clone().unwrap_or_default();
-        state.set_version(&t.target, &version);
-        state.log.push(now, Level::Info, "ota", format!("task {}: {} is now at {version}", t.id, t.target));
-        state.record_task(t.record(OtaStep::Done, 0, None));
-        out.push(progress(&t, OtaStep::Done, 0, None));
-        out.push(Outgoing::Other { class: "ota", action: "version", data: to_data(&state.versions()) });
-        return out;
-    }
-    match files::write_atomic(&state.files_dir, &t.target, &t.data) {
-        Ok(()) => {
-            state.log.push(now, Level::Info, "file", format!("download {}: stored {} ({} bytes)", t.id, t.target, t.size));
-            state.record_task(t.record(OtaStep::Done, 0, None));
-            out.push(file_result(&t.id, codes::OK, None));
-        }
-        Err(e) => {
-            let code = if e.kind() == std::io::ErrorKind::StorageFull { codes::NO_SPACE } else { codes::FAILED };
-            out.extend(failed(state, t, code, format!("cannot store the file: {e}")));
-        }
-    }
-    out
-}
-
-fn failed(state: &mut SimState, t: Transfer, code: i64, msg: String) -> Vec<Outgoing> {
-    let now = state.now_ms();
-    let what = if t.ota { "ota" } else { "file" };
-    state.log.push(now, Level::Error, what, format!("{} {}: failed ({code}): {msg}", what, t.id));
-    state.record_task(t.record(OtaStep::Failed, code, Some(msg.clone())));
-    if t.ota { vec![progress(&t, OtaStep::Failed, code, Some(msg))] } else { vec![file_result(&t.id, code, Some(msg))] }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::model::ModelSet;
-    use crate::protocol::payload::OtaStep;
-
-    fn state() -> (SimState, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        (SimState::new(&ModelSet::builtin(), "PK-GW-01", "GW-0001", dir.path().to_path_buf(), 1, None).unwrap(), dir)
-    }
 
     fn image(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i * 7 % 251) as u8).collect()
+        (0..len).map(|i| (i * 13 % 251) as u8).collect()
     }
 
-    /// Serves every chunk request of transfer `id` from `image` until it ends.
-    fn serve(state: &mut SimState, ota: bool, id: &str, image: &[u8]) -> Vec<Outgoing> {
-        let mut out = Vec::new();
-        let mut n = 0;
-        while let Some((_, _, data, offset)) = state.transfers.iter().find(|t| t.id == id).and_then(Transfer::chunk_request) {
-            let length = data["length"].as_u64().unwrap() as usize;
-            let start = offset as usize;
-            let chunk = &image[start..(start + length).min(image.len())];
-            let key = if ota { "taskId" } else { "fileId" };
-            let reply = Reply::ok(format!("r{n}"), json!({key: id, "offset": offset, "data": BASE64.encode(chunk)}));
-            out.extend(on_chunk_reply(state, ota, id, offset, &reply));
-            n += 1;
-        }
-        out
+    fn transfer(size: usize, chunk: u32, window: usize) -> Transfer {
+        let req = FileDownload { file_id: "f".into(), name: "x.bin".into(), size: size as u64, sha256: "0".repeat(64), chunk_size: chunk };
+        Transfer::file(&req, chunk, window)
     }
 
-    fn steps(out: &[Outgoing]) -> Vec<(String, i64)> {
-        out.iter()
-            .filter_map(|o| match o {
-                Outgoing::Other { action: "progress", data, .. } => Some((data["step"].as_str().unwrap().to_owned(), data["code"].as_i64().unwrap())),
-                _ => None,
-            })
-            .collect()
+    fn reply(img: &[u8], offset: u64, length: u32) -> Value {
+        let end = (offset as usize + length as usize).min(img.len());
+        json!({"fileId": "f", "offset": offset, "data": BASE64.encode(&img[offset as usize..end])})
     }
 
     #[test]
-    fn ota_pull_verify_install() {
-        let (mut st, _dir) = state();
-        let img = image(100_000);
-        let req = OtaUpgrade { task_id: "t1".into(), module: "firmware".into(), version: "2.1.0".into(), size: img.len() as u64, sha256: files::sha256_hex(&img).to_uppercase(), chunk_size: 4096 };
-        let accepted = accept_ota(&mut st, &req).unwrap();
-        let out = serve(&mut st, true, "t1", &img);
-        let steps = steps(&out);
-        let downloading = steps.iter().filter(|(s, _)| s == "downloading").count();
-        assert!((10..=20).contains(&downloading), "progress at most every 5 %: {downloading}");
-        assert_eq!(steps[steps.len() - 3..], [("verifying".into(), 0), ("installing".into(), 0), ("done".into(), 0)]);
-        assert_eq!(accepted.len(), 1);
-        assert_eq!(st.modules["firmware"], "2.1.0");
-        assert_eq!(st.props["fwVersion"], "2.1.0");
-        assert!(out.iter().any(|o| matches!(o, Outgoing::Other { class: "ota", action: "version", .. })));
-        assert!(st.transfers.is_empty());
-        assert_eq!(st.tasks.back().unwrap().step, OtaStep::Done);
-    }
-
-    #[test]
-    fn ota_checksum_mismatch_and_master_errors() {
-        let (mut st, _dir) = state();
-        let img = image(3_000);
-        let req = OtaUpgrade { task_id: "t2".into(), module: "app".into(), version: "2.0.0".into(), size: 3_000, sha256: "0".repeat(64), chunk_size: 1024 };
-        accept_ota(&mut st, &req).unwrap();
-        let out = serve(&mut st, true, "t2", &img);
-        assert_eq!(steps(&out).last().unwrap(), &("failed".to_owned(), codes::CHECKSUM));
-        assert_eq!(st.modules["app"], "1.0.0");
-
-        let req = OtaUpgrade { task_id: "t3".into(), ..req };
-        accept_ota(&mut st, &req).unwrap();
-        let refused = Reply::error("r", 7, "no such task");
-        let out = on_chunk_reply(&mut st, true, "t3", 0, &refused);
-        assert_eq!(steps(&out), [("failed".to_owned(), 7)]);
-        assert!(st.transfers.is_empty());
-
-        let req = OtaUpgrade { task_id: "t4".into(), ..req };
-        accept_ota(&mut st, &req).unwrap();
-        for _ in 1..MAX_ROUNDS {
-            assert!(on_chunk_gave_up(&mut st, true, "t4").is_empty());
-        }
-        assert_eq!(steps(&on_chunk_gave_up(&mut st, true, "t4")), [("failed".to_owned(), codes::FAILED)]);
-    }
-
-    #[test]
-    fn file_download_is_verified_and_written_atomically() {
-        let (mut st, dir) = state();
+    fn a_window_of_asks_answered_out_of_order_is_written_in_order() {
         let img = image(10_000);
-        let req = FileDownload { file_id: "f1".into(), name: "meters.csv".into(), size: 10_000, sha256: files::sha256_hex(&img), chunk_size: 256 };
-        assert!(accept_file(&mut st, &req).unwrap().is_empty());
-        assert_eq!(accept_file(&mut st, &req).unwrap_err().code, codes::BUSY);
-        let out = serve(&mut st, false, "f1", &img);
-        assert!(matches!(&out[..], [Outgoing::Other { action: "download/result", data, .. }] if data["code"] == 0), "{out:?}");
-        assert_eq!(std::fs::read(dir.path().join("meters.csv")).unwrap(), img);
+        let mut t = transfer(img.len(), 1_000, 4);
+        let asks = t.next_asks();
+        assert_eq!(asks, [(0, 1000), (1000, 1000), (2000, 1000), (3000, 1000)]);
+        assert!(t.next_asks().is_empty(), "the window is full");
+        // The last first: held, nothing written until the gap before it fills.
+        assert_eq!(t.on_chunk(3000, &reply(&img, 3000, 1000)), Ok(Arrival::Taken));
+        assert_eq!(t.on_chunk(1000, &reply(&img, 1000, 1000)), Ok(Arrival::Taken));
+        assert_eq!((t.offset(), t.held()), (0, 2));
+        assert!(t.next_asks().is_empty(), "held chunks count against the window");
+        assert_eq!(t.on_chunk(0, &reply(&img, 0, 1000)), Ok(Arrival::Taken));
+        assert_eq!((t.offset(), t.held()), (2000, 1));
+        // A repeated answer is stale.
+        assert_eq!(t.on_chunk(0, &reply(&img, 0, 1000)), Ok(Arrival::Stale));
+        assert_eq!(t.next_asks(), [(4000, 1000), (5000, 1000)]);
+        assert_eq!(t.on_chunk(2000, &reply(&img, 2000, 1000)), Ok(Arrival::Taken));
+        assert_eq!(t.offset(), 4000);
+        for offset in [5000, 4000] {
+            t.on_chunk(offset, &reply(&img, offset, 1000)).unwrap();
+        }
+        while !t.is_complete() {
+            for (offset, length) in t.next_asks().into_iter().rev() {
+                t.on_chunk(offset, &reply(&img, offset, length)).unwrap();
+            }
+        }
+        assert_eq!(t.data, img);
+        assert_eq!((t.outstanding(), t.held()), (0, 0));
+    }
 
-        let bad = FileDownload { file_id: "f2".into(), name: "other.bin".into(), sha256: "1".repeat(64), ..req };
-        accept_file(&mut st, &bad).unwrap();
-        let out = serve(&mut st, false, "f2", &img);
-        assert!(matches!(&out[..], [Outgoing::Other { data, .. }] if data["code"] == codes::CHECKSUM));
-        assert!(!dir.path().join("other.bin").exists());
-        assert_eq!(files::list(dir.path()).unwrap().len(), 1, "no temp file left behind");
+    #[test]
+    fn a_lost_chunk_is_asked_again_from_the_gap_and_a_short_one_leaves_a_hole() {
+        let img = image(5_000);
+        let mut t = transfer(img.len(), 1_000, 3);
+        assert_eq!(t.next_asks().len(), 3);
+        t.on_chunk(1000, &reply(&img, 1000, 1000)).unwrap();
+        // The chunk at 0 is never answered: given up, it is asked again, before anything new.
+        assert!(!t.on_gave_up(0));
+        assert_eq!(t.rounds, 1);
+        assert_eq!(t.next_asks(), [(0, 1000)]);
+        // A short answer (600 of 1000 bytes) is taken; the 400 bytes after it are asked next.
+        t.on_chunk(0, &reply(&img, 0, 600)).unwrap();
+        assert_eq!((t.offset(), t.rounds), (600, 0));
+        assert_eq!(t.next_asks(), [(600, 400)]);
+        for (offset, length) in [(2000, 1000), (600, 400)] {
+            t.on_chunk(offset, &reply(&img, offset, length)).unwrap();
+        }
+        assert_eq!(t.offset(), 3000);
+        assert_eq!(t.next_asks(), [(3000, 1000), (4000, 1000)]);
+        // Only known offsets count as given up; MAX_ROUNDS silent rounds fail the transfer.
+        assert!(!t.on_gave_up(123));
+        let mut failed = false;
+        for _ in 0..MAX_ROUNDS {
+            failed = t.on_gave_up(3000);
+            t.next_asks();
+        }
+        assert!(failed);
+    }
+
+    #[test]
+    fn a_window_of_one_pulls_one_chunk_at_a_time_and_bad_replies_are_errors() {
+        let img = image(2_500);
+        let mut t = transfer(img.len(), 1_000, 1);
+        assert_eq!(t.next_asks(), [(0, 1000)]);
+        assert!(t.next_asks().is_empty());
+        t.on_chunk(0, &reply(&img, 0, 1000)).unwrap();
+        assert_eq!(t.next_asks(), [(1000, 1000)]);
+        assert!(t.on_chunk(1000, &json!({"fileId": "other", "offset": 1000, "data": "AAAA"})).unwrap_err().contains("other"));
+        assert!(t.on_chunk(1000, &json!({"fileId": "f", "offset": 0, "data": "AAAA"})).is_err());
+        assert!(t.on_chunk(1000, &json!({"fileId": "f", "offset": 1000, "data": ""})).is_err());
+        assert!(t.on_chunk(1000, &json!({"fileId": "f", "offset": 1000, "data": "%%"})).is_err());
+        assert!(t.on_chunk(1000, &reply(&image(5_000), 1000, 2000)).is_err(), "longer than asked");
+        assert_eq!(transfer(10, 256, 0).window, 1);
+        assert_eq!(transfer(10, 256, 99).window, MAX_WINDOW);
     }
 }

@@ -160,16 +160,21 @@ fn properties_ports_and_meters() {
     let (mut st, _dir) = state();
     let (_, data, _) = call(&mut st, "property/get", json!({"keys": ["reportPeriod", "fwVersion"]}));
     assert_eq!(data, json!({"props": {"reportPeriod": 60, "fwVersion": "1.0.0"}}));
-    let (c, data, _) = call(&mut st, "property/set", json!({"props": {"reportPeriod": 5, "fwVersion": "9", "nope": 1, "logLevel": "loud"}}));
-    assert_eq!(c, 0);
+    let (c, data, msg) = call(&mut st, "property/set", json!({"props": {"reportPeriod": 5, "fwVersion": "9", "nope": 1, "logLevel": "loud"}}));
+    // Some failed: the code of the first failure (contract §3), every failure with its own.
+    assert_eq!(c, codes::DENIED, "{msg}");
+    assert!(msg.contains("3 of 4"), "{msg}");
     let failed: Vec<(String, i64)> = data["failed"].as_array().unwrap().iter().map(|f| (f["key"].as_str().unwrap().to_owned(), f["code"].as_i64().unwrap())).collect();
-    assert!(failed.contains(&("fwVersion".into(), codes::DENIED)), "{failed:?}");
-    assert!(failed.contains(&("nope".into(), codes::UNSUPPORTED)));
-    assert!(failed.contains(&("logLevel".into(), codes::BAD_PARAM)));
-    assert_eq!(failed.len(), 3);
-    assert_eq!(st.period_override_ms, Some(5_000));
-    assert_eq!(code(&mut st, "property/set", json!({"props": {"reportPeriod": 0}})), 0);
+    assert_eq!(failed, [("fwVersion".into(), codes::DENIED), ("nope".into(), codes::UNSUPPORTED), ("logLevel".into(), codes::BAD_PARAM)]);
+    assert!(data["failed"].as_array().unwrap().iter().all(|f| f["msg"].as_str().is_some_and(|m| !m.is_empty())), "{data}");
+    assert_eq!(st.period_override_ms, Some(5_000), "what could be set was set");
+    let (c, data, _) = call(&mut st, "property/set", json!({"props": {"reportPeriod": 0}}));
+    assert_eq!((c, &data["failed"][0]["key"]), (codes::BAD_PARAM, &json!("reportPeriod")));
     assert_eq!(st.props["reportPeriod"], 5, "out of range: not applied");
+    let (c, data, _) = call(&mut st, "property/set", json!({"props": {"nope": 1, "reportPeriod": 0}}));
+    assert_eq!((c, data["failed"].as_array().unwrap().len()), (codes::UNSUPPORTED, 2), "the first failure's code");
+    let (c, data, msg) = call(&mut st, "property/set", json!({"props": {"reportPeriod": 10}}));
+    assert_eq!((c, data, msg.as_str()), (0, json!({"failed": []}), ""), "full success");
 
     let (_, data, _) = call(&mut st, "port/get", json!({"portIds": ["COM1"]}));
     assert_eq!(data["ports"][0]["params"]["baud"], 9600);
@@ -178,7 +183,13 @@ fn properties_ports_and_meters() {
                                {"portId": "COM2", "params": {"dataBits": 9}},
                                {"portId": "COM9", "params": {}}]});
     let (c, data, _) = call(&mut st, "port/set", set);
-    assert_eq!((c, data), (0, json!({"failed": ["COM2", "COM9"]})));
+    assert_eq!(c, codes::BAD_PARAM, "the first failure, COM2's");
+    let failed: Vec<(&str, i64)> = data["failed"].as_array().unwrap().iter().map(|f| (f["portId"].as_str().unwrap(), f["code"].as_i64().unwrap())).collect();
+    assert_eq!(failed, [("COM2", codes::BAD_PARAM), ("COM9", codes::NOT_FOUND)]);
+    assert!(data["failed"][0]["msg"].as_str().unwrap().contains("dataBits"), "{data}");
+    let (c, data, _) = call(&mut st, "port/set", json!({"ports": [{"portId": "COM9", "params": {}}, {"portId": "COM2", "params": {"dataBits": 9}}]}));
+    assert_eq!((c, data["failed"].as_array().unwrap().len()), (codes::NOT_FOUND, 2));
+    assert_eq!(call(&mut st, "port/set", json!({"ports": [{"portId": "COM2", "params": {"baud": 4800}}]})).1, json!({"failed": []}));
     let (_, data, _) = call(&mut st, "port/get", json!({}));
     assert_eq!(data["ports"][0]["protocol"], "dlt645-2007");
     assert_eq!(data["ports"].as_array().unwrap().len(), 3);
@@ -278,4 +289,71 @@ fn time_info_log_alarm_history_message() {
     let h = send(&mut st, "message/down", "msg-1", json!({"type": "notice", "content": "hello"}));
     assert!(h.reply.is_none());
     assert!(st.log.query(0, i64::MAX, None).iter().any(|e| e.msg.contains("hello")));
+}
+
+#[test]
+fn recalls_carry_the_request_id_info_names_each_subs_product() {
+    let (mut st, _dir) = state();
+    st.recent.record(&Item::Point(PointValue { sub: "meter-1".into(), pid: "Ua".into(), v: PointV::Number(231.0), q: 0, ts: 1_000 }));
+    let reply = send(&mut st, "history/get", "hg-7", json!({"from": 0, "to": 2_000})).reply.unwrap();
+    assert_eq!(reply.code, 0);
+    let (batch, _) = st.history.next_to_send(tokio::time::Instant::now()).unwrap();
+    assert_eq!(batch.report.recall_id.as_deref(), Some("hg-7"));
+    assert_eq!(to_data(&batch.report)["recallId"], "hg-7", "on the wire as recallId");
+
+    let (_, info, _) = call(&mut st, "info/get", json!({}));
+    let expected: Vec<Value> = st.snapshot().subs.iter().map(|(sub, pk)| json!({"sub": sub, "productKey": pk})).collect();
+    assert!(expected.len() >= 2, "the built-in gateway has sub-devices");
+    assert_eq!(info["subs"], json!(expected));
+}
+
+#[test]
+fn file_read_over_serial_is_at_most_32_kib() {
+    let (mut st, dir) = state();
+    std::fs::write(dir.path().join("big.bin"), vec![7u8; 70_000]).unwrap();
+    let read = |length: u32| json!({"fileId": "big.bin", "offset": 0, "length": length});
+    assert_eq!(code(&mut st, "file/read", read(40_000)), 0, "over MQTT up to 64 KiB");
+    assert_eq!(code(&mut st, "file/read", read(65_537)), codes::BAD_PARAM);
+    st.chunk_max_bytes = crate::sim::transfer::SERIAL_MAX_CHUNK;
+    let (c, _, msg) = call(&mut st, "file/read", read(40_000));
+    assert_eq!(c, codes::BAD_PARAM);
+    assert!(msg.contains("serial") && msg.contains("32768"), "{msg}");
+    let (c, data, _) = call(&mut st, "file/read", read(32_768));
+    assert_eq!((c, BASE64.decode(data["data"].as_str().unwrap()).unwrap().len()), (0, 32_768));
+}
+
+#[test]
+fn log_entries_read_as_text_not_rust_debug() {
+    use crate::protocol::payload::{Alarm, AlarmState};
+    let (mut st, _dir) = state();
+    assert_eq!(code(&mut st, "log/config", json!({"level": "debug", "upload": true})), 0);
+    assert_eq!(code(&mut st, "point/set", json!({"sub": "pcs-1", "pid": "Pset", "value": 20.5})), 0);
+    assert_eq!(code(&mut st, "point/set", json!({"sub": "pcs-1", "pid": "gridSwitch", "value": 0})), 0);
+    assert_eq!(code(&mut st, "point/set", json!({"sub": "pcs-1", "pid": "Pset", "value": "high"})), codes::BAD_PARAM);
+    call(&mut st, "property/set", json!({"props": {"reportPeriod": 0, "nope": true, "logLevel": "debug"}}));
+    call(&mut st, "port/set", json!({"ports": [{"portId": "COM1", "params": {"protocol": "x"}}, {"portId": "COM9", "params": {}}]}));
+    call(&mut st, "command/request", json!({"cmd": "reread", "params": {"sub": "meter-1"}}));
+    call(&mut st, "command/request", json!({"cmd": "start", "sub": "nobody", "params": {}}));
+    let now = st.now_ms();
+    let alarm = |state, value| Alarm {
+        alarm_id: "a1".into(), sub: "meter-1".into(), pid: Some("Ua".into()), alarm_type: "overVoltage".into(), level: 2, state,
+        value, threshold: Some(253.0), ts: now, desc: None,
+    };
+    let raised = alarm(AlarmState::Raised, Some(PointV::Number(260.5)));
+    let cleared = alarm(AlarmState::Cleared, None);
+    st.record_outgoing_parts(Vec::new(), Vec::new(), vec![raised, cleared], Vec::new());
+    st.record_outgoing_parts(Vec::new(), Vec::new(), vec![alarm(AlarmState::Raised, Some(PointV::Text("hot".into())))], Vec::new());
+
+    let (_, data, _) = call(&mut st, "log/get", json!({"from": 0, "to": i64::MAX}));
+    let msgs: Vec<String> = data["entries"].as_array().unwrap().iter().map(|e| e["msg"].as_str().unwrap().to_owned()).collect();
+    let uploaded: Vec<String> = st.log.take_unsent().into_iter().map(|e| e.msg).collect();
+    assert!(msgs.iter().any(|m| m.contains("raised on meter-1/Ua: 260.5 (threshold 253)")), "{msgs:#?}");
+    assert!(msgs.iter().any(|m| m.contains("Ua: \"hot\"")), "{msgs:#?}");
+    assert!(msgs.iter().any(|m| m.contains("pcs-1/Pset set to 20.5")), "{msgs:#?}");
+    assert!(msgs.iter().any(|m| m.contains("pcs-1/gridSwitch set to 0")), "{msgs:#?}");
+    for msg in msgs.iter().chain(&uploaded) {
+        for debug in ["Some(", "None", "Number(", "Text(", "Bool(", " { "] {
+            assert!(!msg.contains(debug), "Rust debug text {debug:?} in a log entry: {msg}");
+        }
+    }
 }
