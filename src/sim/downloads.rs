@@ -174,7 +174,7 @@ fn finish(state: &mut SimState, t: Transfer) -> Vec<Outgoing> {
     if t.ota {
         out.push(progress(&t, OtaStep::Verifying, 0, None));
     }
-    let actual = files::sha256_hex(&t.data);
+    let actual = crate::protocol::digest::sha256_hex(&t.data);
     if actual != t.sha256 {
         let msg = format!("sha256 mismatch: expected {}, got {actual}", t.sha256);
         out.extend(failed(state, t, codes::CHECKSUM, msg));

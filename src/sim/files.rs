@@ -3,11 +3,11 @@
 //! (contract §8) ever reach the file system.
 
 use std::fs;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use crate::protocol::ids::is_safe_file_name;
 use crate::protocol::payload::FileEntry;
@@ -64,28 +64,12 @@ pub fn read_chunk(path: &Path, offset: u64, length: usize) -> io::Result<Vec<u8>
     Ok(data)
 }
 
-/// Writes `data` as `dir/name` so that no reader ever sees half a file: a temporary dot file,
-/// flushed, then renamed over the target.
+/// Writes `data` as `dir/name`, atomically; `name` must be a plain file name (contract §8).
 pub fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> io::Result<()> {
     let Some(target) = path_in(dir, name) else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{name:?} is not a plain file name")));
     };
-    let temp = dir.join(format!(".{name}.part"));
-    let result = (|| {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(data)?;
-        file.sync_all()?;
-        fs::rename(&temp, &target)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
-}
-
-/// SHA-256 of bytes in memory, lowercase hex.
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    crate::disk::write_atomic(&target, data)
 }
 
 #[cfg(test)]
@@ -103,7 +87,7 @@ mod tests {
         let (size, sum) = size_and_sha256(&dir.path().join("a.bin")).unwrap();
         assert_eq!(size, 11);
         assert_eq!(sum, "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
-        assert_eq!(sum, sha256_hex(b"hello world"));
+        assert_eq!(sum, crate::protocol::digest::sha256_hex(b"hello world"));
         assert_eq!(read_chunk(&dir.path().join("a.bin"), 6, 100).unwrap(), b"world");
         assert!(write_atomic(dir.path(), "../escape", b"x").is_err());
         assert!(path_in(dir.path(), "..").is_none());

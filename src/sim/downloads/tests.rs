@@ -56,7 +56,7 @@ fn ota_pull_verify_install() {
     // One chunk at a time, so that every 5 % step can be seen.
     st.chunk_window = 1;
     let img = image(100_000);
-    let req = OtaUpgrade { task_id: "t1".into(), module: "firmware".into(), version: "2.1.0".into(), size: img.len() as u64, sha256: files::sha256_hex(&img).to_uppercase(), chunk_size: 4096 };
+    let req = OtaUpgrade { task_id: "t1".into(), module: "firmware".into(), version: "2.1.0".into(), size: img.len() as u64, sha256: crate::protocol::digest::sha256_hex(&img).to_uppercase(), chunk_size: 4096 };
     let accepted = accept_ota(&mut st, &req).unwrap();
     let out = serve(&mut st, true, "t1", &img);
     let steps = steps(&out);
@@ -115,7 +115,7 @@ fn ota_checksum_mismatch_and_master_errors() {
 fn an_app_upgrade_updates_sw_version_and_a_sub_devices_does_not_announce_info() {
     let (mut st, _dir) = state();
     let img = image(5_000);
-    let sha256 = files::sha256_hex(&img);
+    let sha256 = crate::protocol::digest::sha256_hex(&img);
     let req = OtaUpgrade { task_id: "a1".into(), module: "app".into(), version: "3.0.0".into(), size: 5_000, sha256: sha256.clone(), chunk_size: 1024 };
     accept_ota(&mut st, &req).unwrap();
     let out = serve(&mut st, true, "a1", &img);
@@ -138,7 +138,7 @@ fn over_serial_chunks_are_asked_at_most_32_kib() {
     let (mut st, _dir) = state();
     st.chunk_max_bytes = crate::sim::transfer::SERIAL_MAX_CHUNK;
     let img = image(200_000);
-    let req = FileDownload { file_id: "f9".into(), name: "big.bin".into(), size: 200_000, sha256: files::sha256_hex(&img), chunk_size: 65_536 };
+    let req = FileDownload { file_id: "f9".into(), name: "big.bin".into(), size: 200_000, sha256: crate::protocol::digest::sha256_hex(&img), chunk_size: 65_536 };
     accept_file(&mut st, &req).unwrap();
     assert_eq!(st.transfers[0].chunk_size, 32_768, "the announced 64 KiB clamped");
     // `serve` checks every ask against the limit.
@@ -150,7 +150,7 @@ fn over_serial_chunks_are_asked_at_most_32_kib() {
 fn file_download_is_verified_and_written_atomically() {
     let (mut st, dir) = state();
     let img = image(10_000);
-    let req = FileDownload { file_id: "f1".into(), name: "meters.csv".into(), size: 10_000, sha256: files::sha256_hex(&img), chunk_size: 256 };
+    let req = FileDownload { file_id: "f1".into(), name: "meters.csv".into(), size: 10_000, sha256: crate::protocol::digest::sha256_hex(&img), chunk_size: 256 };
     assert!(accept_file(&mut st, &req).unwrap().is_empty());
     assert_eq!(accept_file(&mut st, &req).unwrap_err().code, codes::BUSY);
     let out = serve(&mut st, false, "f1", &img);

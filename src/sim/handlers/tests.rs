@@ -239,7 +239,7 @@ fn files_download_upload_read_list() {
     let (c, data, _) = call(&mut st, "file/upload", json!({"fileId": "u1", "name": "gw.log"}));
     assert_eq!(c, 0);
     assert_eq!(data["size"], 18);
-    assert_eq!(data["sha256"], files::sha256_hex(b"line one\nline two\n"));
+    assert_eq!(data["sha256"], crate::protocol::digest::sha256_hex(b"line one\nline two\n"));
     let (c, data, _) = call(&mut st, "file/read", json!({"fileId": "u1", "offset": 5, "length": 256}));
     assert_eq!(c, 0);
     assert_eq!(BASE64.decode(data["data"].as_str().unwrap()).unwrap(), b"one\nline two\n");
