@@ -53,7 +53,7 @@ fn harness_sized(rt: &tokio::runtime::Runtime, store: ProfileStore, width: f32) 
         .with_context_setup(cems_workbench::ui::fonts::install)
         .build_ui_state(
             |ui, s: &mut State| {
-                let ctx = ViewContext { lang: s.lang, state: &s.engine.state, sessions: &s.sessions, models: &s.models, profile: &s.profile, now_ms: now_ms(), file_lists: &Default::default() };
+                let ctx = ViewContext { lang: s.lang, state: &s.engine.state, sessions: &s.sessions, models: &s.models, profile: &s.profile, now_ms: now_ms() };
                 s.panel.ui(ui, &ctx, &mut s.commands);
             },
             state,

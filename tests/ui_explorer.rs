@@ -135,7 +135,7 @@ fn harness_with<'a>(
         .with_context_setup(cems_workbench::ui::fonts::install)
         .build_ui_state(
             move |ui, (panel, commands): &mut State| {
-                let ctx = ViewContext { lang, state, sessions, models, profile, now_ms: now_ms(), file_lists: &Default::default() };
+                let ctx = ViewContext { lang, state, sessions, models, profile, now_ms: now_ms() };
                 panel.ui(ui, &ctx, commands);
             },
             (ExplorerPanel::default(), Vec::new()),

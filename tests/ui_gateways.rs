@@ -12,6 +12,7 @@ use cems_workbench::sim::{self, SimConfig, SimHandle};
 use cems_workbench::transport::broker::{BrokerConfig, EmbeddedBroker};
 use cems_workbench::transport::mqtt::MqttConfig;
 use cems_workbench::transport::{LinkConfig, LinkKind, LinkState};
+use cems_workbench::ui::device::DevicePage;
 use cems_workbench::ui::gateways::GatewaysPanel;
 use cems_workbench::ui::{SessionView, Sessions, UiCommand, ViewContext};
 use egui::accesskit::Role;
@@ -37,6 +38,8 @@ struct State {
     profile: TopicProfile,
     lang: Lang,
     show: Show,
+    /// The page drawn for `Show::Page`, made when first shown.
+    page: Option<DevicePage>,
 }
 
 /// Everything that must outlive the frames: the runtime last.
@@ -76,16 +79,23 @@ fn start(width: f32) -> (Harness<'static, State>, Bench) {
         profile: TopicProfile::builtin(),
         lang: Lang::En,
         show: Show::List,
+        page: None,
     };
     let harness = Harness::builder()
         .with_size(egui::vec2(width, 2400.0))
         .with_context_setup(cems_workbench::ui::fonts::install)
         .build_ui_state(
             |ui, s: &mut State| {
-                let ctx = ViewContext { lang: s.lang, state: &s.engine.state, sessions: &s.sessions, models: &s.models, profile: &s.profile, now_ms: now_ms(), file_lists: &Default::default() };
+                let ctx = ViewContext { lang: s.lang, state: &s.engine.state, sessions: &s.sessions, models: &s.models, profile: &s.profile, now_ms: now_ms() };
                 match s.show.clone() {
                     Show::List => s.panel.ui(ui, &ctx, &mut s.commands),
-                    Show::Page(key) => s.panel.device_page_ui(ui, &key, &ctx, &mut s.commands),
+                    Show::Page(key) => {
+                        let page = s.page.get_or_insert_with(|| DevicePage::new(key.clone()));
+                        if *page.key() != key {
+                            *page = DevicePage::new(key);
+                        }
+                        page.ui(ui, &ctx, &mut s.commands);
+                    }
                 }
             },
             state,

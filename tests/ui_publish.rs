@@ -59,7 +59,6 @@ fn harness(bench: &Bench) -> Harness<'_, State> {
                 models: &bench.models,
                 profile: &bench.profile,
                 now_ms: NOW_MS,
-                file_lists: &Default::default(),
             };
             panel.ui(ui, &ctx, commands);
         },

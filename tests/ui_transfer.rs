@@ -14,9 +14,7 @@ use cems_workbench::sim::{self, SimConfig, SimHandle};
 use cems_workbench::transport::broker::{BrokerConfig, EmbeddedBroker};
 use cems_workbench::transport::mqtt::MqttConfig;
 use cems_workbench::transport::{LinkConfig, LinkKind, LinkState};
-use cems_workbench::ui::context::FileLists;
-use cems_workbench::ui::gateways::files::record_file_list;
-use cems_workbench::ui::gateways::{GatewaysPanel, PageTab};
+use cems_workbench::ui::device::DevicePage;
 use cems_workbench::ui::{SessionView, Sessions, UiCommand, ViewContext};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -26,13 +24,12 @@ const PK: &str = "PK-GW-01";
 const DEV: &str = "GW-XFER";
 
 struct State {
-    panel: GatewaysPanel,
+    page: DevicePage,
     commands: Vec<UiCommand>,
     sessions: Sessions,
     engine: EngineHandle,
     models: ModelSet,
     profile: TopicProfile,
-    file_lists: FileLists,
 }
 
 /// Everything that must outlive the frames: the runtime last.
@@ -69,13 +66,12 @@ fn start() -> (Harness<'static, State>, Bench) {
     let mut sessions = Sessions::new();
     sessions.insert(1, SessionView { id: 1, label: "lab".into(), target: url, kind: LinkKind::Mqtt, state: LinkState::Up, attempts: 1, frames_dropped: 0, profile: None });
     let state = State {
-        panel: GatewaysPanel::default(),
+        page: DevicePage::new(key()),
         commands: Vec::new(),
         sessions,
         engine,
         models: ModelSet::builtin(),
         profile: TopicProfile::builtin(),
-        file_lists: FileLists::new(),
     };
     let harness = Harness::builder()
         .with_size(egui::vec2(1000.0, 1600.0))
@@ -89,9 +85,8 @@ fn start() -> (Harness<'static, State>, Bench) {
                     models: &s.models,
                     profile: &s.profile,
                     now_ms: now_ms(),
-                    file_lists: &s.file_lists,
                 };
-                s.panel.device_page_ui(ui, &key(), &ctx, &mut s.commands);
+                s.page.ui(ui, &ctx, &mut s.commands);
             },
             state,
         );
@@ -123,7 +118,7 @@ fn the_firmware_tab_shows_the_digest_starts_an_upgrade_and_follows_it_to_done() 
     run_until(&mut harness, "GW-XFER online with its versions", announced);
     harness.get_by_role_and_label(Role::Button, "Firmware").click();
     harness.run_steps(2);
-    assert_eq!(harness.state().panel.page_tab(&key()), PageTab::Firmware);
+    assert_eq!(harness.state().page.active_tab_id(), "firmware");
 
     let image: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let digest = sha256_hex(&image);
@@ -179,11 +174,10 @@ fn the_files_tab_lists_refuses_hostile_names_and_sends_a_file() {
         other => panic!("expected one Request, got {other:?}"),
     };
     assert_eq!((spec.session, spec.pk.as_str(), spec.dev.as_str(), spec.class.as_str(), spec.action.as_str()), (1, PK, DEV, "file", "list"));
-    // Through the engine, and into the map the app keeps from RequestDone.
+    // Through the engine, which keeps the reply in the gateway's record for the tab to read.
     let outcome = bench.rt.block_on(harness.state().engine.call(spec)).expect("engine");
-    record_file_list(&mut harness.state_mut().file_lists, &outcome);
-    harness.run_steps(2);
-    harness.get_by_label("notes.txt");
+    assert_eq!(outcome.code(), Some(0), "{outcome:?}");
+    run_until(&mut harness, "the file list", |h| h.query_by_label("notes.txt").is_some());
     harness.get_by_role_and_label(Role::Button, "Fetch…");
 
     // A local file: its name is the default, a hostile one is refused.
@@ -193,7 +187,7 @@ fn the_files_tab_lists_refuses_hostile_names_and_sends_a_file() {
     field.focus();
     field.type_text(&path.display().to_string());
     run_until(&mut harness, "the local file read", |h| h.query_by_label(&sha256_hex(b"a,b\n1,2\n")).is_some());
-    assert_eq!(harness.state().panel.page_tab(&key()), PageTab::Files);
+    assert_eq!(harness.state().page.active_tab_id(), "files");
     harness.get_by_label("Name on the gateway").set_text_value_accesskit("../etc/passwd");
     harness.run_steps(2);
     harness.get_by_label_contains("“../etc/passwd” is not a plain file name");

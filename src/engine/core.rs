@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::gateways::GatewayKey;
 use super::requests::{Finished, PendingRequests, RequestFailure};
-use super::tasks::{SessionInfo, TaskAction, TransferTasks};
+use super::tasks::{SessionInfo, TaskAction, TaskKind, TransferPhase, TransferTasks};
 use super::transfers::{TransferKind, TransferService};
 use super::{EngineCommand, EngineConfig, EngineEvent, RequestSpec, SessionId, SessionOptions, SharedState};
 use crate::protocol::codes;
@@ -147,6 +147,8 @@ impl EngineCore {
     fn deliver(&mut self, finished: Vec<Finished>) {
         for (outcome, reply) in finished {
             let actions = self.tasks.on_request_done(&outcome, Instant::now());
+            self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).log_request(&outcome, now_ms());
+            self.changed_gateways.insert(GatewayKey { pk: outcome.pk.clone(), dev: outcome.dev.clone() });
             if let Some(tx) = reply {
                 // The caller may have given up waiting; the event still carries the outcome.
                 let _ = tx.send(outcome.clone());
@@ -169,6 +171,9 @@ impl EngineCore {
                     self.transfers.withdraw(kind, &id);
                 }
                 TaskAction::Status { status, event } => {
+                    if event && status.kind == TaskKind::Ota && status.phase == TransferPhase::Done {
+                        self.refresh_identity(status.session, &status.gateway);
+                    }
                     self.state.transfers.write().unwrap_or_else(|e| e.into_inner()).update(status.clone());
                     if event {
                         self.emit(EngineEvent::Transfer(status));
@@ -391,23 +396,13 @@ impl EngineCore {
             && matches!((topic.class.as_str(), topic.action.as_str()), ("alarm", "report") | ("history", "report") | ("time", "sync"))
     }
 
-    /// Keeps what a gateway's replies say about it (info, versions, points, alarms, properties).
+    /// Keeps what a successful reply says about its gateway, as a report of the same fact would.
     fn record_reply_data(&mut self, key: &GatewayKey, topic: &CemsTopic, data: &Value, code: i64, now: i64) {
         if code != codes::OK {
             return;
         }
-        let decoded = payload::decode(&topic.class, &topic.action, true, data);
-        let Ok(typed) = decoded.typed else { return };
-        let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
-        match typed {
-            Payload::Info(info) => gateways.set_info(key, info),
-            Payload::Versions(v) => gateways.set_versions(key, v.modules),
-            Payload::Points(p) => {
-                gateways.add_points(key, &p.points, now);
-            }
-            Payload::Readings(r) => gateways.add_readings(key, &r.readings, now),
-            Payload::Props(p) => gateways.merge_properties(key, p.props),
-            _ => {}
+        if let Ok(typed) = payload::decode(&topic.class, &topic.action, true, data).typed {
+            self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).apply(key, typed, now);
         }
     }
 
@@ -441,45 +436,12 @@ impl EngineCore {
             _ => Vec::new(),
         };
         self.apply(actions);
-        let duties = self.config.master_duties;
         let online = !matches!(typed, Payload::Status(ref s) if !s.online);
         if online {
             self.discover(session, key);
         }
-        let mut answer = None;
-        {
-            let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
-            match typed {
-                Payload::Status(s) => gateways.set_status(key, s.online, s.reason),
-                Payload::Info(info) => gateways.set_info(key, info),
-                Payload::Versions(v) => gateways.set_versions(key, v.modules),
-                Payload::Points(p) => {
-                    gateways.add_points(key, &p.points, now);
-                }
-                Payload::Readings(r) => gateways.add_readings(key, &r.readings, now),
-                Payload::Props(p) => gateways.merge_properties(key, p.props),
-                Payload::Alarms(a) => {
-                    gateways.apply_alarms(key, &a.alarms);
-                    answer = duties.then(|| Reply::ok(request.id.clone(), json!({})));
-                }
-                Payload::HistoryReport(h) => {
-                    gateways.add_points(key, &h.points, now);
-                    if let Some(readings) = &h.readings {
-                        gateways.add_readings(key, readings, now);
-                    }
-                    if let Some(alarms) = &h.alarms {
-                        gateways.apply_alarms(key, alarms);
-                    }
-                    answer = duties.then(|| Reply::ok(request.id.clone(), json!({ "batchId": h.batch_id })));
-                }
-                Payload::TimeRequest(t) if topic.class == "time" => {
-                    // t2 is when the request arrived, t3 when the answer leaves (§9).
-                    let t3 = now_ms();
-                    answer = duties.then(|| Reply::ok(request.id.clone(), json!({ "t1": t.t1, "t2": now, "t3": t3 })));
-                }
-                _ => {}
-            }
-        }
+        let answer = if self.config.master_duties { duty_answer(topic, &request.id, &typed, now) } else { None };
+        self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).apply(key, typed, now);
         if let Some(reply) = answer {
             self.reply(session, topic, reply);
         }
@@ -528,6 +490,12 @@ impl EngineCore {
         if has_info {
             return;
         }
+        self.refresh_identity(session, key);
+    }
+
+    /// Asks a gateway for its info and module versions: after an upgrade both have changed, and a
+    /// gateway that does not announce itself again would otherwise show the old firmware.
+    fn refresh_identity(&mut self, session: SessionId, key: &GatewayKey) {
         for (class, action) in [("info", "get"), ("ota", "version/get")] {
             let id = self.ids.next_id();
             let spec = RequestSpec::new(session, &key.pk, &key.dev, class, action, json!({}));
@@ -564,6 +532,18 @@ impl EngineCore {
         let qos = publish_qos(&spec.class, &spec.action, false);
         link.publish(Message::new(topic_text.clone(), payload, qos, false)).map_err(|e| RequestFailure::LinkClosed(e.to_string()))?;
         Ok(topic_text)
+    }
+}
+
+/// The master's answer to a report it must acknowledge or a request it must answer (§6.9,
+/// §6.12, §6.13), made before the payload is handed on.
+fn duty_answer(topic: &CemsTopic, id: &str, typed: &Payload, received_ms: i64) -> Option<Reply> {
+    match typed {
+        Payload::Alarms(_) => Some(Reply::ok(id.to_owned(), json!({}))),
+        Payload::HistoryReport(h) => Some(Reply::ok(id.to_owned(), json!({ "batchId": h.batch_id }))),
+        // t2 is when the request arrived, t3 when the answer leaves (§9).
+        Payload::TimeRequest(t) if topic.class == "time" => Some(Reply::ok(id.to_owned(), json!({ "t1": t.t1, "t2": received_ms, "t3": now_ms() }))),
+        _ => None,
     }
 }
 

@@ -13,7 +13,7 @@ use egui::containers::{Popup, PopupCloseBehavior};
 use egui::{Align, CentralPanel, Frame, Layout, Panel, RichText};
 
 use super::connections::ConnectionsPanel;
-use super::context::FileLists;
+use super::device::DevicePage;
 use super::explorer::ExplorerPanel;
 use super::gateways::GatewaysPanel;
 use super::local::{LocalEvent, LocalServices, client_id};
@@ -23,6 +23,7 @@ use super::status_bar::status_bar_ui;
 use super::{SessionView, Sessions, ThemeChoice, UiCommand, ViewContext, fonts, i18n};
 use crate::engine::{EngineCommand, EngineEvent, EngineEvents, EngineHandle, GatewayKey, SessionId};
 use crate::protocol::model::{Lang, ModelSet};
+use crate::protocol::time::now_ms;
 use crate::transport::mqtt::MqttConfig;
 use crate::transport::{LinkConfig, LinkKind, LinkState};
 
@@ -90,12 +91,6 @@ impl MessageRate {
     }
 }
 
-fn epoch_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 fn egui_theme(theme: ThemeChoice) -> egui::Theme {
     match theme {
         ThemeChoice::Dark => egui::Theme::Dark,
@@ -122,10 +117,9 @@ pub struct WorkbenchApp {
     gateways: GatewaysPanel,
     explorer: ExplorerPanel,
     publish: PublishPanel,
-    device_tabs: Vec<GatewayKey>,
+    /// The open device pages, in tab order; closing one drops its state.
+    device_pages: Vec<DevicePage>,
     active_tab: Tab,
-    /// The last `file/list` reply of each gateway, for the device page's Files tab.
-    file_lists: FileLists,
 }
 
 impl WorkbenchApp {
@@ -150,9 +144,8 @@ impl WorkbenchApp {
             gateways: GatewaysPanel::default(),
             explorer: ExplorerPanel::default(),
             publish: PublishPanel::default(),
-            device_tabs: Vec::new(),
+            device_pages: Vec::new(),
             active_tab: Tab::Topics,
-            file_lists: FileLists::new(),
         };
         if let Some((config, label)) = startup.link {
             app.apply(vec![UiCommand::Connect { config, label, profile: None }]);
@@ -181,8 +174,9 @@ impl WorkbenchApp {
         &self.active_tab
     }
 
-    pub fn device_tabs(&self) -> &[GatewayKey] {
-        &self.device_tabs
+    /// The open device pages, in tab order.
+    pub fn device_pages(&self) -> &[DevicePage] {
+        &self.device_pages
     }
 
     pub fn explorer(&self) -> &ExplorerPanel {
@@ -207,7 +201,7 @@ impl WorkbenchApp {
         if self.notices.len() == NOTICE_CAPACITY {
             self.notices.pop_front();
         }
-        self.notices.push_back(Notice { at_ms: epoch_ms(), session, text });
+        self.notices.push_back(Notice { at_ms: now_ms(), session, text });
     }
 
     /// The one place where commands become engine commands or view changes.
@@ -257,8 +251,8 @@ impl WorkbenchApp {
                     self.active_tab = Tab::Topics;
                 }
                 UiCommand::OpenGateway(key) => {
-                    if !self.device_tabs.contains(&key) {
-                        self.device_tabs.push(key.clone());
+                    if !self.device_pages.iter().any(|p| *p.key() == key) {
+                        self.device_pages.push(DevicePage::new(key.clone()));
                     }
                     self.active_tab = Tab::Device(key);
                 }
@@ -327,7 +321,6 @@ impl WorkbenchApp {
                 }
             }
             EngineEvent::RequestDone(outcome) => {
-                super::gateways::files::record_file_list(&mut self.file_lists, &outcome);
                 let what = format!("{}/{} {}/{}", outcome.pk, outcome.dev, outcome.class, outcome.action);
                 match &outcome.result {
                     Err(failure) => self.notice(Some(outcome.session), format!("{what}: {failure}")),
@@ -410,8 +403,7 @@ impl eframe::App for WorkbenchApp {
             sessions: &self.sessions,
             models: &self.models,
             profile: &self.engine.profile,
-            now_ms: epoch_ms(),
-            file_lists: &self.file_lists,
+            now_ms: now_ms(),
         };
         let settings = &mut self.settings;
 
@@ -463,7 +455,7 @@ impl eframe::App for WorkbenchApp {
                 if ui.selectable_label(self.active_tab == Tab::Topics, view.tr("Topics")).clicked() {
                     self.active_tab = Tab::Topics;
                 }
-                for (i, key) in self.device_tabs.iter().enumerate() {
+                for (i, key) in self.device_pages.iter().map(DevicePage::key).enumerate() {
                     let active = self.active_tab == Tab::Device(key.clone());
                     let tab = ui.selectable_label(active, key.dev.as_str()).on_hover_text(format!("{}/{}", key.pk, key.dev));
                     if tab.clicked() {
@@ -479,14 +471,15 @@ impl eframe::App for WorkbenchApp {
             match &self.active_tab {
                 Tab::Topics => self.explorer.ui(ui, &view, &mut commands),
                 Tab::Device(key) => {
-                    let key = key.clone();
-                    self.gateways.device_page_ui(ui, &key, &view, &mut commands);
+                    if let Some(page) = self.device_pages.iter_mut().find(|p| p.key() == key) {
+                        page.ui(ui, &view, &mut commands);
+                    }
                 }
             }
             if let Some(i) = close {
-                let key = self.device_tabs.remove(i);
-                if self.active_tab == Tab::Device(key) {
-                    self.active_tab = self.device_tabs.get(i.saturating_sub(1)).cloned().map_or(Tab::Topics, Tab::Device);
+                let page = self.device_pages.remove(i);
+                if self.active_tab == Tab::Device(page.key().clone()) {
+                    self.active_tab = self.device_pages.get(i.saturating_sub(1)).map_or(Tab::Topics, |p| Tab::Device(p.key().clone()));
                 }
             }
         });

@@ -8,10 +8,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use egui::{Button, Color32, ComboBox, Grid, Id, RichText, Sense, TextEdit};
+use egui::{Button, ComboBox, Grid, Id, RichText, TextEdit};
 
+use super::widgets::{fill, link_state_color, link_state_text, state_dot_ui};
 use super::{SessionView, UiCommand, ViewContext};
-use crate::protocol::model::Lang;
 use crate::transport::serial::Parity;
 use crate::transport::{LinkKind, LinkState};
 
@@ -720,49 +720,6 @@ fn session_ui(ui: &mut egui::Ui, ctx: &ViewContext, session: &SessionView, comma
     ui.add_space(4.0);
 }
 
-/// A small filled circle in `color`, the size of a line of text.
-pub fn state_dot_ui(ui: &mut egui::Ui, color: Color32) -> egui::Response {
-    let size = ui.text_style_height(&egui::TextStyle::Body);
-    let (rect, response) = ui.allocate_exact_size(egui::vec2(size * 0.8, size), Sense::hover());
-    ui.painter().circle_filled(rect.center(), size * 0.3, color);
-    response
-}
-
-/// Green when up, amber while connecting, red when down, grey when closed.
-pub fn link_state_color(visuals: &egui::Visuals, state: &LinkState) -> Color32 {
-    match state {
-        LinkState::Up => ok_color(visuals),
-        LinkState::Connecting { .. } => visuals.warn_fg_color,
-        LinkState::Down { .. } => visuals.error_fg_color,
-        LinkState::Closed => visuals.weak_text_color(),
-    }
-}
-
-/// A green readable on the current background.
-pub fn ok_color(visuals: &egui::Visuals) -> Color32 {
-    if visuals.dark_mode { Color32::from_rgb(0x4c, 0xc3, 0x6f) } else { Color32::from_rgb(0x1e, 0x8a, 0x3c) }
-}
-
-/// "Connecting (attempt 3)", "Up", "Down: refused", "Closed".
-pub fn link_state_text(lang: Lang, state: &LinkState) -> String {
-    let tr = |key| super::i18n::tr(lang, key);
-    match state {
-        LinkState::Connecting { attempt } => fill(tr("Connecting (attempt {n})"), &[("n", &attempt.to_string())]),
-        LinkState::Up => tr("Up").to_owned(),
-        LinkState::Down { reason } => fill(tr("Down: {reason}"), &[("reason", reason)]),
-        LinkState::Closed => tr("Closed").to_owned(),
-    }
-}
-
-/// Replaces each `{key}` of `template` by its value.
-pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut text = template.to_owned();
-    for (key, value) in values {
-        text = text.replace(&format!("{{{key}}}"), value);
-    }
-    text
-}
-
 fn parity_text(ctx: &ViewContext, parity: Parity) -> &'static str {
     match parity {
         Parity::None => ctx.tr("None"),
@@ -799,24 +756,5 @@ fn problem_text(ctx: &ViewContext, problem: &StoreProblem) -> String {
         StoreProblem::WriteFailed { path, error } => {
             fill(ctx.tr("Could not write {path}: {error}"), &[("path", &path.display().to_string()), ("error", error)])
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn link_states_read_as_the_user_expects() {
-        assert_eq!(link_state_text(Lang::En, &LinkState::Connecting { attempt: 3 }), "Connecting (attempt 3)");
-        assert_eq!(link_state_text(Lang::En, &LinkState::Down { reason: "refused".into() }), "Down: refused");
-        assert_eq!(link_state_text(Lang::En, &LinkState::Up), "Up");
-        assert_eq!(link_state_text(Lang::Zh, &LinkState::Closed), "已关闭");
-        assert!(link_state_text(Lang::Zh, &LinkState::Connecting { attempt: 2 }).contains('2'));
-    }
-
-    #[test]
-    fn templates_are_filled() {
-        assert_eq!(fill("{a} and {b}, {a}", &[("a", "x"), ("b", "y")]), "x and y, x");
     }
 }

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use crate::engine::{FileDownloadSpec, FileUploadSpec, GatewayKey, OtaSpec, RequestSpec, SessionId, SharedState};
-use crate::protocol::payload::FileEntry;
 use crate::protocol::model::{Lang, ModelSet};
 use crate::protocol::topic::TopicProfile;
 use crate::transport::{LinkConfig, LinkKind, LinkState, Message};
@@ -61,9 +60,6 @@ pub enum UiCommand {
     CancelTransfer(String),
 }
 
-/// The last file list each gateway returned (`file/list` replies), kept by the app.
-pub type FileLists = BTreeMap<GatewayKey, Vec<FileEntry>>;
-
 /// The read side handed to panels for one frame.
 pub struct ViewContext<'a> {
     pub lang: Lang,
@@ -73,8 +69,6 @@ pub struct ViewContext<'a> {
     pub profile: &'a TopicProfile,
     /// Epoch ms of this frame, for "last seen" and rates.
     pub now_ms: i64,
-    /// The last successful `file/list` reply of each gateway.
-    pub file_lists: &'a FileLists,
 }
 
 impl ViewContext<'_> {

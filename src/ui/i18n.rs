@@ -12,12 +12,13 @@ use crate::protocol::model::Lang;
 
 mod zh_common;
 mod zh_connections;
+mod zh_device;
 mod zh_explorer;
 mod zh_gateways;
 
 /// All (English, Chinese) pairs.
-fn tables() -> [&'static [(&'static str, &'static str)]; 4] {
-    [zh_common::ZH, zh_connections::ZH, zh_explorer::ZH, zh_gateways::ZH]
+fn tables() -> [&'static [(&'static str, &'static str)]; 5] {
+    [zh_common::ZH, zh_connections::ZH, zh_device::ZH, zh_explorer::ZH, zh_gateways::ZH]
 }
 
 fn chinese() -> &'static HashMap<&'static str, &'static str> {

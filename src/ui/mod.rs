@@ -5,8 +5,10 @@
 pub mod app;
 pub mod connections;
 pub mod context;
+pub mod device;
 pub mod explorer;
 pub mod fonts;
+pub mod format;
 pub mod gateways;
 pub mod i18n;
 pub mod launch;
@@ -15,5 +17,6 @@ pub mod publish;
 pub mod repaint;
 pub mod settings;
 pub mod status_bar;
+pub mod widgets;
 
 pub use context::{SessionView, Sessions, ThemeChoice, UiCommand, ViewContext};

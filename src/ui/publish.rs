@@ -7,7 +7,8 @@ use std::collections::VecDeque;
 use egui::{Button, ComboBox, RichText, ScrollArea, TextEdit, Ui, vec2};
 use serde_json::{Value, json};
 
-use super::explorer::annotate::{JsonError, format_time_of_day};
+use super::explorer::annotate::JsonError;
+use super::format::format_time_of_day;
 use super::{UiCommand, ViewContext};
 use crate::engine::SessionId;
 use crate::protocol::envelope::{MAX_PAYLOAD_BYTES, PROTOCOL_VERSION};

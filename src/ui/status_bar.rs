@@ -4,6 +4,7 @@
 use egui::text::LayoutJob;
 use egui::{Color32, RichText, TextFormat};
 
+use super::format::format_bytes;
 use super::{SessionView, ViewContext};
 use crate::transport::LinkState;
 
@@ -78,7 +79,7 @@ fn store_ui(ui: &mut egui::Ui, ctx: &ViewContext) {
         (store.stats(), store.memory_bytes(), store.limits().total_bytes)
     };
     let share = if budget > 0 { used as f64 / budget as f64 } else { 0.0 };
-    let text = format!("{} {} / {}", ctx.tr("Store"), human_bytes(used), human_bytes(budget));
+    let text = format!("{} {} / {}", ctx.tr("Store"), format_bytes(used as u64), format_bytes(budget as u64));
     let colour = if share > 0.9 { Some(warn_colour(ui)) } else { None };
     let label = match colour {
         Some(c) => ui.colored_label(c, text),
@@ -112,32 +113,4 @@ pub fn state_colour(ui: &egui::Ui, state: &LinkState) -> Color32 {
 
 fn warn_colour(ui: &egui::Ui) -> Color32 {
     ui.visuals().warn_fg_color
-}
-
-/// `1.5 MB`, `340 KB`, `12 B` (powers of 1024).
-pub fn human_bytes(bytes: usize) -> String {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value < 10.0 { format!("{value:.1} {}", UNITS[unit]) } else { format!("{value:.0} {}", UNITS[unit]) }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bytes_read_like_a_person_writes_them() {
-        assert_eq!(human_bytes(12), "12 B");
-        assert_eq!(human_bytes(1536), "1.5 KB");
-        assert_eq!(human_bytes(340 * 1024), "340 KB");
-        assert_eq!(human_bytes(512 * 1024 * 1024), "512 MB");
-    }
 }

@@ -5,9 +5,11 @@
 //! - `validate`: the JSON Schema (`assets/schema/`) plus the rules a schema cannot say.
 //! - `document`: `ModelDocument` (text + JSON value + typed model), `ModelSet`, cross-file checks.
 //! - `load`: the only part that touches the file system.
+//! - `matching`: which model describes a device behind a gateway.
 
 mod document;
 mod load;
+pub mod matching;
 #[cfg(test)]
 mod tests;
 mod types;

@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, MAX_PAYLOAD_BYTES, parse_envelope_value};
-use crate::protocol::model::{Lang, LocalizedText, ModelSet, PointDef, ProductModel};
-use crate::protocol::payload::{decode, quality_text};
+use crate::protocol::model::{Lang, LocalizedText, ModelSet, PointDef};
+use crate::protocol::model::matching::GatewayModels;
+use crate::protocol::payload::{SubRef, decode, quality_text};
 use crate::protocol::storage::{StoragePoint, StorageProfile, StorageTopic, numeric_points, parse_payload};
 use crate::protocol::topic::{CemsTopic, MessageKind, TopicProfile};
 use crate::ui::i18n;
@@ -89,61 +90,6 @@ impl Texts {
     }
 }
 
-/// The models a CEMS gateway's messages can refer to: its own and its sub-products'.
-#[derive(Debug, Clone, Default)]
-pub struct GatewayModels<'a> {
-    pub gateway: Option<&'a ProductModel>,
-    pub subs: Vec<&'a ProductModel>,
-}
-
-impl<'a> GatewayModels<'a> {
-    /// The gateway model of product key `pk` and the models of its `subProducts` that are loaded.
-    pub fn new(models: &'a ModelSet, pk: &str) -> Self {
-        let gateway = models.get(pk).map(|doc| doc.model());
-        let subs = gateway
-            .map(|g| g.sub_products.iter().filter_map(|sub| models.get(sub)).map(|doc| doc.model()).collect())
-            .unwrap_or_default();
-        GatewayModels { gateway, subs }
-    }
-
-    /// Models to look an item of device `sub` up in, most likely first. The gateway does not say
-    /// which product a sub-device is, so the sub-products whose key matches the sub-device's id
-    /// stem (`meter-1` → `PK-METER-3P`, as the simulator names them) come first, then the others,
-    /// then the gateway itself; for the gateway's own items (`sub` absent or equal to `dev`) the
-    /// gateway comes first.
-    pub fn candidates(&self, sub: Option<&str>, dev: &str) -> Vec<&'a ProductModel> {
-        let own = sub.is_none_or(|s| s == dev);
-        let stem = sub.map(sub_stem).unwrap_or_default();
-        let (mut matching, others): (Vec<_>, Vec<_>) =
-            self.subs.iter().copied().partition(|m| !stem.is_empty() && product_stem(&m.product_key) == stem);
-        matching.extend(others);
-        match self.gateway {
-            Some(g) if own => std::iter::once(g).chain(matching).collect(),
-            Some(g) => matching.into_iter().chain(std::iter::once(g)).collect(),
-            None => matching,
-        }
-    }
-
-    pub fn point(&self, sub: Option<&str>, dev: &str, pid: &str) -> Option<&'a PointDef> {
-        self.candidates(sub, dev).into_iter().find_map(|m| m.point(pid))
-    }
-}
-
-/// `PK-METER-3P` → `meter` (the simulator's naming of sub-devices).
-fn product_stem(pk: &str) -> String {
-    let trimmed = pk.strip_prefix("PK-").or_else(|| pk.strip_prefix("PK_")).unwrap_or(pk);
-    trimmed.split(['-', '_', '.']).find(|s| !s.is_empty()).unwrap_or("").to_ascii_lowercase()
-}
-
-/// `meter-1` → `meter`.
-fn sub_stem(sub: &str) -> String {
-    let stem = match sub.rsplit_once('-') {
-        Some((head, tail)) if !tail.is_empty() && tail.chars().all(|c| c.is_ascii_digit()) => head,
-        _ => sub,
-    };
-    stem.to_ascii_lowercase()
-}
-
 /// Both languages of a model text when it has both (`A相电压 / Phase A voltage`): an engineer
 /// reads the Chinese of the nameplate and the English of the vendor's manual.
 pub fn both_names(text: &LocalizedText, lang: Lang) -> String {
@@ -188,20 +134,6 @@ pub fn point_note(pid: &str, v: &Value, q: Option<u64>, def: Option<&PointDef>, 
     if def.is_none() || q.is_some_and(|q| q != 0) { Note::warn(text) } else { Note::info(text) }
 }
 
-/// UTC date and time of epoch ms: `2023-11-14 22:13:20.000 UTC`.
-pub fn format_utc(ms: i64) -> String {
-    let (days, day_ms) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    let (y, m, d) = crate::protocol::time::civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {} UTC", format_time_of_day(day_ms))
-}
-
-/// `22:13:20.000` (UTC) of epoch ms.
-pub fn format_time_of_day(ms: i64) -> String {
-    let day_ms = ms.rem_euclid(86_400_000);
-    let secs = day_ms / 1000;
-    format!("{:02}:{:02}:{:02}.{:03}", secs / 3600, secs % 3600 / 60, secs % 60, day_ms % 1000)
-}
-
 /// Keys whose integer values are epoch ms in the contract's and the storage profile's payloads.
 const TIME_KEYS: &[&str] = &["ts", "t", "from", "to", "time", "t1", "t2", "t3", "before", "mtime"];
 
@@ -215,7 +147,8 @@ fn pointer_push(pointer: &str, key: &str) -> String {
 }
 
 /// Annotates one message of `topic`.
-pub fn annotate(topic: &str, payload: &[u8], profile: &TopicProfile, models: &ModelSet, lang: Lang) -> Annotated {
+/// `declared`: the product keys the gateway gave for its sub-devices (`Info.subs`), if known.
+pub fn annotate(topic: &str, payload: &[u8], profile: &TopicProfile, models: &ModelSet, declared: &[SubRef], lang: Lang) -> Annotated {
     let json = serde_json::from_slice::<Value>(payload).map_err(|e| JsonError::from_serde(&e));
     let protocol = match profile.parse(topic) {
         Ok(cems) => Protocol::Cems(cems),
@@ -231,7 +164,7 @@ pub fn annotate(topic: &str, payload: &[u8], profile: &TopicProfile, models: &Mo
     };
     let t = Texts(lang);
     match &protocol {
-        Protocol::Cems(cems) => annotate_cems(cems, payload.len(), json.as_ref().ok(), models, lang, &mut out),
+        Protocol::Cems(cems) => annotate_cems(cems, payload.len(), json.as_ref().ok(), models, declared, lang, &mut out),
         Protocol::Storage(storage) => {
             out.summary.push(Note::info(storage_summary(storage, t)));
             match parse_payload(payload) {
@@ -291,14 +224,14 @@ fn kind_text(cems: &CemsTopic, t: Texts) -> &'static str {
     }
 }
 
-fn annotate_cems(cems: &CemsTopic, size: usize, json: Option<&Value>, models: &ModelSet, lang: Lang, out: &mut Annotated) {
+fn annotate_cems(cems: &CemsTopic, size: usize, json: Option<&Value>, models: &ModelSet, declared: &[SubRef], lang: Lang, out: &mut Annotated) {
     let t = Texts(lang);
     let known = if cems.spec().is_some() { Tone::Info } else { Tone::Warn };
     out.summary.push(Note {
         text: format!("CEMS {} {} · {} {}/{}", kind_text(cems, t), cems.class_action(), t.tr("gateway"), cems.pk, cems.dev),
         tone: known,
     });
-    let gateway = GatewayModels::new(models, &cems.pk);
+    let gateway = GatewayModels::new(models, &cems.pk, declared);
     if gateway.gateway.is_none() {
         out.summary.push(Note::warn(format!("{} {}", t.tr("No product model loaded for"), cems.pk)));
     }
@@ -466,7 +399,7 @@ fn time_notes(value: &Value, pointer: &str, key: Option<&str>, notes: &mut HashM
             if key.is_some_and(|k| TIME_KEYS.contains(&k))
                 && let Some(ms) = plausible_epoch_ms(value)
             {
-                notes.entry(pointer.to_owned()).or_insert_with(|| Note::info(format_utc(ms)));
+                notes.entry(pointer.to_owned()).or_insert_with(|| Note::info(crate::ui::format::format_utc_ms(ms)));
             }
         }
     }
@@ -479,7 +412,7 @@ mod tests {
 
     fn run(topic: &str, payload: &Value, lang: Lang) -> Annotated {
         let bytes = serde_json::to_vec(payload).expect("json");
-        annotate(topic, &bytes, &TopicProfile::builtin(), &ModelSet::builtin(), lang)
+        annotate(topic, &bytes, &TopicProfile::builtin(), &ModelSet::builtin(), &[], lang)
     }
 
     #[test]
@@ -508,20 +441,6 @@ mod tests {
     }
 
     #[test]
-    fn sub_stem_prefers_the_matching_sub_product() {
-        let set = ModelSet::builtin();
-        let models = GatewayModels::new(&set, "PK-GW-01");
-        assert_eq!(models.subs.len(), 2);
-        // `P` exists in both the meter and the PCS: the sub's id decides.
-        assert_eq!(models.candidates(Some("pcs-1"), "GW")[0].product_key, "PK-PCS-100");
-        assert_eq!(models.candidates(Some("meter-2"), "GW")[0].product_key, "PK-METER-3P");
-        assert_eq!(models.candidates(None, "GW")[0].product_key, "PK-GW-01");
-        assert_eq!(models.candidates(Some("GW"), "GW")[0].product_key, "PK-GW-01");
-        assert!(models.point(Some("x-9"), "GW", "SOC").is_some(), "unknown stem still searches every model");
-        assert!(GatewayModels::new(&set, "PK-NONE").candidates(Some("meter-1"), "GW").is_empty());
-    }
-
-    #[test]
     fn reply_code_is_named_in_the_ui_language() {
         let payload = json!({"id": "q1", "ts": 1, "code": 7, "msg": "no such point", "data": {}});
         let a = run("cems/v1/PK-GW-01/GW-T/up/point/get/reply", &payload, Lang::En);
@@ -542,7 +461,7 @@ mod tests {
         );
         assert_eq!(a.errors.len(), 1);
         assert!(a.errors[0].starts_with("data.points[0].v: "), "{:?}", a.errors);
-        let bad = annotate("cems/v1/PK-GW-01/GW-T/up/info/report", b"{\"id\": 1,", &TopicProfile::builtin(), &ModelSet::builtin(), Lang::En);
+        let bad = annotate("cems/v1/PK-GW-01/GW-T/up/info/report", b"{\"id\": 1,", &TopicProfile::builtin(), &ModelSet::builtin(), &[], Lang::En);
         let Err(e) = &bad.json else { panic!("not JSON") };
         assert_eq!((e.line, e.column), (1, 9));
         assert!(!e.message.contains("at line"));
@@ -578,13 +497,5 @@ mod tests {
         assert_eq!(a.notes["/data/cmd"].tone, Tone::Info);
         let a = run("cems/v1/PK-GW-01/GW-T/up/status", &json!({"id": "1", "ts": 1, "ver": "1.0", "data": {"online": false}}), Lang::En);
         assert_eq!(a.notes["/data/online"], Note::warn("offline"));
-    }
-
-    #[test]
-    fn dates_are_utc() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00:00.000 UTC");
-        assert_eq!(format_utc(951_782_400_123), "2000-02-29 00:00:00.123 UTC");
-        assert_eq!(format_utc(-1), "1969-12-31 23:59:59.999 UTC");
-        assert_eq!(format_time_of_day(1_700_000_000_000), "22:13:20.000");
     }
 }

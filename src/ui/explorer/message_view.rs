@@ -8,7 +8,8 @@ use std::collections::{HashMap, VecDeque};
 use egui::{Button, RichText, ScrollArea, Ui};
 use serde_json::Value;
 
-use super::annotate::{self, Annotated, format_time_of_day, format_utc};
+use super::annotate::{self, Annotated};
+use crate::ui::format::{format_time_of_day, format_utc_ms};
 use super::diff::{PayloadDiff, diff_payloads};
 use super::payload_view;
 use crate::engine::store::StoredMessage;
@@ -194,7 +195,7 @@ impl MessageView {
     fn meta_ui(&self, ui: &mut Ui, ctx: &ViewContext, m: &StoredMessage) {
         ui.horizontal_wrapped(|ui| {
             ui.weak(ctx.tr("Received"));
-            ui.label(format_utc(m.received_ms));
+            ui.label(format_utc_ms(m.received_ms));
             ui.weak(format!("· {} B · QoS {}", m.original_len, m.qos));
             if m.retain {
                 ui.weak(format!("· {}", ctx.tr("retained")));
@@ -215,9 +216,14 @@ impl MessageView {
         if !fresh {
             self.annotated = None;
         }
-        let (_, _, annotated) = self
-            .annotated
-            .get_or_insert_with(|| (m.seq, ctx.lang, annotate::annotate(topic, &m.payload, ctx.profile, ctx.models, ctx.lang)));
+        let (_, _, annotated) = self.annotated.get_or_insert_with(|| {
+            // The sub-devices' products as the gateway declared them, when it did.
+            let declared = ctx.profile.parse(topic).ok().and_then(|t| {
+                let key = crate::engine::GatewayKey { pk: t.pk, dev: t.dev };
+                ctx.state.gateways().get(&key).and_then(|g| g.info.as_ref()).and_then(|i| i.subs.clone())
+            });
+            (m.seq, ctx.lang, annotate::annotate(topic, &m.payload, ctx.profile, ctx.models, declared.as_deref().unwrap_or_default(), ctx.lang))
+        });
         annotated
     }
 

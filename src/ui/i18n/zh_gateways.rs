@@ -62,6 +62,7 @@ pub const ZH: &[(&str, &str)] = &[
     ("unknown product", "未知产品"),
     ("the gateway itself", "网关自身"),
     ("{sub}: {product}, {n} points", "{sub}：{product}，{n} 个测点"),
+    ("{sub}: {product}, {n} points, {m} meters", "{sub}：{product}，{n} 个测点，{m} 个电能表计"),
     ("Last seen {ago}", "最后上报：{ago}"),
     ("Point", "测点"),
     ("Id", "ID"),

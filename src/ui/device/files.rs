@@ -1,36 +1,23 @@
-//! The device page's Files tab: the gateway's file list (from its `file/list` reply, kept by the
-//! app), fetching a file into a place the user picks, sending a local file under a plain name
-//! (contract §8), and the file tasks with their progress.
+//! The device page's Files tab: the gateway's file list (from its `file/list` reply, kept in the
+//! engine's gateway record), fetching a file into a place the user picks, sending a local file
+//! under a plain name (contract §8), and the file tasks with their progress.
 
 use std::path::{Path, PathBuf};
 
 use egui::{Button, Grid, TextEdit};
 use serde_json::json;
 
-use super::firmware::{FileLoader, POLL_EVERY, format_bytes, session_of, transfers_ui};
-use super::rows::{DevicePage, format_utc};
+use super::DeviceTab;
+use super::local_file::{FileLoader, POLL_EVERY};
+use super::transfers::{session_of, transfers_ui};
+use super::view::DeviceView;
+use crate::engine::RequestSpec;
 use crate::engine::tasks::{self, FileDownloadSpec, FileUploadSpec, TaskKind};
-use crate::engine::{GatewayKey, RequestOutcome, RequestSpec};
 use crate::protocol::ids::is_safe_file_name;
-use crate::protocol::payload::FileList;
 use crate::ui::connections::background::{Pending, Poll};
-use crate::ui::connections::fill;
-use crate::ui::context::FileLists;
+use crate::ui::format::{format_bytes, format_utc};
+use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};
-
-/// Keeps the file list of a successful `file/list` reply; other outcomes leave `lists` alone.
-pub fn record_file_list(lists: &mut FileLists, outcome: &RequestOutcome) {
-    if outcome.class != "file" || outcome.action != "list" {
-        return;
-    }
-    let Ok(reply) = &outcome.result else { return };
-    if reply.code != 0 {
-        return;
-    }
-    if let Ok(list) = serde_json::from_value::<FileList>(reply.data.clone()) {
-        lists.insert(GatewayKey { pk: outcome.pk.clone(), dev: outcome.dev.clone() }, list.files);
-    }
-}
 
 /// A save dialog open for a gateway file.
 #[derive(Debug)]
@@ -52,8 +39,16 @@ pub struct FilesTab {
     error: Option<String>,
 }
 
-impl FilesTab {
-    pub(super) fn ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, page: &DevicePage, commands: &mut Vec<UiCommand>) {
+impl DeviceTab for FilesTab {
+    fn id(&self) -> &'static str {
+        "files"
+    }
+
+    fn title(&self) -> &'static str {
+        "Files"
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
         let key = &page.key;
         let (usable, serial) = session_of(ctx, page.session);
         let mut busy = self.local.poll();
@@ -77,7 +72,9 @@ impl FilesTab {
         if let Some(e) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, e.as_str());
         }
-        match ctx.file_lists.get(key) {
+        // Copied out so the engine's lock is not held while drawing.
+        let listing = ctx.state.gateways().get(key).and_then(|g| g.files.clone());
+        match listing.map(|l| l.files) {
             None => {
                 ui.weak(ctx.tr("No file list yet: use Refresh list."));
             }
@@ -91,7 +88,7 @@ impl FilesTab {
                     ui.strong(ctx.tr("Modified"));
                     ui.label("");
                     ui.end_row();
-                    for f in files {
+                    for f in &files {
                         ui.monospace(&f.name);
                         ui.label(format_bytes(f.size)).on_hover_text(fill(ctx.tr("{n} bytes"), &[("n", &f.size.to_string())]));
                         ui.label(format_utc(f.mtime));
@@ -161,7 +158,9 @@ impl FilesTab {
             ui.ctx().request_repaint_after(POLL_EVERY);
         }
     }
+}
 
+impl FilesTab {
     /// Opens a save dialog for gateway file `name` on its own thread.
     fn save_dialog(&mut self, ctx: &ViewContext, name: &str) {
         let title = ctx.tr("Save the gateway's file as").to_owned();
@@ -176,7 +175,7 @@ impl FilesTab {
     }
 
     /// A save dialog that closed with a path starts the fetch. True while the dialog is open.
-    fn poll_save(&mut self, page: &DevicePage, commands: &mut Vec<UiCommand>) -> bool {
+    fn poll_save(&mut self, page: &DeviceView, commands: &mut Vec<UiCommand>) -> bool {
         let Some(save) = &self.save else { return false };
         match save.pending.poll() {
             Poll::Waiting => return true,
@@ -188,37 +187,5 @@ impl FilesTab {
         }
         self.save = None;
         false
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::requests::ReplyInfo;
-
-    fn outcome(action: &str, code: i64, data: serde_json::Value) -> RequestOutcome {
-        RequestOutcome {
-            id: "r1".into(),
-            session: 1,
-            pk: "PK".into(),
-            dev: "GW".into(),
-            class: "file".into(),
-            action: action.into(),
-            result: Ok(ReplyInfo { code, name: "ok", msg: None, data }),
-            latency_ms: 1.0,
-        }
-    }
-
-    #[test]
-    fn only_a_successful_file_list_reply_is_kept() {
-        let mut lists = FileLists::new();
-        let data = json!({"files": [{"name": "a.log", "size": 3, "mtime": 1_700_000_000_000_i64}]});
-        record_file_list(&mut lists, &outcome("upload", 0, data.clone()));
-        record_file_list(&mut lists, &outcome("list", 1, data.clone()));
-        assert!(lists.is_empty());
-        record_file_list(&mut lists, &outcome("list", 0, data));
-        let key = GatewayKey { pk: "PK".into(), dev: "GW".into() };
-        assert_eq!(lists[&key].len(), 1);
-        assert_eq!(lists[&key][0].name, "a.log");
     }
 }

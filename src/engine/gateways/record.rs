@@ -1,0 +1,240 @@
+//! What is known of one gateway: one record, filled only by [`super::Gateways::apply`] from
+//! decoded payloads (reports and replies alike) and by the request log.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::engine::requests::RequestOutcome;
+use crate::protocol::payload::{Alarm, AlarmState, FileEntry, Info, LogEntry, ModuleVersion, Port, PointV, Reading, VendorMessage};
+use crate::protocol::time::TimeSample;
+
+/// Log entries kept per gateway (oldest dropped first).
+pub const LOG_CAPACITY: usize = 5_000;
+/// Vendor messages (`message/up`) kept per gateway.
+pub const MESSAGE_CAPACITY: usize = 500;
+/// Finished requests kept per gateway, for the request log.
+pub const REQUEST_LOG_CAPACITY: usize = 200;
+
+/// Identifies a gateway: product key and device id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GatewayKey {
+    pub pk: String,
+    pub dev: String,
+}
+
+impl std::fmt::Display for GatewayKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.pk, self.dev)
+    }
+}
+
+/// One sample of a point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub ts: i64,
+    pub v: PointV,
+    pub q: u8,
+}
+
+/// A point of a sub-device: its latest sample and a bounded series ordered by `ts`.
+#[derive(Debug, Clone, Default)]
+pub struct PointTrack {
+    pub latest: Option<Sample>,
+    pub series: VecDeque<Sample>,
+}
+
+/// What is known of one device behind a gateway (or of the gateway itself when `sub == dev`).
+#[derive(Debug, Clone, Default)]
+pub struct SubDevice {
+    pub points: BTreeMap<String, PointTrack>,
+    /// Latest reading of each energy register: (freeze time, value).
+    pub meters: BTreeMap<String, (i64, f64)>,
+    pub last_seen_ms: i64,
+}
+
+/// The gateway's clock against ours, from a `time/get` exchange (contract §9).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockOffset {
+    /// Gateway clock minus ours.
+    pub offset_ms: f64,
+    pub round_trip_ms: i64,
+    /// When it was measured (our clock).
+    pub measured_ms: i64,
+}
+
+/// The gateway's file list from its last `file/list` reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileListing {
+    pub files: Vec<FileEntry>,
+    pub received_ms: i64,
+}
+
+/// How a finished request ended, for the request log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestEnd {
+    /// The gateway replied with this code (its name from the contract table) and message.
+    Replied { code: i64, name: &'static str, msg: Option<String> },
+    /// No reply: why.
+    Failed(String),
+}
+
+/// One finished request to the gateway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRecord {
+    pub id: String,
+    pub class: String,
+    pub action: String,
+    pub end: RequestEnd,
+    pub latency_ms: f64,
+    /// When it finished (our clock).
+    pub done_ms: i64,
+}
+
+/// Everything known of one gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayRecord {
+    pub key: GatewayKey,
+    /// From the retained `status`; `None` until one is seen.
+    pub online: Option<bool>,
+    pub status_reason: Option<String>,
+    pub info: Option<Info>,
+    pub versions: Vec<ModuleVersion>,
+    pub last_seen_ms: i64,
+    /// The session that last carried a message of this gateway: requests go there.
+    pub session: u32,
+    pub subs: BTreeMap<String, SubDevice>,
+    /// Active alarms by alarm id.
+    pub alarms: BTreeMap<String, Alarm>,
+    /// Time of the last event applied per alarm id.
+    alarm_last_ts: BTreeMap<String, i64>,
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    /// Ports by id, from `port/report` and `port/get`.
+    pub ports: BTreeMap<String, Port>,
+    /// Log entries ordered by `ts`, from `log/report` and `log/get`, without repeats.
+    pub logs: VecDeque<LogEntry>,
+    /// `message/up` messages as (received at, message), oldest first.
+    pub vendor_messages: VecDeque<(i64, VendorMessage)>,
+    pub files: Option<FileListing>,
+    pub clock: Option<ClockOffset>,
+    /// Finished requests, oldest first.
+    pub requests: VecDeque<RequestRecord>,
+    /// Messages received from this gateway.
+    pub messages: u64,
+}
+
+impl GatewayRecord {
+    pub(super) fn new(key: GatewayKey, session: u32) -> Self {
+        GatewayRecord {
+            key,
+            online: None,
+            status_reason: None,
+            info: None,
+            versions: Vec::new(),
+            last_seen_ms: 0,
+            session,
+            subs: BTreeMap::new(),
+            alarms: BTreeMap::new(),
+            alarm_last_ts: BTreeMap::new(),
+            properties: serde_json::Map::new(),
+            ports: BTreeMap::new(),
+            logs: VecDeque::new(),
+            vendor_messages: VecDeque::new(),
+            files: None,
+            clock: None,
+            requests: VecDeque::new(),
+            messages: 0,
+        }
+    }
+
+    /// Number of (sub, pid) pairs seen.
+    pub fn point_count(&self) -> usize {
+        self.subs.values().map(|s| s.points.len()).sum()
+    }
+
+    /// The product key the gateway gives for sub-device `sub` (`Info.subs`), if it gives one.
+    pub fn sub_product(&self, sub: &str) -> Option<&str> {
+        let subs = self.info.as_ref()?.subs.as_ref()?;
+        subs.iter().find(|s| s.sub == sub).map(|s| s.product_key.as_str())
+    }
+
+    /// Records meter readings (latest value per register).
+    pub(super) fn add_readings(&mut self, readings: &[Reading], now_ms: i64) {
+        for r in readings {
+            let sub = self.subs.entry(r.sub.clone()).or_default();
+            sub.last_seen_ms = now_ms;
+            for (meter, value) in &r.values {
+                let slot = sub.meters.entry(meter.clone()).or_insert((r.ts, *value));
+                if slot.0 <= r.ts {
+                    *slot = (r.ts, *value);
+                }
+            }
+        }
+    }
+
+    /// Applies raised and cleared alarms to the active set. An event older than the last one
+    /// applied for the same alarm is ignored: a raise replayed from history after the live
+    /// clear must not bring the alarm back.
+    pub(super) fn apply_alarms(&mut self, alarms: &[Alarm]) {
+        for a in alarms {
+            let last = self.alarm_last_ts.entry(a.alarm_id.clone()).or_insert(i64::MIN);
+            if a.ts < *last {
+                continue;
+            }
+            *last = a.ts;
+            match a.state {
+                AlarmState::Raised => {
+                    self.alarms.insert(a.alarm_id.clone(), a.clone());
+                }
+                AlarmState::Cleared => {
+                    self.alarms.remove(&a.alarm_id);
+                }
+            }
+        }
+    }
+
+    /// Adds log entries in time order; an entry already held (a `log/get` repeating what was
+    /// reported) is kept once.
+    pub(super) fn add_logs(&mut self, entries: Vec<LogEntry>) {
+        for entry in entries {
+            let at = self.logs.partition_point(|e| e.ts <= entry.ts);
+            let same_ts = self.logs.range(..at).rev().take_while(|e| e.ts == entry.ts);
+            if same_ts.into_iter().any(|e| *e == entry) {
+                continue;
+            }
+            self.logs.insert(at, entry);
+            if self.logs.len() > LOG_CAPACITY {
+                self.logs.pop_front();
+            }
+        }
+    }
+
+    pub(super) fn add_vendor_message(&mut self, message: VendorMessage, now_ms: i64) {
+        self.vendor_messages.push_back((now_ms, message));
+        if self.vendor_messages.len() > MESSAGE_CAPACITY {
+            self.vendor_messages.pop_front();
+        }
+    }
+
+    /// The offset from a `time/get` reply received at `t4` (our clock).
+    pub(super) fn set_clock(&mut self, t1: i64, t2: i64, t3: i64, t4: i64) {
+        let sample = TimeSample { t1, t2, t3, t4 };
+        self.clock = Some(ClockOffset { offset_ms: sample.offset_ms(), round_trip_ms: sample.round_trip_ms(), measured_ms: t4 });
+    }
+
+    pub(super) fn log_request(&mut self, outcome: &RequestOutcome, now_ms: i64) {
+        let end = match &outcome.result {
+            Ok(reply) => RequestEnd::Replied { code: reply.code, name: reply.name, msg: reply.msg.clone() },
+            Err(failure) => RequestEnd::Failed(failure.to_string()),
+        };
+        self.requests.push_back(RequestRecord {
+            id: outcome.id.clone(),
+            class: outcome.class.clone(),
+            action: outcome.action.clone(),
+            end,
+            latency_ms: outcome.latency_ms,
+            done_ms: now_ms,
+        });
+        if self.requests.len() > REQUEST_LOG_CAPACITY {
+            self.requests.pop_front();
+        }
+    }
+}

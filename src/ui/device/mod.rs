@@ -1,0 +1,109 @@
+//! The device page of one gateway: a header and a row of tabs, each a [`DeviceTab`].
+//!
+//! A tab is one type implementing [`DeviceTab`] in its own file, listed once in [`all_tabs`]
+//! (the way egui's demo app lists its demos). A page holds its tabs' view state; closing the
+//! page drops it, a loaded firmware image included. What a tab shows comes from the engine's
+//! gateway record, copied for the frame ([`DeviceView`]); what it does goes out as
+//! [`UiCommand`]s.
+
+use egui::RichText;
+
+use crate::engine::GatewayKey;
+use crate::ui::gateways::online_color;
+use crate::ui::widgets::state_dot_ui;
+use crate::ui::{UiCommand, ViewContext};
+
+pub mod files;
+pub mod firmware;
+pub mod local_file;
+pub mod logs;
+pub mod overview;
+pub mod transfers;
+pub mod view;
+
+pub use view::DeviceView;
+
+/// One tab of the device page.
+pub trait DeviceTab {
+    /// A stable name, for egui ids and tests (`"firmware"`).
+    fn id(&self) -> &'static str;
+    /// The catalogue key of its title (English; shown translated).
+    fn title(&self) -> &'static str;
+    /// Draws the tab for gateway `page.key`, inside a vertical scroll area.
+    fn ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, commands: &mut Vec<UiCommand>);
+}
+
+/// The tabs of every device page, in their order. Adding a tab is one line here.
+fn all_tabs() -> Vec<Box<dyn DeviceTab>> {
+    vec![
+        Box::new(overview::OverviewTab),
+        Box::new(firmware::FirmwareTab::default()),
+        Box::new(files::FilesTab::default()),
+        Box::new(logs::LogsTab::default()),
+    ]
+}
+
+/// The page of one gateway and the view state of its tabs.
+pub struct DevicePage {
+    key: GatewayKey,
+    tabs: Vec<Box<dyn DeviceTab>>,
+    active: usize,
+}
+
+impl std::fmt::Debug for DevicePage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevicePage").field("key", &self.key).field("active", &self.active_tab_id()).finish()
+    }
+}
+
+impl DevicePage {
+    pub fn new(key: GatewayKey) -> Self {
+        DevicePage { key, tabs: all_tabs(), active: 0 }
+    }
+
+    pub fn key(&self) -> &GatewayKey {
+        &self.key
+    }
+
+    /// The id of the tab shown.
+    pub fn active_tab_id(&self) -> &'static str {
+        self.tabs.get(self.active).map_or("", |t| t.id())
+    }
+
+    /// The ids of the tabs, in order.
+    pub fn tab_ids(&self) -> Vec<&'static str> {
+        self.tabs.iter().map(|t| t.id()).collect()
+    }
+
+    /// The header, the tab bar and the active tab.
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
+        // Copy what the page shows and let go of the lock before drawing.
+        let view = ctx.state.gateways().get(&self.key).map(|record| DeviceView::of(record, ctx.models, ctx.lang));
+        let Some(view) = view else {
+            ui.heading(self.key.to_string());
+            ui.weak(ctx.tr("This gateway has not been seen on any session."));
+            return;
+        };
+        let color = online_color(ui.visuals(), &view.online);
+        ui.horizontal(|ui| {
+            state_dot_ui(ui, color);
+            ui.heading(self.key.to_string());
+            ui.colored_label(color, view.online.text(ctx.lang));
+            if let Some(name) = &view.product_name {
+                ui.weak(name);
+            }
+        });
+        ui.horizontal(|ui| {
+            for (i, tab) in self.tabs.iter().enumerate() {
+                if ui.selectable_label(self.active == i, RichText::new(ctx.tr(tab.title())).strong()).clicked() {
+                    self.active = i;
+                }
+            }
+        });
+        ui.separator();
+        let Some(tab) = self.tabs.get_mut(self.active) else { return };
+        egui::ScrollArea::vertical().id_salt(("device_tab", tab.id(), &self.key)).auto_shrink([false, false]).show(ui, |ui| {
+            tab.ui(ui, &view, ctx, commands);
+        });
+    }
+}

@@ -1,0 +1,270 @@
+//! A light copy of one gateway for its device page, computed from the engine's record without
+//! egui (taken under the read lock, drawn after it): names, units and enum labels from the
+//! models, values formatted, sub-devices matched to their models.
+
+use crate::engine::gateways::{GatewayRecord, SubDevice};
+use crate::engine::{GatewayKey, SessionId};
+use crate::protocol::model::{Lang, ModelSet, ProductModel};
+use crate::protocol::model::matching::GatewayModels;
+use crate::protocol::payload::{Info, ModuleVersion, PointV};
+use crate::ui::format::format_number;
+use crate::ui::gateways::rows::Online;
+
+/// The model of sub-device `sub_id` of `record`: declared by the gateway (`Info.subs`), else
+/// matched by its id and what it reported ([`GatewayModels::model_of`]).
+pub fn sub_model<'m>(models: &'m ModelSet, record: &GatewayRecord, sub_id: &str, sub: &SubDevice) -> Option<&'m ProductModel> {
+    let declared = record.info.as_ref().and_then(|i| i.subs.as_deref()).unwrap_or_default();
+    let seen = sub.points.keys().chain(sub.meters.keys()).map(String::as_str);
+    GatewayModels::new(models, &record.key.pk, declared).model_of(sub_id, &record.key.dev, seen)
+}
+
+/// One point of a sub-device as the page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointView {
+    pub pid: String,
+    /// From the model, or the pid.
+    pub name: String,
+    pub unit: String,
+    pub value: String,
+    pub quality: u8,
+    pub ts: i64,
+}
+
+/// One energy register.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeterView {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    pub value: String,
+    pub ts: i64,
+}
+
+/// One device behind the gateway (or the gateway's own points).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubView {
+    pub id: String,
+    pub is_gateway: bool,
+    /// Product key and name from the matched model.
+    pub product: Option<(String, String)>,
+    pub points: Vec<PointView>,
+    pub meters: Vec<MeterView>,
+    pub last_seen_ms: i64,
+}
+
+/// One active alarm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmView {
+    pub id: String,
+    pub sub: String,
+    pub pid: Option<String>,
+    /// The alarm type's name from the model, or its id.
+    pub kind: String,
+    pub level: u8,
+    pub value: Option<String>,
+    pub threshold: Option<String>,
+    pub ts: i64,
+    pub desc: Option<String>,
+}
+
+/// A copy of what the device page shows: small (latest values only), so the engine's lock is
+/// held only while it is made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceView {
+    pub key: GatewayKey,
+    pub online: Online,
+    pub last_seen_ms: i64,
+    pub session: SessionId,
+    pub messages: u64,
+    pub info: Option<Info>,
+    /// The product name from the gateway's model.
+    pub product_name: Option<String>,
+    pub versions: Vec<ModuleVersion>,
+    pub subs: Vec<SubView>,
+    pub alarms: Vec<AlarmView>,
+    /// (id, name from the model or the id, value).
+    pub properties: Vec<(String, String, String)>,
+}
+
+fn value_text(v: &PointV, enum_label: Option<&str>) -> String {
+    match (v, enum_label) {
+        (_, Some(label)) => format!("{label} ({v})"),
+        (PointV::Number(n), None) => format_number(*n),
+        (other, None) => other.to_string(),
+    }
+}
+
+impl DeviceView {
+    pub fn of(record: &GatewayRecord, models: &ModelSet, lang: Lang) -> DeviceView {
+        let key = &record.key;
+        let gateway_model = models.get(&key.pk).map(|d| d.model());
+        let mut subs: Vec<SubView> = record.subs.iter().map(|(id, sub)| sub_view(models, record, id, sub, lang)).collect();
+        // The gateway's own points first, then its devices by id.
+        subs.sort_by(|a, b| b.is_gateway.cmp(&a.is_gateway).then_with(|| a.id.cmp(&b.id)));
+        let alarms = record
+            .alarms
+            .values()
+            .map(|a| {
+                let sub_model = record.subs.get(&a.sub).and_then(|s| sub_model(models, record, &a.sub, s));
+                let kind = [sub_model, gateway_model]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|m| m.alarm(&a.alarm_type))
+                    .map_or_else(|| a.alarm_type.clone(), |def| def.name.get(lang).to_owned());
+                AlarmView {
+                    id: a.alarm_id.clone(),
+                    sub: a.sub.clone(),
+                    pid: a.pid.clone(),
+                    kind,
+                    level: a.level,
+                    value: a.value.as_ref().map(|v| value_text(v, None)),
+                    threshold: a.threshold.map(format_number),
+                    ts: a.ts,
+                    desc: a.desc.clone(),
+                }
+            })
+            .collect();
+        let properties = record
+            .properties
+            .iter()
+            .map(|(id, value)| {
+                let name = gateway_model.and_then(|m| m.property(id)).map_or_else(|| id.clone(), |p| p.name.get(lang).to_owned());
+                let text = match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (id.clone(), name, text)
+            })
+            .collect();
+        DeviceView {
+            key: key.clone(),
+            online: Online::of(record),
+            last_seen_ms: record.last_seen_ms,
+            session: record.session,
+            messages: record.messages,
+            info: record.info.clone(),
+            product_name: gateway_model.map(|m| m.name.get(lang).to_owned()),
+            versions: record.versions.clone(),
+            subs,
+            alarms,
+            properties,
+        }
+    }
+}
+
+fn sub_view(models: &ModelSet, record: &GatewayRecord, id: &str, sub: &SubDevice, lang: Lang) -> SubView {
+    let model = sub_model(models, record, id, sub);
+    let position = |pid: &str| model.and_then(|m| m.points.iter().position(|p| p.id == pid)).unwrap_or(usize::MAX);
+    let mut points: Vec<PointView> = sub
+        .points
+        .iter()
+        .map(|(pid, track)| {
+            let def = model.and_then(|m| m.point(pid));
+            let (value, quality, ts) = match &track.latest {
+                Some(sample) => {
+                    let label = def.and_then(|d| d.enum_label(&sample.v.to_json(), lang));
+                    (value_text(&sample.v, label), sample.q, sample.ts)
+                }
+                None => (String::new(), 0, 0),
+            };
+            PointView {
+                pid: pid.clone(),
+                name: def.map_or_else(|| pid.clone(), |d| d.name.get(lang).to_owned()),
+                unit: def.and_then(|d| d.unit.clone()).unwrap_or_default(),
+                value,
+                quality,
+                ts,
+            }
+        })
+        .collect();
+    // The model's order reads as the vendor meant it (Ua, Ub, Uc, Ia, …).
+    points.sort_by(|a, b| position(&a.pid).cmp(&position(&b.pid)).then_with(|| a.pid.cmp(&b.pid)));
+    let meters = sub
+        .meters
+        .iter()
+        .map(|(meter_id, (ts, value))| {
+            let def = model.and_then(|m| m.meter(meter_id));
+            MeterView {
+                id: meter_id.clone(),
+                name: def.map_or_else(|| meter_id.clone(), |d| d.name.get(lang).to_owned()),
+                unit: def.and_then(|d| d.unit.clone()).unwrap_or_default(),
+                value: format_number(*value),
+                ts: *ts,
+            }
+        })
+        .collect();
+    SubView {
+        id: id.to_owned(),
+        is_gateway: id == record.key.dev,
+        product: model.map(|m| (m.product_key.clone(), m.name.get(lang).to_owned())),
+        points,
+        meters,
+        last_seen_ms: sub.last_seen_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Gateways;
+    use crate::protocol::payload::{Alarm, AlarmState, Alarms, Payload, PointValue, Points};
+
+    fn key(pk: &str, dev: &str) -> GatewayKey {
+        GatewayKey { pk: pk.into(), dev: dev.into() }
+    }
+
+    fn record_with_meter() -> Gateways {
+        let mut g = Gateways::new();
+        g.touch("PK-GW-01", "GW-1", 1, 5_000);
+        let k = key("PK-GW-01", "GW-1");
+        let pv = |sub: &str, pid: &str, v: f64| PointValue { sub: sub.into(), pid: pid.into(), v: PointV::Number(v), q: 0, ts: 4_000 };
+        let points = vec![pv("meter-1", "Ub", 229.0), pv("meter-1", "Ua", 230.5), pv("GW-1", "cpuLoad", 12.0), pv("x-1", "zz", 1.0)];
+        g.apply(&k, Payload::Points(Points { points }), 5_000);
+        g.apply(
+            &k,
+            Payload::Alarms(Alarms { alarms: vec![Alarm {
+                alarm_id: "a1".into(),
+                sub: "meter-1".into(),
+                pid: Some("Ua".into()),
+                alarm_type: "nope".into(),
+                level: 2,
+                state: AlarmState::Raised,
+                value: Some(PointV::Number(260.0)),
+                threshold: Some(253.0),
+                ts: 4_000,
+                desc: None,
+            }] }),
+            5_000,
+        );
+        g
+    }
+
+    #[test]
+    fn sub_devices_get_their_model_names() {
+        let models = ModelSet::builtin();
+        let g = record_with_meter();
+        let record = g.get(&key("PK-GW-01", "GW-1")).unwrap();
+        let row = crate::ui::gateways::rows::GatewayRow::of(record);
+        assert_eq!(row.subs, vec!["meter-1".to_string(), "x-1".to_string()]);
+        assert_eq!(row.alarms, 1);
+
+        let page = DeviceView::of(record, &models, Lang::En);
+        assert_eq!(page.product_name.as_deref(), Some("Energy gateway"));
+        let ids: Vec<_> = page.subs.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["GW-1", "meter-1", "x-1"]);
+        let meter = &page.subs[1];
+        assert_eq!(meter.product.as_ref().map(|p| p.0.as_str()), Some("PK-METER-3P"));
+        assert_eq!(meter.points[0].name, "Phase A voltage");
+        assert_eq!(meter.points[0].value, "230.5");
+        assert_eq!(meter.points[1].pid, "Ub");
+        assert_eq!(meter.points[0].unit, "V");
+        assert_eq!(page.subs[0].points[0].name, "CPU load");
+        assert_eq!(page.subs[2].product, None);
+        assert_eq!(page.subs[2].points[0].name, "zz");
+        assert_eq!(page.alarms[0].kind, "nope");
+        assert_eq!(page.alarms[0].threshold.as_deref(), Some("253"));
+
+        let zh = DeviceView::of(record, &models, Lang::Zh);
+        assert_eq!(zh.subs[1].points[0].name, "A相电压");
+    }
+}
