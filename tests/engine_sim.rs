@@ -226,7 +226,7 @@ async fn contract_over_a_serial_pty_pair() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contract_against_mosquitto() {
     let Some(mosquitto) = common::Mosquitto::start() else {
-        println!("skipped: mosquitto not found");
+        common::skip_or_fail("mosquitto not found");
         return;
     };
     let mut b = mqtt_bench(&mosquitto.url(), "GW-MOSQ").await;

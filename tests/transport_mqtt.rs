@@ -1,5 +1,7 @@
 //! MQTT links against the embedded broker (and Debian's mosquitto when installed).
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -371,7 +373,7 @@ impl Drop for Mosquitto {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trip_through_mosquitto() {
     let Some(binary) = Mosquitto::binary() else {
-        println!("skipped: mosquitto not found");
+        common::skip_or_fail("mosquitto not found");
         return;
     };
     let mosquitto = Mosquitto::start(&binary, true).await;

@@ -1,6 +1,8 @@
 //! `mqtts://` links against Debian's mosquitto with a throw-away PKI made by the `openssl` CLI:
 //! a CA file, the system roots, `insecure`, and a client certificate for mutual TLS.
 
+mod common;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -204,11 +206,11 @@ impl Drop for Mosquitto {
 /// The PKI and the mosquitto binary, or `None` (with the reason printed) when a tool is missing.
 fn setup() -> Option<(Pki, PathBuf)> {
     let Some(mosquitto) = find_binary("mosquitto", &["/usr/sbin/mosquitto"]) else {
-        println!("skipped: mosquitto not found");
+        common::skip_or_fail("mosquitto not found");
         return None;
     };
     let Some(openssl) = find_binary("openssl", &["/usr/bin/openssl"]) else {
-        println!("skipped: openssl not found");
+        common::skip_or_fail("openssl not found");
         return None;
     };
     Some((Pki::make(&openssl), mosquitto))
@@ -250,7 +252,7 @@ async fn system_roots_reject_the_unknown_ca_and_the_link_keeps_trying() {
     let (link, mut events) = spawn_link(LinkConfig::Mqtt(tls_config(&broker.url(), "no-ca", &[])));
     let reason = wait_down(&mut events, WAIT).await;
     if reason.contains("no system root certificates") {
-        println!("skipped: this machine has no system root certificates");
+        common::skip_or_fail("this machine has no system root certificates");
         return;
     }
     assert!(reason.starts_with(&format!("TLS: handshake with localhost:{} failed", broker.port)), "{reason}");

@@ -19,6 +19,7 @@ pub mod sim;
 pub mod watch;
 
 use crate::config::link_args::LinkArgs;
+use crate::config::models::ModelArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -84,9 +85,15 @@ pub enum ModelCommand {
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        models: ModelArgs,
     },
-    /// Print a readable summary of a model file.
-    Show { file: PathBuf },
+    /// Print a readable summary of a model file and where its sub-products' models come from.
+    Show {
+        file: PathBuf,
+        #[command(flatten)]
+        models: ModelArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,8 +116,8 @@ pub enum AuthCommand {
 /// Runs one command of the command-line face; returns its exit code.
 pub fn run(command: Command) -> ExitCode {
     match command {
-        Command::Model(ModelCommand::Validate { files }) => model::validate(&files),
-        Command::Model(ModelCommand::Show { file }) => model::show(&file),
+        Command::Model(ModelCommand::Validate { files, models }) => model::validate(&files, &models),
+        Command::Model(ModelCommand::Show { file, models }) => model::show(&file, &models),
         Command::Auth(AuthCommand::Sign { pk, dev, secret, ts }) => auth::sign(&pk, &dev, &secret, ts),
         Command::Broker { listen } => broker::run(listen),
         Command::Watch { link, filter, count } => watch::run(&link, filter, count),

@@ -4,23 +4,30 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::config::models::{ModelArgs, load_for_command, read_model_file};
 use crate::protocol::model::{
     EnumLabels, Lang, LocalizedText, ModelDocument, ModelError, ModelSet, ParamDef, PointAlarm, PortDef, ValueType,
     check_duplicate_product_keys, check_sub_products,
 };
 
 /// Validates `files`, printing `file: path: reason` per error and `ok: …` per clean file; exit 1 on any error.
-pub fn validate(files: &[PathBuf]) -> ExitCode {
-    let (report, clean) = validate_report(files);
+pub fn validate(files: &[PathBuf], models: &ModelArgs) -> ExitCode {
+    let known = load_for_command(models);
+    for line in known.problem_lines() {
+        eprintln!("warning: known models: {line}");
+    }
+    let (report, clean) = validate_report(files, &known.set);
     print!("{report}");
     if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 /// Prints a readable summary of `file`; exit 1 with its errors if it does not validate.
-pub fn show(file: &Path) -> ExitCode {
-    match ModelDocument::load_file(file) {
+pub fn show(file: &Path, models: &ModelArgs) -> ExitCode {
+    match read_model_file(file) {
         Ok(doc) => {
             print!("{}", summary(&doc));
+            let known = load_for_command(models);
+            print!("{}", sub_product_sources(&doc, &known.set));
             ExitCode::SUCCESS
         }
         Err(errors) => {
@@ -32,22 +39,32 @@ pub fn show(file: &Path) -> ExitCode {
     }
 }
 
+/// Where each sub-product's model comes from (a known model, or none), for `show`.
+fn sub_product_sources(doc: &ModelDocument, known: &ModelSet) -> String {
+    let mut out = String::new();
+    for pk in &doc.model().sub_products {
+        let source = known.get(pk).map_or_else(|| "no known model (--models DIR adds a folder)".to_owned(), |d| d.source_name().to_owned());
+        let _ = writeln!(out, "sub-product {pk}: {source}");
+    }
+    out
+}
+
 /// The text `validate` prints, and whether every file was clean.
-fn validate_report(files: &[PathBuf]) -> (String, bool) {
+fn validate_report(files: &[PathBuf], known_models: &ModelSet) -> (String, bool) {
     let mut loaded: Vec<ModelDocument> = Vec::new();
     let mut errors: Vec<ModelError> = Vec::new();
     for file in files {
-        match ModelDocument::load_file(file) {
+        match read_model_file(file) {
             Ok(doc) => loaded.push(doc),
             Err(errs) => errors.extend(errs),
         }
     }
     errors.extend(check_duplicate_product_keys(&loaded));
-    // Sub-products may live in a built-in example, so a gateway model validates on its own;
-    // a given file overrides the built-in of the same product key.
+    // Sub-products may live in a known model (bundled, the user's folder, --models), so a
+    // gateway model validates on its own; a given file overrides a known one of the same key.
     let given = loaded.len();
     let mut known = loaded.clone();
-    known.extend(ModelSet::builtin().iter().filter(|b| !loaded.iter().any(|d| d.product_key() == b.product_key())).cloned());
+    known.extend(known_models.iter().filter(|b| !loaded.iter().any(|d| d.product_key() == b.product_key())).cloned());
     errors.extend(check_sub_products(&known).into_iter().filter(|e| known[..given].iter().any(|d| d.source_name() == e.file)));
 
     let mut out = String::new();
@@ -159,14 +176,7 @@ fn value_text(v: &serde_json::Value) -> String {
 
 fn port_settings(port: &PortDef) -> String {
     let Some(p) = &port.params else { return String::new() };
-    let mut parts = Vec::new();
-    if let Some(baud) = p.baud {
-        let parity = match p.parity.map(|x| format!("{x:?}")) {
-            Some(name) => name.chars().next().unwrap_or('N').to_string(),
-            None => "N".into(),
-        };
-        parts.push(format!("{baud} {}{parity}{}", p.data_bits.unwrap_or(8), opt_num(p.stop_bits.or(Some(1.0)))));
-    }
+    let mut parts: Vec<String> = p.serial_summary().into_iter().collect();
     if let Some(ip) = &p.ip {
         parts.push(match p.tcp_port {
             Some(port) => format!("{ip}:{port}"),
@@ -202,7 +212,7 @@ fn param_text(p: &ParamDef) -> String {
     if !p.id.is_empty() {
         let _ = write!(s, "{}: ", p.id);
     }
-    match p.value_type {
+    match p.spec.value_type {
         ValueType::Struct => {
             let fields: Vec<String> = p.fields.iter().map(param_text).collect();
             let _ = write!(s, "struct{{{}}}", fields.join(", "));
@@ -213,14 +223,14 @@ fn param_text(p: &ParamDef) -> String {
         }
         other => {
             s.push_str(other.as_str());
-            let r = range(p.min, p.max);
+            let r = range(p.spec.min, p.spec.max);
             if !r.is_empty() {
                 let _ = write!(s, " {r}");
             }
-            if let Some(unit) = p.unit.as_deref().filter(|u| !u.is_empty()) {
+            if let Some(unit) = p.spec.unit.as_deref().filter(|u| !u.is_empty()) {
                 let _ = write!(s, " {unit}");
             }
-            if let Some(max) = p.max_length {
+            if let Some(max) = p.spec.max_length {
                 let _ = write!(s, " ≤{max} chars");
             }
         }
@@ -244,7 +254,7 @@ fn labels_line(out: &mut String, id: &str, labels: Option<&EnumLabels>) {
 fn collect_param_labels<'a>(prefix: &str, params: &'a [ParamDef], out: &mut Vec<(String, &'a EnumLabels)>) {
     for p in params {
         let id = if p.id.is_empty() { format!("{prefix}[]") } else { format!("{prefix}.{}", p.id) };
-        if let Some(labels) = &p.enum_labels {
+        if let Some(labels) = &p.spec.enum_labels {
             out.push((id.clone(), labels));
         }
         collect_param_labels(&id, &p.fields, out);
@@ -262,6 +272,7 @@ pub fn summary(doc: &ModelDocument) -> String {
         ("file", doc.source_name().to_owned()),
         ("product key", m.product_key.clone()),
         ("kind", m.kind.as_str().to_owned()),
+        ("category", if m.category.is_some() { m.category().to_string() } else { format!("{} (not declared)", m.category()) }),
         ("name (zh)", m.name.zh.clone().unwrap_or_default()),
         ("name (en)", m.name.en.clone().unwrap_or_default()),
     ];
@@ -325,11 +336,11 @@ pub fn summary(doc: &ModelDocument) -> String {
                     p.id.clone(),
                     p.name.get(Lang::Zh).to_owned(),
                     p.name.get(Lang::En).to_owned(),
-                    p.value_type.as_str().to_owned(),
-                    p.unit.clone().unwrap_or_default(),
-                    match p.max_length {
-                        Some(n) if p.value_type == ValueType::String => format!("≤{n} chars"),
-                        _ => range(p.min, p.max),
+                    p.spec.value_type.as_str().to_owned(),
+                    p.spec.unit.clone().unwrap_or_default(),
+                    match p.spec.max_length {
+                        Some(n) if p.spec.value_type == ValueType::String => format!("≤{n} chars"),
+                        _ => range(p.spec.min, p.spec.max),
                     },
                     p.access.as_str().to_owned(),
                     p.default.as_ref().map(value_text).unwrap_or_default(),
@@ -350,9 +361,9 @@ pub fn summary(doc: &ModelDocument) -> String {
                     p.name.get(Lang::Zh).to_owned(),
                     p.name.get(Lang::En).to_owned(),
                     p.kind.as_str().to_owned(),
-                    p.value_type.as_str().to_owned(),
-                    p.unit.clone().unwrap_or_default(),
-                    range(p.min, p.max),
+                    p.spec.value_type.as_str().to_owned(),
+                    p.spec.unit.clone().unwrap_or_default(),
+                    range(p.spec.min, p.spec.max),
                     p.period.map(|s| format!("{} s", num(s))).unwrap_or_default(),
                     if p.writable { "yes".into() } else { String::new() },
                     alarm_text(p.alarm.as_ref()),
@@ -423,12 +434,12 @@ pub fn summary(doc: &ModelDocument) -> String {
 
     let mut labels: Vec<(String, &EnumLabels)> = Vec::new();
     for p in &m.properties {
-        if let Some(l) = &p.enum_labels {
+        if let Some(l) = &p.spec.enum_labels {
             labels.push((p.id.clone(), l));
         }
     }
     for p in &m.points {
-        if let Some(l) = &p.enum_labels {
+        if let Some(l) = &p.spec.enum_labels {
             labels.push((p.id.clone(), l));
         }
     }
@@ -482,11 +493,12 @@ mod tests {
 
     #[test]
     fn summary_of_the_pcs_lists_everything() {
-        let doc = ModelDocument::load_file(example("pcs-100.json")).unwrap();
+        let doc = read_model_file(example("pcs-100.json")).unwrap();
         let text = summary(&doc);
         for needle in [
             "product key    PK-PCS-100",
             "kind           device",
+            "category       pcs",
             "name (zh)      100kW 储能变流器",
             "name (en)      100 kW energy storage PCS",
             "contents       0 ports, 4 properties, 9 points, 2 meters, 4 commands, 6 alarms, 0 sub-products",
@@ -507,7 +519,7 @@ mod tests {
 
     #[test]
     fn summary_of_the_gateway_shows_ports_properties_and_sub_products() {
-        let doc = ModelDocument::load_file(example("energy-gateway.json")).unwrap();
+        let doc = read_model_file(example("energy-gateway.json")).unwrap();
         let text = summary(&doc);
         for needle in [
             "extensions     x-vendor-notes",
@@ -534,7 +546,7 @@ mod tests {
         let gw = example("energy-gateway.json");
         let meter = example("power-meter-3p.json");
         // A gateway alone validates: its sub-products come from the built-in examples.
-        let (out, clean) = validate_report(&[gw.clone(), meter.clone()]);
+        let (out, clean) = validate_report(&[gw.clone(), meter.clone()], &ModelSet::builtin());
         assert!(clean, "{out}");
         assert_eq!(out.lines().count(), 2);
         assert!(out.starts_with(&format!("ok: {} (pk PK-GW-01, gateway, 3 ports, 6 properties, 6 points,", gw.display())), "{out}");
@@ -544,7 +556,7 @@ mod tests {
         std::fs::write(&odd, text).unwrap();
         let broken = dir.path().join("broken.json");
         std::fs::write(&broken, "{\"modelVersion\": \"1.0\", \"colour\": 1}").unwrap();
-        let (out, clean) = validate_report(&[odd.clone(), meter, broken.clone()]);
+        let (out, clean) = validate_report(&[odd.clone(), meter, broken.clone()], &ModelSet::builtin());
         assert!(!clean);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], format!("{}: $.subProducts[1]: no model with product key \"PK-NOWHERE\" is loaded", odd.display()));
@@ -555,7 +567,7 @@ mod tests {
         assert!(lines.contains(&format!("{b}: $: missing required key \"productKey\"").as_str()), "{out}");
 
         let missing = dir.path().join("missing.json");
-        let (out, clean) = validate_report(std::slice::from_ref(&missing));
+        let (out, clean) = validate_report(std::slice::from_ref(&missing), &ModelSet::builtin());
         assert!(!clean);
         assert!(out.starts_with(&format!("{}: $: cannot read", missing.display())), "{out}");
     }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::config::link_args::LinkArgs;
+use crate::config::models::{ModelArgs, load_for_command, read_model_dir, read_model_file};
 use super::session::{EXIT_LINK, EXIT_USAGE, runtime};
 use crate::protocol::ids::{IdKind, check_id};
 use crate::protocol::model::{ModelDocument, ModelKind, ModelSet};
@@ -17,9 +18,11 @@ use crate::transport::{LinkConfig, LinkState};
 #[derive(Debug, Clone, Args)]
 pub struct SimArgs {
     /// Gateway product model file (its subProducts are looked up in the same folder, then among
-    /// the built-in examples), or the product key of a built-in example such as PK-GW-01.
+    /// the known models), or the product key of a known model such as PK-GW-01.
     #[arg(long)]
     pub model: PathBuf,
+    #[command(flatten)]
+    pub models: ModelArgs,
     /// Device id of the simulated gateway, e.g. GW-0001.
     #[arg(long)]
     pub dev: String,
@@ -51,7 +54,11 @@ fn usage(message: impl std::fmt::Display) -> ExitCode {
 }
 
 pub fn run(args: SimArgs) -> ExitCode {
-    let (models, pk) = match load_models(&args.model) {
+    let known = load_for_command(&args.models);
+    for line in known.problem_lines() {
+        eprintln!("warning: {line}");
+    }
+    let (models, pk) = match load_models(&args.model, &known.set) {
         Ok(loaded) => loaded,
         Err(message) => return usage(message),
     };
@@ -139,17 +146,18 @@ async fn serve(config: SimConfig) -> ExitCode {
     }
 }
 
-/// The gateway model named by `model` (a file or a built-in product key) with its sub-models.
-fn load_models(model: &Path) -> Result<(ModelSet, String), String> {
-    let builtin = ModelSet::builtin();
+/// The gateway model named by `model` (a file, or the product key of a known model) with its
+/// sub-models: from the file's folder first, then from `known` (`--models`, the user's models
+/// folder, the bundled examples).
+fn load_models(model: &Path, known: &ModelSet) -> Result<(ModelSet, String), String> {
     let is_file = model.is_file();
     let doc = if is_file {
-        ModelDocument::load_file(model).map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?
-    } else if let Some(doc) = model.to_str().and_then(|key| builtin.get(key)) {
+        read_model_file(model).map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?
+    } else if let Some(doc) = model.to_str().and_then(|key| known.get(key)) {
         doc.clone()
     } else {
-        let keys: Vec<&str> = builtin.iter().map(ModelDocument::product_key).collect();
-        return Err(format!("--model {}: no such file, nor a built-in product key ({})", model.display(), keys.join(", ")));
+        let keys: Vec<&str> = known.iter().map(ModelDocument::product_key).collect();
+        return Err(format!("--model {}: no such file, nor the product key of a known model ({})", model.display(), keys.join(", ")));
     };
     if doc.model().kind != ModelKind::Gateway {
         return Err(format!("{}: a {} model; the simulator serves a gateway model", doc.source_name(), doc.model().kind.as_str()));
@@ -158,21 +166,22 @@ fn load_models(model: &Path) -> Result<(ModelSet, String), String> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let (beside, _other_files) = if is_file { ModelSet::load_dir(&folder) } else { (ModelSet::new(), Vec::new()) };
+    // Other files of the folder may be broken; only the sub-products named matter here.
+    let beside = if is_file { read_model_dir(&folder).0 } else { Vec::new() };
     let mut set = ModelSet::new();
     for sub_pk in &doc.model().sub_products {
         if set.get(sub_pk).is_some() || sub_pk == doc.product_key() {
             continue;
         }
-        if let Some(sub) = beside.get(sub_pk) {
+        if let Some(sub) = beside.iter().find(|d| d.product_key() == sub_pk) {
             set.insert(sub.clone());
-        } else if let Some(sub) = builtin.get(sub_pk) {
+        } else if let Some(sub) = known.get(sub_pk) {
             if is_file {
-                eprintln!("note: no model of {sub_pk} in {}; using the built-in example", folder.display());
+                eprintln!("note: no model of {sub_pk} in {}; using {}", folder.display(), sub.source_name());
             }
             set.insert(sub.clone());
         } else {
-            return Err(format!("{}: subProduct {sub_pk:?} has no model in {} nor among the built-in examples", doc.source_name(), folder.display()));
+            return Err(format!("{}: subProduct {sub_pk:?} has no model in {} nor among the known models (--models DIR adds a folder)", doc.source_name(), folder.display()));
         }
     }
     let pk = doc.product_key().to_owned();
@@ -186,13 +195,14 @@ mod tests {
 
     #[test]
     fn models_load_from_files_or_builtin_keys() {
-        let (set, pk) = load_models(Path::new("PK-GW-01")).unwrap();
+        let known = ModelSet::builtin();
+        let (set, pk) = load_models(Path::new("PK-GW-01"), &known).unwrap();
         assert_eq!(pk, "PK-GW-01");
         assert_eq!(set.len(), 3);
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("product-models/energy-gateway.json");
-        let (set, pk) = load_models(&file).unwrap();
+        let (set, pk) = load_models(&file, &known).unwrap();
         assert_eq!((pk.as_str(), set.len()), ("PK-GW-01", 3));
-        assert!(load_models(Path::new("PK-METER-3P")).unwrap_err().contains("gateway model"));
-        assert!(load_models(Path::new("/nonexistent/x.json")).unwrap_err().contains("no such file"));
+        assert!(load_models(Path::new("PK-METER-3P"), &known).unwrap_err().contains("gateway model"));
+        assert!(load_models(Path::new("/nonexistent/x.json"), &known).unwrap_err().contains("no such file"));
     }
 }

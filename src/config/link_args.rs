@@ -60,11 +60,9 @@ impl LinkArgs {
     /// The link these options describe; `default_client_id` is used unless `--client-id` is given.
     pub fn to_link_config(&self, default_client_id: &str) -> anyhow::Result<LinkConfig> {
         if let Some(path) = &self.serial {
-            let parity = match self.parity.to_ascii_lowercase().as_str() {
-                "none" | "n" => Parity::None,
-                "odd" | "o" => Parity::Odd,
-                "even" | "e" => Parity::Even,
-                other => bail!("--parity {other:?}: expected none, odd or even"),
+            let parity = match self.parity.parse::<Parity>() {
+                Ok(p) if Parity::SERIAL_LINE.contains(&p) => p,
+                _ => bail!("--parity {:?}: expected none, odd or even", self.parity),
             };
             if !(5..=8).contains(&self.data_bits) {
                 bail!("--data-bits {}: expected 5 to 8", self.data_bits);

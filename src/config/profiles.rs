@@ -94,34 +94,8 @@ pub struct SerialProfile {
     pub path: String,
     pub baud: u32,
     pub data_bits: u8,
-    #[serde(with = "parity_name")]
     pub parity: Parity,
     pub stop_bits: u8,
-}
-
-/// `Parity` as `"none"`, `"odd"`, `"even"` (the transport type has no serde).
-mod parity_name {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::transport::serial::Parity;
-
-    pub fn serialize<S: Serializer>(parity: &Parity, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(match parity {
-            Parity::None => "none",
-            Parity::Odd => "odd",
-            Parity::Even => "even",
-        })
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Parity, D::Error> {
-        let text = String::deserialize(d)?;
-        match text.as_str() {
-            "none" => Ok(Parity::None),
-            "odd" => Ok(Parity::Odd),
-            "even" => Ok(Parity::Even),
-            other => Err(serde::de::Error::custom(format!("parity {other:?}: expected none, odd or even"))),
-        }
-    }
 }
 
 impl Profile {

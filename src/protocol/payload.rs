@@ -8,6 +8,8 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+pub use super::port::{Port, PortStatus, PortType};
+
 /// A point's value: number, bool or string.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PointV {
@@ -118,42 +120,6 @@ pub struct Reading {
     pub values: IndexMap<String, f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PortType {
-    Rs485,
-    Rs232,
-    Eth,
-    Can,
-    Di,
-    Do,
-}
-
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PortStatus {
-    pub online: bool,
-    #[serde(default)]
-    pub tx: u64,
-    #[serde(default)]
-    pub rx: u64,
-    #[serde(default)]
-    pub errors: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Port {
-    pub port_id: String,
-    #[serde(rename = "type")]
-    pub port_type: PortType,
-    #[serde(default)]
-    pub params: Map<String, Value>,
-    #[serde(default)]
-    pub protocol: String,
-    #[serde(default)]
-    pub status: PortStatus,
-}
-
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Info {
@@ -247,14 +213,15 @@ pub struct PortGet {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PortParams {
+pub struct PortSetItem {
     pub port_id: String,
+    /// The keys to change (a partial `PortParams`; `protocol` switches the field protocol).
     pub params: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortSet {
-    pub ports: Vec<PortParams>,
+    pub ports: Vec<PortSetItem>,
 }
 
 /// A port that `port/set` could not configure, with its own code and msg (contract §3).
@@ -398,6 +365,14 @@ pub struct OtaProgress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
+
+/// Chunk sizes a transfer may announce (contract §8).
+pub const CHUNK_SIZES: std::ops::RangeInclusive<u32> = 256..=65_536;
+/// Largest chunk over a serial link: a decoded frame holds 65,536 bytes (§10) and a chunk reply
+/// carries the chunk in base64 (4/3 larger) plus its envelope and topic (§8).
+pub const SERIAL_MAX_CHUNK: u32 = 32 * 1024;
+/// Chunk requests a gateway may keep outstanding per transfer (contract §8).
+pub const MAX_CHUNK_WINDOW: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::log::Level;
 use super::state::{Outgoing, SimState};
-use super::validate::check_fields;
+use crate::protocol::model::value_check::check_fields;
 use super::values::state_value;
 use super::Fail;
 use crate::protocol::codes;
@@ -88,12 +88,12 @@ fn set_point(state: &mut SimState, index: usize, pid: &str, value: f64) -> Vec<O
 
 /// A plausible value of a declared output.
 fn placeholder(def: &ParamDef) -> Value {
-    match def.value_type {
-        ValueType::Int => json!(def.min.unwrap_or(0.0).max(0.0) as i64),
-        ValueType::Float => json!(def.min.unwrap_or(0.0).max(0.0)),
+    match def.spec.value_type {
+        ValueType::Int => json!(def.spec.min.unwrap_or(0.0).max(0.0) as i64),
+        ValueType::Float => json!(def.spec.min.unwrap_or(0.0).max(0.0)),
         ValueType::Bool => Value::Bool(true),
         ValueType::String => Value::String("ok".into()),
-        ValueType::Enum => def.enum_labels.as_ref().and_then(|l| l.iter().next()).map_or(Value::Null, |(k, _)| Value::String(k.into())),
+        ValueType::Enum => def.spec.enum_labels.as_ref().and_then(|l| l.iter().next()).map_or(Value::Null, |(k, _)| Value::String(k.into())),
         ValueType::Struct => Value::Object(def.fields.iter().map(|f| (f.id.clone(), placeholder(f))).collect()),
         ValueType::Array => Value::Array(Vec::new()),
     }

@@ -12,8 +12,8 @@ use super::files;
 use super::log::Level;
 use super::outage::make_batches;
 use super::state::{Outgoing, SimState};
-use super::transfer::{CHUNK_SIZES, SERIAL_MAX_CHUNK};
-use super::validate::{Rule, check};
+use crate::protocol::payload::{CHUNK_SIZES, SERIAL_MAX_CHUNK};
+use crate::protocol::model::value_check::{Rule, check};
 use super::{Fail, commands, downloads};
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, Reply, parse_envelope};
@@ -208,7 +208,7 @@ fn point_set(state: &mut SimState, req: PointSet, out: &mut Vec<Outgoing>) -> Re
         return Err(Fail { code: codes::DENIED, msg: format!("{}/{} is not writable", req.sub, req.pid) });
     }
     check(&Rule::point(def), &req.value.to_json(), "value").map_err(bad_param)?;
-    let value = match (def.value_type, &req.value) {
+    let value = match (def.spec.value_type, &req.value) {
         // Digital points keep their declared type whatever JSON number form arrived.
         (ValueType::Int, v) => v.as_f64().map_or(v.clone(), |n| crate::protocol::payload::PointV::Number(n.round())),
         (_, v) => v.clone(),

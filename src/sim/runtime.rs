@@ -14,7 +14,7 @@ use super::log::Level;
 use super::outage::{BATCH_MAX_BYTES, Item, make_batches};
 use super::outbox::{Due, Outbox, Purpose};
 use super::state::{Outgoing, SimState};
-use super::transfer::{CHUNK_SIZES, SERIAL_MAX_CHUNK};
+use crate::protocol::payload::{CHUNK_SIZES, SERIAL_MAX_CHUNK};
 use super::{LinkStatus, Outage, SimConfig, SimError, SimTuning, handlers};
 use crate::protocol::auth;
 use crate::protocol::codes;

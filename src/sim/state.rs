@@ -18,7 +18,8 @@ use super::replay::ReplyCache;
 use super::transfer::Transfer;
 use super::{SimCounters, SimError, SimSnapshot, TaskRecord};
 use crate::protocol::ids::{IdKind, check_id};
-use crate::protocol::model::{Access, Lang, ModelKind, ModelSet, PortDef, PortParams, ProductModel, PropertyDef, ValueType};
+use crate::protocol::model::{Access, Lang, ModelKind, ModelSet, PortDef, ProductModel, PropertyDef, ValueType};
+use crate::protocol::port::PortParams;
 use crate::protocol::payload::{Alarm, AlarmState, Info, ModuleVersion, PointValue, Port, PortStatus, Reading, SubRef, Versions};
 use crate::protocol::time::now_ms;
 
@@ -57,15 +58,7 @@ pub struct PortState {
 
 impl PortState {
     pub fn to_port(&self) -> Port {
-        let params = match serde_json::to_value(&self.params) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        // Model and payload spell port types the same way.
-        let port_type = serde_json::to_value(self.def.port_type)
-            .and_then(serde_json::from_value)
-            .unwrap_or(crate::protocol::payload::PortType::Rs485);
-        Port { port_id: self.def.id.clone(), port_type, params, protocol: self.protocol.clone(), status: self.status.clone() }
+        Port { port_id: self.def.id.clone(), port_type: self.def.port_type, params: self.params.clone(), protocol: self.protocol.clone(), status: self.status.clone() }
     }
 }
 
@@ -162,7 +155,7 @@ impl SimState {
             offline: OfflineBuffer::default(),
             history: HistoryQueue::default(),
             batch_max_bytes: super::outage::BATCH_MAX_BYTES,
-            chunk_max_bytes: *super::transfer::CHUNK_SIZES.end(),
+            chunk_max_bytes: *crate::protocol::payload::CHUNK_SIZES.end(),
             chunk_window: super::transfer::DEFAULT_WINDOW,
             active_alarms: Vec::new(),
             transfers: Vec::new(),
@@ -214,14 +207,14 @@ impl SimState {
         if let Some(default) = &def.default {
             return default.clone();
         }
-        match def.value_type {
+        match def.spec.value_type {
             ValueType::Int | ValueType::Float => {
                 // The smallest allowed value, or 0 when the range allows it.
-                let v = def.min.unwrap_or(0.0).max(0.0).min(def.max.unwrap_or(f64::MAX));
-                if def.value_type == ValueType::Int { serde_json::json!(v as i64) } else { serde_json::json!(v) }
+                let v = def.spec.min.unwrap_or(0.0).max(0.0).min(def.spec.max.unwrap_or(f64::MAX));
+                if def.spec.value_type == ValueType::Int { serde_json::json!(v as i64) } else { serde_json::json!(v) }
             }
             ValueType::Bool => Value::Bool(false),
-            ValueType::Enum => def.enum_labels.as_ref().and_then(|l| l.iter().next()).map_or(Value::Null, |(k, _)| Value::String(k.into())),
+            ValueType::Enum => def.spec.enum_labels.as_ref().and_then(|l| l.iter().next()).map_or(Value::Null, |(k, _)| Value::String(k.into())),
             _ => Value::String(String::new()),
         }
     }

@@ -15,22 +15,16 @@ use serde_json::{Value, json};
 
 use super::{Fail, TaskRecord};
 use crate::protocol::codes;
-use crate::protocol::payload::{FileChunk, FileDownload, OtaChunk, OtaStep, OtaUpgrade};
+use crate::protocol::payload::{CHUNK_SIZES, FileChunk, FileDownload, MAX_CHUNK_WINDOW, OtaChunk, OtaStep, OtaUpgrade};
 
-/// Chunk sizes the contract allows.
-pub const CHUNK_SIZES: std::ops::RangeInclusive<u32> = 256..=65_536;
 /// Largest image the simulator holds in memory.
 pub const MAX_IMAGE_BYTES: u64 = 64 * 1024 * 1024;
 /// Rounds of unanswered chunk requests (each of `outbox::MAX_TRIES` sends) before failing.
 pub const MAX_ROUNDS: u32 = 5;
 /// `downloading` progress is reported at most every this many percent.
 pub const PROGRESS_STEP: f64 = 5.0;
-/// Chunk requests a gateway may keep outstanding at most (contract §8).
-pub const MAX_WINDOW: usize = 8;
 /// The simulator's window unless tuned: enough to hide a broker round trip per chunk.
 pub const DEFAULT_WINDOW: usize = 4;
-/// Largest chunk over a serial link, where a chunk reply must fit one frame (contract §8, §10).
-pub const SERIAL_MAX_CHUNK: u32 = 32 * 1024;
 
 /// One running transfer.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,7 +41,7 @@ pub struct Transfer {
     pub sha256: String,
     /// Bytes asked for per chunk: the announced `chunkSize`, less when the link needs it.
     pub chunk_size: u32,
-    /// Chunk requests outstanding at most, 1..=[`MAX_WINDOW`].
+    /// Chunk requests outstanding at most, 1..=[`MAX_CHUNK_WINDOW`].
     pub window: usize,
     /// The image written in order so far; its length is the last good offset.
     pub data: Vec<u8>,
@@ -90,7 +84,7 @@ impl Transfer {
             size,
             sha256: sha256.to_ascii_lowercase(),
             chunk_size: chunk_size.max(1),
-            window: window.clamp(1, MAX_WINDOW),
+            window: window.clamp(1, MAX_CHUNK_WINDOW),
             data: Vec::new(),
             early: BTreeMap::new(),
             asked: BTreeMap::new(),
@@ -342,6 +336,6 @@ mod tests {
         assert!(t.on_chunk(1000, &json!({"fileId": "f", "offset": 1000, "data": "%%"})).is_err());
         assert!(t.on_chunk(1000, &reply(&image(5_000), 1000, 2000)).is_err(), "longer than asked");
         assert_eq!(transfer(10, 256, 0).window, 1);
-        assert_eq!(transfer(10, 256, 99).window, MAX_WINDOW);
+        assert_eq!(transfer(10, 256, 99).window, MAX_CHUNK_WINDOW);
     }
 }

@@ -79,7 +79,7 @@ impl PointSim {
         PointSim {
             pid: def.id.clone(),
             kind: def.kind,
-            value_type: def.value_type,
+            value_type: def.spec.value_type,
             writable: def.writable,
             model_period_ms: def.period.filter(|p| *p > 0.0).map(|p| (p * 1000.0) as u64),
             value,
@@ -216,7 +216,7 @@ fn excursion_target(lo: f64, hi: f64, threshold: f64, deadband: f64, upper: bool
 
 /// The value step the point is reported with.
 fn resolution(def: &PointDef) -> f64 {
-    match (def.step.filter(|s| *s > 0.0), def.value_type) {
+    match (def.spec.step.filter(|s| *s > 0.0), def.spec.value_type) {
         (Some(step), ValueType::Int) => step.max(1.0).round(),
         (Some(step), _) => step,
         (None, ValueType::Int) => 1.0,
@@ -257,8 +257,8 @@ fn walk_behaviour(def: &PointDef) -> Behaviour {
 /// Where a healthy point rests: grid voltage and frequency at their nominal values, otherwise the
 /// middle of the alarm window, else the middle of the range.
 fn nominal(def: &PointDef) -> f64 {
-    let unit = def.unit.as_deref().unwrap_or("");
-    let (min, max) = (def.min, def.max);
+    let unit = def.spec.unit.as_deref().unwrap_or("");
+    let (min, max) = (def.spec.min, def.spec.max);
     let contains = |x: f64| min.is_none_or(|m| m <= x) && max.is_none_or(|m| x <= m);
     let alarm = def.alarm.clone().unwrap_or_default();
     let inside_alarm = |x: f64| alarm.hi.is_none_or(|h| x < h) && alarm.lo.is_none_or(|l| x > l);
@@ -286,23 +286,23 @@ fn nominal(def: &PointDef) -> f64 {
 /// The walk's bounds: the model's range, or a band around the nominal value when it has none.
 fn walk_range(def: &PointDef, nominal: f64) -> (f64, f64) {
     let band = nominal.abs().max(10.0);
-    let lo = def.min.unwrap_or(nominal - band);
-    let hi = def.max.unwrap_or(nominal + band);
+    let lo = def.spec.min.unwrap_or(nominal - band);
+    let hi = def.spec.max.unwrap_or(nominal + band);
     if lo <= hi { (lo, hi) } else { (hi, lo) }
 }
 
 fn counter_behaviour(def: &PointDef, rng: &mut StdRng) -> Behaviour {
-    let exact = def.unit.as_deref() == Some("s");
-    let start = def.min.unwrap_or(0.0) + if exact { 0.0 } else { rng.random_range(100.0..10_000.0) };
-    Behaviour::Counter { acc: start, rate_per_s: rng.random_range(0.5..5.0), exact, max: def.max }
+    let exact = def.spec.unit.as_deref() == Some("s");
+    let start = def.spec.min.unwrap_or(0.0) + if exact { 0.0 } else { rng.random_range(100.0..10_000.0) };
+    Behaviour::Counter { acc: start, rate_per_s: rng.random_range(0.5..5.0), exact, max: def.spec.max }
 }
 
 fn states_behaviour(def: &PointDef) -> Behaviour {
-    let keys: Vec<String> = match &def.enum_labels {
+    let keys: Vec<String> = match &def.spec.enum_labels {
         Some(labels) if !labels.is_empty() => labels.iter().map(|(k, _)| k.to_owned()).collect(),
         _ => vec!["0".into(), "1".into()],
     };
-    let states: Vec<PointV> = keys.iter().map(|k| state_value(def.value_type, k)).collect();
+    let states: Vec<PointV> = keys.iter().map(|k| state_value(def.spec.value_type, k)).collect();
     // "1" is the healthy state of most two-state points (link up, breaker closed, running).
     let normal = keys.iter().position(|k| k == "1").unwrap_or(0);
     Behaviour::States { states, normal, current: normal }
@@ -328,7 +328,7 @@ fn abnormal_state(len: usize, normal: usize, rng: &mut StdRng) -> usize {
 }
 
 fn held_start(def: &PointDef, resolution: f64) -> f64 {
-    let zero_fits = def.min.is_none_or(|m| m <= 0.0) && def.max.is_none_or(|m| m >= 0.0);
+    let zero_fits = def.spec.min.is_none_or(|m| m <= 0.0) && def.spec.max.is_none_or(|m| m >= 0.0);
     if zero_fits { 0.0 } else { round_to(nominal(def), resolution) }
 }
 
@@ -360,12 +360,12 @@ mod tests {
             if pid == "Ua" {
                 assert_eq!(p.value, PointV::Number(230.0));
             }
-            let (min, max) = (def.min.unwrap(), def.max.unwrap());
+            let (min, max) = (def.spec.min.unwrap(), def.spec.max.unwrap());
             for i in 1..5_000 {
                 p.advance(i * 5_000, 5_000, &mut rng);
                 let v = p.value.as_f64().unwrap();
                 assert!((min..=max).contains(&v), "{pid} {v}");
-                if def.value_type == ValueType::Int {
+                if def.spec.value_type == ValueType::Int {
                     assert_eq!(v.fract(), 0.0);
                 }
             }
@@ -386,8 +386,8 @@ mod tests {
         }
         assert!((1_290.0..=1_300.0).contains(&last), "uptime counts seconds: {last}");
         let mut generic = def.clone();
-        generic.unit = Some("kWh".into());
-        generic.value_type = ValueType::Float;
+        generic.spec.unit = Some("kWh".into());
+        generic.spec.value_type = ValueType::Float;
         let mut p = PointSim::new(&generic, 0, &mut rng);
         let mut last = p.value.as_f64().unwrap();
         for i in 1..1_000 {

@@ -729,7 +729,7 @@ impl Link {
 
     /// Adds a valid, new filter; false when it was refused or already there.
     fn add_filter(&mut self, filter: &str) -> bool {
-        if filter.is_empty() || !rumqttc::valid_filter(filter) {
+        if !crate::protocol::topic_filter::is_valid_filter(filter) {
             warn!(link = %self.label, "ignoring invalid subscription filter {filter:?}");
             return false;
         }
@@ -743,7 +743,7 @@ impl Link {
     fn enqueue_publish(&mut self, message: Message) {
         // A bad topic or an oversized packet would make rumqttc or the broker drop the whole
         // connection, and the reconnect would send it again: refuse it here instead.
-        if message.topic.is_empty() || !rumqttc::valid_topic(&message.topic) {
+        if crate::protocol::topic_filter::check_topic_name(&message.topic).is_err() {
             self.drop_publish(message.topic, "not a valid MQTT topic name".into());
             return;
         }

@@ -24,13 +24,7 @@ use super::{
     LINK_EVENT_CAPACITY, LinkCommand, LinkEvent, LinkHandle, LinkKind, LinkState, MAX_PENDING_PUBLISHES, Message,
 };
 use crate::protocol::frame::{self, Frame, FrameDecoder, FrameKind};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Parity {
-    None,
-    Odd,
-    Even,
-}
+pub use crate::protocol::port::Parity;
 
 /// Bytes a publish frame adds to its topic and payload: type (1), topic length (2), CRC (4).
 pub const FRAME_OVERHEAD_BYTES: usize = 7;
@@ -250,6 +244,7 @@ fn open_device(path: &str, settings: &SerialSettings) -> Result<Box<dyn SerialIo
         Parity::None => tokio_serial::Parity::None,
         Parity::Odd => tokio_serial::Parity::Odd,
         Parity::Even => tokio_serial::Parity::Even,
+        other => return Err(bad(format!("{other} parity: the serial drivers offer none, odd and even"))),
     };
     tokio_serial::new(path, settings.baud)
         .data_bits(data_bits)

@@ -480,7 +480,7 @@ impl ConnectionsPanel {
                 ComboBox::from_id_salt("serial_parity")
                     .selected_text(parity_text(ctx, s.parity))
                     .show_ui(ui, |ui| {
-                        for parity in [Parity::None, Parity::Odd, Parity::Even] {
+                        for parity in Parity::SERIAL_LINE {
                             ui.selectable_value(&mut s.parity, parity, parity_text(ctx, parity));
                         }
                     })
@@ -725,6 +725,8 @@ fn parity_text(ctx: &ViewContext, parity: Parity) -> &'static str {
         Parity::None => ctx.tr("None"),
         Parity::Odd => ctx.tr("Odd"),
         Parity::Even => ctx.tr("Even"),
+        Parity::Mark => ctx.tr("Mark"),
+        Parity::Space => ctx.tr("Space"),
     }
 }
 

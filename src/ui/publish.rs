@@ -50,16 +50,13 @@ pub fn check_json(text: &str) -> JsonCheck {
 
 /// Why a topic cannot be published to, as a catalogue key.
 pub fn check_topic(topic: &str) -> Result<(), &'static str> {
-    if topic.is_empty() {
-        Err("Enter a topic.")
-    } else if topic.contains(['+', '#']) {
-        Err("A topic to publish to cannot hold the wildcards + or #.")
-    } else if topic.contains('\0') {
-        Err("A topic cannot hold a NUL character.")
-    } else if topic.len() > usize::from(u16::MAX) {
-        Err("A topic is at most 65535 bytes.")
-    } else {
-        Ok(())
+    use crate::protocol::topic_filter::{TopicNameProblem, check_topic_name};
+    match check_topic_name(topic) {
+        Err(TopicNameProblem::Empty) => Err("Enter a topic."),
+        Err(TopicNameProblem::Wildcard) => Err("A topic to publish to cannot hold the wildcards + or #."),
+        Err(TopicNameProblem::Nul) => Err("A topic cannot hold a NUL character."),
+        Err(TopicNameProblem::TooLong) => Err("A topic is at most 65535 bytes."),
+        Ok(()) => Ok(()),
     }
 }
 

@@ -8,7 +8,6 @@
 //! path is unit-tested without a link, and the same code runs over MQTT and serial.
 
 use std::collections::{HashMap, VecDeque};
-use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,11 +30,7 @@ mod push;
 mod upload;
 
 
-/// Chunk sizes the contract allows (§8).
-pub const CHUNK_SIZES: RangeInclusive<u32> = 256..=65_536;
-/// Largest chunk announced on a serial link: a decoded frame holds 65,536 bytes (§10) and a
-/// chunk reply carries the chunk in base64 (4/3 larger) plus its envelope and topic.
-pub const SERIAL_MAX_CHUNK: u32 = 32 * 1024;
+pub use crate::protocol::payload::{CHUNK_SIZES, SERIAL_MAX_CHUNK};
 /// A gateway silent this long (no chunk request, report or reply) is given up on.
 pub const DEFAULT_SILENCE: Duration = Duration::from_secs(60);
 /// Largest file pulled from a gateway: it is held in memory until its digest is checked.

@@ -4,21 +4,22 @@
 //! - `types`: the typed model (`ProductModel`, `PointDef`, …) and `LocalizedText`.
 //! - `validate`: the JSON Schema (`assets/schema/`) plus the rules a schema cannot say.
 //! - `document`: `ModelDocument` (text + JSON value + typed model), `ModelSet`, cross-file checks.
-//! - `load`: the only part that touches the file system.
 //! - `matching`: which model describes a device behind a gateway.
 
+mod category;
 mod document;
-mod load;
 pub mod matching;
 #[cfg(test)]
 mod tests;
 mod types;
 mod validate;
+pub mod value_check;
 
+pub use category::Category;
 pub use document::{ModelDocument, ModelSet, check_duplicate_product_keys, check_sub_products};
 pub use types::{
-    Access, AlarmDef, CommandDef, EnumLabels, Lang, LocalizedText, MeterDef, ModelKind, ParamDef, Parity, PointAlarm,
-    PointDef, PointKind, PortDef, PortParams, PortType, ProductModel, PropertyDef, ValueType,
+    Access, AlarmDef, CommandDef, EnumLabels, Lang, LocalizedText, MeterDef, ModelKind, ParamDef, PointAlarm, PointDef,
+    PointKind, PortDef, ProductModel, PropertyDef, ValueSpec, ValueType,
 };
 pub use validate::{SCHEMA_JSON, validate_value};
 

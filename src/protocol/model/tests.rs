@@ -58,15 +58,7 @@ fn every_example_validates_and_is_stably_formatted() {
 }
 
 #[test]
-fn examples_on_disk_match_the_compiled_in_ones_and_load_as_a_set() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("product-models");
-    let (set, errors) = ModelSet::load_dir(&dir);
-    assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(set.len(), 3);
-    for doc in set.iter() {
-        let builtin = ModelSet::builtin();
-        assert_eq!(builtin.get(doc.product_key()).unwrap().original_text(), doc.original_text());
-    }
+fn builtin_examples_form_a_consistent_set() {
     let builtin = ModelSet::builtin();
     assert_eq!(builtin.len(), 3);
     assert!(check_sub_products(builtin.documents()).is_empty());
@@ -89,15 +81,15 @@ fn lookups_and_labels() {
     assert_eq!(pcs.point("Udc").unwrap().enum_label(&json!(1), Lang::Zh), None);
     let pset = pcs.point("Pset").unwrap();
     assert!(pset.writable);
-    assert_eq!((pset.min, pset.max), (Some(-100.0), Some(100.0)));
+    assert_eq!((pset.spec.min, pset.spec.max), (Some(-100.0), Some(100.0)));
     assert_eq!(pcs.point("SOC").unwrap().alarm, Some(PointAlarm { hi: Some(95.0), lo: Some(10.0), deadband: Some(1.0) }));
     assert!(pcs.command("clearFault").is_some());
     assert!(pcs.meter("EChg").is_some());
     assert_eq!(pcs.alarm("overTemperature").unwrap().pid.as_deref(), Some("cabinetTemp"));
     let schedule = pcs.command("schedule").unwrap().param("slots").unwrap();
-    assert_eq!(schedule.value_type, ValueType::Array);
+    assert_eq!(schedule.spec.value_type, ValueType::Array);
     let item = schedule.items.as_deref().unwrap();
-    assert_eq!(item.value_type, ValueType::Struct);
+    assert_eq!(item.spec.value_type, ValueType::Struct);
     assert_eq!(item.fields.len(), 2);
     assert!(pcs.point("nope").is_none());
 
@@ -105,7 +97,7 @@ fn lookups_and_labels() {
     let report = gw.property("reportPeriod").unwrap();
     assert_eq!((report.access, report.default.clone()), (Access::Rw, Some(json!(60))));
     assert_eq!(gw.port("COM1").unwrap().params.as_ref().unwrap().baud, Some(9600));
-    assert_eq!(gw.property("logLevel").unwrap().enum_labels.as_ref().unwrap().len(), 4);
+    assert_eq!(gw.property("logLevel").unwrap().spec.enum_labels.as_ref().unwrap().len(), 4);
     let meter = set.get("PK-METER-3P").unwrap().model();
     assert_eq!(meter.point("Ua").unwrap().alarm.as_ref().unwrap().hi, Some(253.0));
     assert_eq!(meter.meters.len(), 4);
@@ -294,7 +286,7 @@ fn an_edit_reserialises_in_key_order() {
 
     // A typed edit: new item appended, a limit changed; other keys stay where they were.
     let mut model = doc.model().clone();
-    model.points[0].max = Some(110.0);
+    model.points[0].spec.max = Some(110.0);
     model.meters.push(MeterDef {
         id: "EpImp".into(),
         name: LocalizedText::new("正向有功电能", "Active energy import"),
@@ -318,7 +310,7 @@ fn an_edit_reserialises_in_key_order() {
 fn an_invalid_edit_leaves_the_document_alone() {
     let mut doc = ModelDocument::parse("gw.json", example("energy-gateway.json")).unwrap();
     let mut model = doc.model().clone();
-    model.points[0].min = Some(1000.0);
+    model.points[0].spec.min = Some(1000.0);
     let errors = doc.replace_model(&model).unwrap_err();
     assert_eq!(errors[0].path, "$.points[0].min");
     assert!(!doc.is_edited());
@@ -326,34 +318,7 @@ fn an_invalid_edit_leaves_the_document_alone() {
 
     doc.value_mut()["points"][0]["min"] = json!(1000);
     assert!(doc.revalidate().is_err());
-    assert_eq!(doc.model().points[0].min, Some(0.0), "typed model kept from the last valid state");
-}
-
-#[test]
-fn files_and_folders() {
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("missing.json");
-    let errors = ModelDocument::load_file(&missing).unwrap_err();
-    assert_eq!(errors.len(), 1);
-    assert_eq!(errors[0].file, missing.display().to_string());
-
-    std::fs::write(dir.path().join("gw.json"), example("energy-gateway.json")).unwrap();
-    std::fs::write(dir.path().join("gw-copy.json"), example("energy-gateway.json")).unwrap();
-    std::fs::write(dir.path().join("broken.json"), "{").unwrap();
-    std::fs::write(dir.path().join("binary.json"), [0xff, 0xfe, 0x00]).unwrap();
-    std::fs::write(dir.path().join("notes.txt"), "not a model").unwrap();
-    let (set, errors) = ModelSet::load_dir(dir.path());
-    assert_eq!(set.len(), 1);
-    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    assert_eq!(lines.len(), 5, "{lines:#?}");
-    assert!(lines[0].contains("binary.json: $: not UTF-8"), "{lines:#?}");
-    assert!(lines[1].contains("broken.json: $: malformed JSON at line 1"), "{lines:#?}");
-    assert!(lines[2].contains("gw.json: $.productKey: product key \"PK-GW-01\" is already defined by"), "{lines:#?}");
-    assert!(lines[3].ends_with("$.subProducts[0]: no model with product key \"PK-METER-3P\" is loaded"), "{lines:#?}");
-    assert!(lines[4].contains("$.subProducts[1]"), "{lines:#?}");
-
-    let (_, errors) = ModelSet::load_dir(dir.path().join("nope"));
-    assert_eq!(errors.len(), 1);
+    assert_eq!(doc.model().points[0].spec.min, Some(0.0), "typed model kept from the last valid state");
 }
 
 /// Random JSON whose object keys are mostly model keys, so deep branches get exercised.
@@ -441,4 +406,23 @@ fn deeply_nested_values_do_not_overflow() {
     // Beyond serde_json's nesting limit the parser refuses with an error, not a crash.
     let text = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
     assert_eq!(ModelDocument::parse("d.json", &text).unwrap_err().len(), 1);
+}
+
+#[test]
+fn category_is_checked_and_defaults_by_kind() {
+    let mut p = pcs();
+    assert!(errors_of(&p).is_empty());
+    p["category"] = json!("x-heat-pump");
+    assert!(errors_of(&p).is_empty(), "a vendor category is allowed");
+    p["category"] = json!("inverter");
+    let errors = errors_of(&p);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "$.category");
+    assert!(errors[0].1.contains("not one of gateway, meter"), "{}", errors[0].1);
+    p.as_object_mut().unwrap().remove("category");
+    let text = serde_json::to_string(&p).unwrap();
+    let doc = ModelDocument::parse("f.json", &text).unwrap();
+    assert_eq!(doc.model().category(), Category::Other);
+    let set = ModelSet::builtin();
+    assert_eq!(set.get("PK-METER-3P").unwrap().model().category(), Category::Meter);
 }

@@ -11,6 +11,9 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use super::category::Category;
+use crate::protocol::port::{PortParams, PortType};
+
 /// Display language of model texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Lang {
@@ -140,7 +143,7 @@ fn value_keys(value: &Value) -> Vec<String> {
             } else {
                 match n.as_f64() {
                     // 1.0 from a float-typed sender still means state "1".
-                    Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => vec![format!("{}", f as i64), n.to_string()],
+                    Some(f) if crate::protocol::json_num::is_whole(f) => vec![format!("{}", f as i64), n.to_string()],
                     _ => vec![n.to_string()],
                 }
             }
@@ -181,11 +184,7 @@ impl Serialize for EnumLabels {
 
 /// Writes whole numbers as JSON integers so `500` does not come back as `500.0`.
 fn ser_num<S: Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => serializer.serialize_i64(*f as i64),
-        Some(f) => serializer.serialize_f64(*f),
-        None => serializer.serialize_none(),
-    }
+    crate::protocol::json_num::ser_opt_num(value, serializer)
 }
 
 fn is_false(b: &bool) -> bool {
@@ -252,6 +251,46 @@ impl ValueType {
     }
 }
 
+/// What values an item takes: its type, unit, range, resolution, length and labels. One shape for
+/// properties, points and command params (on disk its keys sit in the item itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueSpec {
+    /// Data type.
+    #[serde(rename = "type")]
+    pub value_type: ValueType,
+    /// Unit symbol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Lowest allowed (or, for a point, plausible) value.
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
+    pub min: Option<f64>,
+    /// Highest allowed (or plausible) value.
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
+    pub max: Option<f64>,
+    /// Resolution of the value.
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
+    pub step: Option<f64>,
+    /// Longest string, in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
+    /// Value labels (enum type, digital states).
+    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    pub enum_labels: Option<EnumLabels>,
+}
+
+impl ValueSpec {
+    /// A bare type with no unit, range or labels.
+    pub fn of(value_type: ValueType) -> Self {
+        ValueSpec { value_type, unit: None, min: None, max: None, step: None, max_length: None, enum_labels: None }
+    }
+
+    /// Label of a value in `lang`, when the item lists its values.
+    pub fn label_of(&self, value: &Value, lang: Lang) -> Option<&str> {
+        self.enum_labels.as_ref()?.label_of(value, lang)
+    }
+}
+
 /// Kind of a monitoring point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -306,87 +345,6 @@ impl Access {
     }
 }
 
-/// Physical port type, as in the contract's `Port` shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PortType {
-    /// RS-485 serial bus.
-    Rs485,
-    /// RS-232 serial line.
-    Rs232,
-    /// Ethernet.
-    Eth,
-    /// CAN bus.
-    Can,
-    /// Digital input.
-    Di,
-    /// Digital output.
-    Do,
-}
-
-impl PortType {
-    /// The on-disk spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PortType::Rs485 => "rs485",
-            PortType::Rs232 => "rs232",
-            PortType::Eth => "eth",
-            PortType::Can => "can",
-            PortType::Di => "di",
-            PortType::Do => "do",
-        }
-    }
-}
-
-/// Serial parity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Parity {
-    /// No parity bit.
-    None,
-    /// Even parity.
-    Even,
-    /// Odd parity.
-    Odd,
-    /// Parity bit always 1.
-    Mark,
-    /// Parity bit always 0.
-    Space,
-}
-
-/// Default link settings of a port; serial and network keys are all optional.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PortParams {
-    /// Serial baud rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baud: Option<u32>,
-    /// Serial parity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parity: Option<Parity>,
-    /// Serial data bits (5–8).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_bits: Option<u8>,
-    /// Serial stop bits (1, 1.5 or 2).
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub stop_bits: Option<f64>,
-    /// IPv4 address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip: Option<String>,
-    /// IPv4 netmask.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub netmask: Option<String>,
-    /// Default gateway address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<String>,
-    /// TCP port of the field protocol.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tcp_port: Option<u16>,
-    /// Field-bus answer timeout in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<u32>,
-}
-
 /// A physical port of the product (`ports[]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -415,7 +373,7 @@ pub struct PortDef {
 
 /// A configuration property (`properties[]`), read and written with `property/get|set`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PropertyDef {
     /// Property key.
     pub id: String,
@@ -424,27 +382,10 @@ pub struct PropertyDef {
     /// Longer explanation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<LocalizedText>,
-    /// Data type.
-    #[serde(rename = "type")]
-    pub value_type: ValueType,
-    /// Unit symbol.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-    /// Lowest allowed value.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub min: Option<f64>,
-    /// Highest allowed value.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub max: Option<f64>,
-    /// Resolution of the value.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub step: Option<f64>,
-    /// Longest string, in characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<u64>,
-    /// Value labels.
-    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_labels: Option<EnumLabels>,
+    /// Type, unit, range and labels.
+    // Flattened, so no `deny_unknown_fields` here: the schema check has refused unknown keys.
+    #[serde(flatten)]
+    pub spec: ValueSpec,
     /// Read/write access.
     pub access: Access,
     /// Factory default value.
@@ -469,7 +410,7 @@ pub struct PointAlarm {
 
 /// A monitoring point (`points[]`), reported with `point/report` and `point/change`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PointDef {
     /// Point id (`pid`).
     pub id: String,
@@ -480,33 +421,16 @@ pub struct PointDef {
     pub description: Option<LocalizedText>,
     /// analog, digital, accumulator or text.
     pub kind: PointKind,
-    /// Data type of `v`.
-    #[serde(rename = "type")]
-    pub value_type: ValueType,
-    /// Unit symbol.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-    /// Lowest plausible value.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub min: Option<f64>,
-    /// Highest plausible value.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub max: Option<f64>,
-    /// Resolution of the value.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub step: Option<f64>,
-    /// Longest text value, in characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<u64>,
+    /// Type, unit, range and labels.
+    // Flattened, so no `deny_unknown_fields` here: the schema check has refused unknown keys.
+    #[serde(flatten)]
+    pub spec: ValueSpec,
     /// Report period in seconds; a value older than this is stale.
     #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
     pub period: Option<f64>,
     /// Takes `point/set` (remote control or setpoint).
     #[serde(default, skip_serializing_if = "is_false")]
     pub writable: bool,
-    /// State labels (digital points, enum type).
-    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_labels: Option<EnumLabels>,
     /// Threshold alarm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarm: Option<PointAlarm>,
@@ -515,7 +439,7 @@ pub struct PointDef {
 impl PointDef {
     /// Label of a reported value in `lang`, when the point lists its states.
     pub fn enum_label(&self, value: &Value, lang: Lang) -> Option<&str> {
-        self.enum_labels.as_ref()?.label_of(value, lang)
+        self.spec.label_of(value, lang)
     }
 }
 
@@ -543,7 +467,7 @@ pub struct MeterDef {
 
 /// A command parameter or output value; `struct` has `fields`, `array` has `items`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ParamDef {
     /// Key in `params` / the reply data; empty for an array's `items`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -554,27 +478,10 @@ pub struct ParamDef {
     /// Longer explanation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<LocalizedText>,
-    /// Data type.
-    #[serde(rename = "type")]
-    pub value_type: ValueType,
-    /// Unit symbol.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-    /// Lowest allowed value.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub min: Option<f64>,
-    /// Highest allowed value.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub max: Option<f64>,
-    /// Resolution of the value.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub step: Option<f64>,
-    /// Longest string, in characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<u64>,
-    /// Value labels (enum type).
-    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_labels: Option<EnumLabels>,
+    /// Type, unit, range and labels.
+    // Flattened, so no `deny_unknown_fields` here: the schema check has refused unknown keys.
+    #[serde(flatten)]
+    pub spec: ValueSpec,
     /// Value used when the parameter is left out; a parameter with a default is optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Value>,
@@ -640,6 +547,9 @@ pub struct ProductModel {
     pub product_key: String,
     /// Gateway or device.
     pub kind: ModelKind,
+    /// What the application-side API groups the product by; see [`ProductModel::category`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
     /// Product name.
     pub name: LocalizedText,
     /// Manufacturer.
@@ -679,6 +589,11 @@ pub struct ProductModel {
 }
 
 impl ProductModel {
+    /// The declared category, else `gateway` for a gateway and `other` for a device.
+    pub fn category(&self) -> Category {
+        self.category.clone().unwrap_or_else(|| Category::default_for(self.kind))
+    }
+
     /// The port `id`.
     pub fn port(&self, id: &str) -> Option<&PortDef> {
         self.ports.iter().find(|p| p.id == id)

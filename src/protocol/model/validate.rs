@@ -118,6 +118,9 @@ fn pattern_message(path: &str, instance: &Value) -> Option<String> {
     if path == "$.modelVersion" {
         return Some(format!("model version {text:?} is not supported (expected 1.x)"));
     }
+    if path == "$.category" {
+        return text.parse::<super::Category>().err();
+    }
     let kind = if path == "$.productKey" || path.starts_with("$.subProducts[") { IdKind::ProductKey } else { IdKind::Point };
     check_id(kind, text).err().map(|e| e.to_string())
 }

@@ -136,7 +136,7 @@ fn an_app_upgrade_updates_sw_version_and_a_sub_devices_does_not_announce_info() 
 #[test]
 fn over_serial_chunks_are_asked_at_most_32_kib() {
     let (mut st, _dir) = state();
-    st.chunk_max_bytes = crate::sim::transfer::SERIAL_MAX_CHUNK;
+    st.chunk_max_bytes = crate::protocol::payload::SERIAL_MAX_CHUNK;
     let img = image(200_000);
     let req = FileDownload { file_id: "f9".into(), name: "big.bin".into(), size: 200_000, sha256: crate::protocol::digest::sha256_hex(&img), chunk_size: 65_536 };
     accept_file(&mut st, &req).unwrap();

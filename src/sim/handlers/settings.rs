@@ -12,7 +12,7 @@ use crate::protocol::payload::{PortFailure, PortGet, PortSet, PortSetReply, Port
 use crate::sim::Fail;
 use crate::sim::log::Level;
 use crate::sim::state::{Outgoing, PortState, SimState};
-use crate::sim::validate::{Rule, check};
+use crate::protocol::model::value_check::{Rule, check};
 
 pub(super) fn port_get(state: &SimState, req: &PortGet) -> Result<Value, Fail> {
     if let Some(ids) = &req.port_ids
@@ -67,16 +67,11 @@ fn apply_port_params(port: &mut PortState, params: &Map<String, Value>) -> Resul
             merged.insert(key.clone(), value.clone());
         }
     }
-    let parsed: crate::protocol::model::PortParams = serde_json::from_value(Value::Object(merged)).map_err(|e| e.to_string())?;
-    if parsed.baud == Some(0) {
-        return Err("baud must be positive".into());
+    let parsed: crate::protocol::port::PortParams = serde_json::from_value(Value::Object(merged)).map_err(|e| e.to_string())?;
+    if let Some(key) = parsed.other.keys().next() {
+        return Err(format!("{key}: not a setting of this port"));
     }
-    if parsed.data_bits.is_some_and(|b| !(5..=8).contains(&b)) {
-        return Err("dataBits must be 5 to 8".into());
-    }
-    if parsed.stop_bits.is_some_and(|s| ![1.0, 1.5, 2.0].contains(&s)) {
-        return Err("stopBits must be 1, 1.5 or 2".into());
-    }
+    parsed.check()?;
     port.params = parsed;
     port.protocol = protocol;
     Ok(())

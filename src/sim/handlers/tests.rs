@@ -314,7 +314,7 @@ fn file_read_over_serial_is_at_most_32_kib() {
     let read = |length: u32| json!({"fileId": "big.bin", "offset": 0, "length": length});
     assert_eq!(code(&mut st, "file/read", read(40_000)), 0, "over MQTT up to 64 KiB");
     assert_eq!(code(&mut st, "file/read", read(65_537)), codes::BAD_PARAM);
-    st.chunk_max_bytes = crate::sim::transfer::SERIAL_MAX_CHUNK;
+    st.chunk_max_bytes = crate::protocol::payload::SERIAL_MAX_CHUNK;
     let (c, _, msg) = call(&mut st, "file/read", read(40_000));
     assert_eq!(c, codes::BAD_PARAM);
     assert!(msg.contains("serial") && msg.contains("32768"), "{msg}");

@@ -59,8 +59,8 @@ impl DeviceTab for FirmwareTab {
             self.version = current.clone();
             self.version_of = Some(self.module.clone());
         }
-        if serial && self.chunk_size > tasks::SERIAL_MAX_CHUNK {
-            self.chunk_size = tasks::SERIAL_MAX_CHUNK;
+        if serial && self.chunk_size > crate::protocol::payload::SERIAL_MAX_CHUNK {
+            self.chunk_size = crate::protocol::payload::SERIAL_MAX_CHUNK;
         }
 
         ui.strong(ctx.tr("Upgrade a module"));

@@ -170,7 +170,7 @@ fn sub_view(models: &ModelSet, record: &GatewayRecord, id: &str, sub: &SubDevice
             PointView {
                 pid: pid.clone(),
                 name: def.map_or_else(|| pid.clone(), |d| d.name.get(lang).to_owned()),
-                unit: def.and_then(|d| d.unit.clone()).unwrap_or_default(),
+                unit: def.and_then(|d| d.spec.unit.clone()).unwrap_or_default(),
                 value,
                 quality,
                 ts,

@@ -119,7 +119,7 @@ pub fn point_note(pid: &str, v: &Value, q: Option<u64>, def: Option<&PointDef>, 
         Some(def) => {
             if let Some(label) = def.enum_label(v, lang) {
                 value = format!("{value} = {label}");
-            } else if let Some(unit) = def.unit.as_deref().filter(|u| !u.is_empty()) {
+            } else if let Some(unit) = def.spec.unit.as_deref().filter(|u| !u.is_empty()) {
                 value = format!("{value} {unit}");
             }
             inside.push(both_names(&def.name, lang));
@@ -329,9 +329,9 @@ fn annotate_data(cems: &CemsTopic, data: &Value, models: &GatewayModels<'_>, lan
             let note = match def {
                 Some(def) => {
                     let mut shown = short_value(value, 40);
-                    if let Some(label) = def.enum_labels.as_ref().and_then(|e| e.label_of(value, lang)) {
+                    if let Some(label) = def.spec.enum_labels.as_ref().and_then(|e| e.label_of(value, lang)) {
                         shown = format!("{shown} = {label}");
-                    } else if let Some(unit) = def.unit.as_deref() {
+                    } else if let Some(unit) = def.spec.unit.as_deref() {
                         shown = format!("{shown} {unit}");
                     }
                     Note::info(format!("{key}: {shown} ({})", both_names(&def.name, lang)))

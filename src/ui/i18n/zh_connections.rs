@@ -51,6 +51,8 @@ pub const ZH: &[(&str, &str)] = &[
     ("None", "无"),
     ("Odd", "奇校验"),
     ("Even", "偶校验"),
+    ("Mark", "标记校验"),
+    ("Space", "空格校验"),
     ("Connect", "连接"),
     ("Clear form", "清空表单"),
     ("Profile name", "配置名称"),

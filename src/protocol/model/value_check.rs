@@ -1,65 +1,38 @@
-//! Checks a value the master sends (command parameter, property, point setpoint) against what the
+//! Checks a value sent to a device (command parameter, property, point setpoint) against what the
 //! model declares: type, range, length, enum keys, struct fields and array items. A failure is a
-//! message for the reply's `msg`; the caller answers with code 4 (`bad_param`).
+//! message naming the field: a gateway answers code 4 (`bad_param`) with it, a master shows it
+//! next to the field before sending.
 
 use serde_json::{Map, Value};
 
 use crate::protocol::envelope::kind_of;
-use crate::protocol::model::{EnumLabels, ParamDef, PointDef, PropertyDef, ValueType};
+use super::{ParamDef, PointDef, PropertyDef, ValueSpec, ValueType};
 
-/// What a value must look like.
+/// What a value must look like: its spec, and for a struct or array its members.
 #[derive(Debug, Clone, Copy)]
 pub struct Rule<'a> {
-    pub value_type: ValueType,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    pub max_length: Option<u64>,
-    pub labels: Option<&'a EnumLabels>,
+    pub spec: &'a ValueSpec,
     pub fields: &'a [ParamDef],
     pub items: Option<&'a ParamDef>,
 }
 
 impl<'a> Rule<'a> {
     pub fn param(def: &'a ParamDef) -> Rule<'a> {
-        Rule {
-            value_type: def.value_type,
-            min: def.min,
-            max: def.max,
-            max_length: def.max_length,
-            labels: def.enum_labels.as_ref(),
-            fields: &def.fields,
-            items: def.items.as_deref(),
-        }
+        Rule { spec: &def.spec, fields: &def.fields, items: def.items.as_deref() }
     }
 
     pub fn property(def: &'a PropertyDef) -> Rule<'a> {
-        Rule {
-            value_type: def.value_type,
-            min: def.min,
-            max: def.max,
-            max_length: def.max_length,
-            labels: def.enum_labels.as_ref(),
-            fields: &[],
-            items: None,
-        }
+        Rule { spec: &def.spec, fields: &[], items: None }
     }
 
     pub fn point(def: &'a PointDef) -> Rule<'a> {
-        Rule {
-            value_type: def.value_type,
-            min: def.min,
-            max: def.max,
-            max_length: def.max_length,
-            labels: def.enum_labels.as_ref(),
-            fields: &[],
-            items: None,
-        }
+        Rule { spec: &def.spec, fields: &[], items: None }
     }
 }
 
 /// Checks `value` against `rule`; `name` prefixes the message (`params.delay`).
 pub fn check(rule: &Rule<'_>, value: &Value, name: &str) -> Result<(), String> {
-    match (rule.value_type, value) {
+    match (rule.spec.value_type, value) {
         (ValueType::Int, Value::Number(n)) => {
             let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) else {
                 return Err(format!("{name}: expected an integer, found {n}"));
@@ -76,7 +49,7 @@ pub fn check(rule: &Rule<'_>, value: &Value, name: &str) -> Result<(), String> {
         (ValueType::Enum, Value::String(s)) => check_labels(rule, s, name),
         // An enum of numeric keys may be sent as the number.
         (ValueType::Enum, Value::Number(n)) => check_labels(rule, &n.to_string(), name),
-        (ValueType::String, Value::String(s)) => match rule.max_length {
+        (ValueType::String, Value::String(s)) => match rule.spec.max_length {
             Some(max) if s.chars().count() as u64 > max => {
                 Err(format!("{name}: {} characters, at most {max} allowed", s.chars().count()))
             }
@@ -98,12 +71,12 @@ fn check_range(rule: &Rule<'_>, v: f64, name: &str) -> Result<(), String> {
     if !v.is_finite() {
         return Err(format!("{name}: not a finite number"));
     }
-    if let Some(min) = rule.min
+    if let Some(min) = rule.spec.min
         && v < min
     {
         return Err(format!("{name}: {v} is below the minimum {min}"));
     }
-    if let Some(max) = rule.max
+    if let Some(max) = rule.spec.max
         && v > max
     {
         return Err(format!("{name}: {v} is above the maximum {max}"));
@@ -112,7 +85,7 @@ fn check_range(rule: &Rule<'_>, v: f64, name: &str) -> Result<(), String> {
 }
 
 fn check_labels(rule: &Rule<'_>, key: &str, name: &str) -> Result<(), String> {
-    match rule.labels {
+    match rule.spec.enum_labels.as_ref() {
         Some(labels) if !labels.is_empty() && labels.get(key).is_none() => {
             let keys: Vec<&str> = labels.iter().map(|(k, _)| k).collect();
             Err(format!("{name}: {key:?} is not one of {}", keys.join(", ")))
@@ -147,7 +120,7 @@ pub fn check_fields(defs: &[ParamDef], given: &Map<String, Value>, name: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::model::ModelSet;
+    use super::super::ModelSet;
     use serde_json::json;
 
     #[test]
