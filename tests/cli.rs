@@ -166,12 +166,78 @@ fn sim_call_and_gateways_end_to_end() {
     let reply: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(reply["name"], "unsupported");
 
+    // A partly failed set: the reply's code is the first failure's, each failure is noted.
+    let (code, out, _) = run(&["call", "PK-GW-01/GW-CLI", "property/set", r#"{"props":{"colour":1,"ntpServer":"pool.ntp.org"}}"#, "--broker", &broker.url]);
+    assert_eq!(code, 1, "{out}");
+    let reply: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(reply["name"], "unsupported");
+    assert_eq!(reply["notes"]["/data/failed"], "1 of 2 failed", "{reply}");
+    assert!(reply["notes"]["/data/failed/0"].as_str().is_some_and(|t| t.starts_with("failed: colour — 2 unsupported: ")), "{reply}");
+
+    let (code, out, _) = run(&["call", "PK-GW-01/GW-CLI", "property/get", "--broker", &broker.url]);
+    assert_eq!(code, 0);
+    let reply: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(reply["notes"]["/data/props/reportPeriod"].as_str().is_some_and(|t| t.contains(" s (上报周期 / Report period)")), "{reply}");
+
     let (code, out, _) = run(&["gateways", "--broker", &broker.url, "--wait", "1.5"]);
     assert_eq!(code, 0);
     let gw: serde_json::Value = out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).find(|g| g["dev"] == "GW-CLI").expect("gateway listed");
     assert_eq!(gw["online"], true);
     assert!(gw["versions"].as_object().is_some_and(|v| !v.is_empty()), "{gw}");
     assert!(gw["vendor"].is_string(), "{gw}");
+    let meter = gw["subs"].as_array().and_then(|subs| subs.iter().find(|s| s["sub"] == "meter-1")).unwrap_or_else(|| panic!("meter-1 in subs: {gw}"));
+    assert_eq!((meter["productKey"].as_str(), meter["category"].as_str()), (Some("PK-METER-3P"), Some("meter")), "{gw}");
+    assert_eq!(meter["model"], "Three-phase multifunction energy meter");
     let _ = sim.kill();
     let _ = sim.wait();
+}
+
+#[test]
+fn model_show_prints_the_category() {
+    let (code, out, err) = run(&["model", "show", "product-models/power-meter-3p.json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l == "category       meter"), "{out}");
+}
+
+#[test]
+fn watch_notes_name_points_by_the_models_folder() {
+    // A copy of the meter's model under another file name, its phase-A voltage renamed: it
+    // replaces the bundled example of the same product key.
+    let models = tempfile::tempdir().unwrap();
+    let meter = std::fs::read_to_string("product-models/power-meter-3p.json").unwrap();
+    assert!(meter.contains("\"Phase A voltage\""));
+    std::fs::write(models.path().join("lab-meter.json"), meter.replace("\"Phase A voltage\"", "\"Phase A voltage (lab copy)\"")).unwrap();
+
+    let broker = BrokerProcess::start();
+    let files = tempfile::tempdir().unwrap();
+    let mut sim = Command::new(BIN)
+        .args(["sim", "--model", "product-models/energy-gateway.json", "--dev", "GW-W", "--broker", &broker.url, "--period-ms", "200"])
+        .arg("--files-dir")
+        .arg(files.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(sim.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with("online: PK-GW-01/GW-W"), "{line}");
+
+    let watch = Command::new(BIN)
+        .args(["watch", "--broker", &broker.url, "--filter", "cems/v1/PK-GW-01/GW-W/up/point/report", "--count", "4", "--models"])
+        .arg(models.path())
+        .output()
+        .unwrap();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(watch.status.success(), "{}", String::from_utf8_lossy(&watch.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&watch.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    let renamed = lines
+        .iter()
+        .filter_map(|l| l["notes"].as_object())
+        .flat_map(|notes| notes.iter())
+        .find(|(_, text)| text.as_str().is_some_and(|t| t.contains("Phase A voltage (lab copy)")));
+    let (pointer, text) = renamed.unwrap_or_else(|| panic!("no renamed point in the notes: {lines:#?}"));
+    assert!(pointer.starts_with("/payload/data/points/"), "{pointer}");
+    assert!(text.as_str().is_some_and(|t| t.starts_with("Ua: ") && t.contains(" V (A相电压 / Phase A voltage (lab copy), quality ")), "{text}");
 }

@@ -9,11 +9,12 @@ use cems_workbench::engine::{Engine, EngineConfig, GatewayKey};
 use cems_workbench::protocol::model::{Lang, ModelSet};
 use cems_workbench::transport::LinkState;
 use cems_workbench::ui::{ThemeChoice, UiCommand};
-use cems_workbench::ui::app::{Startup, WorkbenchApp};
+use cems_workbench::ui::app::{Startup, Tab, WorkbenchApp};
 use cems_workbench::ui::local::{DEMO_DEV, DEMO_PK, LocalPlan, start_local};
 use cems_workbench::ui::repaint::RepaintSignal;
 use cems_workbench::ui::settings::Settings;
 use egui_kittest::Harness;
+use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 
 /// A runtime for the engine, the broker and the sim; frames run on the test's thread.
@@ -34,7 +35,7 @@ fn app(rt: &tokio::runtime::Runtime, settings: Settings, local: bool, limits: St
     let local = local.then(|| start_local(rt.handle(), plan, models.clone(), repaint.clone()));
     Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_eframe(move |cc| {
         repaint.set(&cc.egui_ctx);
-        WorkbenchApp::new(&cc.egui_ctx, engine, events, models, settings, Startup { link: None, local })
+        WorkbenchApp::new(&cc.egui_ctx, engine, events, models, settings, Startup { link: None, local, ..Startup::default() })
     })
 }
 
@@ -159,4 +160,52 @@ fn the_status_bar_shows_what_the_store_dropped() {
     let received = stats.received;
     harness.state_mut().apply(vec![UiCommand::ClearStore]);
     run_until(&mut harness, Duration::from_secs(5), "the store cleared", |h| h.state().engine().state.store().stats().received < received);
+}
+
+/// Choosing a gateway opens its device tab with a page of its own; the tab's × drops the page,
+/// so opening it again starts afresh (the sub-tab chosen before is gone with it).
+#[test]
+fn a_device_tab_has_its_own_page_and_closing_it_drops_the_page() {
+    let rt = runtime();
+    let mut harness = app(&rt, english(), true, StoreLimits::default());
+    let key = GatewayKey { pk: DEMO_PK.into(), dev: DEMO_DEV.into() };
+    let row = format!("{DEMO_PK}/{DEMO_DEV}");
+    run_until(&mut harness, Duration::from_secs(15), "the demo gateway in the gateways list", |h| {
+        h.state().engine().state.gateways().get(&key).is_some() && h.query_by_role_and_label(Role::Button, &row).is_some()
+    });
+    assert!(harness.state().device_pages().is_empty());
+
+    harness.get_by_role_and_label(Role::Button, &row).click();
+    harness.run_steps(2);
+    let pages: Vec<_> = harness.state().device_pages().iter().map(|p| p.key().clone()).collect();
+    assert_eq!(pages, vec![key.clone()]);
+    assert_eq!(harness.state().active_tab(), &Tab::Device(key.clone()));
+    let first = harness.state().device_pages()[0].tab_ids()[0];
+    assert_eq!(harness.state().device_pages()[0].active_tab_id(), first);
+    // Choosing it again shows the same page, not a second one.
+    harness.get_by_role_and_label(Role::Button, &row).click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().device_pages().len(), 1);
+
+    // Some view state on the page: another sub-tab.
+    harness.get_by_label("Logs").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().device_pages()[0].active_tab_id(), "logs");
+
+    // The × beside the tab's name, in the central tab bar.
+    let tab = harness.get_by_role_and_label(Role::Button, DEMO_DEV).rect();
+    let close = harness
+        .query_all_by_label("×")
+        .find(|n| n.rect().min.x >= tab.max.x - 1.0 && n.rect().center().y > tab.min.y && n.rect().center().y < tab.max.y)
+        .expect("a close button beside the device tab");
+    close.click();
+    harness.run_steps(2);
+    assert!(harness.state().device_pages().is_empty(), "closing the tab drops its page");
+    assert_eq!(harness.state().active_tab(), &Tab::Topics);
+    assert!(harness.query_by_role_and_label(Role::Button, DEMO_DEV).is_none(), "the tab is gone");
+
+    harness.get_by_role_and_label(Role::Button, &row).click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().device_pages().len(), 1);
+    assert_eq!(harness.state().device_pages()[0].active_tab_id(), first, "a new page, not the old one");
 }

@@ -1,15 +1,22 @@
-//! `call`: one request to a gateway, its reply as one JSON line.
+//! `call`: one request to a gateway, its reply as one JSON line; what the product models say
+//! of the reply's `data` goes into `"notes": {"<JSON pointer into the line>": "<text>"}`.
 //! Exit 0 when the code is 0, 1 for any other code, 2 for a usage error, 3 for a timeout or a
 //! link that could not be opened (the reason on stderr).
 
 use std::process::ExitCode;
 use serde_json::{Value, json};
 
-use crate::engine::requests::RequestFailure;
-use crate::engine::{EngineConfig, RequestOutcome, RequestSpec};
-
 use crate::config::link_args::LinkArgs;
+use crate::config::models::{ModelArgs, load_for_command};
+use crate::engine::requests::{ReplyInfo, RequestFailure};
+use crate::engine::{EngineConfig, RequestOutcome, RequestSpec};
+use crate::protocol::model::describe::{DataRef, describe_data};
+use crate::protocol::model::matching::GatewayModels;
+use crate::protocol::model::{Lang, ModelSet};
+use crate::protocol::payload::{Payload, decode};
+
 use super::session::{CliSession, EXIT_LINK, EXIT_USAGE, runtime, seconds_arg};
+use super::watch::notes_value;
 
 /// `PK/DEV` and `CLASS/ACTION` (the action may have two segments: `ota/chunk/get`).
 pub fn split_target(target: &str, what: &str) -> Result<(String, String), String> {
@@ -31,7 +38,20 @@ pub fn outcome_line(outcome: &RequestOutcome) -> Option<Value> {
     }))
 }
 
-pub fn run(target: &str, class_action: &str, data: Option<&str>, link: &LinkArgs, timeout_secs: f64) -> ExitCode {
+/// The `notes` on a reply to `request` (class, action, its data) from gateway `pk`/`dev`.
+/// Nothing is asked to learn the gateway's declared sub-devices: they are matched by id, unless
+/// the reply is the gateway's `info` itself.
+pub fn reply_notes(models: &ModelSet, pk: &str, dev: &str, (class, action, request): (&str, &str, &Value), reply: &ReplyInfo, lang: Lang) -> Option<Value> {
+    let declared = match decode(class, action, true, &reply.data).typed {
+        Ok(Payload::Info(info)) if reply.code == 0 => info.subs.unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let gateway = GatewayModels::new(models, pk, &declared);
+    let msg = DataRef::new(class, action, true, dev, &reply.data).with_request(request);
+    notes_value(describe_data(&msg, &gateway, lang), "")
+}
+
+pub fn run(target: &str, class_action: &str, data: Option<&str>, link: &LinkArgs, timeout_secs: f64, models: &ModelArgs, lang: Lang) -> ExitCode {
     let parsed = (|| {
         let (pk, dev) = split_target(target, "target")?;
         let (class, action) = split_target(class_action, "class/action")?;
@@ -52,6 +72,10 @@ pub fn run(target: &str, class_action: &str, data: Option<&str>, link: &LinkArgs
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let loaded = load_for_command(models);
+    for line in loaded.problem_lines() {
+        eprintln!("warning: {line}");
+    }
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -66,13 +90,16 @@ pub fn run(target: &str, class_action: &str, data: Option<&str>, link: &LinkArgs
         if let Err(code) = cli.wait_up(timeout).await {
             return code;
         }
-        let mut spec = RequestSpec::new(cli.session, &pk, &dev, &class, &action, data);
+        let mut spec = RequestSpec::new(cli.session, &pk, &dev, &class, &action, data.clone());
         spec.timeout = timeout;
         let outcome = cli.handle.call(spec).await;
         cli.handle.shutdown();
         match outcome {
             Ok(outcome) => match (&outcome.result, outcome_line(&outcome)) {
-                (Ok(reply), Some(line)) => {
+                (Ok(reply), Some(mut line)) => {
+                    if let (Some(notes), Some(obj)) = (reply_notes(&loaded.set, &pk, &dev, (&class, &action, &data), reply, lang), line.as_object_mut()) {
+                        obj.insert("notes".into(), notes);
+                    }
                     println!("{line}");
                     if reply.code == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
                 }
@@ -104,5 +131,16 @@ mod tests {
         assert_eq!(split_target("ota/version/get", "class/action").unwrap(), ("ota".into(), "version/get".into()));
         assert!(split_target("PK01", "target").is_err());
         assert!(split_target("/x", "target").is_err());
+    }
+
+    #[test]
+    fn a_partly_failed_set_is_counted_against_the_request() {
+        let request = json!({"props": {"reportPeriod": 99999, "ntpServer": "pool.ntp.org"}});
+        let reply = ReplyInfo { code: 4, name: "bad_param", msg: None, data: json!({"failed": [{"key": "reportPeriod", "code": 4, "msg": "above max"}]}) };
+        let notes = reply_notes(&ModelSet::builtin(), "PK-GW-01", "GW", ("property", "set", &request), &reply, Lang::En).unwrap();
+        assert_eq!(notes["/data/failed"], "1 of 2 failed");
+        assert!(notes["/data/failed/0"].as_str().is_some_and(|t| t.ends_with("— 4 bad_param: above max")), "{notes}");
+        let empty = ReplyInfo { code: 0, name: "ok", msg: None, data: json!({}) };
+        assert!(reply_notes(&ModelSet::builtin(), "PK-GW-01", "GW", ("time", "set", &json!({})), &empty, Lang::En).is_none());
     }
 }

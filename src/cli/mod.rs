@@ -20,6 +20,7 @@ pub mod watch;
 
 use crate::config::link_args::LinkArgs;
 use crate::config::models::ModelArgs;
+use crate::protocol::model::Lang;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -35,10 +36,16 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:1883")]
         listen: std::net::SocketAddr,
     },
-    /// Print every message, one JSON object per line: {"topic","qos","retain","ts","payload"}.
+    /// Print every message, one JSON object per line: {"topic","qos","retain","ts","payload"}, and
+    /// "notes" {JSON pointer: text} where the product models name what a CEMS message carries.
     Watch {
         #[command(flatten)]
         link: LinkArgs,
+        #[command(flatten)]
+        models: ModelArgs,
+        /// Language of the notes' words (model names are shown in both when they have both).
+        #[arg(long, value_enum, default_value_t = NoteLang::En)]
+        lang: NoteLang,
         /// MQTT topic filter [default: #].
         #[arg(long)]
         filter: Option<String>,
@@ -46,7 +53,8 @@ pub enum Command {
         #[arg(long)]
         count: Option<u64>,
     },
-    /// Send one request to a gateway and print {"code","name","msg","data","latencyMs"}.
+    /// Send one request to a gateway and print {"code","name","msg","data","latencyMs"}, and
+    /// "notes" {JSON pointer: text} on the reply's data (names, units, failed items).
     /// Exit 0 for code 0, 1 for another code, 2 for a usage error, 3 for a timeout or no link.
     Call {
         /// PK/DEV
@@ -60,6 +68,11 @@ pub enum Command {
         /// Seconds to wait for the link and for the reply.
         #[arg(long, default_value_t = 10.0)]
         timeout: f64,
+        #[command(flatten)]
+        models: ModelArgs,
+        /// Language of the notes' words.
+        #[arg(long, value_enum, default_value_t = NoteLang::En)]
+        lang: NoteLang,
     },
     /// Upgrade a gateway's module with an image; ends with one JSON line. Exit 0 only when the
     /// gateway reports done, 1 refused or failed, 2 usage, 3 link or silent gateway.
@@ -69,14 +82,33 @@ pub enum Command {
     File(file::FileCommand),
     /// Run a simulated gateway serving a product model (and its subProducts) until stopped.
     Sim(sim::SimArgs),
-    /// List the gateways seen: online state, info, versions (one JSON object per line).
+    /// List the gateways seen: online state, info, versions, and "subs" with each sub-device's
+    /// product key, model and category (one JSON object per line).
     Gateways {
         #[command(flatten)]
         link: LinkArgs,
+        #[command(flatten)]
+        models: ModelArgs,
         /// Seconds to listen before printing.
         #[arg(long, default_value_t = 3.0)]
         wait: f64,
     },
+}
+
+/// `--lang`: the language of the words in `notes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoteLang {
+    En,
+    Zh,
+}
+
+impl NoteLang {
+    pub fn lang(self) -> Lang {
+        match self {
+            NoteLang::En => Lang::En,
+            NoteLang::Zh => Lang::Zh,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,9 +152,11 @@ pub fn run(command: Command) -> ExitCode {
         Command::Model(ModelCommand::Show { file, models }) => model::show(&file, &models),
         Command::Auth(AuthCommand::Sign { pk, dev, secret, ts }) => auth::sign(&pk, &dev, &secret, ts),
         Command::Broker { listen } => broker::run(listen),
-        Command::Watch { link, filter, count } => watch::run(&link, filter, count),
-        Command::Call { target, class_action, data, link, timeout } => call::run(&target, &class_action, data.as_deref(), &link, timeout),
-        Command::Gateways { link, wait } => gateways::run(&link, wait),
+        Command::Watch { link, models, lang, filter, count } => watch::run(&link, filter, count, &models, lang.lang()),
+        Command::Call { target, class_action, data, link, timeout, models, lang } => {
+            call::run(&target, &class_action, data.as_deref(), &link, timeout, &models, lang.lang())
+        }
+        Command::Gateways { link, models, wait } => gateways::run(&link, wait, &models),
         Command::Ota(args) => ota::run(&args),
         Command::File(command) => file::run(&command),
         Command::Sim(args) => sim::run(args),

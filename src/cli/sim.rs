@@ -11,7 +11,6 @@ use crate::config::models::{ModelArgs, load_for_command, read_model_dir, read_mo
 use super::session::{EXIT_LINK, EXIT_USAGE, runtime};
 use crate::protocol::ids::{IdKind, check_id};
 use crate::protocol::model::{ModelDocument, ModelKind, ModelSet};
-use crate::protocol::topic::TopicProfile;
 use crate::sim::{self, Outage, SimConfig};
 use crate::transport::{LinkConfig, LinkState};
 
@@ -85,16 +84,11 @@ pub fn run(args: SimArgs) -> ExitCode {
     }
     let files_dir = args.files_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("cems-sim-{}", args.dev)));
     let config = SimConfig {
-        models,
-        pk: pk.clone(),
-        dev: args.dev.clone(),
-        link,
         secret: args.secret.clone(),
-        profile: TopicProfile::builtin(),
         report_period_ms: args.period_ms,
         outage,
-        files_dir,
         seed: args.seed,
+        ..SimConfig::new(models, pk.clone(), args.dev.clone(), link, files_dir)
     };
     let rt = match runtime() {
         Ok(rt) => rt,

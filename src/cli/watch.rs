@@ -1,15 +1,24 @@
-//! `watch`: every message on a link, one JSON object per line.
+//! `watch`: every message on a link, one JSON object per line. A CEMS message whose `data` the
+//! product models describe gains `"notes": {"<JSON pointer into the line>": "<text>"}`.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
 use bytes::Bytes;
-use serde_json::{Value, json};
-
-use crate::engine::{EngineConfig, EngineEvent};
-use crate::transport::{LinkState, Message};
+use serde_json::{Map, Value, json};
 
 use crate::config::link_args::LinkArgs;
+use crate::config::models::{ModelArgs, load_for_command};
+use crate::engine::{EngineConfig, EngineEvent};
+use crate::protocol::envelope::{Envelope, parse_envelope_value};
+use crate::protocol::model::describe::{DataNote, DataRef, describe_data};
+use crate::protocol::model::matching::GatewayModels;
+use crate::protocol::model::{Lang, ModelSet};
+use crate::protocol::payload::{Payload, SubRef, decode};
+use crate::protocol::topic::TopicProfile;
+use crate::transport::{LinkState, Message};
+
 use super::session::{CliSession, runtime};
 
 /// The JSON line printed for one message: payload parsed as JSON, else as text.
@@ -27,7 +36,59 @@ fn payload_value(payload: &Bytes) -> Value {
     serde_json::from_slice::<Value>(payload).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()))
 }
 
-pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>) -> ExitCode {
+/// Notes as a `notes` object, each pointer prefixed with where the envelope sits in the printed
+/// line (`/payload` for `watch`, "" for `call`); `None` when there is nothing to say, so a line
+/// without notes keeps its old shape.
+pub fn notes_value(notes: Vec<DataNote>, prefix: &str) -> Option<Value> {
+    if notes.is_empty() {
+        return None;
+    }
+    let map: Map<String, Value> = notes.into_iter().map(|n| (format!("{prefix}{}", n.pointer), Value::String(n.text))).collect();
+    Some(Value::Object(map))
+}
+
+/// Describes the messages of one watch: the models, and each gateway's declared sub-devices as
+/// its latest `info` in this session gave them (a watcher asks nothing, so until a gateway
+/// reconnects its sub-devices are matched by id).
+pub struct Describer {
+    models: ModelSet,
+    profile: TopicProfile,
+    lang: Lang,
+    declared: HashMap<(String, String), Vec<SubRef>>,
+}
+
+impl Describer {
+    pub fn new(models: ModelSet, profile: TopicProfile, lang: Lang) -> Self {
+        Describer { models, profile, lang, declared: HashMap::new() }
+    }
+
+    /// The `notes` of one message, `None` for a message that is not CEMS or has nothing noted.
+    pub fn notes(&mut self, message: &Message) -> Option<Value> {
+        let cems = self.profile.parse(&message.topic).ok()?;
+        let value = serde_json::from_slice::<Value>(&message.payload).ok()?;
+        let envelope = parse_envelope_value(value).ok()?;
+        let reply = matches!(envelope, Envelope::Reply(_));
+        let ok = !matches!(&envelope, Envelope::Reply(r) if r.code != 0);
+        let data = envelope.data();
+        let info = matches!((cems.class.as_str(), cems.action.as_str(), reply), ("info", "report", false) | ("info", "get", true));
+        if info
+            && ok
+            && let Ok(Payload::Info(info)) = decode(&cems.class, &cems.action, reply, data).typed
+        {
+            self.declared.insert((cems.pk.clone(), cems.dev.clone()), info.subs.unwrap_or_default());
+        }
+        let declared = self.declared.get(&(cems.pk.clone(), cems.dev.clone())).map(Vec::as_slice).unwrap_or_default();
+        let models = GatewayModels::new(&self.models, &cems.pk, declared);
+        let msg = DataRef::new(&cems.class, &cems.action, reply, &cems.dev, data);
+        notes_value(describe_data(&msg, &models, self.lang), "/payload")
+    }
+}
+
+pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>, models: &ModelArgs, lang: Lang) -> ExitCode {
+    let loaded = load_for_command(models);
+    for line in loaded.problem_lines() {
+        eprintln!("warning: {line}");
+    }
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -39,6 +100,7 @@ pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>) -> ExitC
         Ok(s) => s,
         Err(code) => return code,
     };
+    let mut describer = Describer::new(loaded.set, (*cli.handle.profile).clone(), lang);
     rt.block_on(async move {
         let mut printed = 0u64;
         let stdout = std::io::stdout();
@@ -55,7 +117,11 @@ pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>) -> ExitC
             for event in batch {
                 match event {
                     EngineEvent::Message { message, received_ms, .. } => {
-                        if writeln!(out, "{}", message_line(&message, received_ms)).is_err() {
+                        let mut line = message_line(&message, received_ms);
+                        if let (Some(notes), Some(obj)) = (describer.notes(&message), line.as_object_mut()) {
+                            obj.insert("notes".into(), notes);
+                        }
+                        if writeln!(out, "{line}").is_err() {
                             // stdout closed (a pipe to `head`): nothing more to do.
                             return ExitCode::SUCCESS;
                         }
@@ -77,4 +143,27 @@ pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>) -> ExitC
         cli.handle.shutdown();
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cems_messages_gain_notes_and_info_declares_sub_devices() {
+        let mut d = Describer::new(ModelSet::builtin(), TopicProfile::builtin(), Lang::En);
+        let points = |sub: &str| {
+            let payload = json!({"id": "1", "ts": 1, "ver": "1.0", "data": {"points": [{"sub": sub, "pid": "P", "v": 5, "q": 0, "ts": 1}]}});
+            Message::new("cems/v1/PK-GW-01/GW/up/point/report", payload.to_string(), 0, false)
+        };
+        let by_id = d.notes(&points("meter-7")).unwrap();
+        assert!(by_id["/payload/data/points/0"].as_str().is_some_and(|t| t.contains("Total active power")), "the id says meter: {by_id}");
+        let info = json!({"id": "2", "ts": 1, "ver": "1.0", "data": {"vendor": "v", "model": "m", "serial": "s", "hwVersion": "1", "fwVersion": "1",
+            "swVersion": "1", "uptime": 1, "subs": [{"sub": "meter-7", "productKey": "PK-PCS-100"}]}});
+        d.notes(&Message::new("cems/v1/PK-GW-01/GW/up/info/report", info.to_string(), 0, false));
+        let declared = d.notes(&points("meter-7")).unwrap();
+        assert_eq!(declared["/payload/data/points/0"], "P: 5 kW (交流有功功率 / AC active power, quality good)");
+        assert!(d.notes(&Message::new("lab/x", r#"{"points":[]}"#, 0, false)).is_none());
+        assert!(d.notes(&Message::new("cems/v1/PK-GW-01/GW/up/ota/version", r#"{"id":"3","ts":1,"ver":"1.0","data":{"modules":[]}}"#, 0, false)).is_none());
+    }
 }

@@ -234,11 +234,22 @@ pub struct PortFailure {
     pub msg: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PortSetReply {
-    #[serde(default)]
-    pub failed: Vec<PortFailure>,
+/// The reply of a set request (`port/set`, `property/set`): the items that failed, each with
+/// its own code; the reply's `code` is the first failure's (contract §3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound(deserialize = "F: Deserialize<'de>"))]
+pub struct SetReply<F> {
+    #[serde(default = "Vec::new")]
+    pub failed: Vec<F>,
 }
+
+impl<F> Default for SetReply<F> {
+    fn default() -> Self {
+        SetReply { failed: Vec::new() }
+    }
+}
+
+pub type PortSetReply = SetReply<PortFailure>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Points {
@@ -297,11 +308,7 @@ pub struct PropertyFailure {
     pub msg: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PropertySetReply {
-    #[serde(default)]
-    pub failed: Vec<PropertyFailure>,
-}
+pub type PropertySetReply = SetReply<PropertyFailure>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModuleVersion {

@@ -9,23 +9,30 @@ use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use egui::containers::{Popup, PopupCloseBehavior};
-use egui::{Align, CentralPanel, Frame, Layout, Panel, RichText};
+use egui::{CentralPanel, Frame, Panel};
+
+mod commands;
+mod events;
+mod rate;
+
+use rate::MessageRate;
 
 use super::connections::ConnectionsPanel;
 use super::device::DevicePage;
 use super::explorer::ExplorerPanel;
 use super::gateways::GatewaysPanel;
-use super::local::{LocalEvent, LocalServices, client_id};
+use super::local::LocalServices;
+use super::model_source::ModelSource;
 use super::publish::PublishPanel;
 use super::settings::Settings;
 use super::status_bar::status_bar_ui;
-use super::{SessionView, Sessions, ThemeChoice, UiCommand, ViewContext, fonts, i18n};
-use crate::engine::{EngineCommand, EngineEvent, EngineEvents, EngineHandle, GatewayKey, SessionId};
-use crate::protocol::model::{Lang, ModelSet};
+use super::widgets::fill;
+use super::top_bar::{TopBarInfo, top_bar_ui};
+use super::{Sessions, ThemeChoice, UiCommand, ViewContext, fonts, i18n};
+use crate::engine::{EngineEvent, EngineEvents, EngineHandle, GatewayKey, SessionId};
+use crate::protocol::model::ModelSet;
 use crate::protocol::time::now_ms;
-use crate::transport::mqtt::MqttConfig;
-use crate::transport::{LinkConfig, LinkKind, LinkState};
+use crate::transport::LinkConfig;
 
 /// Time spent on engine events per frame; the rest waits for the next frame.
 const EVENT_BUDGET: Duration = Duration::from_millis(4);
@@ -42,6 +49,10 @@ pub struct Startup {
     /// The embedded broker and demo gateway; the app opens a session on the broker when it is up
     /// and keeps them alive.
     pub local: Option<LocalServices>,
+    /// Where the models came from and what was wrong with them.
+    pub models: ModelSource,
+    /// `--models` folders, read again on every reload.
+    pub model_dirs: Vec<std::path::PathBuf>,
 }
 
 /// Something worth telling the user: engine notices, failed requests, local services.
@@ -59,37 +70,6 @@ pub enum Tab {
     Device(GatewayKey),
 }
 
-/// Messages per second over the last ten seconds, from the store's `received` counter sampled
-/// about once a second. Gateways report in bursts (every 5 s, say): a one-second window would
-/// read 0 most of the time.
-#[derive(Debug, Default)]
-struct MessageRate {
-    samples: std::collections::VecDeque<(Instant, u64)>,
-    per_sec: f64,
-}
-
-const RATE_WINDOW: Duration = Duration::from_secs(10);
-
-impl MessageRate {
-    fn update(&mut self, received: u64, now: Instant) {
-        if self.samples.back().is_some_and(|(at, _)| now.duration_since(*at) < Duration::from_secs(1)) {
-            return;
-        }
-        self.samples.push_back((now, received));
-        while self.samples.len() > 2 && self.samples.front().is_some_and(|(at, _)| now.duration_since(*at) > RATE_WINDOW) {
-            self.samples.pop_front();
-        }
-        if let (Some((first_at, first)), Some((last_at, last))) = (self.samples.front(), self.samples.back()) {
-            let secs = last_at.duration_since(*first_at).as_secs_f64();
-            // A cleared store counts from 0 again: no negative rate.
-            self.per_sec = if secs > 0.0 { last.saturating_sub(*first) as f64 / secs } else { 0.0 };
-        }
-    }
-
-    fn reset(&mut self) {
-        *self = MessageRate::default();
-    }
-}
 
 fn egui_theme(theme: ThemeChoice) -> egui::Theme {
     match theme {
@@ -106,6 +86,8 @@ pub struct WorkbenchApp {
     /// Events drained but not yet handled (over the frame's budget).
     backlog: VecDeque<EngineEvent>,
     models: ModelSet,
+    model_source: ModelSource,
+    model_dirs: Vec<std::path::PathBuf>,
     settings: Settings,
     sessions: Sessions,
     /// Sessions the user closed: they leave `sessions` when their link reports `Closed`.
@@ -134,6 +116,8 @@ impl WorkbenchApp {
             events,
             backlog: VecDeque::new(),
             models,
+            model_source: startup.models,
+            model_dirs: startup.model_dirs,
             settings,
             sessions: Sessions::new(),
             closing: BTreeSet::new(),
@@ -149,6 +133,11 @@ impl WorkbenchApp {
         };
         if let Some((config, label)) = startup.link {
             app.apply(vec![UiCommand::Connect { config, label, profile: None }]);
+        }
+        let problems = app.model_source.problems.len();
+        if problems > 0 {
+            let text = fill(app.tr("{n} problems reading the product models (see Settings)"), &[("n", &problems.to_string())]);
+            app.notice(None, text);
         }
         app
     }
@@ -179,6 +168,15 @@ impl WorkbenchApp {
         &self.device_pages
     }
 
+    /// The product models the window decodes with.
+    pub fn models(&self) -> &ModelSet {
+        &self.models
+    }
+
+    pub fn model_source(&self) -> &ModelSource {
+        &self.model_source
+    }
+
     pub fn explorer(&self) -> &ExplorerPanel {
         &self.explorer
     }
@@ -204,178 +202,16 @@ impl WorkbenchApp {
         self.notices.push_back(Notice { at_ms: now_ms(), session, text });
     }
 
-    /// The one place where commands become engine commands or view changes.
-    pub fn apply(&mut self, commands: Vec<UiCommand>) {
-        for command in commands {
-            match command {
-                UiCommand::Connect { config, label, profile } => {
-                    let target = config.target();
-                    let kind = config.kind();
-                    let options = self.engine.default_session_options(label.clone());
-                    match self.engine.connect(config, options) {
-                        Ok(id) => {
-                            let view = SessionView {
-                                id,
-                                label,
-                                target,
-                                kind,
-                                state: LinkState::Connecting { attempt: 1 },
-                                attempts: 0,
-                                frames_dropped: 0,
-                                profile,
-                            };
-                            self.sessions.insert(id, view);
-                        }
-                        Err(e) => self.notice(None, format!("{target}: {e}")),
-                    }
-                }
-                UiCommand::Disconnect(session) => {
-                    if let Err(e) = self.engine.disconnect(session) {
-                        self.notice(Some(session), e.to_string());
-                    }
-                    self.closing.insert(session);
-                }
-                UiCommand::Publish { session, message } => {
-                    if let Err(e) = self.engine.publish(session, message) {
-                        self.notice(Some(session), e.to_string());
-                    }
-                }
-                UiCommand::Request(spec) => {
-                    let session = spec.session;
-                    if let Err(e) = self.engine.request(spec) {
-                        self.notice(Some(session), e.to_string());
-                    }
-                }
-                UiCommand::SelectTopic(topic) => {
-                    self.explorer.select(&topic);
-                    self.active_tab = Tab::Topics;
-                }
-                UiCommand::OpenGateway(key) => {
-                    if !self.device_pages.iter().any(|p| *p.key() == key) {
-                        self.device_pages.push(DevicePage::new(key.clone()));
-                    }
-                    self.active_tab = Tab::Device(key);
-                }
-                UiCommand::SetLanguage(lang) => self.settings.lang = lang,
-                UiCommand::SetTheme(theme) => {
-                    self.settings.theme = theme;
-                    self.egui_ctx.set_theme(egui_theme(theme));
-                }
-                UiCommand::ClearStore => {
-                    if let Err(e) = self.engine.send(EngineCommand::ClearStore) {
-                        self.notice(None, e.to_string());
-                    }
-                    self.rate.reset();
-                }
-                UiCommand::StartOta(spec) => {
-                    let session = spec.session;
-                    if let Err(e) = self.engine.start_ota(spec) {
-                        self.notice(Some(session), e.to_string());
-                    }
-                }
-                UiCommand::StartFileDownload(spec) => {
-                    let session = spec.session;
-                    if let Err(e) = self.engine.start_file_download(spec) {
-                        self.notice(Some(session), e.to_string());
-                    }
-                }
-                UiCommand::StartFileUpload(spec) => {
-                    let session = spec.session;
-                    if let Err(e) = self.engine.start_file_upload(spec) {
-                        self.notice(Some(session), e.to_string());
-                    }
-                }
-                UiCommand::CancelTransfer(id) => {
-                    if let Err(e) = self.engine.cancel_transfer(&id) {
-                        self.notice(None, e.to_string());
-                    }
-                }
-            }
-        }
-    }
-
-    fn on_event(&mut self, event: EngineEvent) {
-        match event {
-            EngineEvent::SessionState { session, state, attempts } => {
-                if state == LinkState::Closed && self.closing.remove(&session) {
-                    self.sessions.remove(&session);
-                    return;
-                }
-                let view = self.sessions.entry(session).or_insert_with(|| SessionView {
-                    // A session opened behind the app's back (none today): show what we know.
-                    id: session,
-                    label: format!("#{session}"),
-                    target: String::new(),
-                    kind: LinkKind::Mqtt,
-                    state: state.clone(),
-                    attempts,
-                    frames_dropped: 0,
-                    profile: None,
-                });
-                view.state = state;
-                view.attempts = attempts;
-            }
-            EngineEvent::FramesDropped { session, total } => {
-                if let Some(view) = self.sessions.get_mut(&session) {
-                    view.frames_dropped = total;
-                }
-            }
-            EngineEvent::RequestDone(outcome) => {
-                let what = format!("{}/{} {}/{}", outcome.pk, outcome.dev, outcome.class, outcome.action);
-                match &outcome.result {
-                    Err(failure) => self.notice(Some(outcome.session), format!("{what}: {failure}")),
-                    Ok(reply) if reply.code != 0 => {
-                        let msg = reply.msg.as_deref().unwrap_or(reply.name);
-                        self.notice(Some(outcome.session), format!("{what}: {} {msg}", reply.code));
-                    }
-                    Ok(_) => {}
-                }
-            }
-            EngineEvent::Notice { session, text } => self.notice(session, text),
-            // The panels read gateways, messages and transfers from the shared state.
-            EngineEvent::Message { .. }
-            | EngineEvent::RequestSent { .. }
-            | EngineEvent::ChunkServed { .. }
-            | EngineEvent::Transfer(_)
-            | EngineEvent::GatewayChanged(_) => {}
-        }
-    }
-
-    fn poll_local(&mut self) {
-        let Some(local) = self.local.as_mut() else { return };
-        for event in local.poll() {
-            match event {
-                LocalEvent::BrokerUp { addr, fallback } => {
-                    let url = format!("mqtt://{addr}");
-                    let config = LinkConfig::Mqtt(MqttConfig::new(url.clone(), client_id()));
-                    self.apply(vec![UiCommand::Connect { config, label: url, profile: None }]);
-                    let text = if fallback {
-                        format!("{} {addr} {}", self.tr("Embedded broker listening on"), self.tr("(port 1883 was taken)"))
-                    } else {
-                        format!("{} {addr}", self.tr("Embedded broker listening on"))
-                    };
-                    self.notice(None, text);
-                }
-                LocalEvent::BrokerFailed(e) => {
-                    let text = format!("{} {e}", self.tr("Embedded broker failed:"));
-                    self.notice(None, text);
-                }
-                LocalEvent::DemoUp { pk, dev } => {
-                    let text = format!("{} {pk}/{dev}", self.tr("Demo gateway started:"));
-                    self.notice(None, text);
-                }
-                LocalEvent::DemoFailed(e) => {
-                    let text = format!("{} {e}", self.tr("Demo gateway failed:"));
-                    self.notice(None, text);
-                }
-            }
-        }
-    }
 }
 
 impl eframe::App for WorkbenchApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.poll_local();
+        if let Some(models) = self.model_source.poll() {
+            let text = fill(self.tr("{n} product models loaded"), &[("n", &models.len().to_string())]);
+            self.models = models;
+            self.notice(None, text);
+        }
         let started = Instant::now();
         self.backlog.extend(self.events.drain());
         while let Some(event) = self.backlog.pop_front() {
@@ -395,7 +231,7 @@ impl eframe::App for WorkbenchApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut commands = Vec::new();
-        let broker_addr = self.broker_addr();
+        let info = TopBarInfo { broker_addr: self.broker_addr(), models: &self.model_source };
         let latest: Vec<&str> = self.notices.iter().skip(self.notices.len().saturating_sub(NOTICES_SHOWN)).map(|n| n.text.as_str()).collect();
         let view = ViewContext {
             lang: self.settings.lang,
@@ -407,7 +243,7 @@ impl eframe::App for WorkbenchApp {
         };
         let settings = &mut self.settings;
 
-        Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, &view, settings, broker_addr, &mut commands));
+        Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, &view, settings, &info, &mut commands));
         Panel::bottom("status_bar").show(ui, |ui| status_bar_ui(ui, &view, self.rate.per_sec, &latest));
 
         let left = Panel::left("left_column")
@@ -495,38 +331,4 @@ impl eframe::App for WorkbenchApp {
         // Stops the demo gateway and the embedded broker now rather than at process end.
         self.local = None;
     }
-}
-
-/// Title on the left; language, theme and the settings popup on the right.
-fn top_bar_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut Settings, broker_addr: Option<SocketAddr>, commands: &mut Vec<UiCommand>) {
-    ui.horizontal(|ui| {
-        ui.heading(view.tr("CEMS Workbench"));
-        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            let button = ui.button(view.tr("Settings"));
-            Popup::menu(&button).close_behavior(PopupCloseBehavior::CloseOnClickOutside).show(|ui| {
-                ui.set_min_width(260.0);
-                ui.label(RichText::new(view.tr("At start")).strong());
-                ui.checkbox(&mut settings.start_broker, view.tr("Start the embedded broker"));
-                ui.add_enabled(settings.start_broker, egui::Checkbox::new(&mut settings.start_demo, view.tr("Start the demo gateway")));
-                ui.label(RichText::new(view.tr("Applied at the next start.")).weak());
-                if let Some(addr) = broker_addr {
-                    ui.separator();
-                    ui.label(format!("{} {addr}", view.tr("Embedded broker listening on")));
-                }
-            });
-            ui.separator();
-            for (theme, label) in [(ThemeChoice::Light, view.tr("Light")), (ThemeChoice::Dark, view.tr("Dark"))] {
-                if ui.selectable_label(settings.theme == theme, label).clicked() && settings.theme != theme {
-                    commands.push(UiCommand::SetTheme(theme));
-                }
-            }
-            ui.separator();
-            // Each language names itself, so it can be found in either.
-            for (lang, name) in [(Lang::En, "English"), (Lang::Zh, "中文")] {
-                if ui.selectable_label(settings.lang == lang, name).clicked() && settings.lang != lang {
-                    commands.push(UiCommand::SetLanguage(lang));
-                }
-            }
-        });
-    });
 }

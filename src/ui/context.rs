@@ -58,6 +58,8 @@ pub enum UiCommand {
     StartFileUpload(FileUploadSpec),
     /// Cancel the transfer task with this `taskId` / `fileId`.
     CancelTransfer(String),
+    /// Read the product models again (bundled, the user's folder, the settings' folder, `--models`).
+    ReloadModels,
 }
 
 /// The read side handed to panels for one frame.

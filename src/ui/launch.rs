@@ -9,11 +9,12 @@ use clap::Args;
 
 use super::app::{Startup, WorkbenchApp};
 use super::local::{DEFAULT_LISTEN, LocalPlan, client_id, start_local};
+use super::model_source::ModelSource;
 use super::repaint::RepaintSignal;
 use super::settings::Settings;
 use crate::config::link_args::LinkArgs;
+use crate::config::models::{ModelArgs, load_models, user_models_dir};
 use crate::engine::{Engine, EngineConfig};
-use crate::protocol::model::ModelSet;
 use crate::transport::LinkConfig;
 
 /// The application id: eframe's storage folder and the window class.
@@ -30,6 +31,8 @@ pub struct GuiArgs {
     pub no_demo: bool,
     #[command(flatten)]
     pub link: LinkArgs,
+    #[command(flatten)]
+    pub models: ModelArgs,
 }
 
 impl GuiArgs {
@@ -85,7 +88,6 @@ pub fn run(args: GuiArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let models = ModelSet::builtin();
     let handle = runtime.handle().clone();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -106,9 +108,12 @@ pub fn run(args: GuiArgs) -> ExitCode {
         Box::new(move |cc| {
             repaint.set(&cc.egui_ctx);
             let settings = Settings::load(cc.storage);
-            let local = local_plan(&args, &settings).map(|plan| start_local(&handle, plan, models.clone(), repaint.clone()));
-            let startup = Startup { link, local };
-            Ok(Box::new(WorkbenchApp::new(&cc.egui_ctx, engine, events, models, settings, startup)))
+            // Before the first frame: a handful of small files; later reloads run on a thread.
+            let dirs = ModelSource::folders_to_read(&settings.models_dir, &args.models.dirs);
+            let loaded = load_models(&dirs, user_models_dir().as_deref());
+            let local = local_plan(&args, &settings).map(|plan| start_local(&handle, plan, loaded.set.clone(), repaint.clone()));
+            let startup = Startup { link, local, models: ModelSource::from_loaded(&loaded), model_dirs: args.models.dirs.clone() };
+            Ok(Box::new(WorkbenchApp::new(&cc.egui_ctx, engine, events, loaded.set, settings, startup)))
         }),
     );
     shutdown.shutdown();

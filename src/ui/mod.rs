@@ -13,10 +13,12 @@ pub mod gateways;
 pub mod i18n;
 pub mod launch;
 pub mod local;
+pub mod model_source;
 pub mod publish;
 pub mod repaint;
 pub mod settings;
 pub mod status_bar;
+pub mod top_bar;
 pub mod widgets;
 
 pub use context::{SessionView, Sessions, ThemeChoice, UiCommand, ViewContext};

@@ -26,6 +26,9 @@ pub struct Settings {
     /// Whether the publish panel at the bottom is open, and its height in points.
     pub publish_open: bool,
     pub publish_height: f32,
+    /// A folder of product models read after the bundled ones and the user's models folder;
+    /// empty for none.
+    pub models_dir: String,
 }
 
 impl Default for Settings {
@@ -38,6 +41,7 @@ impl Default for Settings {
             left_panel_width: 340.0,
             publish_open: false,
             publish_height: 220.0,
+            models_dir: String::new(),
         }
     }
 }

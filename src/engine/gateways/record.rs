@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::requests::RequestOutcome;
-use crate::protocol::payload::{Alarm, AlarmState, FileEntry, Info, LogEntry, ModuleVersion, Port, PointV, Reading, VendorMessage};
+use crate::protocol::codes;
+use crate::protocol::payload::{self, Alarm, AlarmState, FileEntry, Info, LogEntry, ModuleVersion, Payload, Port, PointV, Reading, VendorMessage};
 use crate::protocol::time::TimeSample;
 
 /// Log entries kept per gateway (oldest dropped first).
@@ -84,6 +85,11 @@ pub struct RequestRecord {
     pub class: String,
     pub action: String,
     pub end: RequestEnd,
+    /// The items a `property/set` or `port/set` reply lists in `data.failed`, each as
+    /// "key: code msg" (or "portId: …"). A non-zero code there means only these were not
+    /// applied; the request's other items were (contract §3), so the page must not read the
+    /// code alone as "nothing changed".
+    pub failed: Vec<String>,
     pub latency_ms: f64,
     /// When it finished (our clock).
     pub done_ms: i64,
@@ -221,20 +227,39 @@ impl GatewayRecord {
     }
 
     pub(super) fn log_request(&mut self, outcome: &RequestOutcome, now_ms: i64) {
-        let end = match &outcome.result {
-            Ok(reply) => RequestEnd::Replied { code: reply.code, name: reply.name, msg: reply.msg.clone() },
-            Err(failure) => RequestEnd::Failed(failure.to_string()),
+        let (end, failed) = match &outcome.result {
+            Ok(reply) => {
+                let failed = failed_items(&outcome.class, &outcome.action, &reply.data);
+                (RequestEnd::Replied { code: reply.code, name: reply.name, msg: reply.msg.clone() }, failed)
+            }
+            Err(failure) => (RequestEnd::Failed(failure.to_string()), Vec::new()),
         };
         self.requests.push_back(RequestRecord {
             id: outcome.id.clone(),
             class: outcome.class.clone(),
             action: outcome.action.clone(),
             end,
+            failed,
             latency_ms: outcome.latency_ms,
             done_ms: now_ms,
         });
         if self.requests.len() > REQUEST_LOG_CAPACITY {
             self.requests.pop_front();
         }
+    }
+}
+
+/// The `failed` list of a reply to a request naming several items, as "item: code msg"; empty
+/// for any other reply, or one whose list cannot be read.
+fn failed_items(class: &str, action: &str, data: &serde_json::Value) -> Vec<String> {
+    // Only these two name several items; decoding every reply again (a long log/get) would be waste.
+    if !matches!((class, action), ("property" | "port", "set")) {
+        return Vec::new();
+    }
+    let line = |item: &str, code: i64, msg: Option<&str>| format!("{item}: {code} {}", msg.unwrap_or(codes::code_name(code)));
+    match payload::decode(class, action, true, data).typed {
+        Ok(Payload::PropertySetReply(r)) => r.failed.iter().map(|f| line(&f.key, f.code, f.msg.as_deref())).collect(),
+        Ok(Payload::PortSetReply(r)) => r.failed.iter().map(|f| line(&f.port_id, f.code, f.msg.as_deref())).collect(),
+        _ => Vec::new(),
     }
 }

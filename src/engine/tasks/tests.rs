@@ -8,7 +8,7 @@ use serde_json::json;
 use super::*;
 use crate::disk::write_atomic;
 use crate::engine::requests::{ReplyInfo, RequestFailure};
-use crate::engine::transfers::TransferService;
+use crate::engine::transfers::{ChunkAnswer, TransferService};
 
 const S: SessionId = 1;
 const MQTT_UP: Option<SessionInfo> = Some(SessionInfo { kind: LinkKind::Mqtt, up: true });
@@ -233,7 +233,9 @@ fn cancel_withdraws_the_image_so_the_gateway_gets_code_7() {
             _ => {}
         }
     }
-    let refusal = service.answer(TransferKind::File, &json!({"fileId": "f1", "offset": 0, "length": 10})).unwrap_err();
+    let ChunkAnswer::Refuse(refusal) = service.respond(TransferKind::File, &json!({"fileId": "f1", "offset": 0, "length": 10})) else {
+        panic!("a cancelled file is refused, not served nor ignored")
+    };
     assert_eq!(refusal.code, codes::NOT_FOUND);
     assert!(t.cancel("f1", t0).is_empty(), "cancelling twice does nothing");
 }

@@ -7,6 +7,7 @@
 //! - `matching`: which model describes a device behind a gateway.
 
 mod category;
+pub mod describe;
 mod document;
 pub mod matching;
 #[cfg(test)]

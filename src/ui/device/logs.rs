@@ -6,14 +6,14 @@ use egui::{Button, ComboBox, Grid, RichText, TextEdit};
 use serde_json::json;
 
 use super::DeviceTab;
+use super::requests::request_outcome_ui;
 use super::transfers::session_of;
 use super::view::DeviceView;
 use crate::engine::RequestSpec;
-use crate::engine::gateways::{RequestEnd, RequestRecord};
 use crate::protocol::payload::LogEntry;
 use crate::protocol::time::now_ms;
-use crate::ui::format::{format_ago, format_utc_ms};
-use crate::ui::widgets::{fill, ok_color};
+use crate::ui::format::format_utc_ms;
+use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};
 
 /// Levels of the contract's log entries, most severe first.
@@ -158,20 +158,6 @@ impl DeviceTab for LogsTab {
 }
 
 /// How the last request of this tab ended: the code and its name, the latency, when.
-fn request_outcome_ui(ui: &mut egui::Ui, ctx: &ViewContext, r: &RequestRecord) {
-    let what = format!("{}/{}", r.class, r.action);
-    let ago = format_ago(ctx.lang, ctx.now_ms, r.done_ms);
-    let (color, text) = match &r.end {
-        RequestEnd::Replied { code: 0, name, .. } => (ok_color(ui.visuals()), format!("{what}: 0 {name} · {:.0} ms · {ago}", r.latency_ms)),
-        RequestEnd::Replied { code, name, msg } => {
-            let msg = msg.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
-            (ui.visuals().error_fg_color, format!("{what}: {code} {name}{msg} · {:.0} ms · {ago}", r.latency_ms))
-        }
-        RequestEnd::Failed(why) => (ui.visuals().error_fg_color, format!("{what}: {why} · {ago}")),
-    };
-    ui.colored_label(color, text);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

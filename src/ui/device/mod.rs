@@ -18,6 +18,7 @@ pub mod firmware;
 pub mod local_file;
 pub mod logs;
 pub mod overview;
+pub mod requests;
 pub mod transfers;
 pub mod view;
 
@@ -40,6 +41,7 @@ fn all_tabs() -> Vec<Box<dyn DeviceTab>> {
         Box::new(firmware::FirmwareTab::default()),
         Box::new(files::FilesTab::default()),
         Box::new(logs::LogsTab::default()),
+        Box::new(requests::RequestsTab::default()),
     ]
 }
 

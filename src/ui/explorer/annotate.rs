@@ -1,7 +1,8 @@
 //! What a received message means: its topic taken apart (CEMS or energy-storage profile), its
 //! envelope and `data` checked, and notes for JSON paths from the contract and the product
-//! models (point names, units, enum labels, quality, return codes, times). Pure: the message view
-//! calls [`annotate`] once per message and caches the result.
+//! models (point names, units, enum labels, quality, return codes, failed items, times). The
+//! model-derived notes come from `protocol::model::describe`, which the CLI's `notes` share.
+//! Pure: the message view calls [`annotate`] once per message and caches the result.
 
 use std::collections::HashMap;
 
@@ -9,9 +10,10 @@ use serde_json::Value;
 
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, MAX_PAYLOAD_BYTES, parse_envelope_value};
-use crate::protocol::model::{Lang, LocalizedText, ModelSet, PointDef};
+use crate::protocol::model::describe::{self, DataRef, pointer_push};
 use crate::protocol::model::matching::GatewayModels;
-use crate::protocol::payload::{SubRef, decode, quality_text};
+use crate::protocol::model::{Lang, ModelSet};
+use crate::protocol::payload::{SubRef, decode};
 use crate::protocol::storage::{StoragePoint, StorageProfile, StorageTopic, numeric_points, parse_payload};
 use crate::protocol::topic::{CemsTopic, MessageKind, TopicProfile};
 use crate::ui::i18n;
@@ -90,49 +92,9 @@ impl Texts {
     }
 }
 
-/// Both languages of a model text when it has both (`A相电压 / Phase A voltage`): an engineer
-/// reads the Chinese of the nameplate and the English of the vendor's manual.
-pub fn both_names(text: &LocalizedText, lang: Lang) -> String {
-    match (text.zh.as_deref(), text.en.as_deref()) {
-        (Some(zh), Some(en)) if !zh.is_empty() && !en.is_empty() && zh != en => format!("{zh} / {en}"),
-        _ => text.get(lang).to_owned(),
-    }
-}
-
-/// A JSON value as a short text: strings quoted, long values cut.
-pub fn short_value(value: &Value, max_chars: usize) -> String {
-    let text = value.to_string();
-    if text.chars().count() <= max_chars {
-        return text;
-    }
-    let mut cut: String = text.chars().take(max_chars).collect();
-    cut.push('…');
-    cut
-}
-
-/// `Ua: 231.5 V (A相电压 / Phase A voltage, quality good)`; an enum value with its label.
-pub fn point_note(pid: &str, v: &Value, q: Option<u64>, def: Option<&PointDef>, lang: Lang) -> Note {
-    let t = Texts(lang);
-    let mut value = short_value(v, 40);
-    let mut inside = Vec::new();
-    match def {
-        Some(def) => {
-            if let Some(label) = def.enum_label(v, lang) {
-                value = format!("{value} = {label}");
-            } else if let Some(unit) = def.spec.unit.as_deref().filter(|u| !u.is_empty()) {
-                value = format!("{value} {unit}");
-            }
-            inside.push(both_names(&def.name, lang));
-        }
-        None => inside.push(t.tr("not in the product model").to_owned()),
-    }
-    if let Some(q) = q {
-        let quality = u8::try_from(q).map_or(quality_text(u8::MAX, lang == Lang::Zh), |q| quality_text(q, lang == Lang::Zh));
-        inside.push(format!("{} {quality}", t.tr("quality")));
-    }
-    let text = format!("{pid}: {value} ({})", inside.join(", "));
-    if def.is_none() || q.is_some_and(|q| q != 0) { Note::warn(text) } else { Note::info(text) }
-}
+// The model-derived notes live in protocol, shared with the CLI; these two are re-exported for
+// the explorer's other views.
+pub use crate::protocol::model::describe::{both_names, short_value};
 
 /// Keys whose integer values are epoch ms in the contract's and the storage profile's payloads.
 const TIME_KEYS: &[&str] = &["ts", "t", "from", "to", "time", "t1", "t2", "t3", "before", "mtime"];
@@ -140,10 +102,6 @@ const TIME_KEYS: &[&str] = &["ts", "t", "from", "to", "time", "t1", "t2", "t3", 
 /// Epoch ms between 1973 and 5138: anything else under a time key is not shown as a date.
 fn plausible_epoch_ms(value: &Value) -> Option<i64> {
     value.as_i64().filter(|ms| (100_000_000_000..100_000_000_000_000).contains(ms))
-}
-
-fn pointer_push(pointer: &str, key: &str) -> String {
-    format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"))
 }
 
 /// Annotates one message of `topic`.
@@ -269,116 +227,39 @@ fn annotate_cems(cems: &CemsTopic, size: usize, json: Option<&Value>, models: &M
         }
     }
     let data = envelope.data();
-    // A failed reply carries no result (`Reply::error` sends `{}`): only successes are typed.
+    // A failed reply carries no result (`Reply::error` sends `{}`), except where the contract has
+    // it list the failed items (`property/set`, `port/set`, §3): those are typed like successes.
     let failed = matches!(&envelope, Envelope::Reply(r) if r.code != codes::OK);
     if cems.spec().is_some()
-        && !failed
+        && (!failed || describe::reply_lists_failures(&cems.class, &cems.action))
         && let Err(e) = decode(&cems.class, &cems.action, reply, data).typed
     {
         out.errors.push(format!("{e}"));
     }
-    annotate_data(cems, data, &gateway, lang, &mut out.notes);
+    let msg = DataRef::new(&cems.class, &cems.action, reply, &cems.dev, data);
+    for note in describe::describe_data(&msg, &gateway, lang) {
+        let shown = if note.warn { Note::warn(note.text) } else { Note::info(note.text) };
+        if note.pointer == "/data/failed" {
+            // "2 failed" belongs with the code above the payload, where a failure is looked for.
+            out.summary.push(shown.clone());
+        }
+        out.notes.insert(note.pointer, shown);
+    }
+    quality_notes(data, lang, &mut out.notes);
 }
 
-/// Notes on `data` from the product models; tolerant of a `data` that failed typing, so what
-/// can be read still is.
-fn annotate_data(cems: &CemsTopic, data: &Value, models: &GatewayModels<'_>, lang: Lang, notes: &mut HashMap<String, Note>) {
-    let t = Texts(lang);
-    let dev = cems.dev.as_str();
-    if let Some(points) = data.get("points").and_then(Value::as_array) {
-        for (i, point) in points.iter().enumerate() {
-            let (Some(pid), Some(v)) = (point.get("pid").and_then(Value::as_str), point.get("v")) else { continue };
-            let sub = point.get("sub").and_then(Value::as_str);
-            let def = models.point(sub, dev, pid);
-            let q = point.get("q").and_then(Value::as_u64);
-            let pointer = format!("/data/points/{i}");
-            notes.insert(pointer.clone(), point_note(pid, v, q, def, lang));
-            if let Some(q) = q {
-                let quality = u8::try_from(q).map_or(quality_text(u8::MAX, lang == Lang::Zh), |q| quality_text(q, lang == Lang::Zh));
-                let note = if q == 0 { Note::info(quality) } else { Note::warn(quality) };
-                notes.insert(format!("{pointer}/q"), note);
-            }
+/// The quality of each point in words, on its `q` (the point's own note has it too, but an
+/// engineer scanning for a bad `q` looks at the field).
+fn quality_notes(data: &Value, lang: Lang, notes: &mut HashMap<String, Note>) {
+    let Some(points) = data.get("points").and_then(Value::as_array) else { return };
+    for (i, point) in points.iter().enumerate() {
+        if point.get("pid").is_none() || point.get("v").is_none() {
+            continue;
         }
-    }
-    // point/set: {sub, pid, value}
-    if let (Some(pid), Some(value)) = (data.get("pid").and_then(Value::as_str), data.get("value")) {
-        let sub = data.get("sub").and_then(Value::as_str);
-        let def = models.point(sub, dev, pid);
-        notes.insert("/data/value".into(), point_note(pid, value, None, def, lang));
-    }
-    if let Some(readings) = data.get("readings").and_then(Value::as_array) {
-        for (i, reading) in readings.iter().enumerate() {
-            let sub = reading.get("sub").and_then(Value::as_str);
-            let Some(values) = reading.get("values").and_then(Value::as_object) else { continue };
-            for (id, value) in values {
-                let def = models.candidates(sub, dev).into_iter().find_map(|m| m.meter(id));
-                let note = match def {
-                    Some(def) => {
-                        let unit = def.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
-                        Note::info(format!("{id}: {}{unit} ({})", short_value(value, 40), both_names(&def.name, lang)))
-                    }
-                    None => Note::warn(format!("{id}: {} ({})", short_value(value, 40), t.tr("not in the product model"))),
-                };
-                notes.insert(pointer_push(&format!("/data/readings/{i}/values"), id), note);
-            }
+        if let Some(q) = point.get("q").and_then(Value::as_u64) {
+            let quality = describe::quality_words(q, lang);
+            notes.insert(format!("/data/points/{i}/q"), if q == 0 { Note::info(quality) } else { Note::warn(quality) });
         }
-    }
-    if let Some(props) = data.get("props").and_then(Value::as_object) {
-        for (key, value) in props {
-            let def = models.candidates(None, dev).into_iter().find_map(|m| m.property(key));
-            let note = match def {
-                Some(def) => {
-                    let mut shown = short_value(value, 40);
-                    if let Some(label) = def.spec.enum_labels.as_ref().and_then(|e| e.label_of(value, lang)) {
-                        shown = format!("{shown} = {label}");
-                    } else if let Some(unit) = def.spec.unit.as_deref() {
-                        shown = format!("{shown} {unit}");
-                    }
-                    Note::info(format!("{key}: {shown} ({})", both_names(&def.name, lang)))
-                }
-                None => Note::warn(format!("{key}: {}", t.tr("not in the product model"))),
-            };
-            notes.insert(pointer_push("/data/props", key), note);
-        }
-    }
-    if let Some(alarms) = data.get("alarms").and_then(Value::as_array) {
-        for (i, alarm) in alarms.iter().enumerate() {
-            let Some(kind) = alarm.get("type").and_then(Value::as_str) else { continue };
-            let sub = alarm.get("sub").and_then(Value::as_str);
-            let name = models
-                .candidates(sub, dev)
-                .into_iter()
-                .find_map(|m| m.alarm(kind))
-                .map_or_else(|| t.tr("not in the product model").to_owned(), |def| both_names(&def.name, lang));
-            let mut text = format!("{kind} ({name})");
-            if let Some(level) = alarm.get("level").and_then(Value::as_u64) {
-                text.push_str(&format!(", {} {level}", t.tr("level")));
-            }
-            let state = alarm.get("state").and_then(Value::as_str);
-            match state {
-                Some("raised") => text.push_str(&format!(", {}", t.tr("raised"))),
-                Some("cleared") => text.push_str(&format!(", {}", t.tr("cleared"))),
-                _ => {}
-            }
-            let note = if state == Some("raised") { Note::warn(text) } else { Note::info(text) };
-            notes.insert(format!("/data/alarms/{i}"), note);
-        }
-    }
-    if cems.class == "command"
-        && let Some(cmd) = data.get("cmd").and_then(Value::as_str)
-    {
-        let sub = data.get("sub").and_then(Value::as_str);
-        let note = match models.candidates(sub, dev).into_iter().find_map(|m| m.command(cmd)) {
-            Some(def) => Note::info(both_names(&def.name, lang)),
-            None => Note::warn(t.tr("not in the product model")),
-        };
-        notes.insert("/data/cmd".into(), note);
-    }
-    if cems.class == "status"
-        && let Some(online) = data.get("online").and_then(Value::as_bool)
-    {
-        let note = if online { Note::info(t.tr("online")) } else { Note::warn(t.tr("offline")) };
-        notes.insert("/data/online".into(), note);
     }
 }
 
@@ -497,5 +378,26 @@ mod tests {
         assert_eq!(a.notes["/data/cmd"].tone, Tone::Info);
         let a = run("cems/v1/PK-GW-01/GW-T/up/status", &json!({"id": "1", "ts": 1, "ver": "1.0", "data": {"online": false}}), Lang::En);
         assert_eq!(a.notes["/data/online"], Note::warn("offline"));
+    }
+
+    #[test]
+    fn a_partly_failed_set_names_each_failed_item() {
+        let payload = json!({"id": "s1", "ts": 1, "code": 4, "msg": "1 of 2 failed", "data": {"failed": [
+            {"key": "reportPeriod", "code": 4, "msg": "above max 3600"}]}});
+        let a = run("cems/v1/PK-GW-01/GW-T/up/property/set/reply", &payload, Lang::En);
+        assert!(a.errors.is_empty(), "{:?}", a.errors);
+        assert_eq!(a.notes["/code"].tone, Tone::Warn);
+        let item = &a.notes["/data/failed/0"];
+        assert_eq!(item.tone, Tone::Warn);
+        assert!(item.text.starts_with("failed: reportPeriod (") && item.text.ends_with("— 4 bad_param: above max 3600"), "{item:?}");
+        assert!(a.summary.iter().any(|n| n.text == "1 failed"), "{:?}", a.summary);
+        // The failed list is typed, so a malformed one is reported by field.
+        let bad = json!({"id": "s1", "ts": 1, "code": 4, "data": {"failed": [{"key": "x"}]}});
+        let a = run("cems/v1/PK-GW-01/GW-T/up/property/set/reply", &bad, Lang::En);
+        assert_eq!(a.errors.len(), 1, "{:?}", a.errors);
+        assert!(a.errors[0].starts_with("data.failed[0]"), "{:?}", a.errors);
+        // Other failed replies carry no result and are not typed.
+        let a = run("cems/v1/PK-GW-01/GW-T/up/point/get/reply", &json!({"id": "q", "ts": 1, "code": 7, "data": {}}), Lang::En);
+        assert!(a.errors.is_empty(), "{:?}", a.errors);
     }
 }

@@ -1,4 +1,4 @@
-//! Chinese texts of the device page's tabs added since the first catalogue (logs).
+//! Chinese texts of the device page's tabs added since the first catalogue (logs, requests).
 
 pub const ZH: &[(&str, &str)] = &[
     ("Logs", "日志"),
@@ -18,4 +18,12 @@ pub const ZH: &[(&str, &str)] = &[
     ("{shown} of {matched} matching, {total} entries kept", "显示 {shown} / 匹配 {matched}，共保留 {total} 条"),
     ("No log entry yet: the gateway sends them as log/report, or use Fetch logs.", "尚无日志：网关以 log/report 上报，或点击“获取日志”。"),
     ("Message", "内容"),
+    ("Requests", "请求记录"),
+    ("Filter: class/action", "筛选：类别/动作"),
+    ("Failures only", "仅显示失败"),
+    ("{shown} of {total} requests", "显示 {shown} / 共 {total} 条请求"),
+    ("No request sent to this gateway yet.", "尚未向该网关发送请求。"),
+    ("Outcome", "结果"),
+    ("Latency", "耗时"),
+    ("{n} items not applied", "{n} 项未生效"),
 ];

@@ -1,0 +1,106 @@
+//! [`WorkbenchApp::apply`]: the one place where the panels' commands become engine commands or
+//! view changes.
+
+use super::{Tab, WorkbenchApp, egui_theme};
+use crate::engine::EngineCommand;
+use crate::transport::LinkState;
+use crate::ui::device::DevicePage;
+use crate::ui::model_source::ModelSource;
+use crate::ui::{SessionView, UiCommand};
+
+impl WorkbenchApp {
+    /// The one place where commands become engine commands or view changes.
+    pub fn apply(&mut self, commands: Vec<UiCommand>) {
+        for command in commands {
+            match command {
+                UiCommand::Connect { config, label, profile } => {
+                    let target = config.target();
+                    let kind = config.kind();
+                    let options = self.engine.default_session_options(label.clone());
+                    match self.engine.connect(config, options) {
+                        Ok(id) => {
+                            let view = SessionView {
+                                id,
+                                label,
+                                target,
+                                kind,
+                                state: LinkState::Connecting { attempt: 1 },
+                                attempts: 0,
+                                frames_dropped: 0,
+                                profile,
+                            };
+                            self.sessions.insert(id, view);
+                        }
+                        Err(e) => self.notice(None, format!("{target}: {e}")),
+                    }
+                }
+                UiCommand::Disconnect(session) => {
+                    if let Err(e) = self.engine.disconnect(session) {
+                        self.notice(Some(session), e.to_string());
+                    }
+                    self.closing.insert(session);
+                }
+                UiCommand::Publish { session, message } => {
+                    if let Err(e) = self.engine.publish(session, message) {
+                        self.notice(Some(session), e.to_string());
+                    }
+                }
+                UiCommand::Request(spec) => {
+                    let session = spec.session;
+                    if let Err(e) = self.engine.request(spec) {
+                        self.notice(Some(session), e.to_string());
+                    }
+                }
+                UiCommand::SelectTopic(topic) => {
+                    self.explorer.select(&topic);
+                    self.active_tab = Tab::Topics;
+                }
+                UiCommand::OpenGateway(key) => {
+                    if !self.device_pages.iter().any(|p| *p.key() == key) {
+                        self.device_pages.push(DevicePage::new(key.clone()));
+                    }
+                    self.active_tab = Tab::Device(key);
+                }
+                UiCommand::SetLanguage(lang) => self.settings.lang = lang,
+                UiCommand::SetTheme(theme) => {
+                    self.settings.theme = theme;
+                    self.egui_ctx.set_theme(egui_theme(theme));
+                }
+                UiCommand::ClearStore => {
+                    if let Err(e) = self.engine.send(EngineCommand::ClearStore) {
+                        self.notice(None, e.to_string());
+                    }
+                    self.rate.reset();
+                }
+                UiCommand::StartOta(spec) => {
+                    let session = spec.session;
+                    if let Err(e) = self.engine.start_ota(spec) {
+                        self.notice(Some(session), e.to_string());
+                    }
+                }
+                UiCommand::StartFileDownload(spec) => {
+                    let session = spec.session;
+                    if let Err(e) = self.engine.start_file_download(spec) {
+                        self.notice(Some(session), e.to_string());
+                    }
+                }
+                UiCommand::StartFileUpload(spec) => {
+                    let session = spec.session;
+                    if let Err(e) = self.engine.start_file_upload(spec) {
+                        self.notice(Some(session), e.to_string());
+                    }
+                }
+                UiCommand::CancelTransfer(id) => {
+                    if let Err(e) = self.engine.cancel_transfer(&id) {
+                        self.notice(None, e.to_string());
+                    }
+                }
+                UiCommand::ReloadModels => {
+                    let dirs = ModelSource::folders_to_read(&self.settings.models_dir, &self.model_dirs);
+                    let ctx = self.egui_ctx.clone();
+                    self.model_source.reload(dirs, move || ctx.request_repaint());
+                }
+            }
+        }
+    }
+}

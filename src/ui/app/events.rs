@@ -1,0 +1,88 @@
+//! What the engine and the local services report, turned into view state and notices.
+
+use super::WorkbenchApp;
+use crate::engine::EngineEvent;
+use crate::transport::mqtt::MqttConfig;
+use crate::transport::{LinkConfig, LinkKind, LinkState};
+use crate::ui::local::{LocalEvent, client_id};
+use crate::ui::{SessionView, UiCommand};
+
+impl WorkbenchApp {
+    pub(super) fn on_event(&mut self, event: EngineEvent) {
+        match event {
+            EngineEvent::SessionState { session, state, attempts } => {
+                if state == LinkState::Closed && self.closing.remove(&session) {
+                    self.sessions.remove(&session);
+                    return;
+                }
+                let view = self.sessions.entry(session).or_insert_with(|| SessionView {
+                    // A session opened behind the app's back (none today): show what we know.
+                    id: session,
+                    label: format!("#{session}"),
+                    target: String::new(),
+                    kind: LinkKind::Mqtt,
+                    state: state.clone(),
+                    attempts,
+                    frames_dropped: 0,
+                    profile: None,
+                });
+                view.state = state;
+                view.attempts = attempts;
+            }
+            EngineEvent::FramesDropped { session, total } => {
+                if let Some(view) = self.sessions.get_mut(&session) {
+                    view.frames_dropped = total;
+                }
+            }
+            EngineEvent::RequestDone(outcome) => {
+                let what = format!("{}/{} {}/{}", outcome.pk, outcome.dev, outcome.class, outcome.action);
+                match &outcome.result {
+                    Err(failure) => self.notice(Some(outcome.session), format!("{what}: {failure}")),
+                    Ok(reply) if reply.code != 0 => {
+                        let msg = reply.msg.as_deref().unwrap_or(reply.name);
+                        self.notice(Some(outcome.session), format!("{what}: {} {msg}", reply.code));
+                    }
+                    Ok(_) => {}
+                }
+            }
+            EngineEvent::Notice { session, text } => self.notice(session, text),
+            // The panels read gateways, messages and transfers from the shared state.
+            EngineEvent::Message { .. }
+            | EngineEvent::RequestSent { .. }
+            | EngineEvent::ChunkServed { .. }
+            | EngineEvent::Transfer(_)
+            | EngineEvent::GatewayChanged(_) => {}
+        }
+    }
+
+    pub(super) fn poll_local(&mut self) {
+        let Some(local) = self.local.as_mut() else { return };
+        for event in local.poll() {
+            match event {
+                LocalEvent::BrokerUp { addr, fallback } => {
+                    let url = format!("mqtt://{addr}");
+                    let config = LinkConfig::Mqtt(MqttConfig::new(url.clone(), client_id()));
+                    self.apply(vec![UiCommand::Connect { config, label: url, profile: None }]);
+                    let text = if fallback {
+                        format!("{} {addr} {}", self.tr("Embedded broker listening on"), self.tr("(port 1883 was taken)"))
+                    } else {
+                        format!("{} {addr}", self.tr("Embedded broker listening on"))
+                    };
+                    self.notice(None, text);
+                }
+                LocalEvent::BrokerFailed(e) => {
+                    let text = format!("{} {e}", self.tr("Embedded broker failed:"));
+                    self.notice(None, text);
+                }
+                LocalEvent::DemoUp { pk, dev } => {
+                    let text = format!("{} {pk}/{dev}", self.tr("Demo gateway started:"));
+                    self.notice(None, text);
+                }
+                LocalEvent::DemoFailed(e) => {
+                    let text = format!("{} {e}", self.tr("Demo gateway failed:"));
+                    self.notice(None, text);
+                }
+            }
+        }
+    }
+}
