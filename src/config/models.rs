@@ -162,8 +162,8 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].file, missing.display().to_string());
 
-        std::fs::write(dir.path().join("gw.json"), &example("energy-gateway.json")).unwrap();
-        std::fs::write(dir.path().join("gw-copy.json"), &example("energy-gateway.json")).unwrap();
+        std::fs::write(dir.path().join("gw.json"), example("energy-gateway.json")).unwrap();
+        std::fs::write(dir.path().join("gw-copy.json"), example("energy-gateway.json")).unwrap();
         std::fs::write(dir.path().join("broken.json"), "{").unwrap();
         std::fs::write(dir.path().join("binary.json"), [0xff, 0xfe, 0x00]).unwrap();
         std::fs::write(dir.path().join("notes.txt"), "not a model").unwrap();

@@ -10,10 +10,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::gateways::GatewayKey;
-use super::requests::{Finished, PendingRequests, RequestFailure};
+use super::requests::{Finished, PendingRequests, RequestFailure, RequestSpec, SessionId};
 use super::tasks::{SessionInfo, TaskAction, TaskKind, TransferPhase, TransferTasks};
 use super::transfers::{TransferKind, TransferService};
-use super::{EngineCommand, EngineConfig, EngineEvent, RequestSpec, SessionId, SessionOptions, SharedState};
+use super::api::{EngineCommand, EngineConfig, EngineEvent, SessionOptions, SharedState};
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, IdGenerator, Reply, Request, parse_envelope};
 use crate::protocol::payload::{self, Payload};

@@ -8,16 +8,15 @@
 //! batches from [`EngineEvents`]; `notify` is called after each batch so a GUI can repaint.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
 
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::protocol::envelope::IdGenerator;
 use crate::protocol::topic::TopicProfile;
-use crate::transport::{LinkConfig, LinkState, Message};
+use crate::transport::{LinkConfig, Message};
 
+mod api;
 mod core;
 pub mod gateways;
 pub mod requests;
@@ -26,129 +25,10 @@ pub mod tasks;
 pub mod transfers;
 
 pub use gateways::{GatewayKey, GatewayRecord, Gateways};
-pub use requests::{RequestFailure, RequestOutcome};
+pub use api::{EngineCommand, EngineConfig, EngineEvent, SessionOptions, SharedState};
+pub use requests::{DEFAULT_TIMEOUT, RequestFailure, RequestOutcome, RequestSpec, SessionId};
 pub use tasks::{FileDownloadSpec, FileUploadSpec, OtaSpec, TaskKind, TransferPhase, TransferProgress, TransferStatus, TransferTable};
-use store::{MessageStore, StoreLimits};
-
-/// Identifies one connection of the engine.
-pub type SessionId = u32;
-
-/// The default reply timeout (contract §3).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How a session behaves besides carrying messages.
-#[derive(Debug, Clone)]
-pub struct SessionOptions {
-    /// MQTT filters subscribed on every connect (serial ignores them). Default: the profile's
-    /// master filter, which covers gateways' uplinks and the replies to our requests.
-    pub subscriptions: Vec<String>,
-    /// Shown in the GUI and logs.
-    pub label: String,
-}
-
-/// A request to a gateway.
-#[derive(Debug, Clone)]
-pub struct RequestSpec {
-    pub session: SessionId,
-    pub pk: String,
-    pub dev: String,
-    pub class: String,
-    pub action: String,
-    pub data: Value,
-    pub timeout: Duration,
-    /// Reuse this id (a retry, contract §3); a fresh one otherwise.
-    pub id: Option<String>,
-}
-
-impl RequestSpec {
-    pub fn new(session: SessionId, pk: &str, dev: &str, class: &str, action: &str, data: Value) -> Self {
-        RequestSpec {
-            session,
-            pk: pk.into(),
-            dev: dev.into(),
-            class: class.into(),
-            action: action.into(),
-            data,
-            timeout: DEFAULT_TIMEOUT,
-            id: None,
-        }
-    }
-}
-
-/// What the engine is told to do. Each variant is handled in one place (`core.rs`).
-#[derive(Debug)]
-pub enum EngineCommand {
-    /// Open a link as session `session` (ids come from [`EngineHandle::connect`]).
-    Connect { session: SessionId, config: LinkConfig, options: SessionOptions },
-    Disconnect { session: SessionId },
-    Publish { session: SessionId, message: Message },
-    Subscribe { session: SessionId, filter: String },
-    Unsubscribe { session: SessionId, filter: String },
-    /// Publish a request and follow it; the outcome comes as an event and, when given, on `reply`.
-    Request { spec: RequestSpec, id: String, reply: Option<oneshot::Sender<RequestOutcome>> },
-    /// Serve an image to gateways pulling it with `ota/chunk/get` or `file/chunk/get`.
-    OfferImage { kind: transfers::TransferKind, id: String, data: bytes::Bytes, chunk_size: u32 },
-    WithdrawImage { kind: transfers::TransferKind, id: String },
-    /// Upgrade a gateway's module: announce `ota/upgrade`, serve the image, follow
-    /// `ota/progress` to `done` or `failed`. Progress comes as [`EngineEvent::Transfer`].
-    StartOta(OtaSpec),
-    /// Push a file to a gateway (`file/download`) and wait for its `file/download/result`.
-    StartFileDownload(FileDownloadSpec),
-    /// Pull a file from a gateway (`file/upload`, `file/read`), check its digest, write it.
-    StartFileUpload(FileUploadSpec),
-    /// Stop a task; a push's image is withdrawn, so the gateway's next chunk request gets code 7.
-    CancelTransfer { id: String },
-    /// Acknowledge `alarm/report` and `history/report` and answer `time/sync` (on by default).
-    SetMasterDuties(bool),
-    /// Forward every received message as an event (the `watch` command wants them; the GUI reads
-    /// the store instead).
-    SetForwardMessages(bool),
-    ClearStore,
-    Shutdown,
-}
-
-/// What the engine reports, in batches.
-#[derive(Debug, Clone)]
-pub enum EngineEvent {
-    SessionState { session: SessionId, state: LinkState, attempts: u32 },
-    FramesDropped { session: SessionId, total: u64 },
-    /// Only when forwarding is on.
-    Message { session: SessionId, received_ms: i64, message: Message },
-    RequestSent { session: SessionId, id: String, topic: String },
-    RequestDone(RequestOutcome),
-    /// A chunk of an offered image was served.
-    ChunkServed { kind: transfers::TransferKind, id: String, bytes_served: u64, high_water: u64, size: u64 },
-    /// A transfer task changed phase, or made progress (at most ten times a second per task).
-    Transfer(TransferStatus),
-    /// A gateway's record changed (status, info, versions, points).
-    GatewayChanged(GatewayKey),
-    /// Something worth telling the user that is not an error of a request.
-    Notice { session: Option<SessionId>, text: String },
-}
-
-/// Shared, read-mostly state: the GUI reads it every frame, the engine writes it briefly.
-#[derive(Debug, Clone)]
-pub struct SharedState {
-    store: Arc<RwLock<MessageStore>>,
-    gateways: Arc<RwLock<Gateways>>,
-    transfers: Arc<RwLock<TransferTable>>,
-}
-
-impl SharedState {
-    /// Reads the message store. A poisoned lock (a panic elsewhere) still gives the data.
-    pub fn store(&self) -> RwLockReadGuard<'_, MessageStore> {
-        self.store.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn gateways(&self) -> RwLockReadGuard<'_, Gateways> {
-        self.gateways.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The latest status of every transfer task (running ones and recent finished ones).
-    pub fn transfers(&self) -> RwLockReadGuard<'_, TransferTable> {
-        self.transfers.read().unwrap_or_else(|e| e.into_inner())
-    }
-}
+use store::MessageStore;
 
 /// The sending side of the engine; cheap to clone.
 #[derive(Debug, Clone)]
@@ -268,24 +148,6 @@ impl EngineEvents {
     /// Waits for the next batch; `None` when the engine has stopped.
     pub async fn next_batch(&mut self) -> Option<Vec<EngineEvent>> {
         self.events.recv().await
-    }
-}
-
-/// Settings of an engine.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    pub profile: TopicProfile,
-    pub store_limits: StoreLimits,
-    pub master_duties: bool,
-    pub forward_messages: bool,
-    /// Ask a newly seen online gateway for `info/get` and `ota/version/get`: its reports of
-    /// those went out when it connected, maybe long before we did.
-    pub discover: bool,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig { profile: TopicProfile::builtin(), store_limits: StoreLimits::default(), master_duties: true, forward_messages: false, discover: true }
     }
 }
 

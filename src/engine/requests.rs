@@ -6,8 +6,43 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::{RequestSpec, SessionId};
 use crate::protocol::codes;
+
+/// Identifies one connection of the engine.
+pub type SessionId = u32;
+
+/// The default reply timeout (contract §3).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A request to a gateway.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    pub session: SessionId,
+    pub pk: String,
+    pub dev: String,
+    pub class: String,
+    pub action: String,
+    pub data: Value,
+    pub timeout: Duration,
+    /// Reuse this id (a retry, contract §3); a fresh one otherwise.
+    pub id: Option<String>,
+}
+
+impl RequestSpec {
+    pub fn new(session: SessionId, pk: &str, dev: &str, class: &str, action: &str, data: Value) -> Self {
+        RequestSpec {
+            session,
+            pk: pk.into(),
+            dev: dev.into(),
+            class: class.into(),
+            action: action.into(),
+            data,
+            timeout: DEFAULT_TIMEOUT,
+            id: None,
+        }
+    }
+}
+
 
 /// The gateway's answer.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@ use super::log::Level;
 use super::state::{Outgoing, SimState};
 use crate::protocol::model::value_check::check_fields;
 use super::values::state_value;
-use super::Fail;
+use super::api::Fail;
 use crate::protocol::codes;
 use crate::protocol::model::{ParamDef, ValueType};
 use crate::protocol::payload::{CommandRequest, to_data};

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::Fail;
+use super::api::Fail;
 use super::files;
 use super::log::Level;
 use super::state::{FIRMWARE_MODULE, Outgoing, SimState, SOFTWARE_MODULE};

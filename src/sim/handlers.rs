@@ -14,7 +14,8 @@ use super::outage::make_batches;
 use super::state::{Outgoing, SimState};
 use crate::protocol::payload::{CHUNK_SIZES, SERIAL_MAX_CHUNK};
 use crate::protocol::model::value_check::{Rule, check};
-use super::{Fail, commands, downloads};
+use super::api::{Answer, Fail, bad_param, not_found};
+use super::{commands, downloads};
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, Reply, parse_envelope};
 use crate::protocol::model::ValueType;
@@ -40,38 +41,6 @@ pub struct Handled {
     pub reply: Option<Reply>,
     /// Reports and requests the gateway sends as a consequence, after the reply.
     pub out: Vec<Outgoing>,
-}
-
-/// What a handler answers: the reply's code, msg and data. Only a partial failure (some items of
-/// a set failed) carries data with a code other than 0.
-#[derive(Debug, Clone, PartialEq)]
-struct Answer {
-    code: i64,
-    msg: Option<String>,
-    data: Value,
-}
-
-impl Answer {
-    fn fail(fail: Fail) -> Answer {
-        Answer { code: fail.code, msg: Some(fail.msg), data: json!({}) }
-    }
-}
-
-impl From<Result<Value, Fail>> for Answer {
-    fn from(result: Result<Value, Fail>) -> Answer {
-        match result {
-            Ok(data) => Answer { code: codes::OK, msg: None, data },
-            Err(fail) => Answer::fail(fail),
-        }
-    }
-}
-
-fn bad_param(msg: impl Into<String>) -> Fail {
-    Fail { code: codes::BAD_PARAM, msg: msg.into() }
-}
-
-fn not_found(msg: impl Into<String>) -> Fail {
-    Fail { code: codes::NOT_FOUND, msg: msg.into() }
 }
 
 /// Reads `data` as `T`; a mismatch is code 4 naming the field.

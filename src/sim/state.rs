@@ -16,7 +16,7 @@ use super::log::SimLog;
 use super::outage::{HistoryQueue, Item, OfflineBuffer, RecentHistory};
 use super::replay::ReplyCache;
 use super::transfer::Transfer;
-use super::{SimCounters, SimError, SimSnapshot, TaskRecord};
+use super::api::{SimCounters, SimError, SimSnapshot, TaskRecord};
 use crate::protocol::ids::{IdKind, check_id};
 use crate::protocol::model::{Access, Lang, ModelKind, ModelSet, PortDef, ProductModel, PropertyDef, ValueType};
 use crate::protocol::port::PortParams;
@@ -156,7 +156,7 @@ impl SimState {
             history: HistoryQueue::default(),
             batch_max_bytes: super::outage::BATCH_MAX_BYTES,
             chunk_max_bytes: *crate::protocol::payload::CHUNK_SIZES.end(),
-            chunk_window: super::transfer::DEFAULT_WINDOW,
+            chunk_window: super::api::DEFAULT_WINDOW,
             active_alarms: Vec::new(),
             transfers: Vec::new(),
             tasks: VecDeque::new(),

@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
-use super::{Fail, TaskRecord};
+use super::api::{Fail, TaskRecord};
 use crate::protocol::codes;
 use crate::protocol::payload::{CHUNK_SIZES, FileChunk, FileDownload, MAX_CHUNK_WINDOW, OtaChunk, OtaStep, OtaUpgrade};
 
@@ -23,8 +23,6 @@ pub const MAX_IMAGE_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_ROUNDS: u32 = 5;
 /// `downloading` progress is reported at most every this many percent.
 pub const PROGRESS_STEP: f64 = 5.0;
-/// The simulator's window unless tuned: enough to hide a broker round trip per chunk.
-pub const DEFAULT_WINDOW: usize = 4;
 
 /// One running transfer.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{debug, info, warn};
 
-use super::TransportError;
+use super::link::TransportError;
 
 /// Settings of the embedded broker.
 #[derive(Debug, Clone)]

@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use super::{
+use super::link::{
     LINK_EVENT_CAPACITY, LinkCommand, LinkEvent, LinkHandle, LinkKind, LinkState, MAX_PENDING_PUBLISHES, Message,
     TransportError,
 };

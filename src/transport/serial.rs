@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use tokio_serial::SerialPortBuilderExt;
 use tracing::{debug, info, warn};
 
-use super::{
+use super::link::{
     LINK_EVENT_CAPACITY, LinkCommand, LinkEvent, LinkHandle, LinkKind, LinkState, MAX_PENDING_PUBLISHES, Message,
 };
 use crate::protocol::frame::{self, Frame, FrameDecoder, FrameKind};

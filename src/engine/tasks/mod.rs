@@ -17,9 +17,8 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::gateways::GatewayKey;
-use super::requests::RequestOutcome;
+use super::requests::{DEFAULT_TIMEOUT, RequestOutcome, RequestSpec, SessionId};
 use super::transfers::TransferKind;
-use super::{DEFAULT_TIMEOUT, RequestSpec, SessionId};
 use crate::protocol::codes;
 use crate::protocol::digest::sha256_hex;
 use crate::protocol::envelope::IdGenerator;
@@ -156,8 +155,8 @@ impl TransferProgress {
     }
 }
 
-/// The latest state of one task: sent as [`super::EngineEvent::Transfer`] and kept in
-/// [`super::SharedState::transfers`].
+/// The latest state of one task: sent as `EngineEvent::Transfer` and kept in
+/// `SharedState::transfers`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransferStatus {
     /// `taskId` or `fileId`.
@@ -223,7 +222,7 @@ pub struct OtaSpec {
     pub session: SessionId,
     pub pk: String,
     pub dev: String,
-    /// `taskId`; left empty, [`super::EngineHandle::start_ota`] picks a fresh one.
+    /// `taskId`; left empty, `EngineHandle::start_ota` picks a fresh one.
     pub task_id: String,
     pub module: String,
     pub version: String,
@@ -398,7 +397,7 @@ struct Task {
     request: Option<Outstanding>,
     /// Pushes: the image offered under this kind.
     served: Option<TransferKind>,
-    upload: Option<upload::Upload>,
+    upload: Option<Upload>,
 }
 
 impl Task {
@@ -557,7 +556,7 @@ impl TransferTasks {
         let Some(request) = task.request.take_if(|r| r.id == outcome.id) else { return Vec::new() };
         let reply = match &outcome.result {
             Ok(reply) => reply,
-            Err(super::RequestFailure::Timeout { .. }) => {
+            Err(super::requests::RequestFailure::Timeout { .. }) => {
                 let silent_too_long = task.deadline.is_some_and(|d| d <= now);
                 if silent_too_long {
                     let phase = TransferPhase::TimedOut { after: task.silence, waiting_for: format!("a reply to {}/{}", request.class, request.action) };
@@ -684,11 +683,26 @@ impl TransferTasks {
             .values()
             .filter(|t| t.status.kind == TaskKind::Ota && t.status.gateway == *gateway)
             .filter(|t| matches!(t.status.phase, TransferPhase::Verifying | TransferPhase::Installing))
-            .filter(|t| modules.iter().any(|m| t.status.target == push::ota_target(&m.module, &m.version)))
+            .filter(|t| modules.iter().any(|m| t.status.target == ota_target(&m.module, &m.version)))
             .map(|t| t.status.id.clone())
             .collect();
         done.into_iter().flat_map(|id| self.finish(&id, TransferPhase::Done, now)).collect()
     }
+}
+
+/// How an upgrade's target reads: `module version`.
+fn ota_target(module: &str, version: &str) -> String {
+    format!("{module} {version}")
+}
+
+/// The part of an upload's state that pushes do not have.
+#[derive(Debug)]
+struct Upload {
+    data: Vec<u8>,
+    hasher: sha2::Sha256,
+    read_size: u32,
+    max_bytes: u64,
+    dest: std::path::PathBuf,
 }
 
 #[cfg(test)]

@@ -7,17 +7,13 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::{
-    FileDownloadSpec, GatewayKey, OtaSpec, SessionInfo, Step, Task, TaskAction, TaskKind, TransferKind, TransferPhase, TransferProgress,
+    ota_target,     FileDownloadSpec, GatewayKey, OtaSpec, SessionInfo, Step, Task, TaskAction, TaskKind, TransferKind, TransferPhase, TransferProgress,
     TransferStatus, TransferTasks, check_chunk_size,
 };
 use crate::protocol::digest::is_sha256_hex;
 use crate::protocol::ids::is_safe_file_name;
 use crate::transport::LinkKind;
 
-/// How an upgrade's target reads: `module version`.
-pub(super) fn ota_target(module: &str, version: &str) -> String {
-    format!("{module} {version}")
-}
 
 /// What a push needs besides its status.
 struct Push {

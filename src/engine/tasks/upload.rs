@@ -2,7 +2,6 @@
 //! `file/read`, one chunk at a time from the next offset; the digest is checked before anything
 //! is written, and the file is written atomically (a temporary file renamed over the target).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -10,21 +9,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{FileUploadSpec, SERIAL_MAX_CHUNK, SessionInfo, Step, Task, TaskAction, TaskKind, TransferPhase, TransferProgress, TransferStatus, TransferTasks};
+use super::{FileUploadSpec, Upload, SERIAL_MAX_CHUNK, SessionInfo, Step, Task, TaskAction, TaskKind, TransferPhase, TransferProgress, TransferStatus, TransferTasks};
 use crate::engine::gateways::GatewayKey;
 use crate::protocol::codes;
 use crate::protocol::ids::is_safe_file_name;
 use crate::protocol::payload::{FileChunk, FileUploadReply};
-
-/// The part of an upload's state that pushes do not have.
-#[derive(Debug)]
-pub(super) struct Upload {
-    data: Vec<u8>,
-    hasher: Sha256,
-    read_size: u32,
-    max_bytes: u64,
-    dest: PathBuf,
-}
 
 impl TransferTasks {
     pub(crate) fn start_upload(&mut self, spec: FileUploadSpec, session: Option<SessionInfo>, now: Instant) -> Vec<TaskAction> {

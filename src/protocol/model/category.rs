@@ -6,8 +6,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::ModelKind;
-
 /// A device category: one of the standard's, or a vendor's `x-…`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Category {
@@ -39,14 +37,6 @@ impl Category {
         Category::Load,
         Category::Other,
     ];
-
-    /// The category of a model that declares none: `gateway` for a gateway, `other` for a device.
-    pub fn default_for(kind: ModelKind) -> Category {
-        match kind {
-            ModelKind::Gateway => Category::Gateway,
-            ModelKind::Device => Category::Other,
-        }
-    }
 
     /// The on-disk spelling.
     pub fn as_str(&self) -> &str {
@@ -117,6 +107,5 @@ mod tests {
         let err = "inverter".parse::<Category>().unwrap_err();
         assert!(err.contains("not one of gateway, meter"), "{err}");
         assert!("x-".parse::<Category>().is_err());
-        assert_eq!(Category::default_for(ModelKind::Device), Category::Other);
     }
 }

@@ -330,7 +330,7 @@ fn describe_failures(msg: &DataRef<'_>, models: &GatewayModels<'_>, lang: Lang, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::model::ModelSet;
+    use super::super::document::ModelSet;
     use crate::protocol::payload::SubRef;
     use serde_json::json;
 

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::types::ProductModel;
 use super::validate::{push_index, push_key, validate_value};
-use super::ModelError;
+use super::error::ModelError;
 
 /// A parsed, valid product model file that can be saved back unchanged or after an edit.
 #[derive(Debug, Clone)]

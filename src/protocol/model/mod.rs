@@ -9,6 +9,7 @@
 mod category;
 pub mod describe;
 mod document;
+mod error;
 pub mod matching;
 #[cfg(test)]
 mod tests;
@@ -17,21 +18,10 @@ mod validate;
 pub mod value_check;
 
 pub use category::Category;
+pub use error::ModelError;
 pub use document::{ModelDocument, ModelSet, check_duplicate_product_keys, check_sub_products};
 pub use types::{
     Access, AlarmDef, CommandDef, EnumLabels, Lang, LocalizedText, MeterDef, ModelKind, ParamDef, PointAlarm, PointDef,
     PointKind, PortDef, ProductModel, PropertyDef, ValueSpec, ValueType,
 };
 pub use validate::{SCHEMA_JSON, validate_value};
-
-/// One fault in a model file: which file, where in it (JSON path, root `$`), and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}: {path}: {message}")]
-pub struct ModelError {
-    /// Source name of the file (its path, or `builtin:<name>` for compiled-in models).
-    pub file: String,
-    /// JSON path such as `$.points[3].min`.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-}

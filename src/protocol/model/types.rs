@@ -591,7 +591,10 @@ pub struct ProductModel {
 impl ProductModel {
     /// The declared category, else `gateway` for a gateway and `other` for a device.
     pub fn category(&self) -> Category {
-        self.category.clone().unwrap_or_else(|| Category::default_for(self.kind))
+        self.category.clone().unwrap_or(match self.kind {
+            ModelKind::Gateway => Category::Gateway,
+            ModelKind::Device => Category::Other,
+        })
     }
 
     /// The port `id`.

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Value};
 
-use super::ModelError;
+use super::error::ModelError;
 use crate::protocol::ids::{IdKind, check_id};
 
 /// The product model JSON Schema (draft 2020-12), as shipped in `assets/schema/`.
@@ -119,7 +119,7 @@ fn pattern_message(path: &str, instance: &Value) -> Option<String> {
         return Some(format!("model version {text:?} is not supported (expected 1.x)"));
     }
     if path == "$.category" {
-        return text.parse::<super::Category>().err();
+        return text.parse::<super::category::Category>().err();
     }
     let kind = if path == "$.productKey" || path.starts_with("$.subProducts[") { IdKind::ProductKey } else { IdKind::Point };
     check_id(kind, text).err().map(|e| e.to_string())

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::protocol::envelope::kind_of;
-use super::{ParamDef, PointDef, PropertyDef, ValueSpec, ValueType};
+use super::types::{ParamDef, PointDef, PropertyDef, ValueSpec, ValueType};
 
 /// What a value must look like: its spec, and for a struct or array its members.
 #[derive(Debug, Clone, Copy)]
@@ -120,7 +120,7 @@ pub fn check_fields(defs: &[ParamDef], given: &Map<String, Value>, name: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use super::super::ModelSet;
+    use super::super::document::ModelSet;
     use serde_json::json;
 
     #[test]

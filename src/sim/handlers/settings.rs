@@ -5,11 +5,11 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Answer, not_found};
+use crate::sim::api::{Answer, bad_param, not_found};
 use crate::protocol::codes;
 use crate::protocol::model::Access;
 use crate::protocol::payload::{PortFailure, PortGet, PortSet, PortSetReply, Ports, PropertyFailure, PropertySetReply, Props, to_data};
-use crate::sim::Fail;
+use crate::sim::api::Fail;
 use crate::sim::log::Level;
 use crate::sim::state::{Outgoing, PortState, SimState};
 use crate::protocol::model::value_check::{Rule, check};
@@ -86,7 +86,7 @@ pub(super) fn property_set(state: &mut SimState, props: Map<String, Value>, out:
         let outcome = match model.property(&key) {
             None => Err(Fail { code: codes::UNSUPPORTED, msg: format!("no property \"{key}\"") }),
             Some(def) if !def.access.writable() => Err(Fail { code: codes::DENIED, msg: format!("{key} is read-only") }),
-            Some(def) => check(&Rule::property(def), &value, &key).map_err(super::bad_param).map(|()| def.access),
+            Some(def) => check(&Rule::property(def), &value, &key).map_err(bad_param).map(|()| def.access),
         };
         match outcome {
             Ok(access) => {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use egui::{Button, Grid, TextEdit};
 use serde_json::json;
 
-use super::DeviceTab;
+use super::tab::DeviceTab;
 use super::local_file::{FileLoader, POLL_EVERY};
 use super::transfers::{session_of, transfers_ui};
 use super::view::DeviceView;

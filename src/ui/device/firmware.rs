@@ -7,7 +7,7 @@ use egui::{Button, ComboBox, Grid, TextEdit};
 use super::local_file::{FileLoader, POLL_EVERY};
 use super::transfers::{session_of, transfers_ui};
 use super::view::DeviceView;
-use super::DeviceTab;
+use super::tab::DeviceTab;
 use crate::engine::tasks::{self, OtaSpec, TaskKind};
 use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};

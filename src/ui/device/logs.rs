@@ -5,7 +5,7 @@
 use egui::{Button, ComboBox, Grid, RichText, TextEdit};
 use serde_json::json;
 
-use super::DeviceTab;
+use super::tab::DeviceTab;
 use super::requests::request_outcome_ui;
 use super::transfers::session_of;
 use super::view::DeviceView;

@@ -19,20 +19,12 @@ pub mod local_file;
 pub mod logs;
 pub mod overview;
 pub mod requests;
+mod tab;
 pub mod transfers;
 pub mod view;
 
+pub use tab::DeviceTab;
 pub use view::DeviceView;
-
-/// One tab of the device page.
-pub trait DeviceTab {
-    /// A stable name, for egui ids and tests (`"firmware"`).
-    fn id(&self) -> &'static str;
-    /// The catalogue key of its title (English; shown translated).
-    fn title(&self) -> &'static str;
-    /// Draws the tab for gateway `page.key`, inside a vertical scroll area.
-    fn ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, commands: &mut Vec<UiCommand>);
-}
 
 /// The tabs of every device page, in their order. Adding a tab is one line here.
 fn all_tabs() -> Vec<Box<dyn DeviceTab>> {

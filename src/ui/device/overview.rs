@@ -5,7 +5,7 @@
 use egui::{Button, Grid};
 use serde_json::json;
 
-use super::DeviceTab;
+use super::tab::DeviceTab;
 use super::view::DeviceView;
 use crate::engine::RequestSpec;
 use crate::ui::format::{format_ago, format_uptime, format_utc};

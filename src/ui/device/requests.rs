@@ -5,7 +5,7 @@
 
 use egui::{Grid, RichText, TextEdit};
 
-use super::DeviceTab;
+use super::tab::DeviceTab;
 use super::view::DeviceView;
 use crate::engine::gateways::{RequestEnd, RequestRecord};
 use crate::ui::format::{format_ago, format_time_of_day};

@@ -1,0 +1,118 @@
+//! The engine's vocabulary: what it is told ([`EngineCommand`]), what it reports
+//! ([`EngineEvent`]), how it is set up, and the state it shares with its faces. Below both the
+//! engine task (`core.rs`) and the handle (`mod.rs`), so neither imports the other's types.
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use tokio::sync::oneshot;
+
+use super::gateways::{GatewayKey, Gateways};
+use super::requests::{RequestOutcome, RequestSpec, SessionId};
+use super::store::{MessageStore, StoreLimits};
+use super::tasks::{FileDownloadSpec, FileUploadSpec, OtaSpec, TransferStatus, TransferTable};
+use super::transfers;
+use crate::protocol::topic::TopicProfile;
+use crate::transport::{LinkConfig, LinkState, Message};
+
+/// How a session behaves besides carrying messages.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// MQTT filters subscribed on every connect (serial ignores them). Default: the profile's
+    /// master filter, which covers gateways' uplinks and the replies to our requests.
+    pub subscriptions: Vec<String>,
+    /// Shown in the GUI and logs.
+    pub label: String,
+}
+
+/// What the engine is told to do. Each variant is handled in one place (`core.rs`).
+#[derive(Debug)]
+pub enum EngineCommand {
+    /// Open a link as session `session` (ids come from [`EngineHandle::connect`]).
+    Connect { session: SessionId, config: LinkConfig, options: SessionOptions },
+    Disconnect { session: SessionId },
+    Publish { session: SessionId, message: Message },
+    Subscribe { session: SessionId, filter: String },
+    Unsubscribe { session: SessionId, filter: String },
+    /// Publish a request and follow it; the outcome comes as an event and, when given, on `reply`.
+    Request { spec: RequestSpec, id: String, reply: Option<oneshot::Sender<RequestOutcome>> },
+    /// Serve an image to gateways pulling it with `ota/chunk/get` or `file/chunk/get`.
+    OfferImage { kind: transfers::TransferKind, id: String, data: bytes::Bytes, chunk_size: u32 },
+    WithdrawImage { kind: transfers::TransferKind, id: String },
+    /// Upgrade a gateway's module: announce `ota/upgrade`, serve the image, follow
+    /// `ota/progress` to `done` or `failed`. Progress comes as [`EngineEvent::Transfer`].
+    StartOta(OtaSpec),
+    /// Push a file to a gateway (`file/download`) and wait for its `file/download/result`.
+    StartFileDownload(FileDownloadSpec),
+    /// Pull a file from a gateway (`file/upload`, `file/read`), check its digest, write it.
+    StartFileUpload(FileUploadSpec),
+    /// Stop a task; a push's image is withdrawn, so the gateway's next chunk request gets code 7.
+    CancelTransfer { id: String },
+    /// Acknowledge `alarm/report` and `history/report` and answer `time/sync` (on by default).
+    SetMasterDuties(bool),
+    /// Forward every received message as an event (the `watch` command wants them; the GUI reads
+    /// the store instead).
+    SetForwardMessages(bool),
+    ClearStore,
+    Shutdown,
+}
+
+/// What the engine reports, in batches.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    SessionState { session: SessionId, state: LinkState, attempts: u32 },
+    FramesDropped { session: SessionId, total: u64 },
+    /// Only when forwarding is on.
+    Message { session: SessionId, received_ms: i64, message: Message },
+    RequestSent { session: SessionId, id: String, topic: String },
+    RequestDone(RequestOutcome),
+    /// A chunk of an offered image was served.
+    ChunkServed { kind: transfers::TransferKind, id: String, bytes_served: u64, high_water: u64, size: u64 },
+    /// A transfer task changed phase, or made progress (at most ten times a second per task).
+    Transfer(TransferStatus),
+    /// A gateway's record changed (status, info, versions, points).
+    GatewayChanged(GatewayKey),
+    /// Something worth telling the user that is not an error of a request.
+    Notice { session: Option<SessionId>, text: String },
+}
+
+/// Shared, read-mostly state: the GUI reads it every frame, the engine writes it briefly.
+#[derive(Debug, Clone)]
+pub struct SharedState {
+    pub(super) store: Arc<RwLock<MessageStore>>,
+    pub(super) gateways: Arc<RwLock<Gateways>>,
+    pub(super) transfers: Arc<RwLock<TransferTable>>,
+}
+
+impl SharedState {
+    /// Reads the message store. A poisoned lock (a panic elsewhere) still gives the data.
+    pub fn store(&self) -> RwLockReadGuard<'_, MessageStore> {
+        self.store.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn gateways(&self) -> RwLockReadGuard<'_, Gateways> {
+        self.gateways.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The latest status of every transfer task (running ones and recent finished ones).
+    pub fn transfers(&self) -> RwLockReadGuard<'_, TransferTable> {
+        self.transfers.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Settings of an engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub profile: TopicProfile,
+    pub store_limits: StoreLimits,
+    pub master_duties: bool,
+    pub forward_messages: bool,
+    /// Ask a newly seen online gateway for `info/get` and `ota/version/get`: its reports of
+    /// those went out when it connected, maybe long before we did.
+    pub discover: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { profile: TopicProfile::builtin(), store_limits: StoreLimits::default(), master_duties: true, forward_messages: false, discover: true }
+    }
+}
