@@ -37,6 +37,9 @@ async fn raw_gateway(url: &str, pk: &str, dev: &str) -> (cems_workbench::transpo
             other => panic!("raw gateway's subscription never became active: {other:?}"),
         }
     }
+    // A gateway announces itself first (contract §4): only then does a master give it a row.
+    let status = json!({"id": format!("st-{dev}"), "ts": 1, "ver": "1.0", "data": {"online": true}});
+    link.publish(Message::new(format!("cems/v1/{pk}/{dev}/up/status"), serde_json::to_vec(&status).unwrap(), 1, true)).unwrap();
     (link, events)
 }
 

@@ -1,7 +1,8 @@
 //! `file put | get | ls`: move files to and from a gateway's file folder (contract §8).
 //! `put` and `get` show a progress bar on a terminal and print one JSON line at the end; exit 0
-//! only when the gateway confirms (download result 0) or the digest matched (upload), 1 when
-//! the gateway refused or failed, 2 for a usage error (unreadable file, a name that is not a
+//! only when the gateway pulled every byte and confirmed (download result 0) or the digest
+//! matched (upload), 1 when the gateway refused or failed (a result 0 without the whole file
+//! pulled is a failure), 2 for a usage error (unreadable file, a name that is not a
 //! plain file name), 3 for the link or a silent gateway. `ls` prints the listing as one line.
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::config::models::{ModelArgs, load_for_command, read_model_file};
 use crate::protocol::model::{
     EnumLabels, Lang, LocalizedText, ModelDocument, ModelError, ModelSet, ParamDef, PointAlarm, PortDef, ValueType,
-    check_duplicate_product_keys, check_sub_products,
+    cap_per_file, check_duplicate_product_keys, check_sub_products,
 };
 
 /// Validates `files`, printing `file: path: reason` per error and `ok: …` per clean file; exit 1 on any error.
@@ -66,6 +66,8 @@ fn validate_report(files: &[PathBuf], known_models: &ModelSet) -> (String, bool)
     let mut known = loaded.clone();
     known.extend(known_models.iter().filter(|b| !loaded.iter().any(|d| d.product_key() == b.product_key())).cloned());
     errors.extend(check_sub_products(&known).into_iter().filter(|e| known[..given].iter().any(|d| d.source_name() == e.file)));
+    // Each check lists at most 1,000 errors per file; together too.
+    let errors = cap_per_file(errors);
 
     let mut out = String::new();
     for file in files {

@@ -1,7 +1,8 @@
 //! `ota`: upgrade a gateway's module with an image file and follow the gateway to its verdict.
 //! A progress bar on a terminal (stderr), one JSON line at the end (stdout). Exit 0 only when
-//! the gateway reports `done`; 1 when it refused or failed (the code and its name are in the
-//! line); 2 for a usage error (unreadable image, chunk size out of range, digest mismatch);
+//! the gateway pulled every byte of the image and then reported `done`; 1 when it refused or
+//! failed, or claimed done without pulling the whole image (the code, its name and the reason
+//! are in the line); 2 for a usage error (unreadable image, chunk size out of range, digest mismatch);
 //! 3 when the link could not be opened or stayed down, or the gateway went silent.
 //!
 //! The transfer helpers here (`follow`, `status_line`, `exit_code`) serve `file` too.
@@ -186,6 +187,10 @@ pub(super) fn status_line(status: &TransferStatus) -> Value {
         "elapsedSecs": (secs * 1000.0).round() / 1000.0,
         "rateBps": if secs > 0.0 { (progress.position as f64 / secs).round() } else { 0.0 },
     });
+    if status.kind != TaskKind::FileUpload {
+        // What the gateway really pulled (each byte once): bytesMoved counts resends too.
+        line["bytesCovered"] = json!(progress.covered);
+    }
     if status.kind == TaskKind::Ota {
         line["deviceStep"] = json!(progress.device_step);
     }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::link_args::LinkArgs;
 use crate::config::models::{ModelArgs, load_for_command};
+use crate::engine::store::StoreLimits;
 use crate::engine::{EngineConfig, EngineEvent};
 use crate::protocol::envelope::{Envelope, parse_envelope_value};
 use crate::protocol::model::describe::{DataNote, DataRef, describe_data};
@@ -94,7 +95,9 @@ pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>, models: 
         Err(code) => return code,
     };
     // A watcher is passive: it neither acknowledges on the gateways' behalf nor asks them anything.
-    let config = EngineConfig { master_duties: false, forward_messages: true, discover: false, ..EngineConfig::default() };
+    // Watch prints what it forwards and reads nothing back from the store: keep that one small.
+    let store_limits = StoreLimits { total_bytes: 32 * 1024 * 1024, ..StoreLimits::default() };
+    let config = EngineConfig { master_duties: false, forward_messages: true, discover: false, store_limits, ..EngineConfig::default() };
     let filter = filter.unwrap_or_else(|| "#".to_owned());
     let mut cli = match CliSession::open(&rt, link, "watch", config, Some(vec![filter])) {
         Ok(s) => s,
@@ -135,6 +138,8 @@ pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>, models: 
                     EngineEvent::SessionState { state: LinkState::Down { reason }, .. } => eprintln!("{}: down: {reason}", cli.label),
                     EngineEvent::SessionState { state: LinkState::Up, .. } => eprintln!("{}: up", cli.label),
                     EngineEvent::FramesDropped { total, .. } => eprintln!("{}: {total} bad frames dropped so far", cli.label),
+                    // Messages dropped while our stdout was stalled, among others.
+                    EngineEvent::Notice { session: None, text } => eprintln!("{}: {text}", cli.label),
                     _ => {}
                 }
             }

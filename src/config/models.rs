@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 
 use crate::protocol::model::{ModelDocument, ModelError, ModelSet, check_duplicate_product_keys, check_sub_products};
 
+/// Largest model file read: the biggest real product has a few thousand points (about 2 MB);
+/// a larger file is refused before it is read, not parsed into gigabytes.
+pub const MAX_MODEL_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// `--models DIR`, shared by every command that decodes or acts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct ModelArgs {
@@ -78,6 +82,10 @@ fn io_error(file: &str, message: String) -> Vec<ModelError> {
 pub fn read_model_file(path: impl AsRef<Path>) -> Result<ModelDocument, Vec<ModelError>> {
     let path = path.as_ref();
     let name = path.display().to_string();
+    let size = std::fs::metadata(path).map_err(|e| io_error(&name, format!("cannot read: {e}")))?.len();
+    if size > MAX_MODEL_FILE_BYTES {
+        return Err(io_error(&name, format!("{size} bytes: a model file is at most {MAX_MODEL_FILE_BYTES} bytes (16 MiB)")));
+    }
     let bytes = std::fs::read(path).map_err(|e| io_error(&name, format!("cannot read: {e}")))?;
     let text = String::from_utf8(bytes)
         .map_err(|e| io_error(&name, format!("not UTF-8 text (bad byte at offset {})", e.utf8_error().valid_up_to())))?;
@@ -207,6 +215,16 @@ mod tests {
         let loaded = load_models(std::slice::from_ref(&gone), None);
         assert_eq!(loaded.problems.len(), 1);
         assert!(loaded.problems[0].message.contains("cannot read folder"), "{}", loaded.problems[0]);
+    }
+
+    #[test]
+    fn a_file_over_the_size_limit_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.json");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_MODEL_FILE_BYTES + 1).unwrap();
+        let errors = read_model_file(&path).unwrap_err();
+        assert!(errors[0].message.contains("at most"), "{}", errors[0]);
     }
 
     #[test]

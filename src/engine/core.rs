@@ -1,7 +1,8 @@
 //! The engine task: one loop that owns the sessions and handles every command and link event
 //! in one place, so no state is shared with the callers but the store and the gateway table.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,8 +10,9 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::discovery::Discovery;
 use super::gateways::GatewayKey;
-use super::requests::{Finished, PendingRequests, RequestFailure, RequestSpec, SessionId};
+use super::requests::{Finished, PendingRequests, ReplySource, RequestFailure, RequestSpec, SessionId};
 use super::tasks::{SessionInfo, TaskAction, TaskKind, TransferPhase, TransferTasks};
 use super::transfers::{TransferKind, TransferService};
 use super::api::{EngineCommand, EngineConfig, EngineEvent, SessionOptions, SharedState};
@@ -25,6 +27,18 @@ use crate::transport::{LinkCommand, LinkConfig, LinkEvent, LinkHandle, LinkState
 const LINK_QUEUE: usize = 8192;
 /// Link events handled before a batch is flushed, so the GUI sees progress under load.
 const BATCH_LIMIT: usize = 1024;
+/// Event batches the faces may leave unread (a GUI drains every frame; a stalled `watch` does not).
+pub(super) const EVENT_BATCHES: usize = 256;
+/// Events held while the channel is full, besides forwarded messages (dropped) and gateway
+/// changes (kept once each).
+const HELD_EVENTS: usize = 100_000;
+/// Payload bytes of forwarded messages on their way to a reader.
+const FORWARD_BUDGET_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Payload bytes of the forwarded messages in `batch`, as the budget counts them.
+pub(super) fn forwarded_bytes(batch: &[EngineEvent]) -> u64 {
+    batch.iter().map(|e| if let EngineEvent::Message { message, .. } = e { message.payload.len() as u64 } else { 0 }).sum()
+}
 
 struct Session {
     link: LinkHandle,
@@ -40,14 +54,20 @@ pub(super) struct EngineCore {
     pending: PendingRequests,
     link_tx: mpsc::Sender<(SessionId, LinkEvent)>,
     link_rx: mpsc::Receiver<(SessionId, LinkEvent)>,
-    events: mpsc::UnboundedSender<Vec<EngineEvent>>,
+    events: mpsc::Sender<Vec<EngineEvent>>,
     batch: Vec<EngineEvent>,
     changed_gateways: BTreeSet<GatewayKey>,
     notify: Box<dyn Fn() + Send + Sync>,
     ids: Arc<IdGenerator>,
     transfers: TransferService,
     /// Gateways already asked for their info and versions in this engine's life.
-    discovered: HashSet<GatewayKey>,
+    discovery: Discovery,
+    /// Events a full channel could not take yet, oldest first.
+    held: VecDeque<EngineEvent>,
+    /// Events dropped since the reader last kept up.
+    dropped_events: u64,
+    /// Payload bytes of forwarded messages the reader has not taken yet (it subtracts them).
+    forwarded_in_flight: Arc<AtomicU64>,
     tasks: TransferTasks,
     /// Work done off the loop (atomic file writes) reports back here.
     internal_tx: mpsc::UnboundedSender<Internal>,
@@ -64,7 +84,7 @@ impl EngineCore {
         config: EngineConfig,
         state: SharedState,
         ids: Arc<IdGenerator>,
-        events: mpsc::UnboundedSender<Vec<EngineEvent>>,
+        (events, forwarded_in_flight): (mpsc::Sender<Vec<EngineEvent>>, Arc<AtomicU64>),
         notify: Box<dyn Fn() + Send + Sync>,
     ) -> Self {
         let (link_tx, link_rx) = mpsc::channel(LINK_QUEUE);
@@ -79,10 +99,13 @@ impl EngineCore {
             link_rx,
             events,
             batch: Vec::new(),
+            held: VecDeque::new(),
+            forwarded_in_flight,
+            dropped_events: 0,
             changed_gateways: BTreeSet::new(),
             notify,
             ids,
-            discovered: HashSet::new(),
+            discovery: Discovery::new(Instant::now()),
             transfers: TransferService::default(),
             tasks,
             internal_tx,
@@ -92,7 +115,7 @@ impl EngineCore {
 
     pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<EngineCommand>) {
         loop {
-            let deadline = [self.pending.next_deadline(), self.tasks.next_deadline()].into_iter().flatten().min();
+            let deadline = [self.pending.next_deadline(), self.tasks.next_deadline(), self.discovery.next_deadline()].into_iter().flatten().min();
             let keep_going = tokio::select! {
                 command = commands.recv() => match command {
                     Some(c) => self.handle_command(c),
@@ -120,6 +143,9 @@ impl EngineCore {
             self.deliver(expired);
             let timed_out = self.tasks.on_tick(Instant::now());
             self.apply(timed_out);
+            for (session, key) in self.discovery.due(Instant::now()) {
+                self.ask_identity(session, &key);
+            }
             self.flush();
         }
         for session in self.sessions.values() {
@@ -132,16 +158,54 @@ impl EngineCore {
         self.batch.push(event);
     }
 
+    /// Hands the batch to the faces. The channel is bounded ([`EVENT_BATCHES`]): a consumer that
+    /// stops reading (`watch` with its stdout stalled) must not grow our memory. While it is full
+    /// the batch is held; forwarded messages are dropped and counted (the topic store has them),
+    /// a gateway's change is kept once, and everything else is kept up to [`HELD_EVENTS`].
     fn flush(&mut self) {
         let changed = std::mem::take(&mut self.changed_gateways);
         self.batch.extend(changed.into_iter().map(EngineEvent::GatewayChanged));
-        if self.batch.is_empty() {
+        if self.batch.is_empty() && self.held.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.batch);
-        // Nobody listening is fine: a script may only want the shared state.
-        let _ = self.events.send(batch);
-        (self.notify)();
+        let mut batch: Vec<EngineEvent> = self.held.drain(..).collect();
+        if self.dropped_events > 0 {
+            let text = format!("{} events dropped (forwarded messages, repeated changes): the reader was too slow", self.dropped_events);
+            batch.push(EngineEvent::Notice { session: None, text });
+        }
+        batch.append(&mut self.batch);
+        match self.events.try_send(batch) {
+            Ok(()) => {
+                self.dropped_events = 0;
+                (self.notify)();
+            }
+            Err(mpsc::error::TrySendError::Full(batch)) => self.hold(batch),
+            // Nobody listening is fine: a script may only want the shared state.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Keeps what a full channel could not take, within [`HELD_EVENTS`].
+    fn hold(&mut self, batch: Vec<EngineEvent>) {
+        let mut changed = BTreeSet::new();
+        for event in batch {
+            match event {
+                EngineEvent::Message { message, .. } => {
+                    self.dropped_events += 1;
+                    self.forwarded_in_flight.fetch_sub(message.payload.len() as u64, Ordering::Relaxed);
+                }
+                // The notice is made again, with the new count, when the reader is back.
+                EngineEvent::Notice { session: None, ref text } if text.ends_with("the reader was too slow") => {}
+                EngineEvent::GatewayChanged(key) => {
+                    if !changed.insert(key) {
+                        self.dropped_events += 1;
+                    }
+                }
+                other if self.held.len() < HELD_EVENTS => self.held.push_back(other),
+                _ => self.dropped_events += 1,
+            }
+        }
+        self.held.extend(changed.into_iter().map(EngineEvent::GatewayChanged));
     }
 
     fn deliver(&mut self, finished: Vec<Finished>) {
@@ -353,15 +417,25 @@ impl EngineCore {
     }
 
     fn forward(&mut self, session: SessionId, received_ms: i64, message: Message) {
-        if self.config.forward_messages {
-            self.emit(EngineEvent::Message { session, received_ms, message });
+        if !self.config.forward_messages {
+            return;
         }
+        // Messages are what a stalled reader piles up: past the budget they are dropped here
+        // (counted, and said in a notice), while the topic store keeps them.
+        let bytes = message.payload.len() as u64;
+        if self.forwarded_in_flight.load(Ordering::Relaxed).saturating_add(bytes) > FORWARD_BUDGET_BYTES {
+            self.dropped_events += 1;
+            return;
+        }
+        self.forwarded_in_flight.fetch_add(bytes, Ordering::Relaxed);
+        self.emit(EngineEvent::Message { session, received_ms, message });
     }
 
     fn handle_uplink(&mut self, session: SessionId, topic: &CemsTopic, payload: &[u8], received_ms: i64) {
         let key = GatewayKey { pk: topic.pk.clone(), dev: topic.dev.clone() };
-        self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).touch(&topic.pk, &topic.dev, session, received_ms);
-        self.changed_gateways.insert(key.clone());
+        if self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).seen(&key, session, received_ms) {
+            self.changed_gateways.insert(key.clone());
+        }
         let envelope = match parse_envelope(payload) {
             Ok(e) => e,
             Err(err) => {
@@ -377,11 +451,7 @@ impl EngineCore {
             }
         };
         match envelope {
-            Envelope::Reply(reply) if topic.reply => {
-                self.record_reply_data(&key, topic, &reply.data, reply.code, received_ms);
-                let finished = self.pending.complete(&reply.id, reply.code, reply.msg, reply.data, Instant::now());
-                self.deliver(finished.into_iter().collect());
-            }
+            Envelope::Reply(reply) if topic.reply => self.handle_reply(session, &key, topic, reply, received_ms),
             Envelope::Request(request) if !topic.reply => self.handle_report(session, &key, topic, request, received_ms),
             _ => {
                 let text = format!("{}: envelope shape does not match the topic (reply vs request)", topic.class_action());
@@ -394,6 +464,23 @@ impl EngineCore {
         self.config.master_duties
             && !topic.reply
             && matches!((topic.class.as_str(), topic.action.as_str()), ("alarm", "report") | ("history", "report") | ("time", "sync"))
+    }
+
+    /// A reply counts only as the answer to a pending request of its id that went to this gateway,
+    /// class and action over this link. Anything else (the id on another gateway's reply topic, a
+    /// reply nobody asked for) stays in the topic store only: no other client on the broker can
+    /// complete our requests or write a gateway's record by guessing or copying an id.
+    fn handle_reply(&mut self, session: SessionId, key: &GatewayKey, topic: &CemsTopic, reply: Reply, received_ms: i64) {
+        let from = ReplySource { session, pk: &topic.pk, dev: &topic.dev, class: &topic.class, action: &topic.action };
+        let Some(finished) = self.pending.complete(&reply.id, &from, reply.code, reply.msg, reply.data, Instant::now()) else {
+            tracing::debug!(id = %reply.id, gateway = %key, "{}/reply answers no pending request: ignored ({} so far)", topic.class_action(), self.pending.unmatched());
+            return;
+        };
+        // Recorded only now that it is known to answer our request.
+        if let Ok(answer) = &finished.0.result {
+            self.record_reply_data(key, topic, &answer.data, answer.code, received_ms);
+        }
+        self.deliver(vec![finished]);
     }
 
     /// Keeps what a successful reply says about its gateway, as a report of the same fact would.
@@ -436,14 +523,25 @@ impl EngineCore {
             _ => Vec::new(),
         };
         self.apply(actions);
-        let online = !matches!(typed, Payload::Status(ref s) if !s.online);
-        if online {
-            self.discover(session, key);
-        }
+        // Only a gateway that announces itself is asked who it is, and at a bounded rate.
+        let announces = matches!(typed, Payload::Status(ref s) if s.online) || matches!(typed, Payload::Info(_));
         let answer = if self.config.master_duties { duty_answer(topic, &request.id, &typed, now) } else { None };
-        self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).apply(key, typed, now);
+        // The acknowledgement goes out first: it is what the gateway waits for.
         if let Some(reply) = answer {
             self.reply(session, topic, reply);
+        }
+        let known = {
+            let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
+            let existed = gateways.get(key).is_some();
+            gateways.apply(key, typed, now);
+            // Seen already when it had a row; a row made just now takes this session.
+            existed || gateways.seen(key, session, now)
+        };
+        if known {
+            self.changed_gateways.insert(key.clone());
+            if announces {
+                self.discover(session, key);
+            }
         }
     }
 
@@ -466,7 +564,7 @@ impl EngineCore {
                     && let Some(image) = self.transfers.get(kind, id)
                 {
                     let (bytes_served, high_water, size) = (image.bytes_served, image.high_water, image.data.len() as u64);
-                    served = Some((bytes_served, image.chunks_served, high_water));
+                    served = Some(image.counters());
                     self.emit(EngineEvent::ChunkServed { kind, id: id.clone(), bytes_served, high_water, size });
                 }
                 (Reply::ok(request.id, data), served)
@@ -481,16 +579,20 @@ impl EngineCore {
         }
     }
 
-    /// Asks a gateway seen for the first time for what it announced when it connected.
+    /// Queues a newly announced gateway to be asked what it announced when it connected (its
+    /// reports of that went out maybe long before we did); asked at the discovery rate.
     fn discover(&mut self, session: SessionId, key: &GatewayKey) {
-        if !self.config.discover || !self.discovered.insert(key.clone()) {
-            return;
+        if self.config.discover {
+            self.discovery.want(session, key);
         }
+    }
+
+    /// Asks a queued gateway for its identity, unless it has told it by now.
+    fn ask_identity(&mut self, session: SessionId, key: &GatewayKey) {
         let has_info = self.state.gateways().get(key).is_some_and(|g| g.info.is_some() && !g.versions.is_empty());
-        if has_info {
-            return;
+        if !has_info {
+            self.refresh_identity(session, key);
         }
-        self.refresh_identity(session, key);
     }
 
     /// Asks a gateway for its info and module versions: after an upgrade both have changed, and a

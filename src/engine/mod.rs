@@ -7,7 +7,7 @@
 //! an [`EngineHandle`], read the shared store and gateway table, and drain [`EngineEvent`]s in
 //! batches from [`EngineEvents`]; `notify` is called after each batch so a GUI can repaint.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::{mpsc, oneshot};
@@ -18,6 +18,7 @@ use crate::transport::{LinkConfig, Message};
 
 mod api;
 mod core;
+mod discovery;
 pub mod gateways;
 pub mod requests;
 pub mod store;
@@ -25,6 +26,10 @@ pub mod tasks;
 pub mod transfers;
 
 pub use gateways::{GatewayKey, GatewayRecord, Gateways};
+/// The discovery rate (how fast newly announced gateways are asked who they are).
+pub mod discovery_limits {
+    pub use super::discovery::{BURST, QUEUE_CAPACITY, RATE_PER_SEC};
+}
 pub use api::{EngineCommand, EngineConfig, EngineEvent, SessionOptions, SharedState};
 pub use requests::{DEFAULT_TIMEOUT, RequestFailure, RequestOutcome, RequestSpec, SessionId};
 pub use tasks::{FileDownloadSpec, FileUploadSpec, OtaSpec, TaskKind, TransferPhase, TransferProgress, TransferStatus, TransferTable};
@@ -132,7 +137,9 @@ impl EngineHandle {
 /// The receiving side of the engine's events.
 #[derive(Debug)]
 pub struct EngineEvents {
-    events: mpsc::UnboundedReceiver<Vec<EngineEvent>>,
+    events: mpsc::Receiver<Vec<EngineEvent>>,
+    /// Payload bytes of forwarded messages sent and not yet received here.
+    in_flight: Arc<AtomicU64>,
 }
 
 impl EngineEvents {
@@ -140,6 +147,7 @@ impl EngineEvents {
     pub fn drain(&mut self) -> Vec<EngineEvent> {
         let mut out = Vec::new();
         while let Ok(batch) = self.events.try_recv() {
+            self.received(&batch);
             out.extend(batch);
         }
         out
@@ -147,7 +155,16 @@ impl EngineEvents {
 
     /// Waits for the next batch; `None` when the engine has stopped.
     pub async fn next_batch(&mut self) -> Option<Vec<EngineEvent>> {
-        self.events.recv().await
+        let batch = self.events.recv().await?;
+        self.received(&batch);
+        Some(batch)
+    }
+
+    fn received(&self, batch: &[EngineEvent]) {
+        let bytes = core::forwarded_bytes(batch);
+        if bytes > 0 {
+            self.in_flight.fetch_sub(bytes.min(self.in_flight.load(Ordering::Relaxed)), Ordering::Relaxed);
+        }
     }
 }
 
@@ -171,7 +188,7 @@ impl Engine {
     ) -> Result<(EngineHandle, EngineEvents), NoRuntime> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|e| NoRuntime(e.to_string()))?;
         let (command_tx, command_rx) = mpsc::unbounded_channel();
-        let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let (event_tx, event_rx) = mpsc::channel(core::EVENT_BATCHES);
         let state = SharedState {
             store: Arc::new(RwLock::new(MessageStore::new(config.store_limits.clone()))),
             gateways: Arc::new(RwLock::new(Gateways::new())),
@@ -179,9 +196,10 @@ impl Engine {
         };
         let profile = Arc::new(config.profile.clone());
         let ids = Arc::new(IdGenerator::new("wb"));
-        let core = core::EngineCore::new(config, state.clone(), ids.clone(), event_tx, Box::new(notify));
+        let in_flight = Arc::new(AtomicU64::new(0));
+        let core = core::EngineCore::new(config, state.clone(), ids.clone(), (event_tx, in_flight.clone()), Box::new(notify));
         runtime.spawn(core.run(command_rx));
         let handle = EngineHandle { commands: command_tx, next_session: Arc::new(AtomicU32::new(1)), ids, state, profile };
-        Ok((handle, EngineEvents { events: event_rx }))
+        Ok((handle, EngineEvents { events: event_rx, in_flight }))
     }
 }

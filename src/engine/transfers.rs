@@ -51,6 +51,99 @@ pub struct ServedImage {
     pub chunks_served: u64,
     /// Highest offset + length served: how far the gateway has got.
     pub high_water: u64,
+    /// Which bytes were served at least once: a push succeeds only when all were.
+    pub coverage: Coverage,
+}
+
+impl ServedImage {
+    /// The counters a transfer task follows.
+    pub fn counters(&self) -> ServedCounters {
+        ServedCounters {
+            bytes_served: self.bytes_served,
+            chunks: self.chunks_served,
+            high_water: self.high_water,
+            covered: self.coverage.covered(),
+            first_missing: self.coverage.first_missing(),
+        }
+    }
+}
+
+/// How much of an image has been served, after one more chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ServedCounters {
+    /// Resends included.
+    pub bytes_served: u64,
+    pub chunks: u64,
+    /// Highest offset + length served.
+    pub high_water: u64,
+    /// Distinct bytes served at least once.
+    pub covered: u64,
+    /// The first byte never served; `None` once every byte was.
+    pub first_missing: Option<u64>,
+}
+
+/// The bytes of an image served at least once, one bit a byte: exact for any offsets and lengths
+/// a gateway asks for, and never more than an eighth of the image in memory however it asks (a
+/// list of ranges would grow with every hole a hostile client leaves).
+#[derive(Debug, Clone, Default)]
+pub struct Coverage {
+    bits: Vec<u64>,
+    size: u64,
+    covered: u64,
+    /// Every byte below it was served; it only moves up, so keeping it costs O(size / 64) in all.
+    lowest_missing: u64,
+}
+
+impl Coverage {
+    pub fn new(size: u64) -> Coverage {
+        let words = usize::try_from(size.div_ceil(64)).unwrap_or(usize::MAX);
+        Coverage { bits: vec![0; words], size, covered: 0, lowest_missing: 0 }
+    }
+
+    /// Marks `start..end` (clamped to the image) as served.
+    pub fn mark(&mut self, start: u64, end: u64) {
+        let end = end.min(self.size);
+        let mut at = start;
+        while at < end {
+            let (word, bit) = ((at / 64) as usize, at % 64);
+            let n = (64 - bit).min(end - at);
+            let mask = if n == 64 { u64::MAX } else { ((1u64 << n) - 1) << bit };
+            let Some(slot) = self.bits.get_mut(word) else { return };
+            self.covered += u64::from((mask & !*slot).count_ones());
+            *slot |= mask;
+            at += n;
+        }
+        if start <= self.lowest_missing {
+            self.advance();
+        }
+    }
+
+    /// Moves `lowest_missing` past the bytes served from it on.
+    fn advance(&mut self) {
+        while self.lowest_missing < self.size {
+            let (word, bit) = ((self.lowest_missing / 64) as usize, self.lowest_missing % 64);
+            let Some(w) = self.bits.get(word) else { break };
+            let run = u64::from((w >> bit).trailing_ones());
+            if run == 0 {
+                break;
+            }
+            self.lowest_missing += run;
+        }
+    }
+
+    /// Distinct bytes served.
+    pub fn covered(&self) -> u64 {
+        self.covered
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.covered >= self.size
+    }
+
+    /// The first byte never served, if any: where a gateway's claim of success is shown false.
+    pub fn first_missing(&self) -> Option<u64> {
+        (self.lowest_missing < self.size).then_some(self.lowest_missing)
+    }
 }
 
 /// A refused chunk request: the reply's code and text.
@@ -90,7 +183,8 @@ impl TransferService {
         if self.withdrawn_set.remove(&key) {
             self.withdrawn.retain(|k| *k != key);
         }
-        self.images.insert(key, ServedImage { data, chunk_size, bytes_served: 0, chunks_served: 0, high_water: 0 });
+        let coverage = Coverage::new(data.len() as u64);
+        self.images.insert(key, ServedImage { data, chunk_size, bytes_served: 0, chunks_served: 0, high_water: 0, coverage });
     }
 
     /// Stops serving `id`; its later chunk requests are refused with code 7.
@@ -168,6 +262,7 @@ impl TransferService {
         image.bytes_served += chunk.len() as u64;
         image.chunks_served += 1;
         image.high_water = image.high_water.max(end);
+        image.coverage.mark(offset, end);
         let encoded = base64::engine::general_purpose::STANDARD.encode(&chunk);
         Ok(json!({ field: id, "offset": offset, "data": encoded }))
     }
@@ -209,6 +304,43 @@ mod tests {
         served(&mut s, TransferKind::Ota, &json!({"taskId": "t1", "offset": 768, "length": 256}));
         let img = s.get(TransferKind::Ota, "t1").unwrap();
         assert_eq!((img.bytes_served, img.chunks_served, img.high_water), (464, 2, 1000));
+        // The resend is not counted twice, and the high-water mark is not coverage.
+        assert_eq!(img.counters().covered, 232);
+        assert_eq!(img.coverage.first_missing(), Some(0));
+    }
+
+    #[test]
+    fn coverage_counts_each_byte_once_and_finds_the_first_hole() {
+        let mut c = Coverage::new(1000);
+        c.mark(0, 100);
+        c.mark(50, 150);
+        c.mark(300, 2000);
+        assert_eq!(c.covered(), 150 + 700);
+        assert_eq!(c.first_missing(), Some(150));
+        c.mark(150, 300);
+        assert!(c.is_complete() && c.first_missing().is_none());
+        assert_eq!(c.covered(), 1000);
+        // Odd offsets across word boundaries.
+        let mut c = Coverage::new(200);
+        for start in (0..200).step_by(7) {
+            c.mark(start, start + 3);
+        }
+        assert_eq!(c.covered(), (0..200).filter(|b| b % 7 < 3).count() as u64);
+        assert_eq!(c.first_missing(), Some(3));
+        // Memory is an eighth of the image whatever is asked for.
+        assert_eq!(Coverage::new(8 * 1024 * 1024).bits.len(), 8 * 1024 * 1024 / 64);
+    }
+
+    #[test]
+    fn a_gateway_that_skips_a_chunk_leaves_the_image_uncovered() {
+        let mut s = service();
+        for offset in [0, 256, 768] {
+            served(&mut s, TransferKind::Ota, &json!({"taskId": "t1", "offset": offset, "length": 256}));
+        }
+        let img = s.get(TransferKind::Ota, "t1").unwrap();
+        assert_eq!((img.high_water, img.counters().covered), (1000, 744));
+        assert!(!img.coverage.is_complete());
+        assert_eq!(img.coverage.first_missing(), Some(512));
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! The envelope every payload travels in (contract §3): requests and reports carry `ver` and
 //! `data`; replies carry the request's `id`, a `code` and an optional `msg`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
@@ -214,25 +212,29 @@ pub fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-/// Makes request ids: unique per sender for far longer than 24 h (a random prefix per process
-/// and a counter), at most 64 characters.
+/// Random bits in every id from [`IdGenerator`].
+pub const ID_RANDOM_BITS: u32 = 96;
+
+/// Makes request ids nobody else on the broker can guess: the label, then 96 fresh bits from the
+/// thread's CSPRNG (ChaCha12 seeded by the OS) per id, in hex. A counter would let anyone who
+/// saw one id forge the reply to the next; 96 random bits also keep ids unique per sender for far
+/// longer than the contract's 24 h without one. At most 16 + 1 + 24 characters, `[A-Za-z0-9-]`.
 #[derive(Debug)]
 pub struct IdGenerator {
-    prefix: String,
-    next: AtomicU64,
+    label: String,
 }
 
 impl IdGenerator {
     /// `label` names the sender in the id (`wb`, `sim`); it is cut to 16 characters.
     pub fn new(label: &str) -> Self {
         let label: String = label.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(16).collect();
-        let salt: u32 = rand::random();
-        IdGenerator { prefix: format!("{label}-{salt:08x}"), next: AtomicU64::new(1) }
+        IdGenerator { label }
     }
 
     pub fn next_id(&self) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{n}", self.prefix)
+        let bits: u128 = rand::random::<u128>() >> (128 - ID_RANDOM_BITS);
+        let width = (ID_RANDOM_BITS / 4) as usize;
+        if self.label.is_empty() { format!("{bits:0width$x}") } else { format!("{}-{bits:0width$x}", self.label) }
     }
 }
 
@@ -292,13 +294,17 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_unique_and_short() {
+    fn ids_are_unique_short_and_random() {
         let g = IdGenerator::new("workbench-with-a-long-name");
         let a = g.next_id();
         let b = g.next_id();
         assert_ne!(a, b);
-        assert!(a.len() <= MAX_ID_LEN);
+        assert_eq!(a.len(), 16 + 1 + 24, "{a}");
+        assert!(a.len() <= MAX_ID_LEN && a.starts_with("workbench-with-a-"));
         assert_ne!(IdGenerator::new("wb").next_id(), IdGenerator::new("wb").next_id());
+        // No label: the random part alone, still a valid id.
+        let bare = IdGenerator::new("+/#").next_id();
+        assert!(bare.len() == 24 && bare.chars().all(|c| c.is_ascii_hexdigit()), "{bare}");
     }
 
     proptest::proptest! {

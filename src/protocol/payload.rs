@@ -9,6 +9,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 pub use super::port::{Port, PortStatus, PortType};
+pub use checks::ALARM_LEVELS;
+
+mod checks;
 
 /// A point's value: number, bool or string.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,7 +111,7 @@ pub struct PointValue {
     pub sub: String,
     pub pid: String,
     pub v: PointV,
-    #[serde(default)]
+    /// Quality, required (contract §2): 0 good, 1 invalid, 2 stale, 3 substituted.
     pub q: u8,
     pub ts: i64,
 }
@@ -164,7 +167,8 @@ pub struct Alarm {
     pub pid: Option<String>,
     #[serde(rename = "type")]
     pub alarm_type: String,
-    /// 1 (most severe) to 4.
+    /// 1 (most severe) to 4; anything else is refused on decoding.
+    #[serde(deserialize_with = "checks::alarm_level")]
     pub level: u8,
     pub state: AlarmState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -490,6 +494,10 @@ pub struct LogEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogEntries {
     pub entries: Vec<LogEntry>,
+    /// Set on a `log/get` reply that holds only the oldest matching entries (one message
+    /// carries 256 KiB): ask again with `from` = the last entry's `ts` + 1 for the rest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -712,7 +720,7 @@ mod tests {
     fn point_report_decodes() {
         let data = json!({"points": [
             {"sub": "M1", "pid": "Ua", "v": 230.1, "q": 0, "ts": 1},
-            {"sub": "M1", "pid": "Brk", "v": true, "ts": 1},
+            {"sub": "M1", "pid": "Brk", "v": true, "q": 0, "ts": 1},
             {"sub": "M1", "pid": "Txt", "v": "ok", "q": 2, "ts": 1}]});
         let d = decode("point", "report", false, &data);
         let Ok(Payload::Points(p)) = &d.typed else { panic!("{:?}", d.typed) };
@@ -725,8 +733,8 @@ mod tests {
     #[test]
     fn errors_say_what_and_where() {
         let data = json!({"points": [
-            {"sub": "M1", "pid": "a", "v": 1, "ts": 1}, {"sub": "M1", "pid": "b", "v": 1, "ts": 1},
-            {"sub": "M1", "pid": "c", "v": 1, "ts": 1}, {"sub": "M1", "pid": "d", "v": [1], "ts": 1}]});
+            {"sub": "M1", "pid": "a", "v": 1, "q": 0, "ts": 1}, {"sub": "M1", "pid": "b", "v": 1, "q": 0, "ts": 1},
+            {"sub": "M1", "pid": "c", "v": 1, "q": 0, "ts": 1}, {"sub": "M1", "pid": "d", "v": [1], "q": 0, "ts": 1}]});
         let d = decode("point", "report", false, &data);
         let err = d.typed.unwrap_err();
         assert_eq!(err.path, "data.points[3].v");

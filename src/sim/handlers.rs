@@ -21,12 +21,13 @@ use crate::protocol::envelope::{Envelope, Reply, parse_envelope};
 use crate::protocol::model::ValueType;
 use crate::protocol::payload::{
     Alarms, CommandRequest, FileChunkGet, FileDownload, FileEntry, FileList, FileListRequest, FileUpload, FileUploadReply, HistoryGet,
-    HistoryGetReply, LogConfig, LogEntries, LogGet, MeterGet, OtaUpgrade, PointGet, PointSet, PointSetReply, Points, PortGet, PortSet,
-    PropertyGet, Props, Readings, TimeReply, TimeRequest, TimeSet, TimeSetReply, VendorMessage, to_data,
+    HistoryGetReply, LogConfig, LogGet, MeterGet, OtaUpgrade, PointGet, PointSet, PointSetReply, Points, PortGet, PortSet,
+    PropertyGet, Props, Readings, TimeReply, TimeRequest, TimeSet, TimeSetReply, to_data,
 };
 use crate::protocol::topic::{CemsTopic, Dir, MessageKind};
 use settings::{port_get, port_set, property_set};
 
+mod limits;
 mod settings;
 
 /// Readings one `meter/get` returns at most (the latest ones), to stay well under 256 KiB.
@@ -74,12 +75,20 @@ pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> H
         }
     };
     let spec = topic.spec().filter(|s| s.dir == Dir::Down && !topic.reply);
-    if spec.is_some_and(|s| s.kind == MessageKind::Report) {
+    let report = spec.is_some_and(|s| s.kind == MessageKind::Report);
+    if !limits::version_ok(&request.ver) {
+        let fail = limits::version_fail(&request.ver);
+        if report {
+            state.log.push(received_ms, Level::Warn, "protocol", format!("{what}: {}", fail.msg));
+            state.counters.malformed_ignored += 1;
+            return Handled::default();
+        }
+        return answer(state, &what, &request.id, Answer::fail(fail), Vec::new());
+    }
+    if report {
         if what == "message/down" {
-            match parse::<VendorMessage>(&request.data) {
-                Ok(m) => state.log.push(received_ms, Level::Info, "message", format!("{}: {}", m.message_type, m.content)),
-                Err(f) => state.log.push(received_ms, Level::Warn, "message", f.msg),
-            }
+            let (level, line) = limits::vendor_message_line(&request.data);
+            state.log.push(received_ms, level, "message", line);
         }
         return Handled::default();
     }
@@ -128,7 +137,7 @@ fn route(state: &mut SimState, routable: bool, what: &str, id: &str, data: &Valu
         (true, "time/set") => parse::<TimeSet>(data).and_then(|r| time_set(state, &r)),
         (true, "info/get") => Ok(to_data(&state.info())),
         (true, "log/config") => parse::<LogConfig>(data).and_then(|r| log_config(state, &r)),
-        (true, "log/get") => parse::<LogGet>(data).and_then(|r| log_get(state, &r)),
+        (true, "log/get") => parse::<LogGet>(data).and_then(|r| limits::log_get(state, id, &r)),
         (true, "alarm/get") => Ok(to_data(&Alarms { alarms: state.active_alarms.clone() })),
         (true, "history/get") => parse::<HistoryGet>(data).and_then(|r| history_get(state, id, &r)),
         _ => Err(Fail { code: codes::UNSUPPORTED, msg: format!("{what} is not supported") }),
@@ -136,16 +145,17 @@ fn route(state: &mut SimState, routable: bool, what: &str, id: &str, data: &Valu
 }
 
 
-/// Builds, remembers (under `what` and `id`) and counts the reply to request `id`.
+/// Builds, remembers (under `what` and `id`) and counts the reply to request `id`, cut to what
+/// one message carries.
 fn answer(state: &mut SimState, what: &str, id: &str, answer: Answer, out: Vec<Outgoing>) -> Handled {
     let now = state.now_ms();
     let Answer { code, msg, data } = answer;
-    if code != codes::OK {
-        let text = msg.as_deref().unwrap_or_default();
-        state.log.push(now, Level::Info, "request", format!("{id}: code {code} ({}): {text}", codes::code_name(code)));
+    let (reply, size) = limits::fit_reply(Reply { id: id.to_owned(), ts: now, code, msg, data }, state.reply_max_bytes);
+    if reply.code != codes::OK {
+        let text = reply.msg.as_deref().unwrap_or_default();
+        state.log.push(now, Level::Info, "request", format!("{id}: code {} ({}): {text}", reply.code, codes::code_name(reply.code)));
     }
-    let reply = Reply { id: id.to_owned(), ts: now, code, msg, data };
-    state.replies.insert(what, id, reply.clone(), now);
+    state.replies.insert(what, id, reply.clone(), size, now);
     state.counters.requests_answered += 1;
     Handled { reply: Some(reply), out }
 }
@@ -246,9 +256,7 @@ fn file_list(state: &SimState, req: &FileListRequest) -> Result<Value, Fail> {
 }
 
 fn time_set(state: &mut SimState, req: &TimeSet) -> Result<Value, Fail> {
-    if req.time <= 0 {
-        return Err(bad_param("time must be epoch ms"));
-    }
+    limits::check_time(req.time)?;
     let before = state.now_ms();
     state.clock_offset_ms = req.time - crate::protocol::time::now_ms();
     state.log.push(req.time, Level::Info, "time", format!("clock set: {} ms", req.time - before));
@@ -263,14 +271,6 @@ fn log_config(state: &mut SimState, req: &LogConfig) -> Result<Value, Fail> {
         *v = Value::String(level.as_str().into());
     }
     Ok(json!({}))
-}
-
-fn log_get(state: &SimState, req: &LogGet) -> Result<Value, Fail> {
-    let level = match &req.level {
-        Some(l) => Some(Level::parse(l).ok_or_else(|| bad_param(format!("level {l:?}: expected error, warn, info or debug")))?),
-        None => None,
-    };
-    Ok(to_data(&LogEntries { entries: state.log.query(req.from, req.to, level) }))
 }
 
 /// Queues the recall of `req`; each of its batches carries `recallId` = `id`, the request's.

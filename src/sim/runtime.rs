@@ -26,7 +26,7 @@ use crate::protocol::topic::{CemsTopic, Dir, TopicProfile, publish_qos};
 use crate::transport::mqtt::{CredentialSource, WillSource};
 use crate::transport::serial::SerialSource;
 use crate::transport::{LinkConfig, LinkEvent, LinkHandle, LinkKind, LinkState, Message, spawn_link};
-use sizing::{payload_limit, split_to_fit};
+use sizing::{payload_limit, reply_limit, split_to_fit};
 
 mod requests;
 mod sizing;
@@ -85,9 +85,11 @@ impl Runtime {
         }
         let history_topic = config.profile.build(&CemsTopic::new(&config.pk, &config.dev, Dir::Up, "history", "report"))?;
         let batch_max_bytes = payload_limit(&link_config, &history_topic).min(BATCH_MAX_BYTES);
+        let reply_max_bytes = reply_limit(&link_config, &config.profile, &config.pk, &config.dev);
         {
             let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
             state.batch_max_bytes = batch_max_bytes;
+            state.reply_max_bytes = reply_max_bytes;
             state.chunk_max_bytes = if kind == LinkKind::Serial { SERIAL_MAX_CHUNK } else { *CHUNK_SIZES.end() };
         }
         let (status, status_rx) = watch::channel(LinkStatus { label: String::new(), state: LinkState::Connecting { attempt: 0 }, connects: 0, ended: false, in_outage: false });
@@ -243,13 +245,12 @@ impl Runtime {
         } else if topic.dir == Dir::Down && !topic.reply {
             let handled = handlers::handle_down(&mut state, &topic, &message.payload);
             if let Some(reply) = handled.reply {
-                match (self.profile.build(&topic.reply_topic()), reply.to_bytes()) {
-                    (Ok(t), Ok(bytes)) => {
-                        let bytes = self.fit_reply(&mut state, &t, &reply, bytes);
+                match self.profile.build(&topic.reply_topic()) {
+                    Ok(t) => {
+                        let bytes = self.fit_reply(&mut state, &t, &reply);
                         self.send_raw(t, Bytes::from(bytes), 1, false);
                     }
-                    (Err(e), _) => tracing::warn!(dev = %self.dev, "reply topic: {e}"),
-                    (_, Err(e)) => tracing::warn!(dev = %self.dev, "reply to {}: {e}", reply.id),
+                    Err(e) => tracing::warn!(dev = %self.dev, "reply topic: {e}"),
                 }
             }
             for out in handled.out {
@@ -259,15 +260,17 @@ impl Runtime {
         }
     }
 
-    /// `bytes` of `reply`, or, when the link cannot carry them (a big `file/read` chunk over
-    /// serial), a code 1 reply saying so: the master learns why instead of timing out.
-    fn fit_reply(&self, state: &mut SimState, topic: &str, reply: &Reply, bytes: Vec<u8>) -> Vec<u8> {
+    /// The bytes of `reply`, or, when the link cannot carry them (the handlers cut replies to
+    /// `reply_max_bytes`, so only a bug gets here), a code 1 reply saying so: the master learns
+    /// why instead of timing out, and a reply is never dropped.
+    fn fit_reply(&self, state: &mut SimState, topic: &str, reply: &Reply) -> Vec<u8> {
         let limit = payload_limit(&self.link_config, topic);
-        if bytes.len() <= limit {
-            return bytes;
-        }
+        let msg = match reply.to_bytes() {
+            Ok(bytes) if bytes.len() <= limit => return bytes,
+            Ok(bytes) => format!("the reply is {} bytes, over the {limit} bytes this link carries in one message", bytes.len()),
+            Err(e) => format!("the reply cannot be sent: {e}"),
+        };
         state.counters.publishes_dropped += 1;
-        let msg = format!("the reply is {} bytes, over the {limit} bytes this link carries in one message", bytes.len());
         let now = state.now_ms();
         state.log.push(now, Level::Warn, "link", format!("reply to {}: {msg}", reply.id));
         let refusal = Reply { id: reply.id.clone(), ts: now, code: codes::FAILED, msg: Some(msg), data: json!({}) };
@@ -343,7 +346,10 @@ impl Runtime {
             }
             let entries = state.log.take_unsent();
             if !entries.is_empty() {
-                self.emit(&mut state, Outgoing::Other { class: "log", action: "report", data: to_data(&LogEntries { entries }) });
+                let limit = self.topic("log", "report").map_or(MAX_PAYLOAD_BYTES, |t| payload_limit(&self.link_config, &t));
+                for run in split_to_fit(entries, "entries", usize::MAX, limit) {
+                    self.emit(&mut state, Outgoing::Other { class: "log", action: "report", data: to_data(&LogEntries { entries: run, truncated: false }) });
+                }
             }
         } else {
             self.outbox.hold(Instant::now());

@@ -85,6 +85,9 @@ pub struct SimState {
     /// Largest `history/report` payload the link carries: 64 KiB, less over serial (set by the
     /// runtime for its link).
     pub batch_max_bytes: usize,
+    /// Largest reply payload the link carries: 256 KiB (contract §3), less over serial (set by
+    /// the runtime); a reply is cut or refused to fit it.
+    pub reply_max_bytes: usize,
     /// Largest chunk the gateway asks for: 64 KiB, 32 KiB over serial (contract §8).
     pub chunk_max_bytes: u32,
     /// Chunk requests each transfer keeps outstanding (contract §8: at most 8).
@@ -155,6 +158,7 @@ impl SimState {
             offline: OfflineBuffer::default(),
             history: HistoryQueue::default(),
             batch_max_bytes: super::outage::BATCH_MAX_BYTES,
+            reply_max_bytes: crate::protocol::envelope::MAX_PAYLOAD_BYTES,
             chunk_max_bytes: *crate::protocol::payload::CHUNK_SIZES.end(),
             chunk_window: super::api::DEFAULT_WINDOW,
             active_alarms: Vec::new(),

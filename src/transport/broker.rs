@@ -8,30 +8,70 @@
 //! `restart` behaves like a broker with persistence.
 //!
 //! rumqttd logs under the `rumqttd` tracing target (chatty at info); callers filter it out.
+//!
+//! Limits (`BrokerConfig`): rumqttd enforces the packet size, its in-flight window and (without
+//! telling the client) a connection count. It has no limit on retained messages, distinct topics
+//! or subscription filters, which it keeps forever: the relay (`broker/relay.rs`) reads each
+//! client's packets and enforces those from a ledger shared by all connections
+//! (`broker/ledger.rs`), refuses connections beyond the cap with a CONNACK, and closes a client
+//! that sends an over-limit packet with a log line naming it. Not bounded by a setting: each
+//! subscription filter's log in rumqttd holds up to `SEGMENT_COUNT` × `SEGMENT_BYTES` of recent
+//! messages (plus one message per segment), so `max_filters` × that is the ceiling there.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream as StdTcpStream};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
-use super::link::TransportError;
+use self::ledger::{Caps, Ledger};
+use self::relay::Shared;
+use super::link::{MAX_PACKET_BYTES, TransportError};
 
-/// Settings of the embedded broker.
+mod ledger;
+mod relay;
+
+/// Settings of the embedded broker. The defaults keep its memory bounded: at most
+/// `max_retained_bytes` of retained messages, `max_topics` topic names remembered, and
+/// `max_connections` clients each with at most one packet of `max_packet_bytes` on its way.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     /// Public address; port 0 picks a free one (see [`EmbeddedBroker::local_addr`]).
     pub listen: SocketAddr,
-    pub max_payload_bytes: usize,
+    /// Largest packet accepted (remaining length): the same number our MQTT links use, so that
+    /// nothing stored here is too big for them.
+    pub max_packet_bytes: usize,
+    /// Clients at once; one more is answered CONNACK "server unavailable".
+    pub max_connections: usize,
+    /// QoS 1 and 2 messages rumqttd has out unacknowledged to one client.
+    pub max_inflight: usize,
+    /// Retained messages kept; beyond, a new topic's retained message is delivered but not kept.
+    pub max_retained_messages: usize,
+    /// Bytes (topic and payload) of retained messages kept, likewise.
+    pub max_retained_bytes: usize,
+    /// Distinct topic names ever published; a publish to a new one beyond is dropped (a QoS 1
+    /// one acknowledged by the relay).
+    pub max_topics: usize,
+    /// Distinct subscription filters ever subscribed; a SUBSCRIBE adding one beyond is refused.
+    pub max_filters: usize,
 }
 
 impl Default for BrokerConfig {
     fn default() -> Self {
-        BrokerConfig { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 1883)), max_payload_bytes: 16 * 1024 * 1024 }
+        BrokerConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 1883)),
+            max_packet_bytes: MAX_PACKET_BYTES,
+            max_connections: 1000,
+            max_inflight: 100,
+            max_retained_messages: 100_000,
+            max_retained_bytes: 256 * 1024 * 1024,
+            max_topics: 200_000,
+            max_filters: 10_000,
+        }
     }
 }
 
@@ -40,25 +80,51 @@ impl BrokerConfig {
     pub fn ephemeral() -> Self {
         BrokerConfig { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), ..BrokerConfig::default() }
     }
+
+    /// The limits in one line, for the `broker` command and logs.
+    pub fn limits_text(&self) -> String {
+        format!(
+            "{} packets, {} connections, {} in flight per connection, {} retained messages, {} retained, {} topics, {} subscription filters",
+            size_text(self.max_packet_bytes),
+            self.max_connections,
+            self.max_inflight,
+            self.max_retained_messages,
+            size_text(self.max_retained_bytes),
+            self.max_topics,
+            self.max_filters
+        )
+    }
 }
 
-const MAX_CONNECTIONS: usize = 1000;
-/// Room for the topic and headers on top of the largest payload.
-const PACKET_HEADROOM_BYTES: usize = 64 * 1024 + 16;
+/// `16 MiB`, `10 KiB` or `1000 bytes`.
+fn size_text(bytes: usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// rumqttd's own connection cap sits above ours: the start-up probe and refusals in progress.
+const RUMQTTD_EXTRA_CONNECTIONS: usize = 16;
+/// Refusals answered at once beyond `max_connections`; more are closed without an answer.
+const MAX_REFUSALS: usize = 64;
 /// rumqttd keeps each filter's messages in segments; a few small ones bound its memory while a
 /// single large payload still fits (a segment may overflow by one message).
 const SEGMENT_BYTES: usize = 2 * 1024 * 1024;
 const SEGMENT_COUNT: usize = 4;
 const RUMQTTD_START_TIMEOUT: Duration = Duration::from_secs(5);
 const RUMQTTD_START_TRIES: usize = 3;
-const RELAY_BUFFER_BYTES: usize = 64 * 1024;
 
 /// A running broker; dropping it stops the public listener.
 pub struct EmbeddedBroker {
     /// The public address actually bound (the real port when 0 was asked).
     listen: SocketAddr,
-    /// rumqttd's own listener.
-    internal: SocketAddr,
+    /// rumqttd's own listener, limits and ledger: what every relay shares, across restarts.
+    shared: Arc<Shared>,
     front: Mutex<Option<Front>>,
 }
 
@@ -72,7 +138,7 @@ impl std::fmt::Debug for EmbeddedBroker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmbeddedBroker")
             .field("listen", &self.listen)
-            .field("internal", &self.internal)
+            .field("internal", &self.shared.internal)
             .field("running", &self.is_running())
             .finish()
     }
@@ -86,13 +152,23 @@ impl EmbeddedBroker {
             .await
             .map_err(|source| TransportError::Listen { addr: config.listen, source })?;
         let listen = listener.local_addr().map_err(|source| TransportError::Listen { addr: config.listen, source })?;
-        let max_packet = config.max_payload_bytes.saturating_add(PACKET_HEADROOM_BYTES);
-        let internal = tokio::task::spawn_blocking(move || start_rumqttd(max_packet))
+        let rumqttd = config.clone();
+        let internal = tokio::task::spawn_blocking(move || start_rumqttd(&rumqttd))
             .await
             .map_err(|e| TransportError::Broker(format!("rumqttd start-up failed: {e}")))??;
-        info!("embedded MQTT broker on {listen} (rumqttd on {internal})");
-        let front = spawn_front(listener, internal);
-        Ok(EmbeddedBroker { listen, internal, front: Mutex::new(Some(front)) })
+        info!("embedded MQTT broker on {listen} (rumqttd on {internal}); limits: {}", config.limits_text());
+        if !listen.ip().is_loopback() {
+            warn!("embedded MQTT broker on {listen}: reachable from other machines; devices are not authenticated");
+        }
+        let caps = Caps {
+            max_retained_messages: config.max_retained_messages,
+            max_retained_bytes: config.max_retained_bytes,
+            max_topics: config.max_topics,
+            max_filters: config.max_filters,
+        };
+        let shared = Arc::new(Shared::new(internal, config.max_packet_bytes, config.max_connections, Ledger::new(caps)));
+        let front = spawn_front(listener, shared.clone());
+        Ok(EmbeddedBroker { listen, shared, front: Mutex::new(Some(front)) })
     }
 
     /// The public address, with the real port when 0 was asked.
@@ -126,7 +202,7 @@ impl EmbeddedBroker {
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| TransportError::Listen { addr: self.listen, source })?;
-        let front = spawn_front(listener, self.internal);
+        let front = spawn_front(listener, self.shared.clone());
         let previous = self.front.lock().unwrap_or_else(PoisonError::into_inner).replace(front);
         if let Some(previous) = previous {
             // A concurrent restart won the race; keep one front only.
@@ -147,56 +223,46 @@ impl Drop for EmbeddedBroker {
     }
 }
 
-fn spawn_front(listener: TcpListener, internal: SocketAddr) -> Front {
+fn spawn_front(listener: TcpListener, shared: Arc<Shared>) -> Front {
     let (shutdown, shutdown_rx) = oneshot::channel();
-    let task = tokio::spawn(run_front(listener, internal, shutdown_rx));
+    let task = tokio::spawn(run_front(listener, shared, shutdown_rx));
     Front { shutdown, task }
 }
 
-async fn run_front(listener: TcpListener, internal: SocketAddr, mut shutdown: oneshot::Receiver<()>) {
+async fn run_front(listener: TcpListener, shared: Arc<Shared>, mut shutdown: oneshot::Receiver<()>) {
     let mut relays = JoinSet::new();
+    let mut refusals = JoinSet::new();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((client, peer)) => {
-                    relays.spawn(relay(client, peer, internal));
-                }
+                Ok((client, peer)) => match shared.try_enter() {
+                    Some(slot) => {
+                        relays.spawn(relay::relay(client, peer, slot));
+                    }
+                    None if refusals.len() < MAX_REFUSALS => {
+                        refusals.spawn(relay::refuse(client, peer, shared.max_connections));
+                    }
+                    None => drop(client),
+                },
                 Err(e) => {
                     // Out of file descriptors and the like: pause rather than spin.
                     warn!("embedded broker: accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
-            // Reap finished relays so the set does not grow with every connection ever made.
+            // Reap finished relays so the sets do not grow with every connection ever made.
             Some(_) = relays.join_next(), if !relays.is_empty() => {}
+            Some(_) = refusals.join_next(), if !refusals.is_empty() => {}
         }
     }
     drop(listener);
     relays.shutdown().await;
-}
-
-async fn relay(mut client: TcpStream, peer: SocketAddr, internal: SocketAddr) {
-    let mut upstream = match TcpStream::connect(internal).await {
-        Ok(stream) => stream,
-        Err(e) => {
-            warn!("embedded broker: cannot reach rumqttd on {internal} for {peer}: {e}");
-            return;
-        }
-    };
-    // MQTT is chatty with small packets; Nagle would add latency to every ack.
-    let _ = client.set_nodelay(true);
-    let _ = upstream.set_nodelay(true);
-    match tokio::io::copy_bidirectional_with_sizes(&mut client, &mut upstream, RELAY_BUFFER_BYTES, RELAY_BUFFER_BYTES)
-        .await
-    {
-        Ok((up, down)) => debug!("embedded broker: {peer} done ({up} bytes in, {down} out)"),
-        Err(e) => debug!("embedded broker: {peer} ended: {e}"),
-    }
+    refusals.shutdown().await;
 }
 
 /// Starts rumqttd on a free 127.0.0.1 port and waits until it answers MQTT; blocking.
-fn start_rumqttd(max_packet_bytes: usize) -> Result<SocketAddr, TransportError> {
+fn start_rumqttd(config: &BrokerConfig) -> Result<SocketAddr, TransportError> {
     let mut last_error = String::new();
     for _ in 0..RUMQTTD_START_TRIES {
         // rumqttd cannot report the port it got, so pick one and hand it over; another process
@@ -204,7 +270,7 @@ fn start_rumqttd(max_packet_bytes: usize) -> Result<SocketAddr, TransportError> 
         let internal = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|probe| probe.local_addr())
             .map_err(|e| TransportError::Broker(format!("no free local port for rumqttd: {e}")))?;
-        let config = rumqttd_config(internal, max_packet_bytes);
+        let config = rumqttd_config(internal, config);
         std::thread::Builder::new()
             .name("rumqttd".into())
             .spawn(move || {
@@ -222,11 +288,12 @@ fn start_rumqttd(max_packet_bytes: usize) -> Result<SocketAddr, TransportError> 
     Err(TransportError::Broker(format!("rumqttd did not start: {last_error}")))
 }
 
-fn rumqttd_config(internal: SocketAddr, max_packet_bytes: usize) -> rumqttd::Config {
+fn rumqttd_config(internal: SocketAddr, config: &BrokerConfig) -> rumqttd::Config {
     let connections = rumqttd::ConnectionSettings {
         connection_timeout_ms: 10_000,
-        max_payload_size: max_packet_bytes,
-        max_inflight_count: 100,
+        // The relay refuses bigger packets first, with a log line; this is the same number.
+        max_payload_size: config.max_packet_bytes,
+        max_inflight_count: config.max_inflight,
         auth: None,
         external_auth: None,
         dynamic_filters: true,
@@ -241,7 +308,7 @@ fn rumqttd_config(internal: SocketAddr, max_packet_bytes: usize) -> rumqttd::Con
     rumqttd::Config {
         id: 0,
         router: rumqttd::RouterConfig {
-            max_connections: MAX_CONNECTIONS,
+            max_connections: config.max_connections.saturating_add(RUMQTTD_EXTRA_CONNECTIONS),
             max_outgoing_packet_count: 200,
             max_segment_size: SEGMENT_BYTES,
             max_segment_count: SEGMENT_COUNT,
@@ -299,6 +366,7 @@ fn mqtt_handshake(addr: SocketAddr) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
 
     /// CONNECT as client `x`; returns the 4 bytes of the answer.
     async fn async_handshake(addr: SocketAddr) -> std::io::Result<[u8; 4]> {

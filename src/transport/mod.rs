@@ -3,17 +3,22 @@
 //! A link is a task that owns one connection. It takes [`LinkCommand`]s through its
 //! [`LinkHandle`] and reports [`LinkEvent`]s (state changes, received messages, dropped frames)
 //! on a bounded channel, so a slow consumer slows the link down instead of growing memory.
+//! Publishes have two priorities: essential (`LinkHandle::publish`: acknowledgements, replies,
+//! user requests) always go before bulk ones (`LinkHandle::publish_bulk`: discovery), and a
+//! flood of bulk ones never pushes an essential one out of the queue.
 //! Every feature above this layer works the same over MQTT and over a serial cable.
 
 use tokio::sync::mpsc;
 
 pub mod broker;
+mod lane;
 mod link;
 pub mod mqtt;
 pub mod serial;
 
 pub use link::{
-    LINK_EVENT_CAPACITY, LinkClosed, LinkCommand, LinkEvent, LinkHandle, LinkKind, LinkState, MAX_PENDING_PUBLISHES, Message,
+    DropCounts, LINK_EVENT_CAPACITY, LinkClosed, LinkCommand, LinkCounters, LinkEvent, LinkHandle, LinkKind, LinkState,
+    MAX_PACKET_BYTES, MAX_PENDING_BULK, MAX_PENDING_BULK_BYTES, MAX_PENDING_ESSENTIAL, MAX_PENDING_ESSENTIAL_BYTES, Message,
     TransportError,
 };
 

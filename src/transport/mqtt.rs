@@ -5,38 +5,48 @@
 //! This task polls it, feeds its small request channel from our own bounded queue, and never
 //! drops a `poll` future of a live connection half-way: a cancelled poll can lose the packet it
 //! was writing.
+//!
+//! Publishes wait in two lanes (`queue.rs`): essential ones go first and bulk traffic cannot push
+//! them out. A packet from the broker over our limit is skipped, not fatal: rumqttc reads up to
+//! MQTT's own maximum and the link passes on only a mark (`Message::skipped_bytes`), so one
+//! oversized retained message on a broker with a larger limit cannot keep the link reconnecting.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use rumqttc::{
     AsyncClient, ClientError, ConnectReturnCode, ConnectionError, Event, EventLoop, Incoming, LastWill, MqttOptions,
     NetworkOptions, Outgoing, QoS, Request, StateError, SubscribeFilter, SubscribeReasonCode, TlsConfiguration,
     TlsError, Transport,
 };
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use self::queue::{OutQueue, Outbound, Pending};
+use super::lane::Priority;
 use super::link::{
-    LINK_EVENT_CAPACITY, LinkCommand, LinkEvent, LinkHandle, LinkKind, LinkState, MAX_PENDING_PUBLISHES, Message,
-    TransportError,
+    LINK_EVENT_CAPACITY, LinkCommand, LinkCounters, LinkEvent, LinkHandle, LinkKind, LinkState, MAX_PACKET_BYTES,
+    Message, TransportError,
 };
+
+mod queue;
+mod tls;
 
 /// Port of `mqtt://` when the URL names none.
 pub const DEFAULT_PORT: u16 = 1883;
 /// Port of `mqtts://` when the URL names none.
 pub const DEFAULT_TLS_PORT: u16 = 8883;
-/// Default largest MQTT packet, both ways: big enough for firmware images sent in one piece.
-pub const DEFAULT_MAX_PACKET_BYTES: usize = 16 * 1024 * 1024;
+/// Default largest MQTT packet (`MqttConfig::max_packet_bytes`): the embedded broker's limit.
+pub const DEFAULT_MAX_PACKET_BYTES: usize = MAX_PACKET_BYTES;
+/// MQTT 3.1.1's largest remaining length. rumqttc reads packets up to this, so that one over our
+/// own limit is skipped by the link instead of being a connection error (which would repeat on
+/// every reconnect while the broker keeps it retained).
+const MQTT_MAX_REMAINING_LENGTH: usize = 268_435_455;
 
 const BACKOFF_INITIAL: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
@@ -79,6 +89,7 @@ pub struct MqttConfig {
     pub will: Option<Message>,
     /// Subscribed on every ConnAck.
     pub subscriptions: Vec<String>,
+    /// Largest packet (remaining length) sent or passed on; a larger one received is skipped.
     pub max_packet_bytes: usize,
     /// MQTT clean session; `false` asks the broker to keep the session (needs a client id).
     pub clean_session: bool,
@@ -229,12 +240,18 @@ pub fn spawn(config: MqttConfig) -> (LinkHandle, mpsc::Receiver<LinkEvent>) {
     let (command_tx, command_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::channel(LINK_EVENT_CAPACITY);
     let label = parse_broker_url(&config.url).map_or_else(|_| config.url.clone(), |url| url.to_string());
-    tokio::spawn(run(config, command_rx, event_tx));
-    (LinkHandle::new(LinkKind::Mqtt, label, command_tx), event_rx)
+    let counters = Arc::new(LinkCounters::default());
+    tokio::spawn(run(config, command_rx, event_tx, counters.clone()));
+    (LinkHandle::new(LinkKind::Mqtt, label, command_tx, counters), event_rx)
 }
 
-async fn run(config: MqttConfig, commands: mpsc::UnboundedReceiver<LinkCommand>, events: mpsc::Sender<LinkEvent>) {
-    let mut link = Link::new(&config, commands, events);
+async fn run(
+    config: MqttConfig,
+    commands: mpsc::UnboundedReceiver<LinkCommand>,
+    events: mpsc::Sender<LinkEvent>,
+    counters: Arc<LinkCounters>,
+) {
+    let mut link = Link::new(&config, commands, events, counters);
     // A configuration that can never work ends the link instead of retrying forever.
     let setup = parse_broker_url(&config.url).and_then(|url| {
         let options = mqtt_options(&config, &url)?;
@@ -273,7 +290,8 @@ fn mqtt_options(config: &MqttConfig, url: &BrokerUrl) -> Result<MqttOptions, Tra
         warn!(url = %url, "clean_session = false needs a client id; using a clean session");
     }
     options.set_clean_session(clean_session);
-    options.set_max_packet_size(config.max_packet_bytes, config.max_packet_bytes);
+    // Incoming up to MQTT's maximum: over-limit publishes are skipped in `arrived`, not fatal.
+    options.set_max_packet_size(MQTT_MAX_REMAINING_LENGTH.max(config.max_packet_bytes), config.max_packet_bytes);
     match (&config.username, &config.password) {
         (Some(user), password) => {
             options.set_credentials(user.clone(), password.clone().unwrap_or_default());
@@ -285,126 +303,10 @@ fn mqtt_options(config: &MqttConfig, url: &BrokerUrl) -> Result<MqttOptions, Tra
         options.set_last_will(last_will(will));
     }
     if url.tls {
-        let tls = tls_config(config, url)?;
+        let tls = tls::tls_config(config, url)?;
         options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(tls))));
     }
     Ok(options)
-}
-
-/// rustls settings for `mqtts://`: our own ring provider (none is installed process-wide),
-/// the CA file or the system roots, an optional client certificate.
-fn tls_config(config: &MqttConfig, url: &BrokerUrl) -> Result<ClientConfig, TransportError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TransportError::Tls(format!("no usable protocol version: {e}")))?;
-    let builder = if config.insecure {
-        warn!(url = %url, "TLS certificate checks are off (insecure): any server certificate is accepted");
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert { provider }))
-    } else {
-        let mut roots = RootCertStore::empty();
-        match &config.ca_file {
-            Some(path) => {
-                let (added, _) = roots.add_parsable_certificates(read_certs(path, "CA file")?);
-                if added == 0 {
-                    return Err(TransportError::Tls(format!("no usable certificate in CA file {}", path.display())));
-                }
-            }
-            None => {
-                let native = rustls_native_certs::load_native_certs();
-                for error in &native.errors {
-                    debug!("skipping a system root certificate: {error}");
-                }
-                roots.add_parsable_certificates(native.certs);
-                if roots.is_empty() {
-                    return Err(TransportError::Tls("no system root certificates found; set a CA file".into()));
-                }
-            }
-        }
-        builder.with_root_certificates(roots)
-    };
-    match (&config.client_cert, &config.client_key) {
-        (Some(cert), Some(key)) => {
-            let certs = read_certs(cert, "client certificate")?;
-            let key = read_key(key)?;
-            builder
-                .with_client_auth_cert(certs, key)
-                .map_err(|e| TransportError::Tls(format!("client certificate {}: {e}", cert.display())))
-        }
-        (None, None) => Ok(builder.with_no_client_auth()),
-        (Some(cert), None) => {
-            Err(TransportError::Tls(format!("client certificate {} given without a client key", cert.display())))
-        }
-        (None, Some(key)) => {
-            Err(TransportError::Tls(format!("client key {} given without a client certificate", key.display())))
-        }
-    }
-}
-
-fn read_pem(path: &Path, what: &str) -> Result<Vec<u8>, TransportError> {
-    std::fs::read(path).map_err(|e| TransportError::Tls(format!("cannot read {what} {}: {e}", path.display())))
-}
-
-fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, TransportError> {
-    let pem = read_pem(path, what)?;
-    let certs = rustls_pemfile::certs(&mut pem.as_slice())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TransportError::Tls(format!("bad PEM in {what} {}: {e}", path.display())))?;
-    if certs.is_empty() {
-        return Err(TransportError::Tls(format!("no certificate in {what} {}", path.display())));
-    }
-    Ok(certs)
-}
-
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TransportError> {
-    let pem = read_pem(path, "client key")?;
-    match rustls_pemfile::private_key(&mut pem.as_slice()) {
-        Ok(Some(key)) => Ok(key),
-        Ok(None) => Err(TransportError::Tls(format!("no private key in client key {}", path.display()))),
-        Err(e) => Err(TransportError::Tls(format!("bad PEM in client key {}: {e}", path.display()))),
-    }
-}
-
-/// `insecure`: accepts any server certificate (self-signed lab brokers) but still checks that
-/// the server holds the certificate's key, so the session is encrypted to someone.
-#[derive(Debug)]
-struct AcceptAnyServerCert {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AcceptAnyServerCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 fn last_will(will: &Message) -> LastWill {
@@ -416,39 +318,6 @@ fn qos(level: u8) -> QoS {
         0 => QoS::AtMostOnce,
         2 => QoS::ExactlyOnce,
         _ => QoS::AtLeastOnce,
-    }
-}
-
-/// A request waiting to enter rumqttc's channel.
-#[derive(Debug)]
-enum Outbound {
-    Publish(Pending),
-    Subscribe(Vec<String>),
-    Unsubscribe(Vec<String>),
-}
-
-/// A publish and how often the connection was lost while it was out unacknowledged.
-#[derive(Debug)]
-struct Pending {
-    message: Message,
-    strikes: u32,
-}
-
-impl Pending {
-    fn new(message: Message) -> Pending {
-        Pending { message, strikes: 0 }
-    }
-}
-
-impl Outbound {
-    /// Recovers what rumqttc handed back (its channel was full or gone); `strikes` of a publish.
-    fn from_request(request: Request, strikes: u32) -> Option<Outbound> {
-        match request {
-            Request::Publish(p) => Some(Outbound::Publish(Pending { message: message_from(p), strikes })),
-            Request::Subscribe(s) => Some(Outbound::Subscribe(s.filters.into_iter().map(|f| f.path).collect())),
-            Request::Unsubscribe(u) => Some(Outbound::Unsubscribe(u.topics)),
-            _ => None,
-        }
     }
 }
 
@@ -465,7 +334,12 @@ struct Probe {
 }
 
 fn message_from(p: rumqttc::Publish) -> Message {
-    Message { topic: p.topic, payload: p.payload, qos: p.qos as u8, retain: p.retain }
+    Message { topic: p.topic, payload: p.payload, qos: p.qos as u8, retain: p.retain, skipped_bytes: None }
+}
+
+/// A publish's remaining length, as a broker and rumqttc compare it with their limits.
+fn remaining_length(topic: &str, payload_len: usize, qos: u8) -> usize {
+    2 + topic.len() + payload_len + if qos > 0 { 2 } else { 0 }
 }
 
 /// How a connected spell ended.
@@ -482,10 +356,7 @@ struct Link {
     commands_open: bool,
     /// Re-subscribed on every ConnAck, in the order they were added.
     filters: Vec<String>,
-    queue: VecDeque<Outbound>,
-    queued_publishes: usize,
-    /// Publishes dropped by the cap since the link was last up.
-    dropped_publishes: u64,
+    queue: OutQueue,
     attempt: u32,
     max_packet_bytes: usize,
     fresh_credentials: Option<CredentialSource>,
@@ -500,6 +371,7 @@ impl Link {
         config: &MqttConfig,
         commands: mpsc::UnboundedReceiver<LinkCommand>,
         events: mpsc::Sender<LinkEvent>,
+        counters: Arc<LinkCounters>,
     ) -> Link {
         let mut link = Link {
             label: config.url.clone(),
@@ -507,9 +379,7 @@ impl Link {
             commands,
             commands_open: true,
             filters: Vec::new(),
-            queue: VecDeque::new(),
-            queued_publishes: 0,
-            dropped_publishes: 0,
+            queue: OutQueue::new(counters),
             attempt: 0,
             max_packet_bytes: config.max_packet_bytes,
             fresh_credentials: config.fresh_credentials.clone(),
@@ -565,23 +435,20 @@ impl Link {
                     None => return,
                     Some(Ok(Event::Incoming(Incoming::ConnAck(_)))) => Ok(()),
                     Some(Ok(other)) => Err(format!("{} answered {other:?} instead of CONNACK", url.host_port())),
-                    Some(Err(error)) => Err(describe_error(&error, url, false, self.max_packet_bytes)),
+                    Some(Err(error)) => Err(describe_error(&error, url, false, MQTT_MAX_REMAINING_LENGTH)),
                 },
             };
             match connected {
                 Ok(()) => {
                     backoff = BACKOFF_INITIAL;
                     info!(link = %self.label, "connected to {url}");
-                    if self.dropped_publishes > 0 {
-                        warn!(link = %self.label, "{} publishes were dropped while the link was down", self.dropped_publishes);
-                        self.dropped_publishes = 0;
+                    if self.queue.bulk_dropped_since_up > 0 {
+                        warn!(link = %self.label, "{} bulk publishes were dropped while the link was down", self.queue.bulk_dropped_since_up);
+                        self.queue.bulk_dropped_since_up = 0;
                     }
                     self.emit_state(LinkState::Up).await;
                     // Subscriptions go first so replies to queued requests are not missed.
-                    self.queue.retain(|item| matches!(item, Outbound::Publish(_)));
-                    if !self.filters.is_empty() {
-                        self.queue.push_front(Outbound::Subscribe(self.filters.clone()));
-                    }
+                    self.queue.reset_control(&self.filters);
                     match self.run_up(url, client, eventloop).await {
                         UpEnd::Closed => return,
                         UpEnd::Lost(reason) => {
@@ -674,7 +541,8 @@ impl Link {
             };
             match result {
                 Ok(Event::Incoming(Incoming::Publish(publish))) => {
-                    self.emit(LinkEvent::Message(message_from(publish))).await;
+                    let message = self.arrived(publish);
+                    self.emit(LinkEvent::Message(message)).await;
                 }
                 Ok(Event::Incoming(Incoming::SubAck(ack))) => {
                     let refused = ack.return_codes.iter().filter(|c| matches!(c, SubscribeReasonCode::Failure)).count();
@@ -702,24 +570,25 @@ impl Link {
                     debug!(link = %self.label, "connection ended while closing: {error}");
                     return UpEnd::Closed;
                 }
-                Err(error) => return UpEnd::Lost(describe_error(&error, url, true, self.max_packet_bytes)),
+                Err(error) => return UpEnd::Lost(describe_error(&error, url, true, MQTT_MAX_REMAINING_LENGTH)),
             }
         }
     }
 
     fn handle_command(&mut self, command: LinkCommand, online: bool) {
         match command {
-            LinkCommand::Publish(message) => self.enqueue_publish(message),
+            LinkCommand::Publish(message) => self.enqueue_publish(message, Priority::Essential),
+            LinkCommand::PublishBulk(message) => self.enqueue_publish(message, Priority::Bulk),
             LinkCommand::Subscribe(filter) => {
                 if self.add_filter(&filter) && online {
-                    self.queue.push_back(Outbound::Subscribe(vec![filter]));
+                    self.queue.push_control(Outbound::Subscribe(vec![filter]));
                 }
             }
             LinkCommand::Unsubscribe(filter) => {
                 let before = self.filters.len();
                 self.filters.retain(|f| *f != filter);
                 if self.filters.len() != before && online {
-                    self.queue.push_back(Outbound::Unsubscribe(vec![filter]));
+                    self.queue.push_control(Outbound::Unsubscribe(vec![filter]));
                 }
             }
             // Handled by the callers, which know whether a session must be wound down.
@@ -740,7 +609,7 @@ impl Link {
         true
     }
 
-    fn enqueue_publish(&mut self, message: Message) {
+    fn enqueue_publish(&mut self, message: Message, priority: Priority) {
         // A bad topic or an oversized packet would make rumqttc or the broker drop the whole
         // connection, and the reconnect would send it again: refuse it here instead.
         if crate::protocol::topic_filter::check_topic_name(&message.topic).is_err() {
@@ -753,43 +622,51 @@ impl Link {
             self.drop_publish(message.topic, reason);
             return;
         }
-        self.queue.push_back(Outbound::Publish(Pending::new(message)));
-        self.queued_publishes += 1;
-        self.enforce_cap();
+        let pushed_out = self.queue.push_publish(message, priority);
+        self.drop_essential(pushed_out);
     }
 
-    /// Keeps at most `MAX_PENDING_PUBLISHES` publishes, dropping the oldest.
-    fn enforce_cap(&mut self) {
-        while self.queued_publishes > MAX_PENDING_PUBLISHES {
-            let Some(index) = self.queue.iter().position(|item| matches!(item, Outbound::Publish(_))) else {
-                self.queued_publishes = 0;
-                return;
-            };
-            self.queue.remove(index);
-            self.queued_publishes -= 1;
-            self.dropped_publishes += 1;
-            // Once, then every 1000: a long outage must not flood the log.
-            if self.dropped_publishes % 1000 == 1 {
-                warn!(
-                    link = %self.label,
-                    "more than {MAX_PENDING_PUBLISHES} publishes pending: dropped the oldest ({} dropped so far)",
-                    self.dropped_publishes
-                );
-            }
+    /// Essential publishes the queue's caps pushed out: each is reported.
+    fn drop_essential(&mut self, pushed_out: Vec<Message>) {
+        for message in pushed_out {
+            let reason = format!(
+                "more than {} essential publishes (or {} MiB) waiting while the link could not send: dropped the oldest",
+                super::link::MAX_PENDING_ESSENTIAL,
+                super::link::MAX_PENDING_ESSENTIAL_BYTES / (1024 * 1024)
+            );
+            self.drop_publish(message.topic, reason);
         }
+    }
+
+    /// A received publish as a message, or only its mark when it is over our packet limit: a
+    /// broker with a larger limit passed it on, and keeping it would defeat the limit.
+    fn arrived(&self, publish: rumqttc::Publish) -> Message {
+        let length = remaining_length(&publish.topic, publish.payload.len(), publish.qos as u8);
+        if length <= self.max_packet_bytes {
+            return message_from(publish);
+        }
+        let bytes = publish.payload.len();
+        warn!(
+            link = %self.label,
+            "skipped a {bytes}-byte message on {}: over the {}-byte packet limit (sent by the broker, not by us)",
+            publish.topic,
+            self.max_packet_bytes
+        );
+        Message { payload: Bytes::new(), skipped_bytes: Some(bytes), ..message_from(publish) }
     }
 
     /// Moves queued requests into rumqttc's channel while it has room. A suspect publish goes
     /// alone: nothing follows it until it is resolved (see `Probe`).
     fn feed(&mut self, client: &AsyncClient) {
         while self.probe.is_none()
-            && let Some(item) = self.queue.pop_front()
+            && let Some(item) = self.queue.pop()
         {
-            let is_publish = matches!(item, Outbound::Publish(_));
-            let mut strikes = 0;
+            let (strikes, priority) = match &item {
+                Outbound::Publish(p) => (p.strikes, p.priority),
+                _ => (0, Priority::Essential),
+            };
             let result = match item {
-                Outbound::Publish(Pending { message: m, strikes: s }) => {
-                    strikes = s;
+                Outbound::Publish(Pending { message: m, strikes: s, .. }) => {
                     if s > 0 {
                         self.probe =
                             Some(Probe { message: m.clone(), strikes: s, pkid: None, deadline: Instant::now() + PROBE_TIMEOUT });
@@ -810,24 +687,15 @@ impl Link {
                     result
                 }
             };
-            match result {
-                Ok(()) => {
-                    if is_publish {
-                        self.queued_publishes = self.queued_publishes.saturating_sub(1);
-                    }
+            if let Err(ClientError::TryRequest(request) | ClientError::Request(request)) = result {
+                // Full: keep it, in order, for the next round (a probe is not out yet).
+                if strikes > 0 {
+                    self.probe = None;
                 }
-                Err(ClientError::TryRequest(request) | ClientError::Request(request)) => {
-                    // Full: keep it, in order, for the next round (a probe is not out yet).
-                    if strikes > 0 {
-                        self.probe = None;
-                    }
-                    if let Some(item) = Outbound::from_request(request, strikes) {
-                        self.queue.push_front(item);
-                    } else if is_publish {
-                        self.queued_publishes = self.queued_publishes.saturating_sub(1);
-                    }
-                    return;
+                if let Some(item) = Outbound::from_request(request, strikes, priority) {
+                    self.queue.put_back(item);
                 }
+                return;
             }
         }
     }
@@ -839,7 +707,7 @@ impl Link {
     fn reclaim(&mut self, eventloop: &mut EventLoop) {
         let probe = self.probe.take();
         let requests: Vec<Request> = eventloop.pending.drain(..).collect();
-        let mut taken: Vec<Outbound> = Vec::new();
+        let mut taken: Vec<Pending> = Vec::new();
         for request in requests {
             let Request::Publish(p) = request else { continue };
             let sent = p.pkid != 0;
@@ -851,15 +719,10 @@ impl Link {
                 self.drop_publish(message.topic, reason);
                 continue;
             }
-            taken.push(Outbound::Publish(Pending { message, strikes }));
+            taken.push(Pending { message, strikes, priority: Priority::Essential });
         }
-        self.queued_publishes += taken.len();
-        while let Some(item) = taken.pop() {
-            self.queue.push_front(item);
-        }
-        // Subscription changes are re-sent from `filters` on the next ConnAck.
-        self.queue.retain(|item| matches!(item, Outbound::Publish(_)));
-        self.enforce_cap();
+        let pushed_out = self.queue.reclaim(taken);
+        self.drop_essential(pushed_out);
     }
 }
 
@@ -887,7 +750,7 @@ async fn resolve(url: &BrokerUrl) -> Result<(), String> {
 }
 
 /// A human reason for a failed attempt (`connected` false) or a lost connection.
-fn describe_error(error: &ConnectionError, url: &BrokerUrl, connected: bool, max_packet_bytes: usize) -> String {
+fn describe_error(error: &ConnectionError, url: &BrokerUrl, connected: bool, max_incoming: usize) -> String {
     let target = url.host_port();
     let lost = |detail: String| {
         if connected {
@@ -915,11 +778,12 @@ fn describe_error(error: &ConnectionError, url: &BrokerUrl, connected: bool, max
             StateError::AwaitPingResp => lost("the broker stopped answering pings".into()),
             StateError::Io(e) => lost(e.to_string()),
             StateError::Deserialization(rumqttc::Error::Io(e)) => lost(e.to_string()),
+            // Only past MQTT's own maximum (see `MQTT_MAX_REMAINING_LENGTH`): a broken broker.
             StateError::Deserialization(rumqttc::Error::PayloadSizeLimitExceeded(size)) => {
-                lost(format!("the broker sent a {size}-byte packet, over the {max_packet_bytes}-byte limit"))
+                lost(format!("the broker sent a {size}-byte packet, over MQTT's largest ({max_incoming} bytes)"))
             }
             StateError::Deserialization(rumqttc::Error::OutgoingPacketTooLarge { pkt_size, max }) => {
-                lost(format!("a {pkt_size}-byte packet is over the {max}-byte limit"))
+                lost(format!("a {pkt_size}-byte packet of ours is over the {max}-byte limit"))
             }
             other => lost(other.to_string()),
         },
@@ -950,111 +814,4 @@ fn refused_reason(code: ConnectReturnCode, target: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn url(tls: bool, host: &str, port: u16) -> BrokerUrl {
-        BrokerUrl { tls, host: host.into(), port }
-    }
-
-    #[test]
-    fn parses_schemes_and_default_ports() {
-        assert_eq!(parse_broker_url("mqtt://broker.local").unwrap(), url(false, "broker.local", 1883));
-        assert_eq!(parse_broker_url("mqtts://broker.local").unwrap(), url(true, "broker.local", 8883));
-        assert_eq!(parse_broker_url("MQTT://10.0.0.1:1884/").unwrap(), url(false, "10.0.0.1", 1884));
-        assert_eq!(parse_broker_url("mqtts://h:9000").unwrap(), url(true, "h", 9000));
-        assert_eq!(parse_broker_url("127.0.0.1:2883").unwrap(), url(false, "127.0.0.1", 2883));
-        assert_eq!(parse_broker_url("localhost").unwrap(), url(false, "localhost", 1883));
-        assert_eq!(parse_broker_url("mqtt://[::1]:1999").unwrap(), url(false, "::1", 1999));
-        assert_eq!(parse_broker_url("mqtt://[::1]:1999").unwrap().to_string(), "mqtt://[::1]:1999");
-    }
-
-    #[test]
-    fn errors_name_the_wrong_part() {
-        let cases = [
-            ("ftp://host:21", "scheme"),
-            ("http://host", "scheme"),
-            ("mqtt://:1883", "empty host"),
-            ("mqtt://", "empty host"),
-            ("", "empty host"),
-            ("mqtt://host:99999", "port"),
-            ("mqtt://host:0", "port"),
-            ("mqtt://host:", "port"),
-            ("host:abc", "port"),
-            ("mqtt://host:1883/topic", "after the host"),
-            ("mqtt://user:pw@host", "credentials"),
-            ("mqtt://[::1", "']'"),
-            ("mqtt://bad host", "bad host"),
-        ];
-        for (input, expected) in cases {
-            let error = parse_broker_url(input).unwrap_err().to_string();
-            assert!(error.contains(expected), "{input:?}: {error}");
-            assert!(error.contains(&format!("{input:?}")), "{input:?}: {error}");
-        }
-    }
-
-    fn test_link() -> Link {
-        let (_tx, rx) = mpsc::unbounded_channel();
-        let (etx, _erx) = mpsc::channel(1);
-        Link::new(&MqttConfig::new("mqtt://127.0.0.1:1", "t"), rx, etx)
-    }
-
-    #[test]
-    fn pending_publishes_are_capped_oldest_first() {
-        let mut link = test_link();
-        for i in 0..(MAX_PENDING_PUBLISHES + 250) {
-            link.handle_command(LinkCommand::Publish(Message::new("t/x", i.to_string(), 0, false)), false);
-        }
-        assert_eq!(link.queued_publishes, MAX_PENDING_PUBLISHES);
-        assert_eq!(link.queue.len(), MAX_PENDING_PUBLISHES);
-        assert_eq!(link.dropped_publishes, 250);
-        let Some(Outbound::Publish(first)) = link.queue.front() else { panic!("no publish queued") };
-        assert_eq!(first.message.payload, "250");
-    }
-
-    #[test]
-    fn bad_topics_filters_and_oversized_publishes_are_refused() {
-        let mut link = test_link();
-        link.max_packet_bytes = 100;
-        link.handle_command(LinkCommand::Publish(Message::new("a/+", "x", 0, false)), false);
-        link.handle_command(LinkCommand::Publish(Message::new("", "x", 0, false)), false);
-        link.handle_command(LinkCommand::Publish(Message::new("a/b", vec![0u8; 200], 0, false)), false);
-        assert!(link.queue.is_empty());
-        link.handle_command(LinkCommand::Subscribe("a/#/b".into()), false);
-        link.handle_command(LinkCommand::Subscribe("a/#".into()), false);
-        link.handle_command(LinkCommand::Subscribe("a/#".into()), false);
-        assert_eq!(link.filters, vec!["a/#".to_string()]);
-        link.handle_command(LinkCommand::Unsubscribe("a/#".into()), false);
-        assert!(link.filters.is_empty());
-    }
-
-    #[test]
-    fn tls_settings_errors_name_the_file() {
-        let mut config = MqttConfig::new("mqtts://127.0.0.1", "t");
-        config.ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
-        let url = parse_broker_url(&config.url).unwrap();
-        let error = tls_config(&config, &url).unwrap_err().to_string();
-        assert!(error.starts_with("TLS: cannot read CA file /nonexistent/ca.pem"), "{error}");
-
-        config.ca_file = None;
-        config.insecure = true;
-        config.client_cert = Some(PathBuf::from("/x/cert.pem"));
-        let error = tls_config(&config, &url).unwrap_err().to_string();
-        assert!(error.contains("without a client key"), "{error}");
-        config.client_cert = None;
-        assert!(tls_config(&config, &url).is_ok());
-    }
-
-    #[test]
-    fn refusals_read_like_sentences() {
-        assert_eq!(
-            refused_reason(ConnectReturnCode::NotAuthorized, "h:1"),
-            "broker rejected credentials (not authorized)"
-        );
-        let refused = ConnectionError::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
-        assert_eq!(
-            describe_error(&refused, &url(false, "127.0.0.1", 1883), false, 10),
-            "connection refused by 127.0.0.1:1883"
-        );
-    }
-}
+mod tests;

@@ -4,9 +4,9 @@
 //! On open the link sends a ping. It is `Up` once a frame arrives, `Down` after a silence of
 //! 15 s (the port stays open and pinging) or when the port fails; a device path is then reopened
 //! every second. Reading and writing run side by side: two links writing large frames at each
-//! other must not wait on each other's reads.
+//! other must not wait on each other's reads. Frames wait in two lanes, essential before bulk,
+//! as on MQTT (see `lane.rs`).
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -20,8 +20,10 @@ use tokio::time::Instant;
 use tokio_serial::SerialPortBuilderExt;
 use tracing::{debug, info, warn};
 
+use super::lane::{Lane, Priority};
 use super::link::{
-    LINK_EVENT_CAPACITY, LinkCommand, LinkEvent, LinkHandle, LinkKind, LinkState, MAX_PENDING_PUBLISHES, Message,
+    LINK_EVENT_CAPACITY, LinkCommand, LinkCounters, LinkEvent, LinkHandle, LinkKind, LinkState, MAX_PENDING_BULK,
+    MAX_PENDING_BULK_BYTES, MAX_PENDING_ESSENTIAL, MAX_PENDING_ESSENTIAL_BYTES, Message,
 };
 use crate::protocol::frame::{self, Frame, FrameDecoder, FrameKind};
 pub use crate::protocol::port::Parity;
@@ -141,8 +143,9 @@ pub fn spawn(config: SerialConfig) -> (LinkHandle, mpsc::Receiver<LinkEvent>) {
     let (command_tx, command_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::channel(LINK_EVENT_CAPACITY);
     let label = config.path.clone();
-    tokio::spawn(run(config, command_rx, event_tx));
-    (LinkHandle::new(LinkKind::Serial, label, command_tx), event_rx)
+    let counters = Arc::new(LinkCounters::default());
+    tokio::spawn(run(config, command_rx, event_tx, counters.clone()));
+    (LinkHandle::new(LinkKind::Serial, label, command_tx, counters), event_rx)
 }
 
 /// Why a port could not be had.
@@ -165,15 +168,22 @@ const CLOSE_FLUSH: Duration = Duration::from_secs(2);
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 
 impl SerialLink {
-    fn new(path: String, timing: SerialTiming, commands: mpsc::UnboundedReceiver<LinkCommand>, events: mpsc::Sender<LinkEvent>) -> SerialLink {
+    fn new(
+        path: String,
+        timing: SerialTiming,
+        commands: mpsc::UnboundedReceiver<LinkCommand>,
+        events: mpsc::Sender<LinkEvent>,
+        counters: Arc<LinkCounters>,
+    ) -> SerialLink {
         SerialLink {
             path,
             timing,
             events,
             commands,
             commands_open: true,
-            queue: VecDeque::new(),
-            dropped_publishes: 0,
+            essential: Lane::new(MAX_PENDING_ESSENTIAL, MAX_PENDING_ESSENTIAL_BYTES),
+            bulk: Lane::new(MAX_PENDING_BULK, MAX_PENDING_BULK_BYTES),
+            counters,
             dropped_frames: 0,
             ping_pending: false,
             pong_pending: false,
@@ -181,8 +191,13 @@ impl SerialLink {
     }
 }
 
-async fn run(config: SerialConfig, commands: mpsc::UnboundedReceiver<LinkCommand>, events: mpsc::Sender<LinkEvent>) {
-    let mut link = SerialLink::new(config.path.clone(), config.timing, commands, events);
+async fn run(
+    config: SerialConfig,
+    commands: mpsc::UnboundedReceiver<LinkCommand>,
+    events: mpsc::Sender<LinkEvent>,
+    counters: Arc<LinkCounters>,
+) {
+    let mut link = SerialLink::new(config.path.clone(), config.timing, commands, events, counters);
     let mut attempt: u32 = 0;
     loop {
         attempt = attempt.saturating_add(1);
@@ -256,15 +271,22 @@ fn open_device(path: &str, settings: &SerialSettings) -> Result<Box<dyn SerialIo
         .map_err(|e| OpenError::Retry(format!("cannot open {path}: {e}")))
 }
 
+/// An encoded publish frame and its topic (to name it if it is dropped).
+struct Queued {
+    topic: String,
+    frame: Vec<u8>,
+}
+
 struct SerialLink {
     path: String,
     timing: SerialTiming,
     events: mpsc::Sender<LinkEvent>,
     commands: mpsc::UnboundedReceiver<LinkCommand>,
     commands_open: bool,
-    /// Encoded publish frames waiting for the port; at most `MAX_PENDING_PUBLISHES`.
-    queue: VecDeque<Vec<u8>>,
-    dropped_publishes: u64,
+    /// Encoded publish frames waiting for the port, essential ones first (`MAX_PENDING_*`).
+    essential: Lane<Queued>,
+    bulk: Lane<Queued>,
+    counters: Arc<LinkCounters>,
     /// Bad frames since the link started, over all sessions.
     dropped_frames: u64,
     /// Control frames go out before queued publishes; one of each is enough.
@@ -291,7 +313,8 @@ impl SerialLink {
             tokio::select! {
                 _ = &mut sleep => return true,
                 command = self.commands.recv(), if self.commands_open => match command {
-                    Some(LinkCommand::Publish(message)) => self.enqueue(message).await,
+                    Some(LinkCommand::Publish(message)) => self.enqueue(message, Priority::Essential).await,
+                    Some(LinkCommand::PublishBulk(message)) => self.enqueue(message, Priority::Bulk).await,
                     Some(LinkCommand::Subscribe(_) | LinkCommand::Unsubscribe(_)) => {}
                     Some(LinkCommand::Close) => return false,
                     None => {
@@ -303,9 +326,10 @@ impl SerialLink {
         }
     }
 
-    /// Queues a publish as an encoded frame. One that cannot be framed (too large, topic too
-    /// long) is dropped and reported, so the sender learns it will never arrive.
-    async fn enqueue(&mut self, message: Message) {
+    /// Queues a publish as an encoded frame in its lane. One that cannot be framed (too large,
+    /// topic too long) is dropped and reported, so the sender learns it will never arrive; so is
+    /// an essential one pushed out by the essential caps. Bulk ones pushed out are counted.
+    async fn enqueue(&mut self, message: Message, priority: Priority) {
         let frame = Frame::publish(message.topic, message.payload.to_vec());
         let bytes = match frame::encode(&frame) {
             Ok(bytes) => bytes,
@@ -316,17 +340,32 @@ impl SerialLink {
                 return;
             }
         };
-        self.queue.push_back(bytes);
-        if self.queue.len() > MAX_PENDING_PUBLISHES {
-            self.queue.pop_front();
-            self.dropped_publishes += 1;
-            // Once, then every 1000: a long outage must not flood the log.
-            if self.dropped_publishes % 1000 == 1 {
-                warn!(
-                    port = %self.path,
-                    "more than {MAX_PENDING_PUBLISHES} publishes pending: dropped the oldest ({} dropped so far)",
-                    self.dropped_publishes
-                );
+        let size = bytes.len();
+        let queued = Queued { topic: frame.topic, frame: bytes };
+        match priority {
+            Priority::Bulk => {
+                let dropped = self.bulk.push_back(queued, size).len() as u64;
+                if dropped > 0 {
+                    let before = self.counters.get().bulk;
+                    self.counters.add_bulk(dropped);
+                    // Once, then every 1000: a long outage or a flood must not flood the log.
+                    if before.is_multiple_of(1000) {
+                        warn!(port = %self.path, "more than {MAX_PENDING_BULK} bulk publishes pending: dropped the oldest ({} dropped so far)", before + dropped);
+                    }
+                }
+            }
+            Priority::Essential => {
+                let dropped = self.essential.push_back(queued, size);
+                self.counters.add_essential(dropped.len() as u64);
+                for old in dropped {
+                    let reason = format!(
+                        "more than {MAX_PENDING_ESSENTIAL} essential publishes (or {} MiB) waiting for {}: dropped the oldest",
+                        MAX_PENDING_ESSENTIAL_BYTES / (1024 * 1024),
+                        self.path
+                    );
+                    warn!(port = %self.path, "dropping a publish to {}: {reason}", old.topic);
+                    self.emit(LinkEvent::PublishDropped { topic: old.topic, reason }).await;
+                }
             }
         }
     }
@@ -344,7 +383,7 @@ impl SerialLink {
         match control {
             // Ping and pong always encode; an error here would be a codec bug, so skip the frame.
             Some(frame) => frame::encode(&frame).ok(),
-            None => self.queue.pop_front(),
+            None => self.essential.pop_front().or_else(|| self.bulk.pop_front()).map(|q| q.frame),
         }
     }
 
@@ -436,7 +475,8 @@ impl SerialLink {
                     }
                 }
                 command = self.commands.recv(), if self.commands_open && closing.is_none() => match command {
-                    Some(LinkCommand::Publish(message)) => self.enqueue(message).await,
+                    Some(LinkCommand::Publish(message)) => self.enqueue(message, Priority::Essential).await,
+                    Some(LinkCommand::PublishBulk(message)) => self.enqueue(message, Priority::Bulk).await,
                     // No subscriptions on serial: each side sends everything meant for the other.
                     Some(LinkCommand::Subscribe(_) | LinkCommand::Unsubscribe(_)) => {}
                     Some(LinkCommand::Close) => closing = Some(Instant::now() + CLOSE_FLUSH),
@@ -517,22 +557,27 @@ mod tests {
     async fn pending_publishes_are_capped_and_oversized_ones_dropped() {
         let (_tx, commands) = mpsc::unbounded_channel();
         let (events, mut rx) = mpsc::channel(1);
-        let mut link = SerialLink::new("p".into(), SerialTiming::default(), commands, events);
+        let counters = Arc::new(LinkCounters::default());
+        let mut link = SerialLink::new("p".into(), SerialTiming::default(), commands, events, counters.clone());
         // The largest payload that fits goes; one byte more is dropped and reported.
-        link.enqueue(Message::new("t", vec![1u8; max_payload_bytes("t")], 0, false)).await;
-        assert_eq!(link.queue.len(), 1);
+        link.enqueue(Message::new("t", vec![1u8; max_payload_bytes("t")], 0, false), Priority::Essential).await;
+        assert_eq!(link.essential.len(), 1);
         assert!(rx.try_recv().is_err());
-        link.enqueue(Message::new("t", vec![1u8; max_payload_bytes("t") + 1], 0, false)).await;
-        assert_eq!(link.queue.len(), 1);
+        link.enqueue(Message::new("t", vec![1u8; max_payload_bytes("t") + 1], 0, false), Priority::Essential).await;
+        assert_eq!(link.essential.len(), 1);
         let Ok(LinkEvent::PublishDropped { topic, reason }) = rx.try_recv() else { panic!("no drop reported") };
         assert_eq!(topic, "t");
         assert!(reason.contains("65537 bytes decoded, at most 65536"), "{reason}");
-        link.queue.clear();
-        for i in 0..(MAX_PENDING_PUBLISHES + 5) {
-            link.enqueue(Message::new("t", i.to_string(), 0, false)).await;
+        link.essential.clear();
+        link.enqueue(Message::new("ack", "a", 0, false), Priority::Essential).await;
+        for i in 0..(MAX_PENDING_BULK + 5) {
+            link.enqueue(Message::new("t", i.to_string(), 0, false), Priority::Bulk).await;
         }
-        assert_eq!(link.queue.len(), MAX_PENDING_PUBLISHES);
-        assert_eq!(link.dropped_publishes, 5);
+        assert_eq!((link.essential.len(), link.bulk.len()), (1, MAX_PENDING_BULK));
+        assert_eq!(counters.get().bulk, 5);
+        // Essential first, then the oldest bulk frame kept.
+        assert_eq!(link.next_frame(), frame::encode(&Frame::publish("ack", b"a".to_vec())).ok());
+        assert_eq!(link.next_frame(), frame::encode(&Frame::publish("t", b"5".to_vec())).ok());
         link.pong_pending = true;
         assert_eq!(link.next_frame(), frame::encode(&Frame::pong()).ok());
     }

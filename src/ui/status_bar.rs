@@ -20,6 +20,7 @@ pub fn status_bar_ui(ui: &mut egui::Ui, ctx: &ViewContext, rate_per_sec: f64, no
         ui.label(format!("{:.1} {}", rate_per_sec, ctx.tr("msg/s")));
         ui.separator();
         store_ui(ui, ctx);
+        refused_ui(ui, ctx);
         if let Some((last, older)) = notices.split_last() {
             ui.separator();
             let label = ui.add(egui::Label::new(RichText::new(*last).weak()).truncate());
@@ -95,6 +96,30 @@ fn store_ui(ui: &mut egui::Ui, ctx: &ViewContext) {
             ui.label(RichText::new(text).weak());
         }
     }
+}
+
+/// What the gateway table's caps refused (invented gateways, bad ids, too many points), shown
+/// only once something was: a flood is worth knowing about.
+fn refused_ui(ui: &mut egui::Ui, ctx: &ViewContext) {
+    let r = ctx.state.gateways().refused();
+    if r.total() == 0 {
+        return;
+    }
+    ui.separator();
+    let rows = [
+        (ctx.tr("from gateways that never announced themselves"), r.unannounced),
+        (ctx.tr("new gateways over the table's cap"), r.gateways),
+        (ctx.tr("sub-devices over a gateway's cap"), r.subs),
+        (ctx.tr("points over a sub-device's cap"), r.points),
+        (ctx.tr("meters over a sub-device's cap"), r.meters),
+        (ctx.tr("alarms over a gateway's cap"), r.alarms),
+        (ctx.tr("ports over a gateway's cap"), r.ports),
+        (ctx.tr("properties over a gateway's cap"), r.properties),
+        (ctx.tr("items with an id outside the contract's charset"), r.bad_ids),
+        (ctx.tr("texts and values cut to fit"), r.cut),
+    ];
+    let detail: Vec<String> = rows.iter().filter(|(_, n)| *n > 0).map(|(what, n)| format!("{n} {what}")).collect();
+    ui.colored_label(warn_colour(ui), format!("{} {}", ctx.tr("Refused:"), r.total())).on_hover_text(detail.join("\n"));
 }
 
 /// Green for up, amber for connecting, red for down, grey for closed; darker on light themes.

@@ -21,8 +21,10 @@ fn core() -> EngineCore {
         transfers: Arc::new(RwLock::new(TransferTable::default())),
     };
     // Nobody reads the events here; the core ignores a closed channel.
-    let (events, _) = mpsc::unbounded_channel();
-    EngineCore::new(config, state, Arc::new(IdGenerator::new("t")), events, Box::new(|| {}))
+    let (events, _) = mpsc::channel(EVENT_BATCHES);
+    // Only an announced gateway has a row: this one said it is online.
+    state.gateways.write().unwrap().announce(&key(), S, 0);
+    EngineCore::new(config, state, Arc::new(IdGenerator::new("t")), (events, Default::default()), Box::new(|| {}))
 }
 
 fn key() -> GatewayKey {
@@ -50,12 +52,14 @@ fn a_file_list_reply_lands_only_with_code_0() {
     let mut core = core();
     let files = |name: &str| json!({"files": [{"name": name, "size": 10, "mtime": 5}]});
     let before = now_ms();
+    pending(&mut core, "file", "list", "fl-1", json!({}), Duration::ZERO);
     reply(&mut core, "file/list", "fl-1", 0, files("a.csv"));
     let after = now_ms();
     let listing = core.state.gateways().get(&key()).and_then(|g| g.files.clone()).unwrap();
     assert_eq!(listing.files, vec![FileEntry { name: "a.csv".into(), size: 10, mtime: 5 }]);
     assert!((before..=after).contains(&listing.received_ms), "{listing:?}");
     // A refusal keeps the listing the page shows, even one whose data has the listing's shape.
+    pending(&mut core, "file", "list", "fl-2", json!({}), Duration::ZERO);
     reply(&mut core, "file/list", "fl-2", codes::BUSY, files("b.csv"));
     assert_eq!(core.state.gateways().get(&key()).and_then(|g| g.files.clone()), Some(listing));
 }
@@ -86,6 +90,7 @@ fn a_time_get_reply_measures_the_clock_on_receipt_and_the_request_log_keeps_its_
 #[test]
 fn a_partly_failed_property_set_keeps_its_failures_in_the_request_log() {
     let mut core = core();
+    pending(&mut core, "property", "get", "pg-1", json!({}), Duration::ZERO);
     reply(&mut core, "property/get", "pg-1", 0, json!({"props": {"reportPeriod": 10}}));
     pending(&mut core, "property", "set", "ps-1", json!({"props": {"reportPeriod": 30, "nonsense": 1}}), Duration::ZERO);
     // Contract §3: code 2 is the first failure's; reportPeriod was applied, nonsense was not.
@@ -98,4 +103,39 @@ fn a_partly_failed_property_set_keeps_its_failures_in_the_request_log() {
     // The reply does not carry the applied value: the property stays as last reported until
     // the gateway's property/report (or a get) says otherwise.
     assert_eq!(record.properties.get("reportPeriod"), Some(&json!(10)));
+}
+
+/// A reply as it arrives on gateway `dev`'s reply topic.
+fn reply_from(core: &mut EngineCore, dev: &str, class_action: &str, id: &str, data: Value) {
+    let payload = serde_json::to_vec(&json!({"id": id, "ts": 1, "code": 0, "data": data})).unwrap();
+    core.handle_message(S, Message::new(format!("cems/v1/PK/{dev}/up/{class_action}/reply"), payload, 1, false));
+}
+
+#[test]
+fn only_the_awaited_reply_is_recorded_and_completes_its_request() {
+    let mut core = core();
+    let props = |v: i64| json!({"props": {"reportPeriod": v}});
+    // Nobody asked: stored for the explorer, not recorded.
+    reply(&mut core, "property/get", "nobody-asked", 0, props(1));
+    pending(&mut core, "property", "get", "pg-9", json!({}), Duration::ZERO);
+    // The right id on another gateway's topic, and on this gateway's topic of another class.
+    reply_from(&mut core, "OTHER", "property/get", "pg-9", props(2));
+    reply(&mut core, "info/get", "pg-9", 0, json!({"vendor": "V", "model": "EVIL", "serial": "S", "hwVersion": "1", "fwVersion": "2", "swVersion": "3", "uptime": 1}));
+    // Over another link: the same topic and id are another broker's gateway.
+    let payload = serde_json::to_vec(&json!({"id": "pg-9", "ts": 1, "code": 0, "data": props(3)})).unwrap();
+    core.handle_message(S + 1, Message::new("cems/v1/PK/GW/up/property/get/reply", payload, 1, false));
+    assert_eq!((core.pending.len(), core.pending.unmatched()), (1, 4), "still waiting for its own answer");
+    let gateways = core.state.gateways();
+    let ours = gateways.get(&key());
+    assert!(ours.is_none_or(|g| g.properties.is_empty() && g.info.is_none() && g.requests.is_empty()), "{:?}", ours.map(|g| (&g.properties, &g.info)));
+    let other = GatewayKey { pk: "PK".into(), dev: "OTHER".into() };
+    assert!(gateways.get(&other).is_none_or(|g| g.properties.is_empty()));
+    drop(gateways);
+    assert!(core.state.store().find("cems/v1/PK/OTHER/up/property/get/reply").is_some(), "kept in the topic store");
+
+    reply(&mut core, "property/get", "pg-9", 0, props(30));
+    assert!(core.pending.is_empty());
+    let record = core.state.gateways().get(&key()).cloned().unwrap();
+    assert_eq!(record.properties.get("reportPeriod"), Some(&json!(30)));
+    assert_eq!(record.requests.len(), 1);
 }

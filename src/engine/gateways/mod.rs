@@ -13,9 +13,13 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use crate::engine::requests::RequestOutcome;
 use crate::protocol::payload::{Payload, PointValue};
 
+pub mod limits;
 mod record;
 #[cfg(test)]
 mod tests;
+
+use limits::{MAX_GATEWAYS, MAX_POINTS, Refused, cut_text, valid_id};
+use crate::protocol::ids::IdKind;
 
 pub use record::{
     ClockOffset, FileListing, GatewayKey, GatewayRecord, LOG_CAPACITY, MESSAGE_CAPACITY, PointTrack, REQUEST_LOG_CAPACITY, RequestEnd,
@@ -46,6 +50,7 @@ pub struct Gateways {
     seen_order: VecDeque<u64>,
     stats: HistoryStats,
     total_samples: usize,
+    refused: Refused,
 }
 
 impl Gateways {
@@ -73,14 +78,25 @@ impl Gateways {
         self.stats
     }
 
-    /// The record of a gateway, created on first sight; also marks it seen now.
-    pub fn touch(&mut self, pk: &str, dev: &str, session: u32, now_ms: i64) -> &mut GatewayRecord {
-        let key = GatewayKey { pk: pk.to_owned(), dev: dev.to_owned() };
-        let record = self.records.entry(key.clone()).or_insert_with(|| GatewayRecord::new(key, session));
+    /// What the caps refused or cut so far (see [`limits`]).
+    pub fn refused(&self) -> Refused {
+        self.refused
+    }
+
+    /// Gives a gateway a row as its online `status` would, seen now on `session`.
+    pub fn announce(&mut self, key: &GatewayKey, session: u32, now_ms: i64) -> bool {
+        self.apply(key, Payload::Status(crate::protocol::payload::Status { online: true, reason: None }), now_ms);
+        self.seen(key, session, now_ms)
+    }
+
+    /// Marks a known gateway seen now on `session` (requests to it go there); false for one not
+    /// in the table: only its `status` or `info/report` gives a gateway a row.
+    pub fn seen(&mut self, key: &GatewayKey, session: u32, now_ms: i64) -> bool {
+        let Some(record) = self.records.get_mut(key) else { return false };
         record.session = session;
         record.last_seen_ms = now_ms;
         record.messages += 1;
-        record
+        true
     }
 
     /// The one way facts reach a gateway's record: a decoded payload of (or about) the
@@ -88,6 +104,19 @@ impl Gateways {
     /// Returns false when the payload says nothing the record keeps (requests, acknowledgements,
     /// command outputs: those are shown where they were asked for).
     pub fn apply(&mut self, key: &GatewayKey, payload: Payload, now_ms: i64) -> bool {
+        if !self.records.contains_key(key) {
+            // Anyone on the broker can write under any id: a row costs memory, so only a gateway
+            // that announces itself gets one; its other traffic stays in the topic store.
+            if !matches!(payload, Payload::Status(_) | Payload::Info(_)) {
+                self.refused.unannounced += 1;
+                return false;
+            }
+            if self.records.len() >= MAX_GATEWAYS {
+                self.refused.gateways += 1;
+                return false;
+            }
+            self.records.insert(key.clone(), GatewayRecord::new(key.clone(), 0));
+        }
         // Points go through the shared dedup set and sample budget, not the record alone.
         match payload {
             Payload::Points(p) => {
@@ -97,27 +126,31 @@ impl Gateways {
             Payload::HistoryReport(h) => {
                 self.add_points(key, &h.points, now_ms);
                 if let Some(record) = self.records.get_mut(key) {
-                    record.add_readings(h.readings.as_deref().unwrap_or_default(), now_ms);
-                    record.apply_alarms(h.alarms.as_deref().unwrap_or_default());
+                    record.add_readings(h.readings.as_deref().unwrap_or_default(), now_ms, &mut self.refused);
+                    record.apply_alarms(h.alarms.as_deref().unwrap_or_default(), &mut self.refused);
                 }
                 return true;
             }
             _ => {}
         }
         let Some(record) = self.records.get_mut(key) else { return false };
+        let refused = &mut self.refused;
         match payload {
-            Payload::Status(s) => {
+            Payload::Status(mut s) => {
                 record.online = Some(s.online);
+                if let Some(reason) = s.reason.as_mut() {
+                    refused.cut += u64::from(cut_text(reason));
+                }
                 record.status_reason = s.reason;
             }
             Payload::Info(info) => record.info = Some(info),
             Payload::Versions(v) => record.versions = v.modules,
-            Payload::Readings(r) => record.add_readings(&r.readings, now_ms),
-            Payload::Props(p) => record.properties.extend(p.props),
-            Payload::Alarms(a) => record.apply_alarms(&a.alarms),
-            Payload::Ports(p) => record.ports.extend(p.ports.into_iter().map(|port| (port.port_id.clone(), port))),
-            Payload::LogEntries(l) => record.add_logs(l.entries),
-            Payload::Message(m) => record.add_vendor_message(m, now_ms),
+            Payload::Readings(r) => record.add_readings(&r.readings, now_ms, refused),
+            Payload::Props(p) => record.add_properties(p.props, refused),
+            Payload::Alarms(a) => record.apply_alarms(&a.alarms, refused),
+            Payload::Ports(p) => record.add_ports(p.ports, refused),
+            Payload::LogEntries(l) => record.add_logs(l.entries, refused),
+            Payload::Message(m) => record.add_vendor_message(m, now_ms, refused),
             Payload::FileList(f) => record.files = Some(FileListing { files: f.files, received_ms: now_ms }),
             // Only a reply to our `time/get` has this shape among what reaches a master.
             Payload::TimeReply(t) => record.set_clock(t.t1, t.t2, t.t3, now_ms),
@@ -136,14 +169,28 @@ impl Gateways {
 
     /// Records point values; returns how many were new rows (the rest were duplicates).
     fn add_points(&mut self, key: &GatewayKey, points: &[PointValue], now_ms: i64) -> usize {
+        if !self.records.contains_key(key) {
+            return 0;
+        }
         let mut added = 0;
         for p in points {
+            if !valid_id(IdKind::Point, &p.pid) {
+                self.refused.bad_ids += 1;
+                continue;
+            }
+            // Checked before the dedup set remembers the row: a refused point costs nothing.
+            let Some(record) = self.records.get_mut(key) else { continue };
+            let Some(sub) = record.sub_mut(&p.sub, &mut self.refused) else { continue };
+            if !sub.points.contains_key(&p.pid) && sub.points.len() >= MAX_POINTS {
+                self.refused.points += 1;
+                continue;
+            }
             if !self.remember_row(&key.dev, &p.sub, &p.pid, p.ts) {
                 continue;
             }
             added += 1;
             let Some(record) = self.records.get_mut(key) else { continue };
-            let sub = record.subs.entry(p.sub.clone()).or_default();
+            let Some(sub) = record.subs.get_mut(&p.sub) else { continue };
             sub.last_seen_ms = now_ms;
             let track = sub.points.entry(p.pid.clone()).or_default();
             let sample = Sample { ts: p.ts, v: p.v.clone(), q: p.q };

@@ -3,8 +3,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use super::limits::{MAX_ALARMS, MAX_METERS, MAX_PORTS, MAX_PROPERTIES, MAX_SUBS, Refused, cap_value, cut_text, valid_id};
 use crate::engine::requests::RequestOutcome;
 use crate::protocol::codes;
+use crate::protocol::ids::IdKind;
 use crate::protocol::payload::{self, Alarm, AlarmState, FileEntry, Info, LogEntry, ModuleVersion, Payload, Port, PointV, Reading, VendorMessage};
 use crate::protocol::time::TimeSample;
 
@@ -162,12 +164,37 @@ impl GatewayRecord {
         subs.iter().find(|s| s.sub == sub).map(|s| s.product_key.as_str())
     }
 
+    /// The sub-device `sub`, created when its id is valid and the gateway has room for it.
+    pub(super) fn sub_mut(&mut self, sub: &str, refused: &mut Refused) -> Option<&mut SubDevice> {
+        if !self.subs.contains_key(sub) {
+            if !valid_id(IdKind::Device, sub) {
+                refused.bad_ids += 1;
+                return None;
+            }
+            if self.subs.len() >= MAX_SUBS {
+                refused.subs += 1;
+                return None;
+            }
+        }
+        Some(self.subs.entry(sub.to_owned()).or_default())
+    }
+
     /// Records meter readings (latest value per register).
-    pub(super) fn add_readings(&mut self, readings: &[Reading], now_ms: i64) {
+    pub(super) fn add_readings(&mut self, readings: &[Reading], now_ms: i64, refused: &mut Refused) {
         for r in readings {
-            let sub = self.subs.entry(r.sub.clone()).or_default();
+            let Some(sub) = self.sub_mut(&r.sub, refused) else { continue };
             sub.last_seen_ms = now_ms;
             for (meter, value) in &r.values {
+                if !sub.meters.contains_key(meter) {
+                    if !valid_id(IdKind::Point, meter) {
+                        refused.bad_ids += 1;
+                        continue;
+                    }
+                    if sub.meters.len() >= MAX_METERS {
+                        refused.meters += 1;
+                        continue;
+                    }
+                }
                 let slot = sub.meters.entry(meter.clone()).or_insert((r.ts, *value));
                 if slot.0 <= r.ts {
                     *slot = (r.ts, *value);
@@ -179,8 +206,16 @@ impl GatewayRecord {
     /// Applies raised and cleared alarms to the active set. An event older than the last one
     /// applied for the same alarm is ignored: a raise replayed from history after the live
     /// clear must not bring the alarm back.
-    pub(super) fn apply_alarms(&mut self, alarms: &[Alarm]) {
+    pub(super) fn apply_alarms(&mut self, alarms: &[Alarm], refused: &mut Refused) {
         for a in alarms {
+            // The contract gives alarmId no charset of its own; its length is a device id's.
+            if a.alarm_id.is_empty() || a.alarm_id.len() > 64 || !valid_id(IdKind::Device, &a.sub) {
+                refused.bad_ids += 1;
+                continue;
+            }
+            if !self.alarm_last_ts.contains_key(&a.alarm_id) && self.alarm_last_ts.len() >= 4 * MAX_ALARMS {
+                self.forget_cleared_alarms();
+            }
             let last = self.alarm_last_ts.entry(a.alarm_id.clone()).or_insert(i64::MIN);
             if a.ts < *last {
                 continue;
@@ -188,7 +223,17 @@ impl GatewayRecord {
             *last = a.ts;
             match a.state {
                 AlarmState::Raised => {
-                    self.alarms.insert(a.alarm_id.clone(), a.clone());
+                    if !self.alarms.contains_key(&a.alarm_id) && self.alarms.len() >= MAX_ALARMS {
+                        refused.alarms += 1;
+                        continue;
+                    }
+                    let mut alarm = a.clone();
+                    if let Some(desc) = alarm.desc.as_mut()
+                        && cut_text(desc)
+                    {
+                        refused.cut += 1;
+                    }
+                    self.alarms.insert(a.alarm_id.clone(), alarm);
                 }
                 AlarmState::Cleared => {
                     self.alarms.remove(&a.alarm_id);
@@ -197,10 +242,61 @@ impl GatewayRecord {
         }
     }
 
+    /// Forgets the order of the oldest half of the cleared alarms: a late replay of one of them
+    /// could then come back, which is better than remembering every id ever seen.
+    fn forget_cleared_alarms(&mut self) {
+        let mut cleared: Vec<(i64, String)> =
+            self.alarm_last_ts.iter().filter(|(id, _)| !self.alarms.contains_key(*id)).map(|(id, ts)| (*ts, id.clone())).collect();
+        cleared.sort_unstable();
+        let forget = cleared.len().div_ceil(2);
+        for (_, id) in cleared.into_iter().take(forget) {
+            self.alarm_last_ts.remove(&id);
+        }
+    }
+
+    /// Keeps reported properties, each key checked and each value bounded.
+    pub(super) fn add_properties(&mut self, props: serde_json::Map<String, serde_json::Value>, refused: &mut Refused) {
+        for (key, value) in props {
+            if !self.properties.contains_key(&key) {
+                if !valid_id(IdKind::Point, &key) {
+                    refused.bad_ids += 1;
+                    continue;
+                }
+                if self.properties.len() >= MAX_PROPERTIES {
+                    refused.properties += 1;
+                    continue;
+                }
+            }
+            let (value, cut) = cap_value(value);
+            refused.cut += u64::from(cut);
+            self.properties.insert(key, value);
+        }
+    }
+
+    /// Keeps reported ports by id.
+    pub(super) fn add_ports(&mut self, ports: Vec<Port>, refused: &mut Refused) {
+        for port in ports {
+            if !self.ports.contains_key(&port.port_id) {
+                if !valid_id(IdKind::Device, &port.port_id) {
+                    refused.bad_ids += 1;
+                    continue;
+                }
+                if self.ports.len() >= MAX_PORTS {
+                    refused.ports += 1;
+                    continue;
+                }
+            }
+            self.ports.insert(port.port_id.clone(), port);
+        }
+    }
+
     /// Adds log entries in time order; an entry already held (a `log/get` repeating what was
     /// reported) is kept once.
-    pub(super) fn add_logs(&mut self, entries: Vec<LogEntry>) {
-        for entry in entries {
+    pub(super) fn add_logs(&mut self, entries: Vec<LogEntry>, refused: &mut Refused) {
+        for mut entry in entries {
+            if cut_text(&mut entry.msg) | cut_text(&mut entry.module) | cut_text(&mut entry.level) {
+                refused.cut += 1;
+            }
             let at = self.logs.partition_point(|e| e.ts <= entry.ts);
             let same_ts = self.logs.range(..at).rev().take_while(|e| e.ts == entry.ts);
             if same_ts.into_iter().any(|e| *e == entry) {
@@ -213,7 +309,10 @@ impl GatewayRecord {
         }
     }
 
-    pub(super) fn add_vendor_message(&mut self, message: VendorMessage, now_ms: i64) {
+    pub(super) fn add_vendor_message(&mut self, mut message: VendorMessage, now_ms: i64, refused: &mut Refused) {
+        let (content, cut) = cap_value(std::mem::take(&mut message.content));
+        message.content = content;
+        refused.cut += u64::from(cut | cut_text(&mut message.message_type));
         self.vendor_messages.push_back((now_ms, message));
         if self.vendor_messages.len() > MESSAGE_CAPACITY {
             self.vendor_messages.pop_front();

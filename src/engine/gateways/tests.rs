@@ -12,7 +12,7 @@ fn pv(sub: &str, pid: &str, v: f64, ts: i64) -> PointValue {
 #[test]
 fn duplicates_are_stored_once() {
     let mut g = Gateways::new();
-    g.touch("PK", "GW", 1, 0);
+    g.announce(&GatewayKey { pk: ("PK").to_owned(), dev: ("GW").to_owned() }, 1, 0);
     let key = GatewayKey { pk: "PK".into(), dev: "GW".into() };
     let batch = [pv("m1", "Ua", 230.0, 10), pv("m1", "Ua", 231.0, 20), pv("m1", "Ub", 229.0, 10)];
     assert_eq!(g.add_points(&key, &batch, 0), 3);
@@ -26,7 +26,7 @@ fn duplicates_are_stored_once() {
 #[test]
 fn late_history_is_inserted_in_time_order_and_latest_stays_latest() {
     let mut g = Gateways::new();
-    g.touch("PK", "GW", 1, 0);
+    g.announce(&GatewayKey { pk: ("PK").to_owned(), dev: ("GW").to_owned() }, 1, 0);
     let key = GatewayKey { pk: "PK".into(), dev: "GW".into() };
     g.add_points(&key, &[pv("m1", "P", 1.0, 100), pv("m1", "P", 3.0, 300)], 0);
     g.add_points(&key, &[pv("m1", "P", 2.0, 200)], 0);
@@ -39,7 +39,7 @@ fn late_history_is_inserted_in_time_order_and_latest_stays_latest() {
 #[test]
 fn alarms_raise_and_clear() {
     let mut g = Gateways::new();
-    g.touch("PK", "GW", 1, 0);
+    g.announce(&GatewayKey { pk: ("PK").to_owned(), dev: ("GW").to_owned() }, 1, 0);
     let key = GatewayKey { pk: "PK".into(), dev: "GW".into() };
     let mut a = Alarm {
         alarm_id: "a1".into(), sub: "m1".into(), pid: None, alarm_type: "overVoltage".into(), level: 2,
@@ -70,7 +70,7 @@ fn series_is_bounded() {
 
 fn gateway() -> (Gateways, GatewayKey) {
     let mut g = Gateways::new();
-    g.touch("PK", "GW", 1, 0);
+    g.announce(&GatewayKey { pk: ("PK").to_owned(), dev: ("GW").to_owned() }, 1, 0);
     (g, GatewayKey { pk: "PK".into(), dev: "GW".into() })
 }
 

@@ -13,20 +13,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::gateways::GatewayKey;
 use super::requests::{DEFAULT_TIMEOUT, RequestOutcome, RequestSpec, SessionId};
-use super::transfers::TransferKind;
+use super::transfers::{ServedCounters, TransferKind};
 use crate::protocol::codes;
-use crate::protocol::digest::sha256_hex;
 use crate::protocol::envelope::IdGenerator;
-use crate::protocol::payload::{FileDownloadResult, ModuleVersion, OtaProgress, OtaStep};
 use crate::transport::LinkKind;
 
 mod push;
+mod types;
 mod upload;
+
+pub use types::{FileDownloadSpec, FileUploadSpec, OtaSpec, TaskKind, TransferPhase, TransferProgress, TransferStatus, TransferTable};
 
 
 pub use crate::protocol::payload::{CHUNK_SIZES, SERIAL_MAX_CHUNK};
@@ -37,8 +37,6 @@ pub const MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
 /// Status events of one task while chunks flow: at most one per this interval (phase changes
 /// always go out at once).
 const EVENT_EVERY: Duration = Duration::from_millis(100);
-/// Finished tasks kept in the shared table for the GUI.
-const KEEP_FINISHED: usize = 100;
 
 /// The chunk size used when none is given: the largest the link carries.
 pub fn default_chunk_size(serial: bool) -> u32 {
@@ -58,265 +56,6 @@ pub fn check_chunk_size(chunk_size: u32, serial: bool) -> Result<(), String> {
     Ok(())
 }
 
-
-/// What a task moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TaskKind {
-    /// A firmware image to a module (`ota/upgrade`).
-    Ota,
-    /// A file to the gateway (`file/download`).
-    FileDownload,
-    /// A file from the gateway (`file/upload` + `file/read`).
-    FileUpload,
-}
-
-impl TaskKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            TaskKind::Ota => "ota",
-            TaskKind::FileDownload => "file-download",
-            TaskKind::FileUpload => "file-upload",
-        }
-    }
-}
-
-/// Where a task stands. The last six are final.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TransferPhase {
-    /// Announced (`ota/upgrade`, `file/download`, `file/upload`), waiting for the reply.
-    Announcing,
-    /// Chunks are flowing.
-    Running,
-    /// Everything moved; the digest is being checked (by the gateway, or by us for an upload).
-    Verifying,
-    /// The gateway verified the image and is installing it.
-    Installing,
-    Done,
-    /// The workbench would not start it (bad name, chunk size, no session, id in use).
-    Invalid { msg: String },
-    /// The gateway refused the announcement.
-    Refused { code: i64, name: &'static str, msg: String },
-    /// The gateway (or, for an upload, the digest check or the local write) failed it.
-    Failed { code: i64, name: &'static str, msg: String },
-    /// The gateway went silent for `after`.
-    TimedOut { after: Duration, waiting_for: String },
-    /// The link was closed under the task.
-    Aborted { msg: String },
-    Cancelled,
-}
-
-impl TransferPhase {
-    pub fn is_final(&self) -> bool {
-        !matches!(self, TransferPhase::Announcing | TransferPhase::Running | TransferPhase::Verifying | TransferPhase::Installing)
-    }
-
-    /// A short name: `announcing`, `running`, …, `timedOut`.
-    pub fn label(&self) -> &'static str {
-        match self {
-            TransferPhase::Announcing => "announcing",
-            TransferPhase::Running => "running",
-            TransferPhase::Verifying => "verifying",
-            TransferPhase::Installing => "installing",
-            TransferPhase::Done => "done",
-            TransferPhase::Invalid { .. } => "invalid",
-            TransferPhase::Refused { .. } => "refused",
-            TransferPhase::Failed { .. } => "failed",
-            TransferPhase::TimedOut { .. } => "timedOut",
-            TransferPhase::Aborted { .. } => "aborted",
-            TransferPhase::Cancelled => "cancelled",
-        }
-    }
-
-    fn failed(code: i64, msg: impl Into<String>) -> TransferPhase {
-        TransferPhase::Failed { code, name: codes::code_name(code), msg: msg.into() }
-    }
-}
-
-/// How far a task got.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct TransferProgress {
-    pub size: u64,
-    /// Pushes: bytes sent in chunk replies, resends included. Uploads: bytes received.
-    pub bytes_moved: u64,
-    pub chunks: u64,
-    /// How far the gateway got (highest offset + length served), or how far we read.
-    pub position: u64,
-    /// Bytes per second over the last few seconds.
-    pub rate_bps: f64,
-    pub eta: Option<Duration>,
-    /// The gateway's last `ota/progress` step and percent.
-    pub device_step: Option<OtaStep>,
-    pub device_percent: Option<f64>,
-}
-
-impl TransferProgress {
-    pub fn percent(&self) -> f64 {
-        if self.size == 0 { 100.0 } else { self.position as f64 * 100.0 / self.size as f64 }
-    }
-}
-
-/// The latest state of one task: sent as `EngineEvent::Transfer` and kept in
-/// `SharedState::transfers`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TransferStatus {
-    /// `taskId` or `fileId`.
-    pub id: String,
-    pub kind: TaskKind,
-    pub session: SessionId,
-    pub gateway: GatewayKey,
-    /// `module version` for an upgrade, the file name otherwise.
-    pub target: String,
-    /// The announced digest (for an upload: the gateway's, once known).
-    pub sha256: String,
-    pub chunk_size: u32,
-    /// Where an upload is written.
-    pub dest: Option<PathBuf>,
-    pub phase: TransferPhase,
-    pub progress: TransferProgress,
-    pub elapsed: Duration,
-}
-
-/// The statuses of the tasks of this engine's life: running ones and the latest finished.
-#[derive(Debug, Default, Clone)]
-pub struct TransferTable {
-    tasks: IndexMap<String, TransferStatus>,
-}
-
-impl TransferTable {
-    pub fn get(&self, id: &str) -> Option<&TransferStatus> {
-        self.tasks.get(id)
-    }
-
-    /// In start order.
-    pub fn iter(&self) -> impl Iterator<Item = &TransferStatus> {
-        self.tasks.values()
-    }
-
-    pub fn len(&self) -> usize {
-        self.tasks.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
-    }
-
-    pub(crate) fn update(&mut self, status: TransferStatus) {
-        match self.tasks.get_mut(&status.id) {
-            Some(slot) => *slot = status,
-            None => {
-                self.tasks.insert(status.id.clone(), status);
-            }
-        }
-        let finished = self.tasks.values().filter(|s| s.phase.is_final()).count();
-        if finished > KEEP_FINISHED
-            && let Some(oldest) = self.tasks.iter().find(|(_, s)| s.phase.is_final()).map(|(id, _)| id.clone())
-        {
-            self.tasks.shift_remove(&oldest);
-        }
-    }
-}
-
-/// A firmware upgrade to start (`EngineCommand::StartOta`).
-#[derive(Debug, Clone)]
-pub struct OtaSpec {
-    pub session: SessionId,
-    pub pk: String,
-    pub dev: String,
-    /// `taskId`; left empty, `EngineHandle::start_ota` picks a fresh one.
-    pub task_id: String,
-    pub module: String,
-    pub version: String,
-    pub image: Bytes,
-    /// The digest announced: the image's own (tests announce another to see the gateway check).
-    pub sha256: String,
-    pub chunk_size: u32,
-    pub silence_timeout: Duration,
-}
-
-impl OtaSpec {
-    /// A spec with the image's digest, the MQTT default chunk size and the default silence.
-    pub fn new(session: SessionId, pk: &str, dev: &str, module: &str, version: &str, image: Bytes) -> OtaSpec {
-        OtaSpec {
-            session,
-            pk: pk.into(),
-            dev: dev.into(),
-            task_id: String::new(),
-            module: module.into(),
-            version: version.into(),
-            sha256: sha256_hex(&image),
-            image,
-            chunk_size: default_chunk_size(false),
-            silence_timeout: DEFAULT_SILENCE,
-        }
-    }
-}
-
-/// A file to push to a gateway (`EngineCommand::StartFileDownload`).
-#[derive(Debug, Clone)]
-pub struct FileDownloadSpec {
-    pub session: SessionId,
-    pub pk: String,
-    pub dev: String,
-    /// `fileId`; left empty, the engine handle picks a fresh one.
-    pub file_id: String,
-    /// The plain name the gateway stores it under.
-    pub name: String,
-    pub data: Bytes,
-    pub sha256: String,
-    pub chunk_size: u32,
-    pub silence_timeout: Duration,
-}
-
-impl FileDownloadSpec {
-    pub fn new(session: SessionId, pk: &str, dev: &str, name: &str, data: Bytes) -> FileDownloadSpec {
-        FileDownloadSpec {
-            session,
-            pk: pk.into(),
-            dev: dev.into(),
-            file_id: String::new(),
-            name: name.into(),
-            sha256: sha256_hex(&data),
-            data,
-            chunk_size: default_chunk_size(false),
-            silence_timeout: DEFAULT_SILENCE,
-        }
-    }
-}
-
-/// A file to pull from a gateway (`EngineCommand::StartFileUpload`).
-#[derive(Debug, Clone)]
-pub struct FileUploadSpec {
-    pub session: SessionId,
-    pub pk: String,
-    pub dev: String,
-    /// `fileId`; left empty, the engine handle picks a fresh one.
-    pub file_id: String,
-    /// The gateway's plain file name.
-    pub name: String,
-    /// The local path to write (the user's choice), replaced atomically.
-    pub dest: PathBuf,
-    /// Bytes per `file/read` (at most [`SERIAL_MAX_CHUNK`], which fits every link).
-    pub read_size: u32,
-    pub silence_timeout: Duration,
-    /// Larger files are refused before reading.
-    pub max_bytes: u64,
-}
-
-impl FileUploadSpec {
-    pub fn new(session: SessionId, pk: &str, dev: &str, name: &str, dest: PathBuf) -> FileUploadSpec {
-        FileUploadSpec {
-            session,
-            pk: pk.into(),
-            dev: dev.into(),
-            file_id: String::new(),
-            name: name.into(),
-            dest,
-            read_size: SERIAL_MAX_CHUNK,
-            silence_timeout: DEFAULT_SILENCE,
-            max_bytes: MAX_UPLOAD_BYTES,
-        }
-    }
-}
 
 /// What the engine loop does for the tasks.
 #[derive(Debug)]
@@ -397,6 +136,8 @@ struct Task {
     request: Option<Outstanding>,
     /// Pushes: the image offered under this kind.
     served: Option<TransferKind>,
+    /// Pushes: how much of the image the gateway has pulled, as the service last counted it.
+    pulled: ServedCounters,
     upload: Option<Upload>,
 }
 
@@ -411,6 +152,7 @@ impl Task {
             last_event: None,
             request: None,
             served: None,
+            pulled: ServedCounters::default(),
             upload: None,
         }
     }
@@ -590,30 +332,6 @@ impl TransferTasks {
         }
     }
 
-    /// The gateway asked for a chunk of a task's image; `served` is the image's counters after
-    /// answering, or `None` when the request was refused (the gateway is alive all the same).
-    pub(crate) fn on_chunk_request(&mut self, kind: TransferKind, id: &str, served: Option<(u64, u64, u64)>, now: Instant) -> Vec<TaskAction> {
-        let Some(task) = self.tasks.get_mut(id) else { return Vec::new() };
-        if task.served != Some(kind) {
-            return Vec::new();
-        }
-        task.alive(now);
-        let Some((bytes_served, chunks, high_water)) = served else { return Vec::new() };
-        task.status.progress.bytes_moved = bytes_served;
-        task.status.progress.chunks = chunks;
-        task.moved(now, high_water);
-        let all_served = high_water >= task.status.progress.size;
-        let phase = task.status.phase.clone();
-        match (phase, task.status.kind) {
-            // A gateway that pulls has accepted, whatever became of the announce's reply.
-            (TransferPhase::Announcing, _) => self.enter(id, TransferPhase::Running, now),
-            // A file download has no `verifying` report: everything served means the gateway
-            // is checking it now.
-            (TransferPhase::Running, TaskKind::FileDownload) if all_served => self.enter(id, TransferPhase::Verifying, now),
-            _ => vec![task.status_action(now, false)],
-        }
-    }
-
     /// The timer: gateways silent past their deadline are given up on.
     pub(crate) fn on_tick(&mut self, now: Instant) -> Vec<TaskAction> {
         let due: Vec<(String, TransferPhase)> = self
@@ -639,55 +357,6 @@ impl TransferTasks {
         ids.into_iter().flat_map(|id| self.finish(&id, TransferPhase::Aborted { msg: format!("session {session} closed") }, now)).collect()
     }
 
-    /// The id of the push task of `kind` for `gateway`, when there is one.
-    fn push_task(&self, gateway: &GatewayKey, kind: TaskKind, id: &str) -> Option<String> {
-        self.tasks.get(id).filter(|t| t.status.kind == kind && t.status.gateway == *gateway).map(|t| t.status.id.clone())
-    }
-
-    /// An `ota/progress` report.
-    pub(crate) fn on_ota_progress(&mut self, gateway: &GatewayKey, report: &OtaProgress, now: Instant) -> Vec<TaskAction> {
-        let Some(id) = self.push_task(gateway, TaskKind::Ota, &report.task_id) else { return Vec::new() };
-        let Some(task) = self.tasks.get_mut(&id) else { return Vec::new() };
-        task.alive(now);
-        task.status.progress.device_step = Some(report.step);
-        task.status.progress.device_percent = Some(report.percent);
-        let phase = match report.step {
-            OtaStep::Accepted | OtaStep::Downloading => TransferPhase::Running,
-            OtaStep::Verifying => TransferPhase::Verifying,
-            OtaStep::Installing => TransferPhase::Installing,
-            OtaStep::Done => TransferPhase::Done,
-            OtaStep::Failed => {
-                let code = if report.code == codes::OK { codes::FAILED } else { report.code };
-                TransferPhase::failed(code, report.msg.clone().unwrap_or_default())
-            }
-        };
-        self.enter(&id, phase, now)
-    }
-
-    /// A `file/download/result` report.
-    pub(crate) fn on_download_result(&mut self, gateway: &GatewayKey, report: &FileDownloadResult, now: Instant) -> Vec<TaskAction> {
-        let Some(id) = self.push_task(gateway, TaskKind::FileDownload, &report.file_id) else { return Vec::new() };
-        let phase = if report.code == codes::OK {
-            TransferPhase::Done
-        } else {
-            TransferPhase::failed(report.code, report.msg.clone().unwrap_or_default())
-        };
-        self.finish(&id, phase, now)
-    }
-
-    /// An `ota/version` report: a gateway that rebooted into the new image may say so only
-    /// this way.
-    pub(crate) fn on_versions(&mut self, gateway: &GatewayKey, modules: &[ModuleVersion], now: Instant) -> Vec<TaskAction> {
-        let done: Vec<String> = self
-            .tasks
-            .values()
-            .filter(|t| t.status.kind == TaskKind::Ota && t.status.gateway == *gateway)
-            .filter(|t| matches!(t.status.phase, TransferPhase::Verifying | TransferPhase::Installing))
-            .filter(|t| modules.iter().any(|m| t.status.target == ota_target(&m.module, &m.version)))
-            .map(|t| t.status.id.clone())
-            .collect();
-        done.into_iter().flat_map(|id| self.finish(&id, TransferPhase::Done, now)).collect()
-    }
 }
 
 /// How an upgrade's target reads: `module version`.

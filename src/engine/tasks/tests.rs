@@ -6,9 +6,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::json;
 
 use super::*;
+use super::types::KEEP_FINISHED;
+use crate::protocol::digest::sha256_hex;
+use crate::protocol::payload::{FileDownloadResult, ModuleVersion, OtaProgress, OtaStep};
 use crate::disk::write_atomic;
 use crate::engine::requests::{ReplyInfo, RequestFailure};
-use crate::engine::transfers::{ChunkAnswer, TransferService};
+use crate::engine::transfers::{ChunkAnswer, ServedCounters, TransferService};
 
 const S: SessionId = 1;
 const MQTT_UP: Option<SessionInfo> = Some(SessionInfo { kind: LinkKind::Mqtt, up: true });
@@ -65,6 +68,11 @@ fn key() -> GatewayKey {
     GatewayKey { pk: "PK".into(), dev: "GW".into() }
 }
 
+/// The service's counters after serving `bytes` in `chunks`, every byte below `end` once.
+fn pulled(bytes: u64, chunks: u64, end: u64) -> Option<ServedCounters> {
+    Some(ServedCounters { bytes_served: bytes, chunks, high_water: end, covered: end, first_missing: Some(end) })
+}
+
 fn progress(id: &str, step: OtaStep, code: i64) -> OtaProgress {
     OtaProgress { task_id: id.into(), step, percent: 0.0, code, msg: (code != 0).then(|| "bad".into()) }
 }
@@ -98,10 +106,11 @@ fn ota_offers_then_announces_and_follows_progress_to_done() {
 
     let accepted = t.on_request_done(&outcome(&spec, &id, reply(0, json!({}))), t0);
     assert_eq!(status(&accepted).unwrap().phase, TransferPhase::Running);
-    let served = t.on_chunk_request(TransferKind::Ota, "u1", Some((2048, 2, 2048)), t0 + Duration::from_millis(500));
+    let served = t.on_chunk_request(TransferKind::Ota, "u1", pulled(2048, 2, 2048), t0 + Duration::from_millis(500));
     let st = status(&served).unwrap();
     assert_eq!((st.progress.bytes_moved, st.progress.position, st.progress.size), (2048, 2048, 3000));
-    assert!(t.on_chunk_request(TransferKind::File, "u1", Some((1, 1, 1)), t0).is_empty(), "another kind's id is not this task");
+    assert!(t.on_chunk_request(TransferKind::File, "u1", pulled(1, 1, 1), t0).is_empty(), "another kind's id is not this task");
+    t.on_chunk_request(TransferKind::Ota, "u1", Some(ServedCounters { bytes_served: 3000, chunks: 3, high_water: 3000, covered: 3000, first_missing: None }), t0);
     let v = t.on_ota_progress(&key(), &progress("u1", OtaStep::Verifying, 0), t0);
     assert_eq!(status(&v).unwrap().phase, TransferPhase::Verifying);
     let other = GatewayKey { pk: "PK".into(), dev: "OTHER".into() };
@@ -176,7 +185,7 @@ fn silence_times_out_restarts_on_life_and_pauses_while_the_link_is_down() {
     spec.silence_timeout = Duration::from_secs(60);
     t.start_ota(spec, MQTT_UP, t0);
     assert_eq!(t.next_deadline(), Some(t0 + Duration::from_secs(60)));
-    t.on_chunk_request(TransferKind::Ota, "q1", Some((1024, 1, 1024)), t0 + Duration::from_secs(30));
+    t.on_chunk_request(TransferKind::Ota, "q1", pulled(1024, 1, 1024), t0 + Duration::from_secs(30));
     assert_eq!(t.next_deadline(), Some(t0 + Duration::from_secs(90)));
     // A refused chunk request is life too.
     t.on_chunk_request(TransferKind::Ota, "q1", None, t0 + Duration::from_secs(40));
@@ -249,9 +258,9 @@ fn file_download_is_verifying_once_all_is_served_and_done_on_result_0() {
     spec.chunk_size = 1024;
     t.start_download(spec, MQTT_UP, t0);
     // The gateway pulled before its reply to the announcement arrived.
-    let out = t.on_chunk_request(TransferKind::File, "d1", Some((1024, 1, 1024)), t0);
+    let out = t.on_chunk_request(TransferKind::File, "d1", pulled(1024, 1, 1024), t0);
     assert_eq!(status(&out).unwrap().phase, TransferPhase::Running);
-    let out = t.on_chunk_request(TransferKind::File, "d1", Some((2048, 2, 2048)), t0);
+    let out = t.on_chunk_request(TransferKind::File, "d1", pulled(2048, 2, 2048), t0);
     assert_eq!(status(&out).unwrap().phase, TransferPhase::Verifying);
     let out = t.on_download_result(&key(), &FileDownloadResult { file_id: "d1".into(), code: 10, msg: Some("full".into()) }, t0);
     assert!(matches!(status(&out).unwrap().phase, TransferPhase::Failed { code: 10, name: "no_space", .. }));
@@ -266,7 +275,7 @@ fn progress_events_are_rate_limited_but_phase_changes_are_not() {
     let mut events = 0;
     for i in 1..=100u64 {
         let at = t0 + Duration::from_millis(i * 10);
-        for a in t.on_chunk_request(TransferKind::Ota, "e1", Some((i * 1024, i, i * 1024)), at) {
+        for a in t.on_chunk_request(TransferKind::Ota, "e1", pulled(i * 1024, i, i * 1024), at) {
             if let TaskAction::Status { event: true, .. } = a {
                 events += 1;
             }
@@ -379,4 +388,57 @@ fn the_table_keeps_a_bounded_history() {
     }
     assert_eq!(table.len(), KEEP_FINISHED + 1);
     assert!(table.get("running").is_some() && table.get("t0").is_none() && table.get("t149").is_some());
+}
+
+#[test]
+fn a_claim_of_success_without_the_whole_image_pulled_fails() {
+    let mut t = tasks();
+    let t0 = Instant::now();
+    // Done without a byte pulled.
+    t.start_ota(ota_spec("n1", 8 * 1024 * 1024), MQTT_UP, t0);
+    let out = t.on_ota_progress(&key(), &progress("n1", OtaStep::Done, 0), t0);
+    assert!(out.iter().any(|a| matches!(a, TaskAction::Withdraw { .. })));
+    let TransferPhase::Failed { code, msg, .. } = status(&out).unwrap().phase else { panic!("{out:?}") };
+    assert_eq!(code, codes::FAILED);
+    assert!(msg.starts_with("the gateway reported done after pulling 0 of 8,388,608 bytes"), "{msg}");
+    // All but one chunk, the last byte served (the high-water mark is full, the coverage not).
+    t.start_ota(ota_spec("n2", 3000), MQTT_UP, t0);
+    let hole = ServedCounters { bytes_served: 2000, chunks: 2, high_water: 3000, covered: 1976, first_missing: Some(1024) };
+    t.on_chunk_request(TransferKind::Ota, "n2", Some(hole), t0);
+    let out = t.on_ota_progress(&key(), &progress("n2", OtaStep::Done, 0), t0);
+    let TransferPhase::Failed { msg, .. } = status(&out).unwrap().phase else { panic!("{out:?}") };
+    assert!(msg.contains("pulling 1,976 of 3,000 bytes") && msg.contains("offset 1,024"), "{msg}");
+    // The new version announced after half the image.
+    t.start_ota(ota_spec("n3", 4096), MQTT_UP, t0);
+    t.on_chunk_request(TransferKind::Ota, "n3", pulled(2048, 2, 2048), t0);
+    t.on_ota_progress(&key(), &progress("n3", OtaStep::Verifying, 0), t0);
+    let out = t.on_versions(&key(), &[ModuleVersion { module: "firmware".into(), version: "2.0.0".into() }], t0);
+    let TransferPhase::Failed { msg, .. } = status(&out).unwrap().phase else { panic!("{out:?}") };
+    assert!(msg.contains("firmware 2.0.0 installed after pulling 2,048 of 4,096 bytes"), "{msg}");
+    // A file download result 0 without a byte pulled; the same with everything pulled is done.
+    for (id, counters, done) in [("f1", None, false), ("f2", pulled(2048, 2, 2048), true)] {
+        let mut spec = FileDownloadSpec::new(S, "PK", "GW", "a.bin", image(2048));
+        spec.file_id = id.into();
+        spec.chunk_size = 1024;
+        t.start_download(spec, MQTT_UP, t0);
+        if counters.is_some() {
+            t.on_chunk_request(TransferKind::File, id, counters, t0);
+        }
+        let out = t.on_download_result(&key(), &FileDownloadResult { file_id: id.into(), code: 0, msg: None }, t0);
+        let phase = status(&out).unwrap().phase;
+        assert_eq!(phase == TransferPhase::Done, done, "{id}: {phase:?}");
+        if !done {
+            assert!(matches!(&phase, TransferPhase::Failed { msg, .. } if msg.contains("result 0") && msg.contains("pulling 0 of 2,048 bytes")), "{phase:?}");
+        }
+    }
+    assert!(t.tasks.is_empty());
+}
+
+#[test]
+fn thousands_are_grouped() {
+    assert_eq!(push::thousands(0), "0");
+    assert_eq!(push::thousands(999), "999");
+    assert_eq!(push::thousands(1000), "1,000");
+    assert_eq!(push::thousands(8_388_608), "8,388,608");
+    assert_eq!(push::thousands(u64::MAX), "18,446,744,073,709,551,615");
 }

@@ -200,24 +200,6 @@ fn counterpart<'a>(old_items: &'a [Value], item: &Value, index: usize) -> Option
     }
 }
 
-/// Every `subProducts` entry must name a product key among `docs`.
-pub fn check_sub_products(docs: &[ModelDocument]) -> Vec<ModelError> {
-    let known: Vec<&str> = docs.iter().map(ModelDocument::product_key).collect();
-    let mut errors = Vec::new();
-    for doc in docs {
-        for (i, pk) in doc.model.sub_products.iter().enumerate() {
-            if !known.contains(&pk.as_str()) {
-                errors.push(ModelError {
-                    file: doc.source.clone(),
-                    path: push_index("$.subProducts", i),
-                    message: format!("no model with product key {pk:?} is loaded"),
-                });
-            }
-        }
-    }
-    errors
-}
-
 /// A product key defined by more than one of `docs` is reported on each later file.
 pub fn check_duplicate_product_keys(docs: &[ModelDocument]) -> Vec<ModelError> {
     let mut first: HashMap<&str, &str> = HashMap::new();

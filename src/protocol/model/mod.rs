@@ -10,7 +10,10 @@ mod category;
 pub mod describe;
 mod document;
 mod error;
+#[cfg(test)]
+mod limits_tests;
 pub mod matching;
+mod sub_products;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -18,8 +21,9 @@ mod validate;
 pub mod value_check;
 
 pub use category::Category;
-pub use error::ModelError;
-pub use document::{ModelDocument, ModelSet, check_duplicate_product_keys, check_sub_products};
+pub use error::{MAX_ERRORS_PER_FILE, ModelError, cap_per_file, more_errors};
+pub use document::{ModelDocument, ModelSet, check_duplicate_product_keys};
+pub use sub_products::check_sub_products;
 pub use types::{
     Access, AlarmDef, CommandDef, EnumLabels, Lang, LocalizedText, MeterDef, ModelKind, ParamDef, PointAlarm, PointDef,
     PointKind, PortDef, ProductModel, PropertyDef, ValueSpec, ValueType,

@@ -3,34 +3,32 @@
 //!
 //! The semantic checks read the raw value and skip anything of the wrong shape, because the schema
 //! has already reported it: each fault is reported once.
+//!
+//! A file lists at most [`MAX_ERRORS_PER_FILE`](super::MAX_ERRORS_PER_FILE) errors and counts
+//! the rest (`schema` says how the schema pass keeps to that).
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
-use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Value};
 
-use super::error::ModelError;
-use crate::protocol::ids::{IdKind, check_id};
+use super::error::{FileErrors, ModelError};
+
+mod schema;
 
 /// The product model JSON Schema (draft 2020-12), as shipped in `assets/schema/`.
 pub const SCHEMA_JSON: &str = include_str!("../../../assets/schema/product-model.schema.json");
 
-/// Compiled once; an `Err` here is a bug in the shipped schema, reported instead of panicking.
-static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| {
-    let schema: Value = serde_json::from_str(SCHEMA_JSON).map_err(|e| e.to_string())?;
-    jsonschema::draft202012::new(&schema).map_err(|e| e.to_string())
-});
-
-/// All schema and semantic errors of a model value, each naming `file` and a JSON path.
+/// The schema and semantic errors of a model value, each naming `file` and a JSON path: the
+/// first [`MAX_ERRORS_PER_FILE`](super::MAX_ERRORS_PER_FILE), then one line saying how many
+/// more there are.
 pub fn validate_value(value: &Value, file: &str) -> Vec<ModelError> {
-    let mut errors = schema_errors(value, file);
-    errors.extend(semantic_errors(value, file));
-    errors
-}
-
-fn err(file: &str, path: String, message: String) -> ModelError {
-    ModelError { file: file.to_owned(), path, message }
+    let mut errors = FileErrors::new(file);
+    schema::errors(value, &mut errors);
+    // When the schema pass stopped looking, the total is unknown anyway.
+    if errors.counting() {
+        semantic_errors(value, &mut errors);
+    }
+    errors.finish()
 }
 
 /// `base` + `.key`, or `["key"]` when the key is not a plain identifier.
@@ -48,81 +46,6 @@ pub(crate) fn push_key(base: &str, key: &str) -> String {
 /// `base` + `[index]`.
 pub(crate) fn push_index(base: &str, index: usize) -> String {
     format!("{base}[{index}]")
-}
-
-/// Turns a JSON pointer (`/points/3/min`) into `$.points[3].min`, walking `root` to tell array
-/// indexes from object keys that look like numbers (`enum` keys "0", "1").
-pub(crate) fn pointer_to_path(root: &Value, pointer: &str) -> String {
-    let mut path = String::from("$");
-    let mut current = Some(root);
-    for raw in pointer.split('/').skip(1) {
-        let segment = raw.replace("~1", "/").replace("~0", "~");
-        match current {
-            Some(Value::Array(items)) => match segment.parse::<usize>() {
-                Ok(i) => {
-                    path = push_index(&path, i);
-                    current = items.get(i);
-                }
-                Err(_) => {
-                    path = push_key(&path, &segment);
-                    current = None;
-                }
-            },
-            Some(Value::Object(map)) => {
-                path = push_key(&path, &segment);
-                current = map.get(&segment);
-            }
-            _ => {
-                path = push_key(&path, &segment);
-                current = None;
-            }
-        }
-    }
-    path
-}
-
-fn schema_errors(value: &Value, file: &str) -> Vec<ModelError> {
-    let validator = match &*VALIDATOR {
-        Ok(v) => v,
-        Err(e) => return vec![err(file, "$".into(), format!("internal error: the built-in schema does not compile: {e}"))],
-    };
-    let mut out: Vec<ModelError> = Vec::new();
-    for error in validator.iter_errors(value) {
-        let path = pointer_to_path(value, error.instance_path().as_str());
-        match error.kind() {
-            ValidationErrorKind::AdditionalProperties { unexpected } => {
-                for key in unexpected {
-                    out.push(err(file, push_key(&path, key), format!("unknown key {key:?}")));
-                }
-            }
-            ValidationErrorKind::Required { property } => {
-                let name = property.as_str().map_or_else(|| property.to_string(), str::to_owned);
-                out.push(err(file, path, format!("missing required key {name:?}")));
-            }
-            ValidationErrorKind::Pattern { .. } => {
-                let message = pattern_message(&path, error.instance()).unwrap_or_else(|| error.to_string());
-                out.push(err(file, path, message));
-            }
-            _ => out.push(err(file, path, error.to_string())),
-        }
-    }
-    // Applicator keywords can reach one spot twice; one line per fault is enough.
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|e| seen.insert((e.path.clone(), e.message.clone())));
-    out
-}
-
-/// A readable reason for a pattern failure, using the contract's id rules.
-fn pattern_message(path: &str, instance: &Value) -> Option<String> {
-    let text = instance.as_str()?;
-    if path == "$.modelVersion" {
-        return Some(format!("model version {text:?} is not supported (expected 1.x)"));
-    }
-    if path == "$.category" {
-        return text.parse::<super::category::Category>().err();
-    }
-    let kind = if path == "$.productKey" || path.starts_with("$.subProducts[") { IdKind::ProductKey } else { IdKind::Point };
-    check_id(kind, text).err().map(|e| e.to_string())
 }
 
 /// Known value types, as spelled on disk; anything else was refused by the schema.
@@ -169,13 +92,12 @@ impl Ty {
 }
 
 struct Checker<'a> {
-    file: &'a str,
-    errors: Vec<ModelError>,
+    errors: &'a mut FileErrors,
 }
 
 impl Checker<'_> {
     fn add(&mut self, path: String, message: String) {
-        self.errors.push(err(self.file, path, message));
+        self.errors.push(path, message);
     }
 
     /// Reports ids that repeat within one list.
@@ -352,9 +274,10 @@ fn objects<'v>(root: &'v Map<String, Value>, key: &str) -> impl Iterator<Item = 
         .filter_map(move |(i, v)| v.as_object().map(|m| (push_index(&base, i), m)))
 }
 
-fn semantic_errors(value: &Value, file: &str) -> Vec<ModelError> {
-    let mut c = Checker { file, errors: Vec::new() };
-    let Some(root) = value.as_object() else { return c.errors };
+/// The rules a schema cannot say, into `errors`.
+fn semantic_errors(value: &Value, errors: &mut FileErrors) {
+    let mut c = Checker { errors };
+    let Some(root) = value.as_object() else { return };
 
     for list in ["ports", "properties", "points", "meters", "commands", "alarms"] {
         if let Some(items) = root.get(list) {
@@ -386,26 +309,5 @@ fn semantic_errors(value: &Value, file: &str) -> Vec<ModelError> {
         && root.get("subProducts").and_then(Value::as_array).is_some_and(|a| !a.is_empty())
     {
         c.add("$.subProducts".into(), "only a gateway carries sub-products (kind is device)".into());
-    }
-    c.errors
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn the_schema_compiles() {
-        assert!(VALIDATOR.is_ok(), "{:?}", VALIDATOR.as_ref().err());
-    }
-
-    #[test]
-    fn pointers_become_json_paths() {
-        let v = json!({"points": [{"enum": {"0": "a"}}], "x-v": 1});
-        assert_eq!(pointer_to_path(&v, ""), "$");
-        assert_eq!(pointer_to_path(&v, "/points/0/enum/0"), "$.points[0].enum[\"0\"]");
-        assert_eq!(pointer_to_path(&v, "/x-v"), "$[\"x-v\"]");
-        assert_eq!(pointer_to_path(&v, "/a~1b/c"), "$[\"a/b\"].c");
     }
 }

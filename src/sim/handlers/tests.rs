@@ -9,24 +9,24 @@ use crate::sim::outage::Item;
 const PK: &str = "PK-GW-01";
 const DEV: &str = "GW-0001";
 
-fn state() -> (SimState, tempfile::TempDir) {
+pub(super) fn state() -> (SimState, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let state = SimState::new(&ModelSet::builtin(), PK, DEV, dir.path().to_path_buf(), 7, Some(200)).unwrap();
     (state, dir)
 }
 
-fn topic(class_action: &str) -> CemsTopic {
+pub(super) fn topic(class_action: &str) -> CemsTopic {
     let (class, action) = class_action.split_once('/').unwrap();
     CemsTopic::new(PK, DEV, Dir::Down, class, action)
 }
 
-fn send(state: &mut SimState, class_action: &str, id: &str, data: Value) -> Handled {
+pub(super) fn send(state: &mut SimState, class_action: &str, id: &str, data: Value) -> Handled {
     let bytes = Request::new(id, data).to_bytes().unwrap();
     handle_down(state, &topic(class_action), &bytes)
 }
 
 /// The reply's code, data and msg.
-fn call(state: &mut SimState, class_action: &str, data: Value) -> (i64, Value, String) {
+pub(super) fn call(state: &mut SimState, class_action: &str, data: Value) -> (i64, Value, String) {
     let id = format!("t-{}", state.counters.requests_answered + 1);
     let reply = send(state, class_action, &id, data).reply.expect("a reply");
     assert_eq!(reply.id, id);

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::protocol::envelope::{MAX_ID_LEN, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, Request};
+use crate::protocol::topic::{CemsTopic, Dir, MESSAGES, MessageKind, TopicProfile};
 use crate::transport::LinkConfig;
 use crate::transport::{mqtt, serial};
 
@@ -14,6 +15,18 @@ pub(super) fn payload_limit(link: &LinkConfig, topic: &str) -> usize {
         LinkConfig::Serial(_) => serial::max_payload_bytes(topic),
         LinkConfig::Mqtt(config) => mqtt::max_payload_bytes(config.max_packet_bytes, topic).min(MAX_PAYLOAD_BYTES),
     }
+}
+
+/// The largest reply payload the link carries on the reply topic of any down request: what the
+/// handlers cut their replies to.
+pub(super) fn reply_limit(link: &LinkConfig, profile: &TopicProfile, pk: &str, dev: &str) -> usize {
+    MESSAGES
+        .iter()
+        .filter(|m| m.dir == Dir::Down && m.kind == MessageKind::Request)
+        .filter_map(|m| profile.build(&CemsTopic::new(pk, dev, Dir::Down, m.class, m.action).reply_topic()).ok())
+        .map(|topic| payload_limit(link, &topic))
+        .min()
+        .unwrap_or(MAX_PAYLOAD_BYTES)
 }
 
 /// Cuts `items` into runs of at most `max_count` whose envelope, with the run as array `field`

@@ -89,6 +89,28 @@ async fn a_request_the_link_cannot_carry_is_dropped_not_resent_forever() {
     assert!(!runtime.outbox.has(|p| matches!(p, Purpose::History { .. })), "nothing left to resend");
 }
 
+#[tokio::test]
+async fn replies_and_log_uploads_are_sized_for_the_serial_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut runtime, _cable) = serial_runtime(dir.path());
+    let shared = runtime.shared.clone();
+    {
+        let mut state = shared.lock().unwrap();
+        // The handlers cut replies to what the longest reply topic leaves of a frame.
+        let longest = "cems/v1/PK-GW-01/GW-0001/up/ota/version/get/reply";
+        assert_eq!(state.reply_max_bytes, serial::max_payload_bytes(longest));
+        // Some 250 KB of log waiting for upload: four frames' worth.
+        state.log.upload = true;
+        for i in 0..1_000 {
+            state.log.push(i, crate::sim::log::Level::Warn, "test", "w".repeat(600));
+        }
+    }
+    runtime.on_tick();
+    let mut state = shared.lock().unwrap();
+    assert!(state.log.take_unsent().is_empty(), "the tick took the upload");
+    assert_eq!(state.counters.publishes_dropped, 0, "the upload went out in several log/report messages, none refused");
+}
+
 #[test]
 fn link_states_are_logged_as_words() {
     assert_eq!(describe_link_state(&LinkState::Down { reason: "connection refused".into() }), "down: connection refused");

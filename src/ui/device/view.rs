@@ -215,7 +215,7 @@ mod tests {
 
     fn record_with_meter() -> Gateways {
         let mut g = Gateways::new();
-        g.touch("PK-GW-01", "GW-1", 1, 5_000);
+        g.announce(&GatewayKey { pk: ("PK-GW-01").to_owned(), dev: ("GW-1").to_owned() }, 1, 5_000);
         let k = key("PK-GW-01", "GW-1");
         let pv = |sub: &str, pid: &str, v: f64| PointValue { sub: sub.into(), pid: pid.into(), v: PointV::Number(v), q: 0, ts: 4_000 };
         let points = vec![pv("meter-1", "Ub", 229.0), pv("meter-1", "Ua", 230.5), pv("GW-1", "cpuLoad", 12.0), pv("x-1", "zz", 1.0)];
