@@ -567,15 +567,18 @@ impl ProfileStore {
 }
 
 /// Reads a JSON file of ours: `(content, problem, may be overwritten)`. A missing file is an
-/// empty one. A file that does not parse is moved aside to `<name>.corrupt-<secs>` so that
-/// nothing the user had is lost; if it cannot be moved, it is not overwritten either.
+/// empty one. A file that does not parse (cut short, random bytes, not UTF-8, JSON of another
+/// shape) is moved aside to a free `<name>.corrupt-<secs>[-n]` so that nothing the user had is
+/// lost; if it cannot be moved, it is not overwritten either.
 fn load_json<T: serde::de::DeserializeOwned + VersionedFile>(path: &Path) -> (Option<T>, Option<StoreProblem>, bool) {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
+    // Bytes, not a string: a file that is not UTF-8 is as corrupt as one that is not JSON, and
+    // must be moved aside like one rather than block every later save.
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (None, None, true),
         Err(e) => return (None, Some(StoreProblem::Unreadable { path: path.to_path_buf(), error: e.to_string(), backup: None }), false),
     };
-    let error = match serde_json::from_str::<T>(&text) {
+    let error = match serde_json::from_slice::<T>(&bytes) {
         Ok(file) if file.version() <= FORMAT_VERSION => return (Some(file), None, true),
         // A newer workbench wrote it: leave it be rather than lose what we do not understand.
         Ok(file) => {
@@ -584,11 +587,35 @@ fn load_json<T: serde::de::DeserializeOwned + VersionedFile>(path: &Path) -> (Op
         }
         Err(e) => e.to_string(),
     };
-    let backup = backup_path(path, crate::protocol::time::now_ms() / 1000);
-    match std::fs::rename(path, &backup) {
-        Ok(()) => (None, Some(StoreProblem::Unreadable { path: path.to_path_buf(), error, backup: Some(backup) }), true),
-        Err(_) => (None, Some(StoreProblem::Unreadable { path: path.to_path_buf(), error, backup: None }), false),
+    match move_aside(path, crate::protocol::time::now_ms() / 1000) {
+        Ok(backup) => (None, Some(StoreProblem::Unreadable { path: path.to_path_buf(), error, backup: Some(backup) }), true),
+        Err(e) => {
+            let error = format!("{error}; moving it aside failed: {e}");
+            (None, Some(StoreProblem::Unreadable { path: path.to_path_buf(), error, backup: None }), false)
+        }
     }
+}
+
+/// Renames `path` to the first free backup name, so that an older backup (a second corruption
+/// within the same second) is never replaced.
+fn move_aside(path: &Path, epoch_secs: i64) -> std::io::Result<PathBuf> {
+    let first = backup_path(path, epoch_secs);
+    for n in 0..1000u32 {
+        let mut candidate = first.clone().into_os_string();
+        if n > 0 {
+            candidate.push(format!("-{n}"));
+        }
+        let candidate = PathBuf::from(candidate);
+        match std::fs::symlink_metadata(&candidate) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::rename(path, &candidate)?;
+                return Ok(candidate);
+            }
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, format!("{}: every backup name up to -999 is taken", first.display())))
 }
 
 trait VersionedFile {
@@ -801,5 +828,28 @@ mod tests {
     #[test]
     fn backup_names_keep_the_file_name() {
         assert_eq!(backup_path(Path::new("/x/profiles.json"), 12), PathBuf::from("/x/profiles.json.corrupt-12"));
+    }
+
+    #[test]
+    fn a_second_backup_in_the_same_second_keeps_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(PROFILES_FILE);
+        std::fs::write(&path, "first").unwrap();
+        let a = move_aside(&path, 7).unwrap();
+        std::fs::write(&path, "second").unwrap();
+        let b = move_aside(&path, 7).unwrap();
+        assert_eq!((a.file_name().unwrap(), b.file_name().unwrap()), ("profiles.json.corrupt-7".as_ref(), "profiles.json.corrupt-7-1".as_ref()));
+        assert_eq!((std::fs::read_to_string(a).unwrap(), std::fs::read_to_string(b).unwrap()), ("first".into(), "second".into()));
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_moved_aside_too() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(PROFILES_FILE), [0xff, 0xfe, 0x00, 0x80]).unwrap();
+        let mut s = store(dir.path(), Arc::new(NoKeyring));
+        let [StoreProblem::Unreadable { backup: Some(backup), .. }] = s.problems() else { panic!("{:?}", s.problems()) };
+        assert_eq!(std::fs::read(backup).unwrap(), [0xff, 0xfe, 0x00, 0x80]);
+        s.save(serial_profile("bench"), None, false).unwrap();
     }
 }

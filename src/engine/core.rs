@@ -397,6 +397,13 @@ impl EngineCore {
 
     fn handle_message(&mut self, session: SessionId, message: Message) {
         let received_ms = now_ms();
+        if let Some(bytes) = message.skipped_bytes {
+            // Over the packet limit: the link kept the connection and passed on only a mark.
+            self.state.store.write().unwrap_or_else(|e| e.into_inner()).insert_skipped(&message.topic, received_ms, message.qos, message.retain, bytes, session);
+            let text = format!("{}: a {bytes}-byte message over the {}-byte packet limit was skipped", message.topic, crate::transport::MAX_PACKET_BYTES);
+            self.emit(EngineEvent::Notice { session: Some(session), text });
+            return;
+        }
         self.state.store.write().unwrap_or_else(|e| e.into_inner()).insert(
             &message.topic,
             received_ms,
@@ -600,7 +607,9 @@ impl EngineCore {
     fn refresh_identity(&mut self, session: SessionId, key: &GatewayKey) {
         for (class, action) in [("info", "get"), ("ota", "version/get")] {
             let id = self.ids.next_id();
-            let spec = RequestSpec::new(session, &key.pk, &key.dev, class, action, json!({}));
+            let mut spec = RequestSpec::new(session, &key.pk, &key.dev, class, action, json!({}));
+            // Discovery yields to acknowledgements and the user's requests on a busy link.
+            spec.bulk = true;
             self.handle_command(EngineCommand::Request { spec, id, reply: None });
         }
     }
@@ -632,7 +641,9 @@ impl EngineCore {
         let request = Request::new(id, spec.data);
         let payload = request.to_bytes().map_err(|e| RequestFailure::Encode(e.to_string()))?;
         let qos = publish_qos(&spec.class, &spec.action, false);
-        link.publish(Message::new(topic_text.clone(), payload, qos, false)).map_err(|e| RequestFailure::LinkClosed(e.to_string()))?;
+        let message = Message::new(topic_text.clone(), payload, qos, false);
+        let sent = if spec.bulk { link.publish_bulk(message) } else { link.publish(message) };
+        sent.map_err(|e| RequestFailure::LinkClosed(e.to_string()))?;
         Ok(topic_text)
     }
 }

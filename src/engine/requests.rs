@@ -27,6 +27,9 @@ pub struct RequestSpec {
     pub timeout: Duration,
     /// Reuse this id (a retry, contract §3); a fresh one otherwise.
     pub id: Option<String>,
+    /// Sent in the link's bulk lane: dropped, oldest first, before any acknowledgement or user
+    /// request is (the master's own discovery).
+    pub bulk: bool,
 }
 
 impl RequestSpec {
@@ -40,6 +43,7 @@ impl RequestSpec {
             data,
             timeout: DEFAULT_TIMEOUT,
             id: None,
+            bulk: false,
         }
     }
 }
@@ -104,6 +108,7 @@ impl RequestOutcome {
             data,
             timeout,
             id: Some(self.id.clone()),
+            bulk: false,
         }
     }
 }

@@ -337,6 +337,21 @@ impl MessageStore {
         seq
     }
 
+    /// Records that a message of `original_len` bytes arrived on `topic` but was skipped (over
+    /// the packet limit): an empty, truncated entry, so the explorer shows where and how large.
+    pub fn insert_skipped(&mut self, topic: &str, received_ms: i64, qos: u8, retain: bool, original_len: usize, source: u32) -> u64 {
+        let seq = self.insert(topic, received_ms, qos, retain, Bytes::new(), source);
+        let node_id = self.intern(topic);
+        if let Some(last) = self.nodes[node_id.index()].history.back_mut()
+            && last.seq == seq
+        {
+            last.original_len = original_len;
+            last.truncated = true;
+            self.truncated += 1;
+        }
+        seq
+    }
+
     /// Drops every message and node; ids from before become stale. Sequence numbers go on.
     pub fn clear(&mut self) {
         let next_seq = self.next_seq;

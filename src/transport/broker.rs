@@ -17,6 +17,11 @@
 //! that sends an over-limit packet with a log line naming it. Not bounded by a setting: each
 //! subscription filter's log in rumqttd holds up to `SEGMENT_COUNT` × `SEGMENT_BYTES` of recent
 //! messages (plus one message per segment), so `max_filters` × that is the ceiling there.
+//!
+//! The door (`broker/door.rs`): with a devices file (`BrokerConfig::devices`) only listed
+//! devices signing their CONNECT per contract §6 and listed masters get in, and a device may
+//! publish under its own `…/up/#` and subscribe within its own `…/down/#` only. Without one the
+//! broker is open, as it always was (and on loopback unless told otherwise).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream as StdTcpStream};
@@ -28,12 +33,19 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{info, warn};
 
+use self::entry::Shared;
 use self::ledger::{Caps, Ledger};
-use self::relay::Shared;
 use super::link::{MAX_PACKET_BYTES, TransportError};
 
+pub use self::devices::{Devices, DevicesError};
+pub use self::door::DoorCounts;
+
+mod devices;
+mod door;
+mod entry;
 mod ledger;
 mod relay;
+mod wire;
 
 /// Settings of the embedded broker. The defaults keep its memory bounded: at most
 /// `max_retained_bytes` of retained messages, `max_topics` topic names remembered, and
@@ -58,6 +70,8 @@ pub struct BrokerConfig {
     pub max_topics: usize,
     /// Distinct subscription filters ever subscribed; a SUBSCRIBE adding one beyond is refused.
     pub max_filters: usize,
+    /// Who may connect and what devices may touch; None: anyone, anything.
+    pub devices: Option<Devices>,
 }
 
 impl Default for BrokerConfig {
@@ -71,6 +85,7 @@ impl Default for BrokerConfig {
             max_retained_bytes: 256 * 1024 * 1024,
             max_topics: 200_000,
             max_filters: 10_000,
+            devices: None,
         }
     }
 }
@@ -157,8 +172,12 @@ impl EmbeddedBroker {
             .await
             .map_err(|e| TransportError::Broker(format!("rumqttd start-up failed: {e}")))??;
         info!("embedded MQTT broker on {listen} (rumqttd on {internal}); limits: {}", config.limits_text());
-        if !listen.ip().is_loopback() {
-            warn!("embedded MQTT broker on {listen}: reachable from other machines; devices are not authenticated");
+        match &config.devices {
+            Some(devices) => info!("embedded MQTT broker on {listen} admits {} from {} only", devices.summary(), devices.source()),
+            None if !listen.ip().is_loopback() => {
+                warn!("embedded MQTT broker on {listen}: reachable from other machines; devices are not authenticated")
+            }
+            None => {}
         }
         let caps = Caps {
             max_retained_messages: config.max_retained_messages,
@@ -166,7 +185,7 @@ impl EmbeddedBroker {
             max_topics: config.max_topics,
             max_filters: config.max_filters,
         };
-        let shared = Arc::new(Shared::new(internal, config.max_packet_bytes, config.max_connections, Ledger::new(caps)));
+        let shared = Arc::new(Shared::new(internal, config.max_packet_bytes, config.max_connections, Ledger::new(caps), config.devices.clone()));
         let front = spawn_front(listener, shared.clone());
         Ok(EmbeddedBroker { listen, shared, front: Mutex::new(Some(front)) })
     }
@@ -179,6 +198,11 @@ impl EmbeddedBroker {
     /// `mqtt://127.0.0.1:PORT`, ready for [`super::mqtt::MqttConfig::new`].
     pub fn url(&self) -> String {
         format!("mqtt://{}", self.listen)
+    }
+
+    /// What the door has refused, dropped and removed so far (all zero without a devices file).
+    pub fn door_counts(&self) -> DoorCounts {
+        self.shared.door.snapshot()
     }
 
     pub fn is_running(&self) -> bool {
@@ -241,7 +265,7 @@ async fn run_front(listener: TcpListener, shared: Arc<Shared>, mut shutdown: one
                         relays.spawn(relay::relay(client, peer, slot));
                     }
                     None if refusals.len() < MAX_REFUSALS => {
-                        refusals.spawn(relay::refuse(client, peer, shared.max_connections));
+                        refusals.spawn(entry::refuse(client, peer, shared.clone()));
                     }
                     None => drop(client),
                 },

@@ -3,74 +3,39 @@
 //! that names the client, topic and size (rumqttd would just drop the connection), and the
 //! ledger's caps on retained messages, topics and filters. On the way out it passes rumqttd's
 //! bytes through and slips in, between packets, the answers it gives itself (a PUBACK for a
-//! publish it dropped, a refusing SUBACK), so that no client waits forever.
+//! publish it dropped, a refusing SUBACK), so that no client waits forever. With a devices
+//! file the door (`door.rs`) decides at the CONNECT, read before rumqttd hears of the client,
+//! who it is and what it may publish and subscribe to.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
-use super::ledger::{Ledger, Verdict, WillVerdict};
+use super::door::{Counted, Role};
+use super::entry::{Opened, Shared, Slot, answer_refusal, open};
+use super::ledger::Verdict;
+use super::wire::{Framer, encode_length, field, pass_through, read_header, skip, write_header};
 
-const BUFFER_BYTES: usize = 64 * 1024;
+pub const BUFFER_BYTES: usize = 64 * 1024;
 /// Answers waiting to be slipped into the client's stream; the relay's reads wait beyond this.
 const INJECT_CAPACITY: usize = 64;
 /// How long a refused client gets to send its CONNECT and read the refusal.
-const REFUSAL_GRACE: Duration = Duration::from_secs(2);
+pub const REFUSAL_GRACE: Duration = Duration::from_secs(2);
+/// How long a client has to send its CONNECT: rumqttd's own `connection_timeout_ms`.
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
 
-const CONNECT: u8 = 1;
+pub const CONNECT: u8 = 1;
 const PUBLISH: u8 = 3;
 const SUBSCRIBE: u8 = 8;
 
-/// What every relay of one broker shares.
-#[derive(Debug)]
-pub struct Shared {
-    pub internal: SocketAddr,
-    pub max_packet_bytes: usize,
-    pub max_connections: usize,
-    pub ledger: Mutex<Ledger>,
-    /// Connections relayed now.
-    active: AtomicUsize,
-}
-
-impl Shared {
-    pub fn new(internal: SocketAddr, max_packet_bytes: usize, max_connections: usize, ledger: Ledger) -> Shared {
-        Shared { internal, max_packet_bytes, max_connections, ledger: Mutex::new(ledger), active: AtomicUsize::new(0) }
-    }
-
-    /// A slot for one more connection, or None at `max_connections`.
-    pub fn try_enter(self: &Arc<Self>) -> Option<Slot> {
-        let taken = self.active.fetch_add(1, Ordering::AcqRel);
-        if taken >= self.max_connections {
-            self.active.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        Some(Slot(self.clone()))
-    }
-
-    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
-        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// One connection's place under `max_connections`, given back when the relay ends.
-pub struct Slot(Arc<Shared>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 /// Why the client's side ended.
-enum End {
+pub enum End {
     Eof,
     Io(io::Error),
     /// We closed it; the reason names the packet.
@@ -83,8 +48,48 @@ impl From<io::Error> for End {
     }
 }
 
+/// One connection as the relay knows it once its CONNECT went through.
+struct Conn<'a> {
+    shared: &'a Shared,
+    peer: SocketAddr,
+    client_id: String,
+    role: Role,
+    /// Packets of this connection the door denied, for a log line once and then every 1000.
+    denied: u64,
+}
+
+impl Conn<'_> {
+    fn who(&self) -> String {
+        format!("client {:?} ({})", self.client_id, self.peer)
+    }
+
+    /// Counts a denial; true when it is worth a log line.
+    fn deny(&mut self, what: Counted) -> bool {
+        self.shared.door.count(what);
+        self.denied += 1;
+        self.denied % 1000 == 1
+    }
+}
+
 pub async fn relay(client: TcpStream, peer: SocketAddr, slot: Slot) {
-    let shared = slot.0.clone();
+    let shared = slot.shared();
+    // MQTT is chatty with small packets; Nagle would add latency to every ack.
+    let _ = client.set_nodelay(true);
+    let (client_read, mut client_write) = client.into_split();
+    let mut from = BufReader::with_capacity(BUFFER_BYTES, client_read);
+    // The CONNECT first, before rumqttd hears of the client: one the door refuses never reaches it.
+    let (packet, client_id, role) = match tokio::time::timeout(CONNECT_WAIT, open(&mut from, &shared, peer)).await {
+        Ok(Ok(Opened::Admitted { packet, client_id, role })) => (packet, client_id, role),
+        Ok(Ok(Opened::Refused(code))) => {
+            if let Some(code) = code {
+                let answered = tokio::time::timeout(REFUSAL_GRACE, answer_refusal(&mut from, &mut client_write, code)).await;
+                debug!("embedded broker: refusal of {peer}: {answered:?}");
+            }
+            return;
+        }
+        Ok(Err(end)) => return log_end(peer, end),
+        Err(_) => return debug!("embedded broker: {peer} sent no CONNECT within {} s", CONNECT_WAIT.as_secs()),
+    };
     let upstream = match TcpStream::connect(shared.internal).await {
         Ok(stream) => stream,
         Err(e) => {
@@ -92,53 +97,31 @@ pub async fn relay(client: TcpStream, peer: SocketAddr, slot: Slot) {
             return;
         }
     };
-    // MQTT is chatty with small packets; Nagle would add latency to every ack.
-    let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
-    let (client_read, client_write) = client.into_split();
     let (broker_read, broker_write) = upstream.into_split();
+    let mut to = BufWriter::with_capacity(BUFFER_BYTES, broker_write);
+    // Buffered only: the inbound loop flushes before it first waits for the client.
+    if let Err(e) = to.write_all(&packet).await {
+        return debug!("embedded broker: rumqttd did not take {peer}'s CONNECT: {e}");
+    }
     let (inject_tx, inject_rx) = mpsc::channel(INJECT_CAPACITY);
-    let inbound = inbound(
-        BufReader::with_capacity(BUFFER_BYTES, client_read),
-        BufWriter::with_capacity(BUFFER_BYTES, broker_write),
-        inject_tx,
-        &shared,
-        peer,
-    );
+    let mut conn = Conn { shared: &shared, peer, client_id, role, denied: 0 };
+    let inbound = inbound(from, to, inject_tx, &mut conn);
     let outbound = outbound(broker_read, client_write, inject_rx);
     // Either side ending ends both: dropping the halves closes both sockets.
     tokio::select! {
-        end = inbound => match end {
-            End::Refused(reason) => warn!("embedded broker: closing {peer}: {reason}"),
-            End::Io(e) => debug!("embedded broker: {peer} ended: {e}"),
-            End::Eof => debug!("embedded broker: {peer} done"),
-        },
+        end = inbound => log_end(peer, end),
         result = outbound => debug!("embedded broker: rumqttd ended {peer}'s connection: {result:?}"),
     }
     drop(slot);
 }
 
-/// Answers a client over `max_connections` with CONNACK "server unavailable", after reading
-/// its CONNECT (closing with unread data would reset the connection before it reads the answer).
-pub async fn refuse(mut client: TcpStream, peer: SocketAddr, max_connections: usize) {
-    let answered = tokio::time::timeout(REFUSAL_GRACE, async {
-        {
-            let mut reader = BufReader::new(&mut client);
-            let (_, remaining) = read_header(&mut reader).await?.ok_or(io::ErrorKind::UnexpectedEof)?;
-            if remaining > BUFFER_BYTES {
-                return Err(io::Error::other("CONNECT too large to wait for"));
-            }
-            skip(&mut reader, remaining).await?;
-        }
-        client.write_all(&[0x20, 0x02, 0x00, 0x03]).await?;
-        client.shutdown().await?;
-        // Until the client closes, so the answer is not lost to a reset.
-        let mut sink = [0u8; 256];
-        while client.read(&mut sink).await? > 0 {}
-        Ok::<(), io::Error>(())
-    })
-    .await;
-    warn!("embedded broker: refused {peer}: {max_connections} connections already ({answered:?})");
+fn log_end(peer: SocketAddr, end: End) {
+    match end {
+        End::Refused(reason) => warn!("embedded broker: closing {peer}: {reason}"),
+        End::Io(e) => debug!("embedded broker: {peer} ended: {e}"),
+        End::Eof => debug!("embedded broker: {peer} done"),
+    }
 }
 
 /// Client to rumqttd, packet by packet.
@@ -146,10 +129,9 @@ async fn inbound(
     mut from: BufReader<OwnedReadHalf>,
     mut to: BufWriter<OwnedWriteHalf>,
     inject: mpsc::Sender<Vec<u8>>,
-    shared: &Shared,
-    peer: SocketAddr,
+    conn: &mut Conn<'_>,
 ) -> End {
-    let mut first = true;
+    let max_packet_bytes = conn.shared.max_packet_bytes;
     loop {
         // About to wait for the client: what is buffered for rumqttd goes now.
         if from.buffer().is_empty()
@@ -162,23 +144,23 @@ async fn inbound(
             Ok(None) => return End::Eof,
             Err(e) => return End::Io(e),
         };
-        // Anything else first (a TLS ClientHello starts 0x16) is not for us: close at once,
-        // as rumqttd would, rather than pass on what we would misread.
-        if std::mem::take(&mut first) && byte1 != CONNECT << 4 {
-            return End::Refused(format!("not MQTT: the first packet starts {byte1:#04x}, not CONNECT"));
-        }
         let result = match byte1 >> 4 {
-            PUBLISH => publish(&mut from, &mut to, &inject, shared, peer, byte1, remaining).await,
-            _ if remaining > shared.max_packet_bytes => Err(End::Refused(format!(
-                "a {remaining}-byte packet (type {}) is over the {}-byte packet limit",
-                byte1 >> 4,
-                shared.max_packet_bytes
+            PUBLISH => publish(&mut from, &mut to, &inject, conn, byte1, remaining).await,
+            // MQTT 3.1.1 §3.1: a second CONNECT is a protocol violation; it would also be a
+            // second identity the door never checked.
+            CONNECT => Err(End::Refused(format!("a second CONNECT from {}", conn.who()))),
+            _ if remaining > max_packet_bytes => Err(End::Refused(format!(
+                "a {remaining}-byte packet (type {}) is over the {max_packet_bytes}-byte packet limit",
+                byte1 >> 4
             ))),
-            CONNECT => connect(&mut from, &mut to, shared, peer, byte1, remaining).await,
-            SUBSCRIBE => subscribe(&mut from, &mut to, &inject, shared, peer, byte1, remaining).await,
+            SUBSCRIBE => subscribe(&mut from, &mut to, &inject, conn, byte1, remaining).await,
             _ => forward(&mut from, &mut to, byte1, remaining).await,
         };
         if let Err(end) = result {
+            // Packets before the refused one still go; the connection ends after them.
+            if matches!(end, End::Refused(_)) {
+                let _ = to.flush().await;
+            }
             return end;
         }
     }
@@ -198,11 +180,11 @@ async fn publish(
     from: &mut BufReader<OwnedReadHalf>,
     to: &mut BufWriter<OwnedWriteHalf>,
     inject: &mpsc::Sender<Vec<u8>>,
-    shared: &Shared,
-    peer: SocketAddr,
+    conn: &mut Conn<'_>,
     byte1: u8,
     remaining: usize,
 ) -> Result<(), End> {
+    let shared = conn.shared;
     let qos = (byte1 >> 1) & 0x03;
     let retain = byte1 & 0x01 != 0;
     let id_len = if qos > 0 { 2 } else { 0 };
@@ -227,7 +209,19 @@ async fn publish(
         from.read_exact(&mut packet_id).await?;
     }
     let payload_len = remaining - 2 - topic_len - id_len;
-    let verdict = shared.ledger().publish(peer, &topic, retain, payload_len);
+    if !conn.role.may_publish(&topic) {
+        if conn.deny(Counted::DeniedPublish) {
+            warn!(
+                "embedded broker: dropped a publish from {} to {topic}: a device publishes under its own {} only ({} denied on this connection)",
+                conn.who(),
+                conn.role.up(),
+                conn.denied
+            );
+        }
+        let qos2 = format!("a QoS 2 publish to {topic}, outside its own {}", conn.role.up());
+        return drop_publish(from, to, inject, qos, packet_id, payload_len, qos2).await;
+    }
+    let verdict = shared.ledger().publish(conn.peer, &topic, retain, payload_len);
     let byte1 = match verdict {
         Verdict::Forward => byte1,
         Verdict::NotRetained { clear_old } => {
@@ -240,13 +234,8 @@ async fn publish(
             byte1 & !0x01
         }
         Verdict::Drop => {
-            skip(from, payload_len).await?;
-            return match qos {
-                0 => Ok(()),
-                // Acknowledged by us, so the client does not resend it forever.
-                1 => inject.send(vec![0x40, 0x02, packet_id[0], packet_id[1]]).await.map_err(|_| End::Eof),
-                _ => Err(End::Refused(format!("a QoS 2 publish to {topic}, a new topic beyond the topic limit"))),
-            };
+            let qos2 = format!("a QoS 2 publish to {topic}, a new topic beyond the topic limit");
+            return drop_publish(from, to, inject, qos, packet_id, payload_len, qos2).await;
         }
     };
     write_header(to, byte1, remaining).await?;
@@ -259,78 +248,24 @@ async fn publish(
     Ok(())
 }
 
-/// Reads a u16-prefixed field at `*at` in `body`, moving past it.
-fn field<'a>(body: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
-    let len = usize::from(u16::from_be_bytes([*body.get(*at)?, *body.get(*at + 1)?]));
-    let value = body.get(*at + 2..*at + 2 + len)?;
-    *at += 2 + len;
-    Some(value)
-}
-
-async fn connect(
+/// Skips a publish's payload instead of passing it on. A QoS 1 one is acknowledged by us, so
+/// the client does not resend it forever (MQTT 3.1.1 has no negative PUBACK); QoS 2 has no
+/// such way out and closes the connection with `qos2_reason`.
+async fn drop_publish(
     from: &mut BufReader<OwnedReadHalf>,
     to: &mut BufWriter<OwnedWriteHalf>,
-    shared: &Shared,
-    peer: SocketAddr,
-    byte1: u8,
-    remaining: usize,
+    inject: &mpsc::Sender<Vec<u8>>,
+    qos: u8,
+    packet_id: [u8; 2],
+    payload_len: usize,
+    qos2_reason: String,
 ) -> Result<(), End> {
-    let mut body = vec![0u8; remaining];
-    from.read_exact(&mut body).await?;
-    if let Some(will) = find_will(&body) {
-        let verdict = shared.ledger().will(peer, &will.topic, will.flags & 0x20 != 0, will.message_len);
-        apply_will(&mut body, &will, verdict);
-    }
-    write_header(to, byte1, body.len()).await?;
-    to.write_all(&body).await?;
-    Ok(())
-}
-
-/// Where a CONNECT body's will is.
-#[derive(Debug, PartialEq, Eq)]
-struct Will {
-    flags_at: usize,
-    flags: u8,
-    /// The will topic's and message's bytes: `start..end`.
-    start: usize,
-    end: usize,
-    topic: String,
-    message_len: usize,
-}
-
-/// Protocol name, level, flags, keep-alive, client id, then the will if flagged. None without a
-/// will or when the body cannot be read: it then goes on as it is, for rumqttd to refuse.
-fn find_will(body: &[u8]) -> Option<Will> {
-    let mut at = 0;
-    field(body, &mut at)?;
-    let flags_at = at + 1;
-    let flags = *body.get(flags_at)?;
-    at = flags_at + 3;
-    field(body, &mut at)?;
-    if flags & 0x04 == 0 {
-        return None;
-    }
-    let start = at;
-    let topic = std::str::from_utf8(field(body, &mut at)?).ok()?.to_string();
-    let message_len = field(body, &mut at)?.len();
-    Some(Will { flags_at, flags, start, end: at, topic, message_len })
-}
-
-fn apply_will(body: &mut Vec<u8>, will: &Will, verdict: WillVerdict) {
-    match verdict {
-        WillVerdict::Keep => {}
-        WillVerdict::NotRetained => {
-            if let Some(flags) = body.get_mut(will.flags_at) {
-                *flags = will.flags & !0x20;
-            }
-        }
-        WillVerdict::Remove => {
-            // No will flag, QoS or retain; the will's topic and message go.
-            if let Some(flags) = body.get_mut(will.flags_at) {
-                *flags = will.flags & !(0x04 | 0x18 | 0x20);
-            }
-            body.drain(will.start..will.end);
-        }
+    to.flush().await?;
+    skip(from, payload_len).await?;
+    match qos {
+        0 => Ok(()),
+        1 => inject.send(vec![0x40, 0x02, packet_id[0], packet_id[1]]).await.map_err(|_| End::Eof),
+        _ => Err(End::Refused(qos2_reason)),
     }
 }
 
@@ -338,21 +273,47 @@ async fn subscribe(
     from: &mut BufReader<OwnedReadHalf>,
     to: &mut BufWriter<OwnedWriteHalf>,
     inject: &mpsc::Sender<Vec<u8>>,
-    shared: &Shared,
-    peer: SocketAddr,
+    conn: &mut Conn<'_>,
     byte1: u8,
     remaining: usize,
 ) -> Result<(), End> {
     let mut body = vec![0u8; remaining];
     from.read_exact(&mut body).await?;
+    if body.len() < 2 {
+        // No packet id: malformed, for rumqttd to close.
+        write_header(to, byte1, remaining).await?;
+        to.write_all(&body).await?;
+        return Ok(());
+    }
     let mut filters = Vec::new();
+    // Every filter read as rumqttd will read it: the door must see exactly what goes on.
+    let mut readable = true;
     let mut at = 2;
     while at < body.len() {
-        let Some(filter) = field(&body, &mut at) else { break };
+        let Some(filter) = field(&body, &mut at) else {
+            readable = false;
+            break;
+        };
+        readable &= std::str::from_utf8(filter).is_ok();
         filters.push(String::from_utf8_lossy(filter).into_owned());
         at += 1; // requested QoS
     }
-    if body.len() < 2 || shared.ledger().subscribe(peer, &filters) {
+    readable &= at == body.len();
+    let outside = match conn.role {
+        Role::Device(_) => filters.iter().find(|f| !conn.role.may_subscribe(f)).cloned().or_else(|| (!readable).then(|| "(unreadable)".to_string())),
+        Role::Open | Role::Master(_) => None,
+    };
+    if let Some(filter) = &outside
+        && conn.deny(Counted::DeniedSubscribe)
+    {
+        warn!(
+            "embedded broker: refused a SUBSCRIBE from {} to {filter}: a device subscribes within its own {} only ({} denied on this connection)",
+            conn.who(),
+            conn.role.down(),
+            conn.denied
+        );
+    }
+    if outside.is_none() && conn.shared.ledger().subscribe(conn.peer, &filters) {
         write_header(to, byte1, remaining).await?;
         to.write_all(&body).await?;
         return Ok(());
@@ -386,167 +347,5 @@ async fn outbound(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut inject: m
                 None => injecting = false,
             },
         }
-    }
-}
-
-/// Follows packet boundaries in a byte stream (fixed header, then the remaining length).
-#[derive(Debug, Default)]
-struct Framer {
-    /// Fixed-header bytes of the packet starting, until complete.
-    header: Vec<u8>,
-    /// Body bytes of the current packet still to come.
-    body_left: usize,
-}
-
-impl Framer {
-    fn at_boundary(&self) -> bool {
-        self.header.is_empty() && self.body_left == 0
-    }
-
-    fn advance(&mut self, mut bytes: &[u8]) -> io::Result<()> {
-        while !bytes.is_empty() {
-            if self.body_left > 0 {
-                let step = self.body_left.min(bytes.len());
-                self.body_left -= step;
-                bytes = bytes.get(step..).unwrap_or_default();
-                continue;
-            }
-            let Some((&byte, rest)) = bytes.split_first() else { break };
-            bytes = rest;
-            self.header.push(byte);
-            if self.header.len() > 5 {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "rumqttd sent a remaining length over 4 bytes"));
-            }
-            if self.header.len() >= 2 && byte & 0x80 == 0 {
-                self.body_left = decode_length(self.header.get(1..).unwrap_or_default());
-                self.header.clear();
-            }
-        }
-        Ok(())
-    }
-}
-
-fn decode_length(bytes: &[u8]) -> usize {
-    bytes.iter().enumerate().fold(0, |len, (i, b)| len | (usize::from(b & 0x7F) << (7 * i)))
-}
-
-fn encode_length(mut len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4);
-    loop {
-        let mut byte = (len % 128) as u8;
-        len /= 128;
-        if len > 0 {
-            byte |= 0x80;
-        }
-        out.push(byte);
-        if len == 0 {
-            return out;
-        }
-    }
-}
-
-/// The fixed header: (first byte, remaining length), or None at a clean end of stream.
-async fn read_header<R: AsyncRead + Unpin>(from: &mut BufReader<R>) -> io::Result<Option<(u8, usize)>> {
-    let mut first = [0u8; 1];
-    if from.read(&mut first).await? == 0 {
-        return Ok(None);
-    }
-    let mut length = 0usize;
-    for i in 0..4 {
-        let byte = from.read_u8().await?;
-        length |= usize::from(byte & 0x7F) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Ok(Some((first[0], length)));
-        }
-    }
-    Err(io::Error::new(io::ErrorKind::InvalidData, "remaining length over 4 bytes"))
-}
-
-async fn write_header<W: AsyncWrite + Unpin>(to: &mut W, byte1: u8, remaining: usize) -> io::Result<()> {
-    to.write_all(&[byte1]).await?;
-    to.write_all(&encode_length(remaining)).await
-}
-
-/// Copies `len` bytes through the reader's own buffer, without holding a whole packet. Before
-/// waiting for the client, what is buffered for rumqttd goes: earlier packets must not wait for
-/// the rest of this one.
-async fn pass_through<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(from: &mut BufReader<R>, to: &mut W, mut len: usize) -> io::Result<()> {
-    while len > 0 {
-        if from.buffer().is_empty() {
-            to.flush().await?;
-        }
-        let chunk = from.fill_buf().await?;
-        if chunk.is_empty() {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        let step = len.min(chunk.len());
-        to.write_all(chunk.get(..step).unwrap_or_default()).await?;
-        from.consume(step);
-        len -= step;
-    }
-    Ok(())
-}
-
-async fn skip<R: AsyncRead + Unpin>(from: &mut BufReader<R>, mut len: usize) -> io::Result<()> {
-    while len > 0 {
-        let chunk = from.fill_buf().await?;
-        if chunk.is_empty() {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        let step = len.min(chunk.len());
-        from.consume(step);
-        len -= step;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// CONNECT body: MQTT 3.1.1, clean session, a will (QoS 1, retained) and a username.
-    fn connect_body() -> Vec<u8> {
-        let mut body = vec![0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02 | 0x04 | 0x08 | 0x20 | 0x80, 0x00, 0x1E];
-        for field in [&b"gw"[..], b"w/t", b"gone", b"user"] {
-            body.extend_from_slice(&(field.len() as u16).to_be_bytes());
-            body.extend_from_slice(field);
-        }
-        body
-    }
-
-    #[test]
-    fn a_will_is_found_and_rewritten() {
-        let body = connect_body();
-        let Some(will) = find_will(&body) else { panic!("no will found") };
-        assert_eq!((will.topic.as_str(), will.message_len, will.start, will.end), ("w/t", 4, 14, 25));
-        let mut kept = body.clone();
-        apply_will(&mut kept, &will, WillVerdict::NotRetained);
-        assert_eq!(kept[7], 0x02 | 0x04 | 0x08 | 0x80);
-        let mut removed = body.clone();
-        apply_will(&mut removed, &will, WillVerdict::Remove);
-        assert_eq!(removed[7], 0x02 | 0x80);
-        assert_eq!(&removed[10..], &[0x00, 0x02, b'g', b'w', 0x00, 0x04, b'u', b's', b'e', b'r']);
-        assert!(find_will(&removed).is_none());
-        assert!(find_will(&body[..12]).is_none());
-    }
-
-    #[test]
-    fn lengths_round_trip_and_the_framer_finds_boundaries() {
-        for len in [0, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, 268_435_455] {
-            assert_eq!(decode_length(&encode_length(len)), len);
-        }
-        let mut framer = Framer::default();
-        // PUBACK, then a PUBLISH with a 200-byte body split across reads.
-        framer.advance(&[0x40, 0x02, 0x00]).unwrap();
-        assert!(!framer.at_boundary());
-        framer.advance(&[0x01, 0x30]).unwrap();
-        assert!(!framer.at_boundary());
-        framer.advance(&[0xC8]).unwrap();
-        framer.advance(&[0x01]).unwrap();
-        framer.advance(&[0u8; 199]).unwrap();
-        assert!(!framer.at_boundary());
-        framer.advance(&[0u8; 1]).unwrap();
-        assert!(framer.at_boundary());
-        assert!(framer.advance(&[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]).is_err());
     }
 }

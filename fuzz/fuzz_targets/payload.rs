@@ -1,0 +1,6 @@
+#![no_main]
+//! `cargo +nightly fuzz run payload`: see `checks::payload` for the input layout and the invariants.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| cems_workbench_fuzz::checks::payload(data));

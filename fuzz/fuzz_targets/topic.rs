@@ -1,0 +1,6 @@
+#![no_main]
+//! `cargo +nightly fuzz run topic`: see `checks::topic` for the input layout and the invariants.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| cems_workbench_fuzz::checks::topic(data));
