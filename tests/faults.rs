@@ -25,8 +25,12 @@ use common::{engine, engine_ready, eventually};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cems-workbench");
+/// The wait before each kill of the broker.
+const KILL_GAPS_MS: [u64; 3] = [2_000, 3_000, 4_000];
 const PK: &str = "PK-GW-01";
 const MIB: usize = 1024 * 1024;
+/// Bytes a second towards a transferring gateway: 8 MiB take 16 s at least.
+const SLOW_LINK_BPS: u64 = 512 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // The broker killed and restarted
@@ -93,6 +97,47 @@ impl Drop for BrokerProcess {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// A gateway's slow uplink: a TCP relay from `listen` to the broker's port that carries at most
+/// `rate` bytes a second towards the gateway (chunk replies are what is big), so that a transfer
+/// of a few MiB lasts seconds on any machine. A connection whose broker end dies is closed on
+/// the gateway's side too, as a broker's crash would close it; while the broker is away, new
+/// connections are closed at once.
+async fn slow_link(listen: tokio::net::TcpListener, broker_port: u16, rate: u64) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    while let Ok((gateway, _)) = listen.accept().await {
+        tokio::spawn(async move {
+            let Ok(broker) = tokio::net::TcpStream::connect(("127.0.0.1", broker_port)).await else { return };
+            let (mut g_read, mut g_write) = gateway.into_split();
+            let (mut b_read, mut b_write) = broker.into_split();
+            let up = async {
+                let _ = tokio::io::copy(&mut g_read, &mut b_write).await;
+            };
+            let down = async {
+                let started = tokio::time::Instant::now();
+                let mut sent = 0u64;
+                let mut buf = vec![0u8; 8 * 1024];
+                loop {
+                    match b_read.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if g_write.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                            sent += n as u64;
+                            tokio::time::sleep_until(started + Duration::from_secs_f64(sent as f64 / rate as f64)).await;
+                        }
+                    }
+                }
+            };
+            // Either end gone: both go (dropping the halves closes the sockets).
+            tokio::select! {
+                () = up => {}
+                () = down => {}
+            }
+        });
     }
 }
 
@@ -185,9 +230,16 @@ async fn the_broker_killed_and_restarted_three_times_while_requests_and_two_tran
     tokio::spawn(async move { while events.next_batch().await.is_some() {} });
     let session = engine.connect(LinkConfig::Mqtt(MqttConfig::new(url.clone(), "wb-faults")), engine.default_session_options("t")).unwrap();
     engine_ready(&engine, session).await;
+    // The two gateways that pull transfers sit behind slow links of their own.
+    let mut slow_urls = Vec::new();
+    for _ in 0..2 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        slow_urls.push(format!("mqtt://{}", listener.local_addr().unwrap()));
+        tokio::spawn(slow_link(listener, port, SLOW_LINK_BPS));
+    }
     let req_sim = sim::spawn(sim_config(&url, "GW-FK-REQ", dirs[0].path(), 1_000)).unwrap();
-    let ota_sim = sim::spawn(sim_config(&url, "GW-FK-OTA", dirs[1].path(), 5_000)).unwrap();
-    let file_sim = sim::spawn(sim_config(&url, "GW-FK-FILE", dirs[2].path(), 5_000)).unwrap();
+    let ota_sim = sim::spawn(sim_config(&slow_urls[0], "GW-FK-OTA", dirs[1].path(), 5_000)).unwrap();
+    let file_sim = sim::spawn(sim_config(&slow_urls[1], "GW-FK-FILE", dirs[2].path(), 5_000)).unwrap();
     for dev in ["GW-FK-REQ", "GW-FK-OTA", "GW-FK-FILE"] {
         gateway_online(&engine, dev).await;
     }
@@ -196,12 +248,17 @@ async fn the_broker_killed_and_restarted_three_times_while_requests_and_two_tran
     let tally = Arc::new(RequestTally::default());
     let requests = tokio::spawn(request_loop(engine.clone(), session, "GW-FK-REQ".into(), stop.clone(), tally.clone()));
 
+    // A kill loses the chunk replies in flight, at most a window of them (4 by default) each;
+    // the gateway asks for them again, so at most 3 × 4 chunks are served twice: 768 KiB of 64 KiB
+    // chunks for the 8 MiB upgrade, 384 KiB of 32 KiB chunks for the 5 MiB file, under 10 % each.
     let ota_size = 8 * MIB;
     let ota_image = image(ota_size, 1);
     let ota = engine.start_ota(OtaSpec::new(session, PK, "GW-FK-OTA", "firmware", "3.1.0", ota_image)).unwrap();
-    let file_size = 4 * MIB + 123;
+    let file_size = 5 * MIB + 123;
     let file_data = image(file_size, 2);
-    let file = engine.start_file_download(FileDownloadSpec::new(session, PK, "GW-FK-FILE", "faults.bin", file_data.clone())).unwrap();
+    let mut file_spec = FileDownloadSpec::new(session, PK, "GW-FK-FILE", "faults.bin", file_data.clone());
+    file_spec.chunk_size = 32 * 1024;
+    let file = engine.start_file_download(file_spec).unwrap();
     // Both under way before the first kill.
     eventually(Duration::from_secs(30), "both transfers moving", || {
         [&ota, &file].iter().all(|id| transfer(&engine, id).is_some_and(|s| s.progress.position > 0 && !s.phase.is_final()))
@@ -210,7 +267,8 @@ async fn the_broker_killed_and_restarted_three_times_while_requests_and_two_tran
 
     // Three kills, 2 to 4 s apart, each followed by a restart on the same port.
     let mut at_kills = Vec::new();
-    for (i, gap_ms) in [2_000u64, 3_000, 4_000].into_iter().enumerate() {
+    let mut resumed = Vec::new();
+    for (i, gap_ms) in KILL_GAPS_MS.into_iter().enumerate() {
         tokio::time::sleep(Duration::from_millis(gap_ms)).await;
         let phases: Vec<(String, u64)> = [&ota, &file]
             .iter()
@@ -225,15 +283,23 @@ async fn the_broker_killed_and_restarted_three_times_while_requests_and_two_tran
         })
         .await
         .unwrap();
+        // How long after the restart the upgrade moves again (for the report, not asserted).
+        let (engine2, id, restarted) = (engine.clone(), ota.clone(), Instant::now());
+        let at = transfer(&engine, &ota).map_or(0, |s| s.progress.position);
+        resumed.push(tokio::spawn(async move {
+            while restarted.elapsed() < Duration::from_secs(60) {
+                if transfer(&engine2, &id).is_some_and(|s| s.progress.position > at || s.phase.is_final()) {
+                    return Some(restarted.elapsed().as_millis());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            None
+        }));
     }
     eprintln!("at each kill, (phase, position) of the upgrade and the file: {at_kills:?}");
-    assert!(
-        at_kills.iter().all(|both| both.iter().all(|(phase, _)| phase == "running" || phase == "announcing")),
-        "every kill came while both transfers ran: {at_kills:?}"
-    );
+    let all_running = at_kills.iter().all(|both| both.iter().all(|(phase, _)| phase == "running" || phase == "announcing"));
 
-    let finals = [(&ota, ota_size), (&file, file_size)].map(|(id, _)| id.clone());
-    eventually(Duration::from_secs(120), "both transfers to end", || finals.iter().all(|id| transfer(&engine, id).is_some_and(|s| s.phase.is_final()))).await;
+    eventually(Duration::from_secs(120), "both transfers to end", || [&ota, &file].iter().all(|id| transfer(&engine, id).is_some_and(|s| s.phase.is_final()))).await;
     stop.store(true, Ordering::SeqCst);
     tokio::time::timeout(REQUEST_TIMEOUT + MARGIN * 2, requests).await.expect("the request loop ends").unwrap();
 
@@ -257,6 +323,14 @@ async fn the_broker_killed_and_restarted_three_times_while_requests_and_two_tran
         file_status.progress.bytes_moved as f64 / file_size as f64,
         started.elapsed().as_secs_f64()
     );
+    let mut resumed_ms = Vec::new();
+    for handle in resumed {
+        resumed_ms.push(handle.await.unwrap());
+    }
+    eprintln!("the upgrade moved again this long after each restart (ms): {resumed_ms:?}");
+    let asked = [ota_sim.snapshot().counters.chunk_requests_sent, file_sim.snapshot().counters.chunk_requests_sent];
+    eprintln!("chunk requests the gateways sent (first sends): upgrade {}, file {}", asked[0], asked[1]);
+    assert!(all_running, "every kill came while both transfers ran: {at_kills:?}");
     assert_eq!(hung, 0, "every request ended with a reply or a timeout within {REQUEST_TIMEOUT:?} + {MARGIN:?}");
     assert!(replied > 0 && timed_out + failed > 0, "the loop saw both answers and the outage: {replied} replied, {timed_out} timed out, {failed} failed");
 
@@ -265,6 +339,14 @@ async fn the_broker_killed_and_restarted_three_times_while_requests_and_two_tran
     for (status, size) in [(&ota_status, ota_size), (&file_status, file_size)] {
         let served = status.progress.bytes_moved as f64;
         assert!(served >= size as f64 && served <= 1.1 * size as f64, "{}: served {served} bytes for {size}", status.target);
+    }
+    // Every chunk served answered a request: the gateway's first asks (counted by the sim) and,
+    // per kill, at most a window of them asked again (its link re-publishing one the dying broker
+    // never acknowledged, or its own resend after the 10 s reply timeout).
+    let window = sim::SimTuning::default().chunk_window as u64;
+    for (status, asked) in [(&ota_status, asked[0]), (&file_status, asked[1])] {
+        let extra = KILL_GAPS_MS.len() as u64 * window;
+        assert!(status.progress.chunks <= asked + extra, "{}: {} chunks served for {asked} requests", status.target, status.progress.chunks);
     }
     // The gateways have what was sent: the upgrade installed after its SHA-256 matched, the file
     // byte for byte.

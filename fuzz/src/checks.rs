@@ -405,21 +405,106 @@ fn assert_same_envelope(a: &Envelope, b: &Envelope) {
 // 3. Payloads (`protocol::payload::decode`)
 
 /// (class, action, reply) from bytes 0 and 1: a row of the contract's table (or, for the last
-/// two values, a class/action the contract lacks), reply when byte 1 is odd. Byte 2 even: the
-/// rest is JSON text; odd: the rest builds a JSON object with the contract's field names.
+/// two values, a class/action the contract lacks), reply when byte 1 is odd. Byte 2 picks the
+/// data: 0 the rest is JSON text; 1 the rest builds a JSON object with the contract's field
+/// names; 2 byte 3 picks one of [`PAYLOAD_EXAMPLES`] and the rest edits it ([`mutate_json`]),
+/// decoded as its own message unless bit 1 of byte 1 says to use the one of bytes 0 and 1.
 pub fn payload(data: &[u8]) {
     let mut input = Input::new(data);
-    let (class, action, reply) = message_of(input.byte(), input.byte());
-    let value = if input.byte() % 2 == 0 {
-        match serde_json::from_slice::<Value>(input.rest()) {
+    let (row, flags) = (input.byte(), input.byte());
+    let (mut class, mut action, mut reply) = message_of(row, flags);
+    let value = match input.byte() % 3 {
+        0 => match serde_json::from_slice::<Value>(input.rest()) {
             Ok(value) => value,
             Err(_) => return,
+        },
+        1 => json_object(&mut input, PAYLOAD_KEYS, 4),
+        _ => {
+            let (c, a, r, text) = PAYLOAD_EXAMPLES[input.index(PAYLOAD_EXAMPLES.len())];
+            if flags & 2 == 0 {
+                (class, action, reply) = (c, a, r);
+            }
+            let mut value: Value = serde_json::from_str(text).expect("example is JSON");
+            mutate_json(&mut value, &mut input, PAYLOAD_KEYS, 6);
+            value
         }
-    } else {
-        json_object(&mut input, PAYLOAD_KEYS, 4)
     };
     payload_check(class, action, reply, &value);
 }
+
+/// One typical `data` per message shape of the table (class, action, reply, JSON text): the
+/// payload target's mutation bases and its seeds.
+pub const PAYLOAD_EXAMPLES: &[(&str, &str, bool, &str)] = &[
+    ("status", "", false, r#"{"online":true,"reason":"boot"}"#),
+    ("command", "request", false, r#"{"cmd":"reset","sub":"M1","params":{"delay":5}}"#),
+    ("command", "request", true, r#"{"ok":true,"left":[1,2]}"#),
+    ("message", "up", false, r#"{"type":"vendor","content":{"a":1}}"#),
+    (
+        "port",
+        "report",
+        false,
+        r#"{"ports":[{"portId":"COM1","type":"rs485","params":{"baud":9600,"parity":"even","dataBits":8,"stopBits":1.5,"x-slave":3},"protocol":"modbus-rtu","status":{"online":true,"tx":3,"rx":4,"errors":0}},{"portId":"LAN1","type":"eth","params":{"ip":"10.0.0.2","netmask":"255.255.255.0","tcpPort":502,"timeoutMs":1000}}]}"#,
+    ),
+    ("port", "get", false, r#"{"portIds":["COM1"]}"#),
+    ("port", "set", false, r#"{"ports":[{"portId":"COM1","params":{"baud":19200}}]}"#),
+    ("port", "set", true, r#"{"failed":[{"portId":"COM2","code":4,"msg":"no such port"}]}"#),
+    (
+        "point",
+        "report",
+        false,
+        r#"{"points":[{"sub":"M1","pid":"Ua","v":230.1,"q":0,"ts":1},{"sub":"M1","pid":"Brk","v":true,"q":0,"ts":1},{"sub":"M1","pid":"Txt","v":"ok","q":2,"ts":1}]}"#,
+    ),
+    ("point", "get", false, r#"{"sub":"M1","pids":["Ua","Ub"]}"#),
+    ("point", "set", false, r#"{"sub":"M1","pid":"Sp","value":12.5}"#),
+    ("point", "set", true, r#"{"value":12}"#),
+    ("meter", "report", false, r#"{"readings":[{"sub":"M1","ts":5,"values":{"EpImp":12.5,"EpExp":0}}]}"#),
+    ("meter", "get", false, r#"{"sub":"M1","from":0,"to":10}"#),
+    ("property", "report", false, r#"{"props":{"interval":5,"name":"x"}}"#),
+    ("property", "get", false, r#"{"keys":["interval"]}"#),
+    ("property", "set", true, r#"{"failed":[{"key":"name","code":5,"msg":"read-only"}]}"#),
+    ("ota", "version", false, r#"{"modules":[{"module":"main","version":"1.2.3"}]}"#),
+    (
+        "ota",
+        "upgrade",
+        false,
+        r#"{"taskId":"t1","module":"main","version":"1.2.4","size":1024,"sha256":"00ff","chunkSize":512}"#,
+    ),
+    ("ota", "chunk/get", false, r#"{"taskId":"t1","offset":512,"length":512}"#),
+    ("ota", "chunk/get", true, r#"{"taskId":"t1","offset":512,"data":"AAEC"}"#),
+    ("ota", "progress", false, r#"{"taskId":"t1","step":"downloading","percent":42.5}"#),
+    ("file", "download", false, r#"{"fileId":"f1","name":"a.bin","size":10,"sha256":"ab","chunkSize":256}"#),
+    ("file", "download/result", false, r#"{"fileId":"f1","code":0}"#),
+    ("file", "upload", true, r#"{"size":3,"sha256":"abc"}"#),
+    ("file", "list", true, r#"{"files":[{"name":"a.log","size":3,"mtime":5}]}"#),
+    ("time", "sync", false, r#"{"t1":1700000000000}"#),
+    ("time", "get", true, r#"{"t1":1,"t2":2,"t3":3}"#),
+    ("time", "set", false, r#"{"time":1700000000000}"#),
+    (
+        "info",
+        "report",
+        false,
+        r#"{"vendor":"Acme","model":"G1","serial":"S1","hwVersion":"1","fwVersion":"2","swVersion":"3","uptime":5,"subs":[{"sub":"M1","productKey":"PM3P"}]}"#,
+    ),
+    ("log", "config", false, r#"{"level":"info","upload":true}"#),
+    ("log", "report", false, r#"{"entries":[{"ts":1,"level":"warn","module":"net","msg":"down"}],"truncated":true}"#),
+    ("log", "get", false, r#"{"from":0,"to":5,"level":"error"}"#),
+    (
+        "alarm",
+        "report",
+        false,
+        r#"{"alarms":[{"alarmId":"a1","sub":"M1","pid":"Ua","type":"overVoltage","level":2,"state":"raised","value":260.5,"threshold":253,"ts":5}]}"#,
+    ),
+    (
+        "history",
+        "report",
+        false,
+        r#"{"batchId":"b1","points":[{"sub":"M1","pid":"Ua","v":1,"q":0,"ts":1}],"readings":[{"sub":"M1","ts":1,"values":{"E":1}}]}"#,
+    ),
+    ("history", "report", true, r#"{"batchId":"b1"}"#),
+    ("history", "get", false, r#"{"from":0,"to":9,"sub":"M1"}"#),
+    ("history", "get", true, r#"{"batches":3}"#),
+    ("info", "get", false, "{}"),
+];
 
 /// The message of a table row by index (wrapping), plus two the contract does not have.
 pub fn message_of(row: u8, flags: u8) -> (&'static str, &'static str, bool) {

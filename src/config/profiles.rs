@@ -358,6 +358,9 @@ impl ProfileStore {
         if profile.name.is_empty() {
             return Err(StoreError::EmptyName);
         }
+        // Refused before anything changes: a profile kept in the list (or a password sent to
+        // the keyring) that the file cannot take would look saved and vanish on restart.
+        self.check_profiles_writable()?;
         let name = profile.name.clone();
         let previous = self.get(&name).map(Profile::password_place).unwrap_or_default();
         let password = password.filter(|p| !p.is_empty());
@@ -399,11 +402,16 @@ impl ProfileStore {
         if secrets_changed {
             self.write_secrets()?;
         }
+        let before = self.profiles.clone();
         match self.profiles.iter_mut().find(|p| p.name == name) {
             Some(slot) => *slot = profile,
             None => self.profiles.push(profile),
         }
-        self.write_profiles()?;
+        if let Err(e) = self.write_profiles() {
+            // The list shows what the file holds, not what failed to reach it.
+            self.profiles = before;
+            return Err(e);
+        }
         Ok(saved)
     }
 
@@ -412,14 +420,28 @@ impl ProfileStore {
         let Some(index) = self.profiles.iter().position(|p| p.name == name) else {
             return Err(StoreError::NoSuchProfile(name.to_owned()));
         };
+        self.check_profiles_writable()?;
         let removed = self.profiles.remove(index);
+        if let Err(e) = self.write_profiles() {
+            // Still in the file, so still in the list, with its password where it was.
+            self.profiles.insert(index, removed);
+            return Err(e);
+        }
         if removed.password_place() == PasswordPlace::Keyring {
             self.forget_in_keyring(name);
         }
         if self.obfuscated.0.remove(name).is_some() {
             self.write_secrets()?;
         }
-        self.write_profiles()
+        Ok(())
+    }
+
+    /// `NotWritable` when `profiles.json` was unreadable and could not be moved aside.
+    fn check_profiles_writable(&self) -> Result<(), StoreError> {
+        match &self.dir {
+            Some(dir) if !self.profiles_writable => Err(StoreError::NotWritable(dir.join(PROFILES_FILE))),
+            _ => Ok(()),
+        }
     }
 
     /// The password to connect `name` with.

@@ -15,7 +15,7 @@
 //! client's packets and enforces those from a ledger shared by all connections
 //! (`broker/ledger.rs`), refuses connections beyond the cap with a CONNACK, and closes a client
 //! that sends an over-limit packet with a log line naming it. Not bounded by a setting: each
-//! subscription filter's log in rumqttd holds up to `SEGMENT_COUNT` × `SEGMENT_BYTES` of recent
+//! subscription filter's log in rumqttd holds up to `SEGMENT_COUNT` × `SEGMENT_BYTES` (`broker/rumqttd.rs`) of recent
 //! messages (plus one message per segment), so `max_filters` × that is the ceiling there.
 //!
 //! The door (`broker/door.rs`): with a devices file (`BrokerConfig::devices`) only listed
@@ -23,8 +23,7 @@
 //! publish under its own `…/up/#` and subscribe within its own `…/down/#` only. Without one the
 //! broker is open, as it always was (and on loopback unless told otherwise).
 
-use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr, TcpStream as StdTcpStream};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -45,6 +44,7 @@ mod door;
 mod entry;
 mod ledger;
 mod relay;
+mod rumqttd;
 mod wire;
 
 /// Settings of the embedded broker. The defaults keep its memory bounded: at most
@@ -123,16 +123,8 @@ fn size_text(bytes: usize) -> String {
     }
 }
 
-/// rumqttd's own connection cap sits above ours: the start-up probe and refusals in progress.
-const RUMQTTD_EXTRA_CONNECTIONS: usize = 16;
 /// Refusals answered at once beyond `max_connections`; more are closed without an answer.
 const MAX_REFUSALS: usize = 64;
-/// rumqttd keeps each filter's messages in segments; a few small ones bound its memory while a
-/// single large payload still fits (a segment may overflow by one message).
-const SEGMENT_BYTES: usize = 2 * 1024 * 1024;
-const SEGMENT_COUNT: usize = 4;
-const RUMQTTD_START_TIMEOUT: Duration = Duration::from_secs(5);
-const RUMQTTD_START_TRIES: usize = 3;
 
 /// A running broker; dropping it stops the public listener.
 pub struct EmbeddedBroker {
@@ -168,7 +160,7 @@ impl EmbeddedBroker {
             .map_err(|source| TransportError::Listen { addr: config.listen, source })?;
         let listen = listener.local_addr().map_err(|source| TransportError::Listen { addr: config.listen, source })?;
         let rumqttd = config.clone();
-        let internal = tokio::task::spawn_blocking(move || start_rumqttd(&rumqttd))
+        let internal = tokio::task::spawn_blocking(move || rumqttd::start_rumqttd(&rumqttd))
             .await
             .map_err(|e| TransportError::Broker(format!("rumqttd start-up failed: {e}")))??;
         info!("embedded MQTT broker on {listen} (rumqttd on {internal}); limits: {}", config.limits_text());
@@ -285,106 +277,6 @@ async fn run_front(listener: TcpListener, shared: Arc<Shared>, mut shutdown: one
     refusals.shutdown().await;
 }
 
-/// Starts rumqttd on a free 127.0.0.1 port and waits until it answers MQTT; blocking.
-fn start_rumqttd(config: &BrokerConfig) -> Result<SocketAddr, TransportError> {
-    let mut last_error = String::new();
-    for _ in 0..RUMQTTD_START_TRIES {
-        // rumqttd cannot report the port it got, so pick one and hand it over; another process
-        // may take it in between, hence the retries.
-        let internal = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|probe| probe.local_addr())
-            .map_err(|e| TransportError::Broker(format!("no free local port for rumqttd: {e}")))?;
-        let config = rumqttd_config(internal, config);
-        std::thread::Builder::new()
-            .name("rumqttd".into())
-            .spawn(move || {
-                let mut broker = rumqttd::Broker::new(config);
-                if let Err(e) = broker.start() {
-                    warn!("rumqttd stopped: {e}");
-                }
-            })
-            .map_err(|e| TransportError::Broker(format!("cannot start a thread for rumqttd: {e}")))?;
-        match wait_for_mqtt(internal) {
-            Ok(()) => return Ok(internal),
-            Err(e) => last_error = e,
-        }
-    }
-    Err(TransportError::Broker(format!("rumqttd did not start: {last_error}")))
-}
-
-fn rumqttd_config(internal: SocketAddr, config: &BrokerConfig) -> rumqttd::Config {
-    let connections = rumqttd::ConnectionSettings {
-        connection_timeout_ms: 10_000,
-        // The relay refuses bigger packets first, with a log line; this is the same number.
-        max_payload_size: config.max_packet_bytes,
-        max_inflight_count: config.max_inflight,
-        auth: None,
-        external_auth: None,
-        dynamic_filters: true,
-    };
-    let server = rumqttd::ServerSettings {
-        name: "embedded-v4".into(),
-        listen: internal,
-        tls: None,
-        next_connection_delay_ms: 0,
-        connections,
-    };
-    rumqttd::Config {
-        id: 0,
-        router: rumqttd::RouterConfig {
-            max_connections: config.max_connections.saturating_add(RUMQTTD_EXTRA_CONNECTIONS),
-            max_outgoing_packet_count: 200,
-            max_segment_size: SEGMENT_BYTES,
-            max_segment_count: SEGMENT_COUNT,
-            custom_segment: None,
-            initialized_filters: None,
-            shared_subscriptions_strategy: Default::default(),
-        },
-        v4: Some(HashMap::from([("1".to_string(), server)])),
-        v5: None,
-        ws: None,
-        cluster: None,
-        console: None,
-        bridge: None,
-        prometheus: None,
-        metrics: None,
-    }
-}
-
-/// Connects to rumqttd as a client (CONNECT, CONNACK, DISCONNECT) until it answers.
-fn wait_for_mqtt(addr: SocketAddr) -> Result<(), String> {
-    let deadline = std::time::Instant::now() + RUMQTTD_START_TIMEOUT;
-    let mut last_error = String::from("no answer");
-    while std::time::Instant::now() < deadline {
-        match mqtt_handshake(addr) {
-            Ok(()) => return Ok(()),
-            Err(e) => last_error = format!("{addr}: {e}"),
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Err(last_error)
-}
-
-fn mqtt_handshake(addr: SocketAddr) -> std::io::Result<()> {
-    use std::io::{Read, Write};
-    const CLIENT_ID: &[u8] = b"cems-workbench-probe";
-    let mut stream = StdTcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    // MQTT 3.1.1 CONNECT: protocol name, level 4, clean session, keep-alive 10 s, client id.
-    let mut body = vec![0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x0A];
-    body.extend_from_slice(&(CLIENT_ID.len() as u16).to_be_bytes());
-    body.extend_from_slice(CLIENT_ID);
-    let mut packet = vec![0x10, body.len() as u8];
-    packet.extend(body);
-    stream.write_all(&packet)?;
-    let mut connack = [0u8; 4];
-    stream.read_exact(&mut connack)?;
-    if connack != [0x20, 0x02, 0x00, 0x00] {
-        return Err(std::io::Error::other(format!("unexpected CONNACK {connack:02x?}")));
-    }
-    stream.write_all(&[0xE0, 0x00])?;
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

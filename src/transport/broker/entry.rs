@@ -58,7 +58,7 @@ impl Shared {
         Some(Slot(self.clone()))
     }
 
-    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+    pub fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
         self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

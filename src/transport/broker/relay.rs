@@ -60,7 +60,12 @@ struct Conn<'a> {
 
 impl Conn<'_> {
     fn who(&self) -> String {
-        format!("client {:?} ({})", self.client_id, self.peer)
+        let (client, peer) = (&self.client_id, self.peer);
+        match &self.role {
+            Role::Device(acl) => format!("device {}/{} ({peer})", acl.pk, acl.dev),
+            Role::Master(user) => format!("master {user:?} (client {client:?}, {peer})"),
+            Role::Open => format!("client {client:?} ({peer})"),
+        }
     }
 
     /// Counts a denial; true when it is worth a log line.

@@ -67,10 +67,6 @@ pub fn parse_connect(body: &[u8]) -> Option<Connect> {
     Some(Connect { client_id, will, username, password })
 }
 
-/// The CONNECT body's will, if it has one and the body can be read.
-pub fn find_will(body: &[u8]) -> Option<Will> {
-    parse_connect(body)?.will
-}
 
 pub fn apply_will(body: &mut Vec<u8>, will: &Will, verdict: WillVerdict) {
     match verdict {
@@ -213,6 +209,10 @@ mod tests {
             body.extend_from_slice(field);
         }
         body
+    }
+
+    fn find_will(body: &[u8]) -> Option<Will> {
+        parse_connect(body)?.will
     }
 
     #[test]
