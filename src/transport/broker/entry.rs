@@ -6,6 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -15,8 +16,28 @@ use tracing::{debug, warn};
 use super::devices::Devices;
 use super::door::{self, Counted, DoorCounters, Role};
 use super::ledger::{Ledger, WillVerdict};
-use super::relay::{BUFFER_BYTES, CONNECT, End, REFUSAL_GRACE};
 use super::wire::{apply_will, encode_length, parse_connect, read_header, skip};
+
+/// Bytes buffered on each side of a relayed connection.
+pub const BUFFER_BYTES: usize = 64 * 1024;
+/// How long a refused client gets to send its CONNECT and read the refusal.
+pub const REFUSAL_GRACE: Duration = Duration::from_secs(2);
+/// MQTT's CONNECT packet type.
+pub const CONNECT: u8 = 1;
+
+/// Why the client's side ended.
+pub enum End {
+    Eof,
+    Io(io::Error),
+    /// We closed it; the reason names the packet.
+    Refused(String),
+}
+
+impl From<io::Error> for End {
+    fn from(e: io::Error) -> End {
+        End::Io(e)
+    }
+}
 
 /// What every relay of one broker shares.
 #[derive(Debug)]

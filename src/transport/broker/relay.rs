@@ -18,35 +18,17 @@ use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use super::door::{Counted, Role};
-use super::entry::{Opened, Shared, Slot, answer_refusal, open};
+use super::entry::{BUFFER_BYTES, CONNECT, End, Opened, REFUSAL_GRACE, Shared, Slot, answer_refusal, open};
 use super::ledger::Verdict;
 use super::wire::{Framer, encode_length, field, pass_through, read_header, skip, write_header};
 
-pub const BUFFER_BYTES: usize = 64 * 1024;
 /// Answers waiting to be slipped into the client's stream; the relay's reads wait beyond this.
 const INJECT_CAPACITY: usize = 64;
-/// How long a refused client gets to send its CONNECT and read the refusal.
-pub const REFUSAL_GRACE: Duration = Duration::from_secs(2);
 /// How long a client has to send its CONNECT: rumqttd's own `connection_timeout_ms`.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
 
-pub const CONNECT: u8 = 1;
 const PUBLISH: u8 = 3;
 const SUBSCRIBE: u8 = 8;
-
-/// Why the client's side ended.
-pub enum End {
-    Eof,
-    Io(io::Error),
-    /// We closed it; the reason names the packet.
-    Refused(String),
-}
-
-impl From<io::Error> for End {
-    fn from(e: io::Error) -> End {
-        End::Io(e)
-    }
-}
 
 /// One connection as the relay knows it once its CONNECT went through.
 struct Conn<'a> {
