@@ -9,12 +9,16 @@
 # For each target it:
 #   - runs `cargo +nightly fuzz run <target> -- -max_total_time=<secs>` on fuzz/corpus/<target>/
 #     (new inputs that find new coverage are kept there), with fuzz/dicts/<target>.dict;
-#   - minimizes the corpus with `cargo fuzz cmin` once it passes 200 files or 2 MB;
+#   - minimizes the corpus with `cargo fuzz cmin` once it passes 200 files or 2 MB (set-cover
+#     merge on edge coverage, `-set_cover_merge=1 -use_counters=0`: the fewest files that still
+#     reach every edge the corpus reaches);
 #   - copies any crash, timeout or OOM input (cargo-fuzz leaves it in fuzz/artifacts/<target>/)
 #     into fuzz/corpus/<target>/ too, so tests/fuzz_corpus.rs replays it in `cargo test` until the
 #     bug is fixed;
-#   - appends one row to the run log of docs/reliability/fuzz.md: date, target, minutes,
-#     executions, corpus files and size, crashes.
+#   - appends one line to the run log at the end of docs/reliability/fuzz.md: date, target,
+#     minutes, executions, corpus files and size, crashes. (A list, not a table: the README's
+#     Reliability section copies every table row of docs/reliability/ and should not grow with
+#     each run.)
 #
 # Build output goes to $CARGO_TARGET_DIR (default fuzz/target, git-ignored); libFuzzer's log of
 # each run to <target dir>/fuzz-logs/<target>.log.
@@ -62,8 +66,7 @@ if [ ! -f "$doc" ]; then
   printf '# Fuzzing\n\nSee fuzz/run.sh.\n' >"$doc"
 fi
 if ! grep -q '^## Run log' "$doc"; then
-  printf '\n## Run log\n\nOne row per target per `fuzz/run.sh` run, appended by the script.\n\n' >>"$doc"
-  printf '| Date | Target | Minutes | Executions | Corpus files | Corpus size | Crashes |\n|---|---|---|---|---|---|---|\n' >>"$doc"
+  printf '\n## Run log\n\nOne line per target per `fuzz/run.sh` run, appended by the script.\n\n' >>"$doc"
 fi
 
 status=0
@@ -101,7 +104,7 @@ for target in "${targets[@]}"; do
   bytes=$(corpus_bytes "$target")
   if [ "$files" -gt "$MAX_CORPUS_FILES" ] || [ "$bytes" -gt "$MAX_CORPUS_BYTES" ]; then
     echo "   minimizing the corpus ($files files, $(human_bytes "$bytes"))"
-    if cargo +nightly fuzz cmin "$target" >"$logs/$target.cmin.log" 2>&1; then
+    if cargo +nightly fuzz cmin "$target" -- -set_cover_merge=1 -use_counters=0 >"$logs/$target.cmin.log" 2>&1; then
       files=$(corpus_files "$target")
       bytes=$(corpus_bytes "$target")
     else
@@ -111,7 +114,7 @@ for target in "${targets[@]}"; do
 
   crash_note="$crashes"
   [ "$crashes" -gt 0 ] && crash_note="$crashes ($(for a in "${found[@]}"; do printf '`%s` ' "$(basename "$a")"; done | sed 's/ $//'))"
-  printf '| %s | %s | %s | %s | %s | %s | %s |\n' \
+  printf -- '- %s `%s`: %s min, %s executions, corpus %s files (%s), crashes: %s\n' \
     "$today" "$target" "$minutes" "$execs" "$files" "$(human_bytes "$bytes")" "$crash_note" >>"$doc"
   echo "   $execs executions, corpus $files files ($(human_bytes "$bytes")), $crashes crash(es)"
   rm -f "$marker"

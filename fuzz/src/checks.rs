@@ -92,7 +92,7 @@ impl<'a> Input<'a> {
     /// A short string: a dictionary word most of the time, else raw bytes made UTF-8.
     pub fn word(&mut self, dictionary: &[&str]) -> String {
         let pick = self.byte();
-        if pick % 4 != 0 && !dictionary.is_empty() {
+        if !pick.is_multiple_of(4) && !dictionary.is_empty() {
             return dictionary[self.index(dictionary.len())].to_owned();
         }
         let len = usize::from(pick / 4) % 24;
@@ -649,13 +649,13 @@ static BASE_VALUES: LazyLock<Vec<Value>> =
 /// drives up to 12 edits of its JSON ([`mutate_json`]); the result is written compact or pretty.
 pub fn model(data: &[u8]) {
     let mut input = Input::new(data);
-    if input.byte() % 2 == 0 {
+    if input.byte().is_multiple_of(2) {
         model_text(&String::from_utf8_lossy(input.rest()));
         return;
     }
     let base = input.index(BASE_VALUES.len());
     let mut value = BASE_VALUES[base].clone();
-    let pretty = input.byte() % 2 == 0;
+    let pretty = input.byte().is_multiple_of(2);
     mutate_json(&mut value, &mut input, MODEL_KEYS, 12);
     let text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) };
     model_text(&text.expect("a Value serialises"));
@@ -729,7 +729,7 @@ fn select<'v>(node: &'v mut Value, input: &mut Input) -> &'v mut Value {
         Value::Array(items) => items.len(),
         _ => 0,
     };
-    if len == 0 || input.byte() % 4 == 0 {
+    if len == 0 || input.byte().is_multiple_of(4) {
         return node;
     }
     let i = input.index(len);
