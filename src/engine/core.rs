@@ -485,18 +485,20 @@ impl EngineCore {
         };
         // Recorded only now that it is known to answer our request.
         if let Ok(answer) = &finished.0.result {
-            self.record_reply_data(key, topic, &answer.data, answer.code, received_ms);
+            self.record_reply_data(session, key, topic, &answer.data, answer.code, received_ms);
         }
         self.deliver(vec![finished]);
     }
 
     /// Keeps what a successful reply says about its gateway, as a report of the same fact would.
-    fn record_reply_data(&mut self, key: &GatewayKey, topic: &CemsTopic, data: &Value, code: i64, now: i64) {
+    fn record_reply_data(&mut self, session: SessionId, key: &GatewayKey, topic: &CemsTopic, data: &Value, code: i64, now: i64) {
         if code != codes::OK {
             return;
         }
-        if let Ok(typed) = payload::decode(&topic.class, &topic.action, true, data).typed {
-            self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).apply(key, typed, now);
+        if let Ok(typed) = payload::decode(&topic.class, &topic.action, true, data).typed
+            && self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).apply_on(key, typed, session, now)
+        {
+            self.changed_gateways.insert(key.clone());
         }
     }
 
@@ -537,13 +539,7 @@ impl EngineCore {
         if let Some(reply) = answer {
             self.reply(session, topic, reply);
         }
-        let known = {
-            let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
-            let existed = gateways.get(key).is_some();
-            gateways.apply(key, typed, now);
-            // Seen already when it had a row; a row made just now takes this session.
-            existed || gateways.seen(key, session, now)
-        };
+        let known = self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).apply_on(key, typed, session, now);
         if known {
             self.changed_gateways.insert(key.clone());
             if announces {

@@ -139,3 +139,16 @@ fn only_the_awaited_reply_is_recorded_and_completes_its_request() {
     assert_eq!(record.properties.get("reportPeriod"), Some(&json!(30)));
     assert_eq!(record.requests.len(), 1);
 }
+
+#[test]
+fn a_row_made_by_an_awaited_info_reply_takes_the_replys_session() {
+    let mut core = core();
+    let sent = Instant::now().checked_sub(Duration::from_millis(5)).unwrap();
+    core.pending.insert("inf-1".into(), RequestSpec::new(S, "PK", "GW-NEW", "info", "get", json!({})), sent, None);
+    let info = json!({"vendor": "v", "model": "m", "serial": "s", "hwVersion": "1", "fwVersion": "1", "swVersion": "1", "uptime": 3});
+    reply_from(&mut core, "GW-NEW", "info/get", "inf-1", info);
+    let gateways = core.state.gateways();
+    let record = gateways.get(&GatewayKey { pk: "PK".into(), dev: "GW-NEW".into() }).expect("a row from the info the gateway gave");
+    assert_eq!(record.session, S, "requests to it must go over the session it answered on");
+    assert!(record.info.is_some());
+}

@@ -83,6 +83,15 @@ impl Gateways {
         self.refused
     }
 
+    /// [`Gateways::apply`] for a payload that came over `session`: a row made by it takes that
+    /// session (requests to the gateway go there); true when the gateway has a row afterwards.
+    pub fn apply_on(&mut self, key: &GatewayKey, payload: Payload, session: u32, now_ms: i64) -> bool {
+        let existed = self.records.contains_key(key);
+        self.apply(key, payload, now_ms);
+        // A gateway already in the table was marked seen when its message arrived.
+        existed || self.seen(key, session, now_ms)
+    }
+
     /// Gives a gateway a row as its online `status` would, seen now on `session`.
     pub fn announce(&mut self, key: &GatewayKey, session: u32, now_ms: i64) -> bool {
         self.apply(key, Payload::Status(crate::protocol::payload::Status { online: true, reason: None }), now_ms);
