@@ -376,11 +376,12 @@ fn mqtt_profile(name: &str) -> Profile {
             insecure: false,
             keep_alive_secs: 30,
         }),
+        read_only: false,
     }
 }
 
 fn serial_profile(name: &str) -> Profile {
-    Profile { name: name.into(), link: ProfileLink::Serial(SerialProfile { path: "/dev/ttyUSB0".into(), baud: 9600, data_bits: 8, parity: Parity::None, stop_bits: 1 }) }
+    Profile { name: name.into(), link: ProfileLink::Serial(SerialProfile { path: "/dev/ttyUSB0".into(), baud: 9600, data_bits: 8, parity: Parity::None, stop_bits: 1 }), read_only: false }
 }
 
 fn open(dir: &Path, keyring: Arc<dyn SecretBackend>) -> ProfileStore {

@@ -37,6 +37,7 @@ fn mqtt_profile(name: &str) -> Profile {
             insecure: false,
             keep_alive_secs: 30,
         }),
+        read_only: false,
     }
 }
 
@@ -206,7 +207,7 @@ fn tls_verification_is_on_by_default() {
     // A saved profile without the field, and the window's empty form.
     let profile: MqttProfile = serde_json::from_str(r#"{"url": "mqtts://broker.example:8883", "clientId": "c"}"#).unwrap();
     assert!(!profile.insecure, "a profile that does not say verifies certificates");
-    let LinkConfig::Mqtt(config) = Profile { name: "p".into(), link: ProfileLink::Mqtt(profile) }.to_link_config(None) else { panic!() };
+    let LinkConfig::Mqtt(config) = Profile { name: "p".into(), link: ProfileLink::Mqtt(profile), read_only: false }.to_link_config(None) else { panic!() };
     assert!(!config.insecure);
     assert!(!cems_workbench::ui::connections::form::MqttForm::default().insecure, "the connection form starts verifying certificates");
 }

@@ -31,7 +31,7 @@ fn app(rt: &tokio::runtime::Runtime, settings: Settings, local: bool, limits: St
     let config = EngineConfig { store_limits: limits, ..EngineConfig::default() };
     let (engine, events) = Engine::spawn_with(config, move || notify.request()).expect("engine");
     let models = ModelSet::builtin();
-    let plan = LocalPlan { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), demo: true };
+    let plan = LocalPlan { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), demo: true, devices_file: None, tls_dir: None };
     let local = local.then(|| start_local(rt.handle(), plan, models.clone(), repaint.clone()));
     Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_eframe(move |cc| {
         repaint.set(&cc.egui_ctx);
@@ -208,4 +208,47 @@ fn a_device_tab_has_its_own_page_and_closing_it_drops_the_page() {
     harness.run_steps(2);
     assert_eq!(harness.state().device_pages().len(), 1);
     assert_eq!(harness.state().device_pages()[0].active_tab_id(), first, "a new page, not the old one");
+}
+
+/// With a devices file and TLS, the window logs in as a master made up for the run and the demo
+/// gateway signs in with a made-up secret, both over TLS trusting the kept certificate; a
+/// restart with the settings' (open, plain) choice closes the old session and opens one on the
+/// new broker.
+#[test]
+fn the_window_and_the_demo_get_into_a_locked_tls_broker_and_a_restart_applies_the_settings() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let devices = dir.path().join("devices.json");
+    std::fs::write(&devices, r#"{"devices": [{"pk": "PK-OTHER", "dev": "GW-9", "secret": "s"}]}"#).unwrap();
+    let _entered = rt.enter();
+    let repaint = RepaintSignal::default();
+    let notify = repaint.clone();
+    let (engine, events) = Engine::spawn_with(EngineConfig::default(), move || notify.request()).expect("engine");
+    let models = ModelSet::builtin();
+    let plan = LocalPlan {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        demo: true,
+        devices_file: Some(devices),
+        tls_dir: Some(dir.path().join("tls")),
+    };
+    let local = Some(start_local(rt.handle(), plan, models.clone(), repaint.clone()));
+    let mut harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_eframe(move |cc| {
+        repaint.set(&cc.egui_ctx);
+        WorkbenchApp::new(&cc.egui_ctx, engine, events, models, english(), Startup { link: None, local, ..Startup::default() })
+    });
+    let key = GatewayKey { pk: DEMO_PK.into(), dev: DEMO_DEV.into() };
+    run_until(&mut harness, Duration::from_secs(20), "window and demo inside the locked TLS broker", |h| {
+        let up = h.state().sessions().values().any(|s| s.state == LinkState::Up && s.target.starts_with("mqtts://"));
+        up && h.state().engine().state.gateways().get(&key).is_some_and(|g| g.online == Some(true))
+    });
+    assert!(dir.path().join("tls").join("broker-cert.pem").is_file(), "the certificate is kept");
+    let first = harness.state().broker_addr().expect("listening");
+
+    harness.state_mut().apply(vec![UiCommand::RestartLocal]);
+    run_until(&mut harness, Duration::from_secs(20), "one plain session on the restarted broker", |h| {
+        let sessions: Vec<_> = h.state().sessions().values().collect();
+        sessions.len() == 1 && sessions[0].state == LinkState::Up && sessions[0].target.starts_with("mqtt://")
+    });
+    assert!(harness.state().broker_addr().is_some(), "a broker listens after the restart (was {first})");
+    assert!(harness.state().notices().any(|n| n.text.contains("Restarting the embedded broker")), "the restart is told");
 }

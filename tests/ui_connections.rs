@@ -103,7 +103,7 @@ fn the_mqtt_form_connects_with_what_was_typed() {
     harness.run();
 
     let commands = std::mem::take(&mut harness.state_mut().commands);
-    let [UiCommand::Connect { config: LinkConfig::Mqtt(config), label, profile }] = commands.as_slice() else {
+    let [UiCommand::Connect { config: LinkConfig::Mqtt(config), label, profile, .. }] = commands.as_slice() else {
         panic!("expected one MQTT Connect, got {commands:?}");
     };
     assert_eq!(config.url, "mqtt://10.1.2.3:1884");
@@ -174,7 +174,7 @@ fn mqtts_reveals_the_tls_fields_and_marks_insecure() {
 
 fn session(id: u32, label: &str, kind: LinkKind, state: LinkState, attempts: u32, dropped: u64) -> SessionView {
     let target = if kind == LinkKind::Mqtt { "mqtt://10.0.0.1:1883" } else { "/dev/ttyUSB0" };
-    SessionView { id, label: label.into(), target: target.into(), kind, state, attempts, frames_dropped: dropped, profile: None }
+    SessionView { id, label: label.into(), target: target.into(), kind, state, attempts, frames_dropped: dropped, profile: None, read_only: false }
 }
 
 #[test]
@@ -233,7 +233,7 @@ fn a_saved_profile_keeps_no_password_in_its_file() {
     harness.get_by_role_and_label(Role::Button, "Connect with this password").click();
     harness.run();
     let commands = std::mem::take(&mut harness.state_mut().commands);
-    let [UiCommand::Connect { config: LinkConfig::Mqtt(config), label, profile }] = commands.as_slice() else { panic!("{commands:?}") };
+    let [UiCommand::Connect { config: LinkConfig::Mqtt(config), label, profile, .. }] = commands.as_slice() else { panic!("{commands:?}") };
     assert_eq!((label.as_str(), profile.as_deref()), ("site A", Some("site A")));
     assert_eq!(config.password.as_deref(), Some("pa55-w0rd"));
 }

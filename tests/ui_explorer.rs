@@ -57,7 +57,7 @@ impl Bench {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let config = EngineConfig { store_limits: limits, discover: false, ..EngineConfig::default() };
             let (engine, mut events) = Engine::spawn_with(config, || {}).expect("engine");
-            let options = SessionOptions { subscriptions: vec!["#".into()], label: "test".into() };
+            let options = SessionOptions { subscriptions: vec!["#".into()], label: "test".into(), read_only: false };
             let session = engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-ui-explorer")), options).expect("connect");
             let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
             'up: loop {

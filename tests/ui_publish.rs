@@ -41,6 +41,7 @@ fn bench() -> Bench {
                 attempts: 1,
                 frames_dropped: 0,
                 profile: None,
+                read_only: false,
             },
         );
     }

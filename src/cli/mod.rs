@@ -31,16 +31,7 @@ pub enum Command {
     #[command(subcommand)]
     Auth(AuthCommand),
     /// Run the embedded MQTT broker until stopped.
-    Broker {
-        /// Address to listen on; port 0 picks a free port.
-        #[arg(long, default_value = "127.0.0.1:1883")]
-        listen: std::net::SocketAddr,
-        /// JSON file of who may connect: {"devices": [{"pk","dev","secret"}], "masters": [{"user","password"}]}.
-        /// Devices sign per contract §6 and may touch only their own up/# and down/#; without it
-        /// anyone may connect and publish anything.
-        #[arg(long)]
-        devices: Option<PathBuf>,
-    },
+    Broker(broker::BrokerArgs),
     /// Print every message, one JSON object per line: {"topic","qos","retain","ts","payload"}, and
     /// "notes" {JSON pointer: text} where the product models name what a CEMS message carries.
     Watch {
@@ -156,7 +147,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Model(ModelCommand::Validate { files, models }) => model::validate(&files, &models),
         Command::Model(ModelCommand::Show { file, models }) => model::show(&file, &models),
         Command::Auth(AuthCommand::Sign { pk, dev, secret, ts }) => auth::sign(&pk, &dev, &secret, ts),
-        Command::Broker { listen, devices } => broker::run(listen, devices.as_deref()),
+        Command::Broker(args) => broker::run(&args),
         Command::Watch { link, models, lang, filter, count } => watch::run(&link, filter, count, &models, lang.lang()),
         Command::Call { target, class_action, data, link, timeout, models, lang } => {
             call::run(&target, &class_action, data.as_deref(), &link, timeout, &models, lang.lang())

@@ -45,6 +45,9 @@ pub struct SimArgs {
     /// Seed of the value generator: the same seed gives the same values.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Run the gateway's clock this many ms from ours (its `ts` and `time/get` answers).
+    #[arg(long, value_name = "MS", default_value_t = 0, allow_negative_numbers = true)]
+    pub clock_skew_ms: i64,
 }
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
@@ -88,6 +91,7 @@ pub fn run(args: SimArgs) -> ExitCode {
         report_period_ms: args.period_ms,
         outage,
         seed: args.seed,
+        clock_skew_ms: args.clock_skew_ms,
         ..SimConfig::new(models, pk.clone(), args.dev.clone(), link, files_dir)
     };
     let rt = match runtime() {

@@ -2,6 +2,7 @@
 //! link options shared by every command, saved connection profiles and their secrets, and where product models are read from. The CLI
 //! and the window both use it.
 
+pub mod broker_tls;
 pub mod link_args;
 pub mod models;
 pub mod profiles;

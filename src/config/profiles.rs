@@ -54,6 +54,9 @@ pub struct Profile {
     pub name: String,
     #[serde(flatten)]
     pub link: ProfileLink,
+    /// A live site: the session publishes only the master's duties. Absent in older files.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -680,6 +683,7 @@ mod tests {
                 insecure: false,
                 keep_alive_secs: 30,
             }),
+            read_only: false,
         }
     }
 
@@ -687,6 +691,7 @@ mod tests {
         Profile {
             name: name.into(),
             link: ProfileLink::Serial(SerialProfile { path: "/dev/ttyUSB0".into(), baud: 9600, data_bits: 8, parity: Parity::Even, stop_bits: 1 }),
+            read_only: false,
         }
     }
 

@@ -22,6 +22,9 @@ pub struct SessionOptions {
     pub subscriptions: Vec<String>,
     /// Shown in the GUI and logs.
     pub label: String,
+    /// At a live site: nothing is published on this session but the master's duties
+    /// (acknowledgements, `time/sync` answers); requests and publishes are refused.
+    pub read_only: bool,
 }
 
 /// What the engine is told to do. Each variant is handled in one place (`core.rs`).

@@ -45,6 +45,8 @@ struct Session {
     state: LinkState,
     attempts: u32,
     forwarder: JoinHandle<()>,
+    /// Only the master's duties are published (`SessionOptions::read_only`).
+    read_only: bool,
 }
 
 pub(super) struct EngineCore {
@@ -275,7 +277,10 @@ impl EngineCore {
             EngineCommand::Connect { session, config, options } => self.connect(session, config, options),
             EngineCommand::Disconnect { session } => self.disconnect(session),
             EngineCommand::Publish { session, message } => {
-                if let Err(text) = self.link(session).and_then(|l| l.publish(message).map_err(|e| e.to_string())) {
+                if self.is_read_only(session) {
+                    let text = format!("not sent: {}: session {session} is read-only", message.topic);
+                    self.emit(EngineEvent::Notice { session: Some(session), text });
+                } else if let Err(text) = self.link(session).and_then(|l| l.publish(message).map_err(|e| e.to_string())) {
                     self.emit(EngineEvent::Notice { session: Some(session), text });
                 }
             }
@@ -322,6 +327,10 @@ impl EngineCore {
         true
     }
 
+    fn is_read_only(&self, session: SessionId) -> bool {
+        self.sessions.get(&session).is_some_and(|s| s.read_only)
+    }
+
     fn link(&self, session: SessionId) -> Result<&LinkHandle, String> {
         self.sessions.get(&session).map(|s| &s.link).ok_or_else(|| format!("session {session} does not exist"))
     }
@@ -351,7 +360,7 @@ impl EngineCore {
         });
         let state = LinkState::Connecting { attempt: 0 };
         self.emit(EngineEvent::SessionState { session, state: state.clone(), attempts: 0 });
-        self.sessions.insert(session, Session { link, state, attempts: 0, forwarder });
+        self.sessions.insert(session, Session { link, state, attempts: 0, forwarder, read_only: options.read_only });
     }
 
     fn disconnect(&mut self, session: SessionId) {
@@ -585,7 +594,8 @@ impl EngineCore {
     /// Queues a newly announced gateway to be asked what it announced when it connected (its
     /// reports of that went out maybe long before we did); asked at the discovery rate.
     fn discover(&mut self, session: SessionId, key: &GatewayKey) {
-        if self.config.discover {
+        // Asking is not a duty: a read-only session only listens.
+        if self.config.discover && !self.is_read_only(session) {
             self.discovery.want(session, key);
         }
     }
@@ -601,6 +611,9 @@ impl EngineCore {
     /// Asks a gateway for its info and module versions: after an upgrade both have changed, and a
     /// gateway that does not announce itself again would otherwise show the old firmware.
     fn refresh_identity(&mut self, session: SessionId, key: &GatewayKey) {
+        if self.is_read_only(session) {
+            return;
+        }
         for (class, action) in [("info", "get"), ("ota", "version/get")] {
             let id = self.ids.next_id();
             let mut spec = RequestSpec::new(session, &key.pk, &key.dev, class, action, json!({}));
@@ -631,10 +644,16 @@ impl EngineCore {
         let Some(spec) = self.pending.spec(id).cloned() else {
             return Err(RequestFailure::Encode(format!("request {id} is not pending")));
         };
-        let link = self.sessions.get(&spec.session).map(|s| s.link.clone()).ok_or(RequestFailure::NoSession(spec.session))?;
+        let session = self.sessions.get(&spec.session).ok_or(RequestFailure::NoSession(spec.session))?;
+        // Refused here, so the refusal is an outcome in the request log like any other failure.
+        if session.read_only {
+            return Err(RequestFailure::ReadOnly(spec.session));
+        }
+        let link = session.link.clone();
         let topic = CemsTopic::new(&spec.pk, &spec.dev, Dir::Down, &spec.class, &spec.action);
         let topic_text = self.config.profile.build(&topic).map_err(|e| RequestFailure::Encode(e.to_string()))?;
-        let request = Request::new(id, spec.data);
+        // t1 of a time/get is when it goes to the link (§9), not when a form built it.
+        let request = Request::new(id, super::clock::stamp_send_time(&spec.class, &spec.action, spec.data));
         let payload = request.to_bytes().map_err(|e| RequestFailure::Encode(e.to_string()))?;
         let qos = publish_qos(&spec.class, &spec.action, false);
         let message = Message::new(topic_text.clone(), payload, qos, false);

@@ -17,6 +17,7 @@ use crate::protocol::topic::TopicProfile;
 use crate::transport::{LinkConfig, Message};
 
 mod api;
+pub mod clock;
 mod core;
 mod discovery;
 pub mod gateways;
@@ -31,7 +32,7 @@ pub mod discovery_limits {
     pub use super::discovery::{BURST, QUEUE_CAPACITY, RATE_PER_SEC};
 }
 pub use api::{EngineCommand, EngineConfig, EngineEvent, SessionOptions, SharedState};
-pub use requests::{DEFAULT_TIMEOUT, RequestFailure, RequestOutcome, RequestSpec, SessionId};
+pub use requests::{DEFAULT_TIMEOUT, RequestFailure, RequestOutcome, RequestSpec, SessionId, new_request_id};
 pub use tasks::{FileDownloadSpec, FileUploadSpec, OtaSpec, TaskKind, TransferPhase, TransferProgress, TransferStatus, TransferTable};
 use store::MessageStore;
 
@@ -64,7 +65,7 @@ impl EngineHandle {
 
     /// Default options for a session: the profile's master filter.
     pub fn default_session_options(&self, label: impl Into<String>) -> SessionOptions {
-        SessionOptions { subscriptions: vec![self.profile.master_filter.clone()], label: label.into() }
+        SessionOptions { subscriptions: vec![self.profile.master_filter.clone()], label: label.into(), read_only: false }
     }
 
     pub fn disconnect(&self, session: SessionId) -> Result<(), EngineStopped> {

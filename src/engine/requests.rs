@@ -8,6 +8,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::protocol::codes;
+use crate::protocol::envelope::IdGenerator;
 
 /// Identifies one connection of the engine.
 pub type SessionId = u32;
@@ -32,7 +33,20 @@ pub struct RequestSpec {
     pub bulk: bool,
 }
 
+/// A fresh request id (label `wb`, 96 random bits), for a face that must know the id of what it
+/// asks before the engine sends it: a form finds its own outcome in the request log by it.
+pub fn new_request_id() -> String {
+    static IDS: std::sync::OnceLock<IdGenerator> = std::sync::OnceLock::new();
+    IDS.get_or_init(|| IdGenerator::new("wb")).next_id()
+}
+
 impl RequestSpec {
+    /// The same request with a fresh id set; read it back from `spec.id`.
+    pub fn with_fresh_id(mut self) -> Self {
+        self.id = Some(new_request_id());
+        self
+    }
+
     pub fn new(session: SessionId, pk: &str, dev: &str, class: &str, action: &str, data: Value) -> Self {
         RequestSpec {
             session,
@@ -72,6 +86,9 @@ pub enum RequestFailure {
     Encode(String),
     #[error("superseded by a retry with the same id")]
     Superseded,
+    /// The session is marked read-only (a live site): nothing but the master's duties goes out.
+    #[error("session {0} is read-only: nothing is sent")]
+    ReadOnly(SessionId),
 }
 
 /// The longest a request is followed.

@@ -46,6 +46,9 @@ pub struct SimConfig {
     pub files_dir: PathBuf,
     /// Seeds the value generator: the same seed gives the same walk.
     pub seed: u64,
+    /// How far the gateway's clock runs from ours at start, ms (its `ts` and `time/get`
+    /// answers), so a master's offset measurement has something to find.
+    pub clock_skew_ms: i64,
 }
 
 impl SimConfig {
@@ -62,6 +65,7 @@ impl SimConfig {
             outage: None,
             files_dir,
             seed: 0,
+            clock_skew_ms: 0,
         }
     }
 }

@@ -91,6 +91,7 @@ pub fn spawn_with(config: SimConfig, tuning: SimTuning) -> Result<SimHandle, Sim
     let runtime = tokio::runtime::Handle::try_current().map_err(|e| SimError::NoRuntime(e.to_string()))?;
     std::fs::create_dir_all(&config.files_dir).map_err(|source| SimError::FilesDir { path: config.files_dir.clone(), source })?;
     let mut state = SimState::new(&config.models, &config.pk, &config.dev, config.files_dir.clone(), config.seed, config.report_period_ms)?;
+    state.clock_offset_ms = config.clock_skew_ms;
     state.chunk_window = tuning.chunk_window.clamp(1, crate::protocol::payload::MAX_CHUNK_WINDOW);
     let shared = Arc::new(Mutex::new(state));
     let (stop_tx, stop_rx) = oneshot::channel();

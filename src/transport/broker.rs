@@ -22,22 +22,27 @@
 //! devices signing their CONNECT per contract §6 and listed masters get in, and a device may
 //! publish under its own `…/up/#` and subscribe within its own `…/down/#` only. Without one the
 //! broker is open, as it always was (and on loopback unless told otherwise).
+//!
+//! TLS (`BrokerConfig::tls`, `broker/tls.rs`): the public side speaks TLS and the relay reads
+//! MQTT inside it; rumqttd behind it never sees TLS.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{info, warn};
 
 use self::entry::Shared;
 use self::ledger::{Caps, Ledger};
+use self::tls::TlsDoor;
 use super::link::{MAX_PACKET_BYTES, TransportError};
 
 pub use self::devices::{Devices, DevicesError};
 pub use self::door::DoorCounts;
+pub use self::tls::server_config as tls_server_config;
 
 mod devices;
 mod door;
@@ -45,6 +50,7 @@ mod entry;
 mod ledger;
 mod relay;
 mod rumqttd;
+mod tls;
 mod wire;
 
 /// Settings of the embedded broker. The defaults keep its memory bounded: at most
@@ -72,6 +78,8 @@ pub struct BrokerConfig {
     pub max_filters: usize,
     /// Who may connect and what devices may touch; None: anyone, anything.
     pub devices: Option<Devices>,
+    /// TLS on the public side ([`tls_server_config`]); None: plain MQTT.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for BrokerConfig {
@@ -86,6 +94,7 @@ impl Default for BrokerConfig {
             max_topics: 200_000,
             max_filters: 10_000,
             devices: None,
+            tls: None,
         }
     }
 }
@@ -132,6 +141,8 @@ pub struct EmbeddedBroker {
     listen: SocketAddr,
     /// rumqttd's own listener, limits and ledger: what every relay shares, across restarts.
     shared: Arc<Shared>,
+    /// The TLS handshakes, when the broker speaks TLS; kept across restarts.
+    tls: Option<Arc<TlsDoor>>,
     front: Mutex<Option<Front>>,
 }
 
@@ -178,8 +189,9 @@ impl EmbeddedBroker {
             max_filters: config.max_filters,
         };
         let shared = Arc::new(Shared::new(internal, config.max_packet_bytes, config.max_connections, Ledger::new(caps), config.devices.clone()));
-        let front = spawn_front(listener, shared.clone());
-        Ok(EmbeddedBroker { listen, shared, front: Mutex::new(Some(front)) })
+        let tls = config.tls.clone().map(|config| Arc::new(TlsDoor::new(config)));
+        let front = spawn_front(listener, shared.clone(), tls.clone());
+        Ok(EmbeddedBroker { listen, shared, tls, front: Mutex::new(Some(front)) })
     }
 
     /// The public address, with the real port when 0 was asked.
@@ -187,9 +199,10 @@ impl EmbeddedBroker {
         self.listen
     }
 
-    /// `mqtt://127.0.0.1:PORT`, ready for [`super::mqtt::MqttConfig::new`].
+    /// `mqtt://127.0.0.1:PORT` (`mqtts://` with TLS), ready for [`super::mqtt::MqttConfig::new`].
     pub fn url(&self) -> String {
-        format!("mqtt://{}", self.listen)
+        let scheme = if self.tls.is_some() { "mqtts" } else { "mqtt" };
+        format!("{scheme}://{}", self.listen)
     }
 
     /// What the door has refused, dropped and removed so far (all zero without a devices file).
@@ -218,7 +231,7 @@ impl EmbeddedBroker {
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| TransportError::Listen { addr: self.listen, source })?;
-        let front = spawn_front(listener, self.shared.clone());
+        let front = spawn_front(listener, self.shared.clone(), self.tls.clone());
         let previous = self.front.lock().unwrap_or_else(PoisonError::into_inner).replace(front);
         if let Some(previous) = previous {
             // A concurrent restart won the race; keep one front only.
@@ -239,28 +252,62 @@ impl Drop for EmbeddedBroker {
     }
 }
 
-fn spawn_front(listener: TcpListener, shared: Arc<Shared>) -> Front {
+fn spawn_front(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc<TlsDoor>>) -> Front {
     let (shutdown, shutdown_rx) = oneshot::channel();
-    let task = tokio::spawn(run_front(listener, shared, shutdown_rx));
+    let task = tokio::spawn(run_front(listener, shared, tls, shutdown_rx));
     Front { shutdown, task }
 }
 
-async fn run_front(listener: TcpListener, shared: Arc<Shared>, mut shutdown: oneshot::Receiver<()>) {
+/// One accepted connection within its slot: the TLS handshake first when the broker speaks
+/// TLS, then the relay.
+async fn serve(client: TcpStream, peer: SocketAddr, slot: entry::Slot, tls: Option<Arc<TlsDoor>>) {
+    match tls {
+        None => {
+            let (read, write) = client.into_split();
+            relay::relay(read, write, peer, slot).await;
+        }
+        Some(door) => {
+            if let Some(stream) = door.accept(client, peer).await {
+                let (read, write) = tokio::io::split(stream);
+                relay::relay(read, write, peer, slot).await;
+            }
+        }
+    }
+}
+
+/// A connection beyond `max_connections`, answered "server unavailable" (inside TLS when the
+/// broker speaks it, or the client would read our answer as a broken handshake).
+async fn refuse(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, tls: Option<Arc<TlsDoor>>) {
+    match tls {
+        None => entry::refuse(client, peer, shared).await,
+        Some(door) => {
+            if let Some(stream) = door.accept(client, peer).await {
+                entry::refuse(stream, peer, shared).await;
+            }
+        }
+    }
+}
+
+async fn run_front(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc<TlsDoor>>, mut shutdown: oneshot::Receiver<()>) {
     let mut relays = JoinSet::new();
     let mut refusals = JoinSet::new();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((client, peer)) => match shared.try_enter() {
-                    Some(slot) => {
-                        relays.spawn(relay::relay(client, peer, slot));
+                Ok((client, peer)) => {
+                    // MQTT is chatty with small packets; Nagle would add latency to every ack.
+                    let _ = client.set_nodelay(true);
+                    match shared.try_enter() {
+                        Some(slot) => {
+                            relays.spawn(serve(client, peer, slot, tls.clone()));
+                        }
+                        None if refusals.len() < MAX_REFUSALS => {
+                            refusals.spawn(refuse(client, peer, shared.clone(), tls.clone()));
+                        }
+                        None => drop(client),
                     }
-                    None if refusals.len() < MAX_REFUSALS => {
-                        refusals.spawn(entry::refuse(client, peer, shared.clone()));
-                    }
-                    None => drop(client),
-                },
+                }
                 Err(e) => {
                     // Out of file descriptors and the like: pause rather than spin.
                     warn!("embedded broker: accept failed: {e}");

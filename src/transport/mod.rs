@@ -14,6 +14,7 @@ pub mod broker;
 mod lane;
 mod link;
 pub mod mqtt;
+mod pem;
 pub mod serial;
 
 pub use link::{

@@ -303,10 +303,20 @@ fn mqtt_options(config: &MqttConfig, url: &BrokerUrl) -> Result<MqttOptions, Tra
         options.set_last_will(last_will(will));
     }
     if url.tls {
-        let tls = tls::tls_config(config, url)?;
+        let tls = tls::tls_config(&tls_files(config), &url.to_string())?;
         options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(tls))));
     }
     Ok(options)
+}
+
+/// The TLS part of a link's settings.
+fn tls_files(config: &MqttConfig) -> tls::TlsFiles<'_> {
+    tls::TlsFiles {
+        ca_file: config.ca_file.as_deref(),
+        client_cert: config.client_cert.as_deref(),
+        client_key: config.client_key.as_deref(),
+        insecure: config.insecure,
+    }
 }
 
 fn last_will(will: &Message) -> LastWill {

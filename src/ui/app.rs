@@ -95,6 +95,8 @@ pub struct WorkbenchApp {
     notices: VecDeque<Notice>,
     rate: MessageRate,
     local: Option<LocalServices>,
+    /// The session the window opened on the embedded broker, closed when it restarts.
+    local_session: Option<SessionId>,
     connections: ConnectionsPanel,
     gateways: GatewaysPanel,
     explorer: ExplorerPanel,
@@ -124,6 +126,7 @@ impl WorkbenchApp {
             notices: VecDeque::new(),
             rate: MessageRate::default(),
             local: startup.local,
+            local_session: None,
             connections: ConnectionsPanel::default(),
             gateways: GatewaysPanel::default(),
             explorer: ExplorerPanel::default(),
@@ -132,7 +135,7 @@ impl WorkbenchApp {
             active_tab: Tab::Topics,
         };
         if let Some((config, label)) = startup.link {
-            app.apply(vec![UiCommand::Connect { config, label, profile: None }]);
+            app.apply(vec![UiCommand::Connect { config, label, profile: None, read_only: false }]);
         }
         let problems = app.model_source.problems.len();
         if problems > 0 {

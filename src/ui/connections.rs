@@ -260,6 +260,7 @@ impl ConnectionsPanel {
             LinkChoice::Mqtt => self.mqtt_form_ui(ui, ctx),
             LinkChoice::Serial => self.serial_form_ui(ui, ctx),
         }
+        ui.checkbox(&mut self.form.read_only, ctx.tr("Read-only (a live site: only acknowledgements and time answers are sent)"));
 
         let error = self.form.error();
         // The URL's problem is shown under its field already.
@@ -280,7 +281,7 @@ impl ConnectionsPanel {
                 let label = if name.is_empty() { self.form.target() } else { name.to_owned() };
                 // Still the profile being edited, if its name was kept.
                 let profile = self.editing.clone().filter(|editing| editing == name);
-                commands.push(UiCommand::Connect { config, label, profile });
+                commands.push(UiCommand::Connect { config, label, profile, read_only: self.form.read_only });
             }
             if ui.button(ctx.tr("Clear form")).clicked() {
                 self.form = ConnectionForm { kind: self.form.kind, ..ConnectionForm::default() };
@@ -686,7 +687,8 @@ fn form_row<R>(ui: &mut egui::Ui, label: &str, add: impl FnOnce(&mut egui::Ui, I
 }
 
 fn push_connect(profile: &Profile, password: Option<&Secret>, commands: &mut Vec<UiCommand>) {
-    commands.push(UiCommand::Connect { config: profile.to_link_config(password), label: profile.name.clone(), profile: Some(profile.name.clone()) });
+    let (config, label, name) = (profile.to_link_config(password), profile.name.clone(), Some(profile.name.clone()));
+    commands.push(UiCommand::Connect { config, label, profile: name, read_only: profile.read_only });
 }
 
 /// One session on two lines (it fits a narrow column): dot, name and Disconnect; then the
@@ -696,6 +698,9 @@ fn session_ui(ui: &mut egui::Ui, ctx: &ViewContext, session: &SessionView, comma
     ui.horizontal(|ui| {
         state_dot_ui(ui, color);
         ui.strong(&session.label).on_hover_text(&session.target);
+        if session.read_only {
+            ui.colored_label(ui.visuals().warn_fg_color, ctx.tr("read-only")).on_hover_text(ctx.tr("Read-only session: nothing is sent."));
+        }
         let open = session.state != LinkState::Closed;
         let button = ui.add_enabled(open, Button::new(ctx.tr("Disconnect"))).accessible_name(format!("{} {}", ctx.tr("Disconnect"), session.label));
         if button.clicked() {

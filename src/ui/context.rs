@@ -24,6 +24,8 @@ pub struct SessionView {
     pub frames_dropped: u64,
     /// The saved profile this session was opened from, if any.
     pub profile: Option<String>,
+    /// Marked read-only (a live site): forms say so instead of sending.
+    pub read_only: bool,
 }
 
 /// Sessions by id, in opening order.
@@ -40,7 +42,8 @@ pub enum ThemeChoice {
 /// Everything a panel may ask for. Applied by `WorkbenchApp::apply` after the frame.
 #[derive(Debug)]
 pub enum UiCommand {
-    Connect { config: LinkConfig, label: String, profile: Option<String> },
+    /// `read_only`: only the master's duties are published on it (a live site).
+    Connect { config: LinkConfig, label: String, profile: Option<String>, read_only: bool },
     Disconnect(SessionId),
     Publish { session: SessionId, message: Message },
     Request(RequestSpec),
@@ -60,6 +63,9 @@ pub enum UiCommand {
     CancelTransfer(String),
     /// Read the product models again (bundled, the user's folder, the settings' folder, `--models`).
     ReloadModels,
+    /// Stop the embedded broker and the demo gateway and start them again with the settings'
+    /// devices file and TLS choice.
+    RestartLocal,
 }
 
 /// The read side handed to panels for one frame.
@@ -82,5 +88,16 @@ impl ViewContext<'_> {
     /// The first session that is up, for actions that need one when the user has not chosen.
     pub fn default_session(&self) -> Option<SessionId> {
         self.sessions.values().find(|s| s.state == LinkState::Up).or_else(|| self.sessions.values().next()).map(|s| s.id)
+    }
+
+    /// Whether a form may send on `session`, or the catalogue key of why not (shown in place of
+    /// the send button's effect). Every form that publishes asks this first.
+    pub fn can_send(&self, session: SessionId) -> Result<(), &'static str> {
+        match self.sessions.get(&session) {
+            None => Err("No session: connect first."),
+            Some(s) if s.read_only => Err("Read-only session: nothing is sent."),
+            Some(s) if s.state != LinkState::Up => Err("The session is not connected."),
+            Some(_) => Ok(()),
+        }
     }
 }

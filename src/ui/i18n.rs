@@ -15,10 +15,24 @@ mod zh_connections;
 mod zh_device;
 mod zh_explorer;
 mod zh_gateways;
+mod zh_forms;
+mod zh_points;
+mod zh_alarms;
+mod zh_publish;
 
-/// All (English, Chinese) pairs.
-fn tables() -> [&'static [(&'static str, &'static str)]; 5] {
-    [zh_common::ZH, zh_connections::ZH, zh_device::ZH, zh_explorer::ZH, zh_gateways::ZH]
+/// All (English, Chinese) pairs, one table per area.
+fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
+    &[
+        zh_common::ZH,
+        zh_connections::ZH,
+        zh_device::ZH,
+        zh_explorer::ZH,
+        zh_gateways::ZH,
+        zh_forms::ZH,
+        zh_points::ZH,
+        zh_alarms::ZH,
+        zh_publish::ZH,
+    ]
 }
 
 fn chinese() -> &'static HashMap<&'static str, &'static str> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::app::{Startup, WorkbenchApp};
-use super::local::{DEFAULT_LISTEN, LocalPlan, client_id, start_local};
+use super::local::{LocalPlan, client_id, start_local};
 use super::model_source::ModelSource;
 use super::repaint::RepaintSignal;
 use super::settings::Settings;
@@ -48,7 +48,7 @@ pub fn local_plan(args: &GuiArgs, settings: &Settings) -> Option<LocalPlan> {
     if args.no_demo || args.has_link() || !settings.start_broker {
         return None;
     }
-    Some(LocalPlan { listen: DEFAULT_LISTEN, demo: settings.start_demo })
+    Some(LocalPlan::of(settings, settings.start_demo))
 }
 
 /// The link given on the command line, with its label.
@@ -133,19 +133,20 @@ pub fn run(args: GuiArgs) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::local::DEFAULT_LISTEN;
 
     #[test]
     fn a_link_or_no_demo_means_nothing_local() {
         let settings = Settings::default();
         let plain = GuiArgs::default();
-        assert_eq!(local_plan(&plain, &settings), Some(LocalPlan { listen: DEFAULT_LISTEN, demo: true }));
+        assert_eq!(local_plan(&plain, &settings), Some(LocalPlan { listen: DEFAULT_LISTEN, demo: true, devices_file: None, tls_dir: None }));
         let no_demo = GuiArgs { no_demo: true, ..GuiArgs::default() };
         assert_eq!(local_plan(&no_demo, &settings), None);
         let mut with_link = GuiArgs::default();
         with_link.link.broker = Some("mqtt://10.0.0.2".into());
         assert_eq!(local_plan(&with_link, &settings), None);
         let broker_only = Settings { start_demo: false, ..Settings::default() };
-        assert_eq!(local_plan(&plain, &broker_only), Some(LocalPlan { listen: DEFAULT_LISTEN, demo: false }));
+        assert_eq!(local_plan(&plain, &broker_only), Some(LocalPlan { listen: DEFAULT_LISTEN, demo: false, devices_file: None, tls_dir: None }));
         let nothing = Settings { start_broker: false, ..Settings::default() };
         assert_eq!(local_plan(&plain, &nothing), None);
     }

@@ -9,6 +9,7 @@ pub mod device;
 pub mod explorer;
 pub mod fonts;
 pub mod format;
+pub mod forms;
 pub mod gateways;
 pub mod i18n;
 pub mod launch;

@@ -29,6 +29,11 @@ pub struct Settings {
     /// A folder of product models read after the bundled ones and the user's models folder;
     /// empty for none.
     pub models_dir: String,
+    /// The embedded broker admits only the devices and masters of this file; empty: open on
+    /// loopback.
+    pub broker_devices_file: String,
+    /// The embedded broker speaks TLS with a self-signed certificate kept in the config folder.
+    pub broker_tls: bool,
 }
 
 impl Default for Settings {
@@ -42,6 +47,8 @@ impl Default for Settings {
             publish_open: false,
             publish_height: 220.0,
             models_dir: String::new(),
+            broker_devices_file: String::new(),
+            broker_tls: false,
         }
     }
 }

@@ -31,6 +31,8 @@ pub fn top_bar_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut Settings
                 ui.set_min_width(320.0);
                 start_section_ui(ui, view, settings, info.broker_addr);
                 ui.separator();
+                broker_section_ui(ui, view, settings, info.broker_addr.is_some(), commands);
+                ui.separator();
                 models_section_ui(ui, view, settings, info.models, commands);
             });
             ui.separator();
@@ -58,6 +60,27 @@ fn start_section_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut Settin
     if let Some(addr) = broker_addr {
         ui.separator();
         ui.label(format!("{} {addr}", view.tr("Embedded broker listening on")));
+    }
+}
+
+/// Who the embedded broker admits and whether it speaks TLS, applied by a restart (or at the
+/// next start when it is not running).
+fn broker_section_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut Settings, running: bool, commands: &mut Vec<UiCommand>) {
+    ui.label(RichText::new(view.tr("Embedded broker")).strong());
+    ui.horizontal(|ui| {
+        let label = ui.label(view.tr("Devices file"));
+        let edit = egui::TextEdit::singleline(&mut settings.broker_devices_file).hint_text(view.tr("none: open on 127.0.0.1")).desired_width(220.0);
+        ui.add(edit).labelled_by(label.id).on_hover_text(view.tr(
+            "JSON: {\"devices\": [{\"pk\",\"dev\",\"secret\"}], \"masters\": [{\"user\",\"password\"}]}. Only listed devices signing per §6 and listed masters get in; the window and the demo gateway get credentials made up for the run.",
+        ));
+    });
+    ui.checkbox(&mut settings.broker_tls, view.tr("TLS (self-signed certificate kept in the config folder)"));
+    if running {
+        if ui.button(view.tr("Restart the embedded broker")).clicked() {
+            commands.push(UiCommand::RestartLocal);
+        }
+    } else {
+        ui.label(RichText::new(view.tr("Applied at the next start.")).weak());
     }
 }
 

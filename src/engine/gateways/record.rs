@@ -95,6 +95,9 @@ pub struct RequestRecord {
     pub latency_ms: f64,
     /// When it finished (our clock).
     pub done_ms: i64,
+    /// The reply's data (capped like every kept value), for the page that sent the request to
+    /// render by the model; `null` when no reply came.
+    pub data: serde_json::Value,
 }
 
 /// Everything known of one gateway.
@@ -326,12 +329,12 @@ impl GatewayRecord {
     }
 
     pub(super) fn log_request(&mut self, outcome: &RequestOutcome, now_ms: i64) {
-        let (end, failed) = match &outcome.result {
+        let (end, failed, data) = match &outcome.result {
             Ok(reply) => {
                 let failed = failed_items(&outcome.class, &outcome.action, &reply.data);
-                (RequestEnd::Replied { code: reply.code, name: reply.name, msg: reply.msg.clone() }, failed)
+                (RequestEnd::Replied { code: reply.code, name: reply.name, msg: reply.msg.clone() }, failed, cap_value(reply.data.clone()).0)
             }
-            Err(failure) => (RequestEnd::Failed(failure.to_string()), Vec::new()),
+            Err(failure) => (RequestEnd::Failed(failure.to_string()), Vec::new(), serde_json::Value::Null),
         };
         self.requests.push_back(RequestRecord {
             id: outcome.id.clone(),
@@ -341,6 +344,7 @@ impl GatewayRecord {
             failed,
             latency_ms: outcome.latency_ms,
             done_ms: now_ms,
+            data,
         });
         if self.requests.len() > REQUEST_LOG_CAPACITY {
             self.requests.pop_front();

@@ -119,6 +119,21 @@ impl Devices {
         Ok(Devices { inner: Arc::new(Inner { source: file.into(), devices, masters, key }) })
     }
 
+    /// The same list plus a master kept in memory only (the window's own sessions log in as one
+    /// made up for the run). Replaces a listed master of the same name.
+    pub fn with_master(&self, user: &str, password: &str) -> Devices {
+        let mut inner = self.inner.copy();
+        inner.masters.insert(user.to_string(), mac(&inner.key, password.as_bytes()));
+        Devices { inner: Arc::new(inner) }
+    }
+
+    /// The same list plus a device kept in memory only (the window's demo gateway).
+    pub fn with_device(&self, pk: &str, dev: &str, secret: &str) -> Devices {
+        let mut inner = self.inner.copy();
+        inner.devices.insert((pk.to_string(), dev.to_string()), secret.to_string());
+        Devices { inner: Arc::new(inner) }
+    }
+
     pub fn device_count(&self) -> usize {
         self.inner.devices.len()
     }
@@ -149,6 +164,12 @@ impl Devices {
         let mut given = HmacSha256::new_from_slice(&self.inner.key).ok()?;
         given.update(password);
         Some(given.verify_slice(stored).is_ok())
+    }
+}
+
+impl Inner {
+    fn copy(&self) -> Inner {
+        Inner { source: self.source.clone(), devices: self.devices.clone(), masters: self.masters.clone(), key: self.key }
     }
 }
 
@@ -216,6 +237,12 @@ mod tests {
         assert!(!debug.contains("\"s\"") && !debug.contains("pw"), "{debug}");
         let masters_only = Devices::from_json(r#"{"masters": [{"user": "m", "password": "p"}]}"#, "f").unwrap();
         assert_eq!(masters_only.summary(), "0 devices and 1 master");
+        let widened = masters_only.with_master("window", "w").with_device("PK02", "GW-9", "z");
+        assert_eq!(widened.summary(), "1 device and 2 masters");
+        assert_eq!(widened.master("window", b"w"), Some(true));
+        assert_eq!(widened.master("m", b"p"), Some(true), "the file's masters stay");
+        assert_eq!(widened.secret("PK02", "GW-9"), Some("z"));
+        assert_eq!(masters_only.master("window", b"w"), None, "the original is unchanged");
     }
 
     #[test]

@@ -8,9 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tracing::{debug, warn};
 
 use super::devices::Devices;
@@ -109,7 +107,7 @@ pub enum Opened {
 
 
 /// Reads the client's first packet, which must be a CONNECT, and asks the door about it.
-pub async fn open(from: &mut BufReader<OwnedReadHalf>, shared: &Shared, peer: SocketAddr) -> Result<Opened, End> {
+pub async fn open<R: AsyncRead + Unpin>(from: &mut BufReader<R>, shared: &Shared, peer: SocketAddr) -> Result<Opened, End> {
     let (byte1, remaining) = read_header(from).await?.ok_or(End::Eof)?;
     // Anything else first (a TLS ClientHello starts 0x16) is not for us: close at once, as
     // rumqttd would, rather than pass on what we would misread.
@@ -159,7 +157,7 @@ pub async fn open(from: &mut BufReader<OwnedReadHalf>, shared: &Shared, peer: So
 
 /// CONNACK with `code`, then waits for the client to close: closing with its data unread would
 /// reset the connection before it reads the answer.
-pub async fn answer_refusal(from: &mut BufReader<OwnedReadHalf>, to: &mut OwnedWriteHalf, code: u8) -> io::Result<()> {
+pub async fn answer_refusal<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(from: &mut BufReader<R>, to: &mut W, code: u8) -> io::Result<()> {
     to.write_all(&[0x20, 0x02, 0x00, code]).await?;
     to.shutdown().await?;
     let mut sink = [0u8; 256];
@@ -169,7 +167,7 @@ pub async fn answer_refusal(from: &mut BufReader<OwnedReadHalf>, to: &mut OwnedW
 
 /// Answers a client over `max_connections` with CONNACK "server unavailable", after reading
 /// its CONNECT (closing with unread data would reset the connection before it reads the answer).
-pub async fn refuse(mut client: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut client: S, peer: SocketAddr, shared: Arc<Shared>) {
     let refused = shared.refused.fetch_add(1, Ordering::Relaxed) + 1;
     if refused % 1000 == 1 {
         warn!(

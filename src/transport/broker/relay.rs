@@ -11,7 +11,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
@@ -58,11 +58,13 @@ impl Conn<'_> {
     }
 }
 
-pub async fn relay(client: TcpStream, peer: SocketAddr, slot: Slot) {
+/// Relays one client, given as the two halves of its stream (plain TCP or TLS), to rumqttd.
+pub async fn relay<R, W>(client_read: R, mut client_write: W, peer: SocketAddr, slot: Slot)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let shared = slot.shared();
-    // MQTT is chatty with small packets; Nagle would add latency to every ack.
-    let _ = client.set_nodelay(true);
-    let (client_read, mut client_write) = client.into_split();
     let mut from = BufReader::with_capacity(BUFFER_BYTES, client_read);
     // The CONNECT first, before rumqttd hears of the client: one the door refuses never reaches it.
     let (packet, client_id, role) = match tokio::time::timeout(CONNECT_WAIT, open(&mut from, &shared, peer)).await {
@@ -112,8 +114,8 @@ fn log_end(peer: SocketAddr, end: End) {
 }
 
 /// Client to rumqttd, packet by packet.
-async fn inbound(
-    mut from: BufReader<OwnedReadHalf>,
+async fn inbound<R: AsyncRead + Unpin>(
+    mut from: BufReader<R>,
     mut to: BufWriter<OwnedWriteHalf>,
     inject: mpsc::Sender<Vec<u8>>,
     conn: &mut Conn<'_>,
@@ -153,7 +155,7 @@ async fn inbound(
     }
 }
 
-async fn forward(from: &mut BufReader<OwnedReadHalf>, to: &mut BufWriter<OwnedWriteHalf>, byte1: u8, remaining: usize) -> Result<(), End> {
+async fn forward<R: AsyncRead + Unpin>(from: &mut BufReader<R>, to: &mut BufWriter<OwnedWriteHalf>, byte1: u8, remaining: usize) -> Result<(), End> {
     write_header(to, byte1, remaining).await?;
     pass_through(from, to, remaining).await?;
     Ok(())
@@ -163,8 +165,8 @@ fn malformed(what: &str) -> End {
     End::Refused(format!("malformed {what}"))
 }
 
-async fn publish(
-    from: &mut BufReader<OwnedReadHalf>,
+async fn publish<R: AsyncRead + Unpin>(
+    from: &mut BufReader<R>,
     to: &mut BufWriter<OwnedWriteHalf>,
     inject: &mpsc::Sender<Vec<u8>>,
     conn: &mut Conn<'_>,
@@ -238,8 +240,8 @@ async fn publish(
 /// Skips a publish's payload instead of passing it on. A QoS 1 one is acknowledged by us, so
 /// the client does not resend it forever (MQTT 3.1.1 has no negative PUBACK); QoS 2 has no
 /// such way out and closes the connection with `qos2_reason`.
-async fn drop_publish(
-    from: &mut BufReader<OwnedReadHalf>,
+async fn drop_publish<R: AsyncRead + Unpin>(
+    from: &mut BufReader<R>,
     to: &mut BufWriter<OwnedWriteHalf>,
     inject: &mpsc::Sender<Vec<u8>>,
     qos: u8,
@@ -256,8 +258,8 @@ async fn drop_publish(
     }
 }
 
-async fn subscribe(
-    from: &mut BufReader<OwnedReadHalf>,
+async fn subscribe<R: AsyncRead + Unpin>(
+    from: &mut BufReader<R>,
     to: &mut BufWriter<OwnedWriteHalf>,
     inject: &mpsc::Sender<Vec<u8>>,
     conn: &mut Conn<'_>,
@@ -314,7 +316,7 @@ async fn subscribe(
 }
 
 /// rumqttd to the client: bytes as they come, with our own answers slipped in between packets.
-async fn outbound(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut inject: mpsc::Receiver<Vec<u8>>) -> io::Result<()> {
+async fn outbound<W: AsyncWrite + Unpin>(mut from: OwnedReadHalf, mut to: W, mut inject: mpsc::Receiver<Vec<u8>>) -> io::Result<()> {
     let mut buffer = vec![0u8; BUFFER_BYTES];
     let mut framer = Framer::default();
     let mut injecting = true;

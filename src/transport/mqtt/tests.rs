@@ -101,16 +101,16 @@ fn tls_settings_errors_name_the_file() {
     let mut config = MqttConfig::new("mqtts://127.0.0.1", "t");
     config.ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
     let url = parse_broker_url(&config.url).unwrap();
-    let error = tls::tls_config(&config, &url).unwrap_err().to_string();
+    let error = tls::tls_config(&tls_files(&config), &url.to_string()).unwrap_err().to_string();
     assert!(error.starts_with("TLS: cannot read CA file /nonexistent/ca.pem"), "{error}");
 
     config.ca_file = None;
     config.insecure = true;
     config.client_cert = Some(PathBuf::from("/x/cert.pem"));
-    let error = tls::tls_config(&config, &url).unwrap_err().to_string();
+    let error = tls::tls_config(&tls_files(&config), &url.to_string()).unwrap_err().to_string();
     assert!(error.contains("without a client key"), "{error}");
     config.client_cert = None;
-    assert!(tls::tls_config(&config, &url).is_ok());
+    assert!(tls::tls_config(&tls_files(&config), &url.to_string()).is_ok());
 }
 
 #[test]

@@ -1,21 +1,29 @@
 //! TLS for `mqtts://` links: rustls settings from the link's CA file, client certificate and
-//! `insecure` flag. Moved out of `mqtt.rs` as is.
+//! `insecure` flag.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tracing::{debug, warn};
 
-use super::{BrokerUrl, MqttConfig};
 use crate::transport::link::TransportError;
+use crate::transport::pem::{read_certs, read_key};
+
+/// What a link's TLS is built from (the TLS fields of its `MqttConfig`).
+pub(super) struct TlsFiles<'a> {
+    pub ca_file: Option<&'a Path>,
+    pub client_cert: Option<&'a Path>,
+    pub client_key: Option<&'a Path>,
+    pub insecure: bool,
+}
 
 /// rustls settings for `mqtts://`: our own ring provider (none is installed process-wide),
 /// the CA file or the system roots, an optional client certificate.
-pub(super) fn tls_config(config: &MqttConfig, url: &BrokerUrl) -> Result<ClientConfig, TransportError> {
+pub(super) fn tls_config(config: &TlsFiles<'_>, url: &str) -> Result<ClientConfig, TransportError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -25,7 +33,7 @@ pub(super) fn tls_config(config: &MqttConfig, url: &BrokerUrl) -> Result<ClientC
         builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert { provider }))
     } else {
         let mut roots = RootCertStore::empty();
-        match &config.ca_file {
+        match config.ca_file {
             Some(path) => {
                 let (added, _) = roots.add_parsable_certificates(read_certs(path, "CA file")?);
                 if added == 0 {
@@ -45,10 +53,10 @@ pub(super) fn tls_config(config: &MqttConfig, url: &BrokerUrl) -> Result<ClientC
         }
         builder.with_root_certificates(roots)
     };
-    match (&config.client_cert, &config.client_key) {
+    match (config.client_cert, config.client_key) {
         (Some(cert), Some(key)) => {
             let certs = read_certs(cert, "client certificate")?;
-            let key = read_key(key)?;
+            let key = read_key(key, "client key")?;
             builder
                 .with_client_auth_cert(certs, key)
                 .map_err(|e| TransportError::Tls(format!("client certificate {}: {e}", cert.display())))
@@ -60,30 +68,6 @@ pub(super) fn tls_config(config: &MqttConfig, url: &BrokerUrl) -> Result<ClientC
         (None, Some(key)) => {
             Err(TransportError::Tls(format!("client key {} given without a client certificate", key.display())))
         }
-    }
-}
-
-fn read_pem(path: &Path, what: &str) -> Result<Vec<u8>, TransportError> {
-    std::fs::read(path).map_err(|e| TransportError::Tls(format!("cannot read {what} {}: {e}", path.display())))
-}
-
-fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, TransportError> {
-    let pem = read_pem(path, what)?;
-    let certs = rustls_pemfile::certs(&mut pem.as_slice())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TransportError::Tls(format!("bad PEM in {what} {}: {e}", path.display())))?;
-    if certs.is_empty() {
-        return Err(TransportError::Tls(format!("no certificate in {what} {}", path.display())));
-    }
-    Ok(certs)
-}
-
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TransportError> {
-    let pem = read_pem(path, "client key")?;
-    match rustls_pemfile::private_key(&mut pem.as_slice()) {
-        Ok(Some(key)) => Ok(key),
-        Ok(None) => Err(TransportError::Tls(format!("no private key in client key {}", path.display()))),
-        Err(e) => Err(TransportError::Tls(format!("bad PEM in client key {}: {e}", path.display()))),
     }
 }
 

@@ -2,37 +2,49 @@
 //! view changes.
 
 use super::{Tab, WorkbenchApp, egui_theme};
-use crate::engine::EngineCommand;
-use crate::transport::LinkState;
+use crate::engine::{EngineCommand, SessionId};
+use crate::transport::{LinkConfig, LinkState};
 use crate::ui::device::DevicePage;
 use crate::ui::model_source::ModelSource;
 use crate::ui::{SessionView, UiCommand};
 
 impl WorkbenchApp {
+    /// Opens a session and lists it; None (with a notice) when the engine refused.
+    pub(super) fn open_session(&mut self, config: LinkConfig, label: String, profile: Option<String>, read_only: bool) -> Option<SessionId> {
+        let target = config.target();
+        let kind = config.kind();
+        let mut options = self.engine.default_session_options(label.clone());
+        options.read_only = read_only;
+        match self.engine.connect(config, options) {
+            Ok(id) => {
+                let view = SessionView {
+                    id,
+                    label,
+                    target,
+                    kind,
+                    state: LinkState::Connecting { attempt: 1 },
+                    attempts: 0,
+                    frames_dropped: 0,
+                    profile,
+                    read_only,
+                };
+                self.sessions.insert(id, view);
+                Some(id)
+            }
+            Err(e) => {
+                self.notice(None, format!("{target}: {e}"));
+                None
+            }
+        }
+    }
+
     /// The one place where commands become engine commands or view changes.
     pub fn apply(&mut self, commands: Vec<UiCommand>) {
         for command in commands {
             match command {
-                UiCommand::Connect { config, label, profile } => {
-                    let target = config.target();
-                    let kind = config.kind();
-                    let options = self.engine.default_session_options(label.clone());
-                    match self.engine.connect(config, options) {
-                        Ok(id) => {
-                            let view = SessionView {
-                                id,
-                                label,
-                                target,
-                                kind,
-                                state: LinkState::Connecting { attempt: 1 },
-                                attempts: 0,
-                                frames_dropped: 0,
-                                profile,
-                            };
-                            self.sessions.insert(id, view);
-                        }
-                        Err(e) => self.notice(None, format!("{target}: {e}")),
-                    }
+                UiCommand::RestartLocal => self.restart_local(),
+                UiCommand::Connect { config, label, profile, read_only } => {
+                    self.open_session(config, label, profile, read_only);
                 }
                 UiCommand::Disconnect(session) => {
                     if let Err(e) = self.engine.disconnect(session) {

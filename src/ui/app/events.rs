@@ -2,9 +2,8 @@
 
 use super::WorkbenchApp;
 use crate::engine::EngineEvent;
-use crate::transport::mqtt::MqttConfig;
-use crate::transport::{LinkConfig, LinkKind, LinkState};
-use crate::ui::local::{LocalEvent, client_id};
+use crate::transport::{LinkKind, LinkState};
+use crate::ui::local::{LocalEvent, LocalPlan, client_id};
 use crate::ui::{SessionView, UiCommand};
 
 impl WorkbenchApp {
@@ -25,6 +24,7 @@ impl WorkbenchApp {
                     attempts,
                     frames_dropped: 0,
                     profile: None,
+                    read_only: false,
                 });
                 view.state = state;
                 view.attempts = attempts;
@@ -55,14 +55,30 @@ impl WorkbenchApp {
         }
     }
 
+    /// Brings the embedded broker and the demo up again as the settings now say; the
+    /// session to the old broker closes when the new one is up.
+    pub(super) fn restart_local(&mut self) {
+        let Some(local) = self.local.as_mut() else {
+            let text = self.tr("The embedded broker was not started: it starts with the window.").to_owned();
+            return self.notice(None, text);
+        };
+        let plan = LocalPlan::of(&self.settings, local.plan().demo);
+        local.restart(plan);
+        let text = self.tr("Restarting the embedded broker…").to_owned();
+        self.notice(None, text);
+    }
+
     pub(super) fn poll_local(&mut self) {
         let Some(local) = self.local.as_mut() else { return };
         for event in local.poll() {
             match event {
-                LocalEvent::BrokerUp { addr, fallback } => {
-                    let url = format!("mqtt://{addr}");
-                    let config = LinkConfig::Mqtt(MqttConfig::new(url.clone(), client_id()));
-                    self.apply(vec![UiCommand::Connect { config, label: url, profile: None }]);
+                LocalEvent::BrokerUp { addr, fallback, access } => {
+                    // A restarted broker: the session to the old one goes.
+                    if let Some(old) = self.local_session.take() {
+                        self.apply(vec![UiCommand::Disconnect(old)]);
+                    }
+                    let config = access.link_config(client_id());
+                    self.local_session = self.open_session(config, access.url.clone(), None, false);
                     let text = if fallback {
                         format!("{} {addr} {}", self.tr("Embedded broker listening on"), self.tr("(port 1883 was taken)"))
                     } else {

@@ -96,6 +96,8 @@ pub struct ConnectionForm {
     pub kind: LinkChoice,
     pub mqtt: MqttForm,
     pub serial: SerialForm,
+    /// Open the session read-only (a live site): only the master's duties are published.
+    pub read_only: bool,
 }
 
 /// What is wrong with the form.
@@ -273,11 +275,12 @@ impl ConnectionForm {
             LinkChoice::Mqtt => ProfileLink::Mqtt(self.mqtt.to_profile()?),
             LinkChoice::Serial => ProfileLink::Serial(self.serial.to_profile()?),
         };
-        Ok(Profile { name: name.trim().to_owned(), link })
+        Ok(Profile { name: name.trim().to_owned(), link, read_only: self.read_only })
     }
 
     /// The form showing `profile`, with an empty password field; the other half keeps `self`'s.
     pub fn load_profile(&mut self, profile: &Profile) {
+        self.read_only = profile.read_only;
         match &profile.link {
             ProfileLink::Mqtt(m) => {
                 self.kind = LinkChoice::Mqtt;

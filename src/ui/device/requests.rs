@@ -128,6 +128,7 @@ mod tests {
             failed: failed.iter().map(|s| (*s).to_owned()).collect(),
             latency_ms: 12.0,
             done_ms: 1,
+            data: serde_json::Value::Null,
         }
     }
 

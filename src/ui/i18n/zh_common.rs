@@ -1,6 +1,8 @@
 //! Chinese texts of the common area, keyed by their English.
 
 pub const ZH: &[(&str, &str)] = &[
+    ("Read-only session: nothing is sent.", "只读会话：不发送任何内容。"),
+    ("The session is not connected.", "会话未连接。"),
     ("Connections", "连接"),
     // Top bar and settings (app.rs).
     ("CEMS Workbench", "CEMS 调试工作台"),
@@ -11,6 +13,14 @@ pub const ZH: &[(&str, &str)] = &[
     ("Start the embedded broker", "启动内置 MQTT 代理"),
     ("Start the demo gateway", "启动演示网关"),
     ("Applied at the next start.", "下次启动时生效。"),
+    ("Embedded broker", "内置代理"),
+    ("Devices file", "设备文件"),
+    ("none: open on 127.0.0.1", "无：在 127.0.0.1 上开放"),
+    ("JSON: {\"devices\": [{\"pk\",\"dev\",\"secret\"}], \"masters\": [{\"user\",\"password\"}]}. Only listed devices signing per §6 and listed masters get in; the window and the demo gateway get credentials made up for the run.", "JSON：{\"devices\": [{\"pk\",\"dev\",\"secret\"}], \"masters\": [{\"user\",\"password\"}]}。只有按 §6 签名的已列设备和已列主站可以接入；本窗口和演示网关使用本次运行临时生成的凭据。"),
+    ("TLS (self-signed certificate kept in the config folder)", "TLS（自签名证书保存在配置文件夹中）"),
+    ("Restart the embedded broker", "重启内置代理"),
+    ("The embedded broker was not started: it starts with the window.", "内置代理未启动：它随窗口一起启动。"),
+    ("Restarting the embedded broker…", "正在重启内置代理…"),
     ("Embedded broker listening on", "内置代理监听于"),
     ("(port 1883 was taken)", "（端口 1883 已被占用）"),
     ("Embedded broker failed:", "内置代理启动失败："),

@@ -1,0 +1,4 @@
+//! Chinese texts of alarms, history recall and logs.
+
+pub const ZH: &[(&str, &str)] = &[
+];

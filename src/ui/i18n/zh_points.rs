@@ -1,0 +1,4 @@
+//! Chinese texts of monitoring points and the device clock.
+
+pub const ZH: &[(&str, &str)] = &[
+];
