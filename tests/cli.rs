@@ -241,3 +241,49 @@ fn watch_notes_name_points_by_the_models_folder() {
     assert!(pointer.starts_with("/payload/data/points/"), "{pointer}");
     assert!(text.as_str().is_some_and(|t| t.starts_with("Ua: ") && t.contains(" V (A相电压 / Phase A voltage (lab copy), quality ")), "{text}");
 }
+
+#[test]
+fn alarms_history_and_logs_commands_end_to_end() {
+    let (code, _, err) = run(&["history", "PK/DEV", "--from", "yesterday", "--to", "0"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ISO 8601"), "{err}");
+    let broker = BrokerProcess::start();
+    let files = tempfile::tempdir().unwrap();
+    let mut sim = Command::new(BIN)
+        .args(["sim", "--model", "product-models/energy-gateway.json", "--dev", "GW-AH", "--broker", &broker.url, "--period-ms", "200"])
+        .arg("--files-dir")
+        .arg(files.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(sim.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    std::thread::sleep(Duration::from_millis(1_500));
+
+    // Samples reported before this run listened are new to it; the recall ends with its total.
+    let from = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 - 600_000).to_string();
+    let (code, out, err) = run(&["history", "PK-GW-01/GW-AH", "--from", &from, "--to", "2100-01-01T00:00:00Z", "--broker", &broker.url]);
+    assert_eq!(code, 0, "{out} {err}");
+    let h: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(h["complete"], true, "{h}");
+    assert!(h["batches"].as_u64().is_some_and(|n| n > 0) && h["batches"] == h["expected"], "{h}");
+    assert!(h["new"].as_u64().is_some_and(|n| n > 0), "{h}");
+    assert!(h["duplicates"].is_u64() && h["recallId"].is_string(), "{h}");
+
+    let (code, out, err) = run(&["alarms", "PK-GW-01/GW-AH", "--listen-secs", "0.5", "--broker", &broker.url]);
+    assert_eq!(code, 0, "{err}");
+    let alarms: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let list = alarms.as_array().unwrap_or_else(|| panic!("a JSON array: {out}"));
+    assert!(list.iter().all(|a| ["us", "other", "sent", "none", "unknown"].contains(&a["ack"].as_str().unwrap_or("?"))), "{out}");
+
+    let (code, out, err) = run(&["logs", "PK-GW-01/GW-AH", "--from", "2000-01-01", "--broker", &broker.url]);
+    assert_eq!(code, 0, "{err}");
+    let entries: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!entries.is_empty() && entries.iter().all(|e| e["ts"].is_i64() && e["level"].is_string() && e["msg"].is_string()), "{out}");
+    let (code, out, err) = run(&["logs", "PK-GW-01/GW-AH", "--follow", "--level", "debug", "--follow-secs", "1.5", "--broker", &broker.url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "{out}");
+    let _ = sim.kill();
+    let _ = sim.wait();
+}

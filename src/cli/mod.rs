@@ -7,15 +7,20 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+pub mod alarms;
 pub mod auth;
 pub mod broker;
 pub mod call;
 pub mod file;
 pub mod gateways;
+pub mod history;
+pub mod logs;
 pub mod model;
 pub mod ota;
 pub mod session;
 pub mod sim;
+pub mod points;
+pub mod time;
 pub mod watch;
 
 use crate::config::link_args::LinkArgs;
@@ -78,6 +83,20 @@ pub enum Command {
     File(file::FileCommand),
     /// Run a simulated gateway serving a product model (and its subProducts) until stopped.
     Sim(sim::SimArgs),
+    /// The gateway's clock offset (gateway − ours) and round trip, the median of N `time/get`
+    /// exchanges: {"offsetMs","roundTripMs","samples"}; `--set` sets it to our time first.
+    Time(time::TimeArgs),
+    /// A gateway's monitoring points read now (`point/get`) with names, units, labels and quality
+    /// from the models: {"points":[...]}; `--watch` then prints a line per point report.
+    Points(points::PointsArgs),
+    /// The gateway's alarms as a JSON array, raise and clear paired, each with "ack": us, other,
+    /// sent, none or unknown (`alarm/get`, then listens --listen-secs for acknowledgements).
+    Alarms(alarms::AlarmsArgs),
+    /// Recall a period with `history/get`: {"recallId","expected","batches","new","duplicates",
+    /// "complete"}; the batches are acknowledged as the master would.
+    History(history::HistoryArgs),
+    /// The gateway's log entries, one JSON line each: `log/get` of a period, or --follow.
+    Logs(logs::LogsArgs),
     /// List the gateways seen: online state, info, versions, and "subs" with each sub-device's
     /// product key, model and category (one JSON object per line).
     Gateways {
@@ -156,5 +175,10 @@ pub fn run(command: Command) -> ExitCode {
         Command::Ota(args) => ota::run(&args),
         Command::File(command) => file::run(&command),
         Command::Sim(args) => sim::run(args),
+        Command::Time(args) => time::run(&args),
+        Command::Points(args) => points::run(&args),
+        Command::Alarms(args) => alarms::run(&args),
+        Command::History(args) => history::run(&args),
+        Command::Logs(args) => logs::run(&args),
     }
 }

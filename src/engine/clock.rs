@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::requests::{RequestFailure, RequestSpec, SessionId};
+use super::gateways::ClockOffset;
 use super::{EngineHandle, GatewayKey};
 use crate::protocol::time::{TimeSample, now_ms};
 
@@ -74,6 +75,17 @@ pub fn sample_from_reply(data: &Value, t4: i64) -> Result<TimeSample, String> {
     Ok(TimeSample { t1: field("t1")?, t2: field("t2")?, t3: field("t3")?, t4 })
 }
 
+/// The sample of one finished `time/get` whose reply `data` resolved at `resolved_ms`: `t4` is
+/// when the engine took the reply off the link (the record's clock) when `recorded` is this
+/// exchange (its t4 yields the same offset), else `resolved_ms`. Used by the CLI and the Time tab.
+pub fn sample_of_exchange(data: &Value, resolved_ms: i64, recorded: Option<ClockOffset>) -> Result<TimeSample, String> {
+    let fallback = sample_from_reply(data, resolved_ms)?;
+    Ok(match recorded {
+        Some(c) if c.measured_ms >= fallback.t1 && c.measured_ms <= resolved_ms && TimeSample { t4: c.measured_ms, ..fallback }.offset_ms() == c.offset_ms => TimeSample { t4: c.measured_ms, ..fallback },
+        _ => fallback,
+    })
+}
+
 /// Why a measurement or a set did not complete.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ClockError {
@@ -109,14 +121,8 @@ pub async fn measure(handle: &EngineHandle, session: SessionId, key: &GatewayKey
         let mut spec = RequestSpec::new(session, &key.pk, &key.dev, "time", "get", json!({ "t1": now_ms() }));
         spec.timeout = timeout;
         let (data, resolved) = ask(handle, spec).await?;
-        let fallback = sample_from_reply(&data, resolved).map_err(ClockError::BadReply)?;
         let recorded = handle.state.gateways().get(key).and_then(|g| g.clock);
-        let sample = match recorded {
-            // The record's clock is this exchange when its t4 yields the same offset.
-            Some(c) if c.measured_ms >= fallback.t1 && TimeSample { t4: c.measured_ms, ..fallback }.offset_ms() == c.offset_ms => TimeSample { t4: c.measured_ms, ..fallback },
-            _ => fallback,
-        };
-        taken.push(sample);
+        taken.push(sample_of_exchange(&data, resolved, recorded).map_err(ClockError::BadReply)?);
     }
     ClockMeasurement::from_samples(taken).ok_or_else(|| ClockError::BadReply("no samples".into()))
 }

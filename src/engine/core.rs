@@ -428,6 +428,8 @@ impl EngineCore {
         // Our own downlinks and other masters' come back when watching `cems/v1/#`: stored, no more.
         if topic.dir == Dir::Up {
             self.handle_uplink(session, &topic, &message.payload, received_ms);
+        } else if topic.reply && topic.class == "alarm" && topic.action == "report" {
+            self.alarm_ack_seen(&topic, &message.payload);
         }
         self.forward(session, received_ms, message);
     }
@@ -495,8 +497,37 @@ impl EngineCore {
         // Recorded only now that it is known to answer our request.
         if let Ok(answer) = &finished.0.result {
             self.record_reply_data(session, key, topic, &answer.data, answer.code, received_ms);
+            if answer.code == codes::OK {
+                self.note_alarm_facts(key, topic, &reply.id, &answer.data, received_ms);
+            }
         }
         self.deliver(vec![finished]);
+    }
+
+    /// What the alarm rows and recalls learn from a reply: active alarms (`alarm/get`, their
+    /// acknowledgement unknown) and how many batches a recall (`history/get`) will send.
+    fn note_alarm_facts(&mut self, key: &GatewayKey, topic: &CemsTopic, id: &str, data: &Value, now: i64) {
+        let typed = match (topic.class.as_str(), topic.action.as_str()) {
+            ("alarm", "get") | ("history", "get") => payload::decode(&topic.class, &topic.action, true, data).typed,
+            _ => return,
+        };
+        let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
+        match typed {
+            Ok(Payload::Alarms(a)) => gateways.note_alarms(key, &a.alarms, None, false, now),
+            Ok(Payload::HistoryGetReply(h)) => gateways.recall_announced(key, id, h.batches, now),
+            _ => return,
+        }
+        drop(gateways);
+        self.changed_gateways.insert(key.clone());
+    }
+
+    /// A reply to a gateway's `alarm/report` seen on its downlink: ours coming back, or another
+    /// master's (the window subscribes to these replies for this).
+    fn alarm_ack_seen(&mut self, topic: &CemsTopic, payload: &[u8]) {
+        let Ok(Envelope::Reply(reply)) = parse_envelope(payload) else { return };
+        let key = GatewayKey { pk: topic.pk.clone(), dev: topic.dev.clone() };
+        self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).alarm_ack_seen(&key, &reply.id);
+        self.changed_gateways.insert(key);
     }
 
     /// Keeps what a successful reply says about its gateway, as a report of the same fact would.
@@ -544,11 +575,24 @@ impl EngineCore {
         // Only a gateway that announces itself is asked who it is, and at a bounded rate.
         let announces = matches!(typed, Payload::Status(ref s) if s.online) || matches!(typed, Payload::Info(_));
         let answer = if self.config.master_duties { duty_answer(topic, &request.id, &typed, now) } else { None };
+        let acked = answer.is_some();
         // The acknowledgement goes out first: it is what the gateway waits for.
         if let Some(reply) = answer {
             self.reply(session, topic, reply);
         }
-        let known = self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).apply_on(key, typed, session, now);
+        let alarms = match &typed {
+            Payload::Alarms(a) => Some(a.alarms.clone()),
+            Payload::HistoryReport(h) => h.alarms.clone(),
+            _ => None,
+        };
+        let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
+        let known = gateways.apply_on(key, typed, session, now);
+        if let Some(alarms) = alarms {
+            // Only an `alarm/report` is acknowledged by its own id on `alarm/report/reply`.
+            let report_id = (topic.class == "alarm").then_some(request.id.as_str());
+            gateways.note_alarms(key, &alarms, report_id, acked, now);
+        }
+        drop(gateways);
         if known {
             self.changed_gateways.insert(key.clone());
             if announces {

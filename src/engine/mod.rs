@@ -65,7 +65,9 @@ impl EngineHandle {
 
     /// Default options for a session: the profile's master filter.
     pub fn default_session_options(&self, label: impl Into<String>) -> SessionOptions {
-        SessionOptions { subscriptions: vec![self.profile.master_filter.clone()], label: label.into(), read_only: false }
+        let mut subscriptions = vec![self.profile.master_filter.clone()];
+        subscriptions.extend(ack_filters(&self.profile));
+        SessionOptions { subscriptions, label: label.into(), read_only: false }
     }
 
     pub fn disconnect(&self, session: SessionId) -> Result<(), EngineStopped> {
@@ -203,4 +205,13 @@ impl Engine {
         let handle = EngineHandle { commands: command_tx, next_session: Arc::new(AtomicU32::new(1)), ids, state, profile };
         Ok((handle, EngineEvents { events: event_rx, in_flight }))
     }
+}
+
+/// The downlink replies to `alarm/report` and `history/report` of every gateway, so an
+/// acknowledgement by another master is seen (issue 10); none for a profile whose gateway filter
+/// does not end in `/#`.
+fn ack_filters(profile: &crate::protocol::topic::TopicProfile) -> Vec<String> {
+    let all = profile.gateway_filter("+", "+");
+    let Some(base) = all.strip_suffix('#') else { return Vec::new() };
+    ["alarm/report", "history/report"].iter().map(|ca| format!("{base}{ca}/{}", profile.reply_suffix)).collect()
 }

@@ -56,9 +56,105 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month as u32, day as u32)
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of [`civil_from_days`]).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// A time typed by a user: epoch ms (`1767225600000`) or ISO 8601 (`2026-01-01`,
+/// `2026-01-01T08:00`, `2026-01-01T08:00:00.5+08:00`, `…Z`; no zone means UTC), as epoch ms.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    parse_iso(text).ok_or_else(|| format!("{text:?}: expected epoch ms or ISO 8601 (2026-01-31T08:00:00Z)"))
+}
+
+fn parse_iso(text: &str) -> Option<i64> {
+    let (date, rest) = match text.find(['T', 't', ' ']) {
+        Some(at) => (&text[..at], &text[at + 1..]),
+        None => (text, ""),
+    };
+    let mut parts = date.splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || date.len() != 10 {
+        return None;
+    }
+    // The zone: Z, ±HH:MM, ±HHMM or ±HH after the clock time.
+    let (clock, offset_min) = match rest.find(['Z', 'z', '+', '-']) {
+        Some(at) => {
+            let zone = &rest[at..];
+            let offset = if zone.eq_ignore_ascii_case("z") {
+                0
+            } else {
+                let sign = if zone.starts_with('-') { -1 } else { 1 };
+                let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
+                let (h, m) = match digits.len() {
+                    2 => (digits.parse::<i64>().ok()?, 0),
+                    4 => (digits[..2].parse::<i64>().ok()?, digits[2..].parse::<i64>().ok()?),
+                    _ => return None,
+                };
+                if h > 23 || m > 59 {
+                    return None;
+                }
+                sign * (h * 60 + m)
+            };
+            (&rest[..at], offset)
+        }
+        None => (rest, 0),
+    };
+    let mut ms_of_day = 0i64;
+    if !clock.is_empty() {
+        let mut fields = clock.splitn(3, ':');
+        let h: i64 = fields.next()?.parse().ok()?;
+        let m: i64 = fields.next()?.parse().ok()?;
+        let (s, frac) = match fields.next() {
+            Some(sec) => match sec.split_once(['.', ',']) {
+                Some((s, f)) if !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()) => {
+                    // Milliseconds from the first three fraction digits.
+                    let f3: String = f.chars().chain("000".chars()).take(3).collect();
+                    (s.parse::<i64>().ok()?, f3.parse::<i64>().ok()?)
+                }
+                Some(_) => return None,
+                None => (sec.parse::<i64>().ok()?, 0),
+            },
+            None => (0, 0),
+        };
+        if h > 23 || m > 59 || s > 60 {
+            return None;
+        }
+        ms_of_day = ((h * 60 + m) * 60 + s) * 1_000 + frac;
+    }
+    let days = days_from_civil(year, month, day);
+    Some(days * 86_400_000 + ms_of_day - offset_min * 60_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_times_in_epoch_ms_or_iso_8601() {
+        assert_eq!(parse_time("1767225600000"), Ok(1_767_225_600_000));
+        assert_eq!(parse_time("2026-01-01"), Ok(1_767_225_600_000));
+        assert_eq!(parse_time("2026-01-01T00:00:00Z"), Ok(1_767_225_600_000));
+        assert_eq!(parse_time("2026-01-01T08:00:00+08:00"), Ok(1_767_225_600_000));
+        assert_eq!(parse_time("2026-01-01 08:30"), Ok(1_767_225_600_000 + 8 * 3_600_000 + 30 * 60_000));
+        assert_eq!(parse_time("2025-12-31T23:00:00.25-0100"), Ok(1_767_225_600_000 + 250));
+        assert_eq!(days_from_civil(2024, 2, 29), 19_782);
+        for bad in ["", "yesterday", "2026-13-01", "2026-01-01T25:00", "2026-1-1", "2026-01-01T08:00+8:0:0"] {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn calendar_dates_of_epoch_days() {

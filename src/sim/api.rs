@@ -229,6 +229,15 @@ pub(crate) fn bad_param(msg: impl Into<String>) -> Fail {
     Fail { code: codes::BAD_PARAM, msg: msg.into() }
 }
 
+/// A request's `data` as `T`, or code 4 naming the field at fault (`data.keys[2]: …`).
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(data: &Value) -> Result<T, Fail> {
+    serde_path_to_error::deserialize(data).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." { "data".to_owned() } else { format!("data.{path}") };
+        bad_param(format!("{at}: {}", e.into_inner()))
+    })
+}
+
 pub(crate) fn not_found(msg: impl Into<String>) -> Fail {
     Fail { code: codes::NOT_FOUND, msg: msg.into() }
 }

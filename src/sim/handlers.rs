@@ -5,7 +5,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::files;
@@ -14,7 +13,7 @@ use super::outage::make_batches;
 use super::state::{Outgoing, SimState};
 use crate::protocol::payload::{CHUNK_SIZES, SERIAL_MAX_CHUNK};
 use crate::protocol::model::value_check::{Rule, check};
-use super::api::{Answer, Fail, bad_param, not_found};
+use super::api::{Answer, Fail, bad_param, not_found, parse};
 use super::{commands, downloads};
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, Reply, parse_envelope};
@@ -45,13 +44,6 @@ pub struct Handled {
 }
 
 /// Reads `data` as `T`; a mismatch is code 4 naming the field.
-fn parse<T: DeserializeOwned>(data: &Value) -> Result<T, Fail> {
-    serde_path_to_error::deserialize(data).map_err(|e| {
-        let path = e.path().to_string();
-        let at = if path == "." { "data".to_owned() } else { format!("data.{path}") };
-        bad_param(format!("{at}: {}", e.into_inner()))
-    })
-}
 
 /// Handles one message received on a `down` topic of this gateway.
 pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> Handled {

@@ -170,8 +170,8 @@ impl EmbeddedBroker {
             .await
             .map_err(|source| TransportError::Listen { addr: config.listen, source })?;
         let listen = listener.local_addr().map_err(|source| TransportError::Listen { addr: config.listen, source })?;
-        let rumqttd = config.clone();
-        let internal = tokio::task::spawn_blocking(move || rumqttd::start_rumqttd(&rumqttd))
+        let limits = rumqttd::RumqttdLimits { max_packet_bytes: config.max_packet_bytes, max_inflight: config.max_inflight, max_connections: config.max_connections };
+        let internal = tokio::task::spawn_blocking(move || rumqttd::start_rumqttd(&limits))
             .await
             .map_err(|e| TransportError::Broker(format!("rumqttd start-up failed: {e}")))??;
         info!("embedded MQTT broker on {listen} (rumqttd on {internal}); limits: {}", config.limits_text());

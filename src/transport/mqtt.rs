@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use self::queue::{OutQueue, Outbound, Pending};
+use self::queue::{OutQueue, Outbound, Pending, message_from};
 use super::lane::Priority;
 use super::link::{
     LINK_EVENT_CAPACITY, LinkCommand, LinkCounters, LinkEvent, LinkHandle, LinkKind, LinkState, MAX_PACKET_BYTES,
@@ -341,10 +341,6 @@ struct Probe {
     /// Its packet id, once rumqttc has sent it.
     pkid: Option<u16>,
     deadline: Instant,
-}
-
-fn message_from(p: rumqttc::Publish) -> Message {
-    Message { topic: p.topic, payload: p.payload, qos: p.qos as u8, retain: p.retain, skipped_bytes: None }
 }
 
 /// A publish's remaining length, as a broker and rumqttc compare it with their limits.

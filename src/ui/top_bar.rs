@@ -75,6 +75,12 @@ fn broker_section_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut Setti
         ));
     });
     ui.checkbox(&mut settings.broker_tls, view.tr("TLS (self-signed certificate kept in the config folder)"));
+    if settings.broker_tls
+        && let Some(dir) = crate::config::profiles::ProfileStore::default_dir()
+    {
+        let cert = dir.join(crate::config::broker_tls::CERT_FILE);
+        ui.label(RichText::new(fill(view.tr("Clients trust it with this CA file: {path}"), &[("path", &cert.display().to_string())])).weak());
+    }
     if running {
         if ui.button(view.tr("Restart the embedded broker")).clicked() {
             commands.push(UiCommand::RestartLocal);

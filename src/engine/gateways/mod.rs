@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use crate::engine::requests::RequestOutcome;
 use crate::protocol::payload::{Payload, PointValue};
 
+pub mod alarm_log;
 pub mod limits;
 mod record;
 #[cfg(test)]
@@ -133,8 +134,13 @@ impl Gateways {
                 return true;
             }
             Payload::HistoryReport(h) => {
-                self.add_points(key, &h.points, now_ms);
+                let added = self.add_points(key, &h.points, now_ms) as u64;
                 if let Some(record) = self.records.get_mut(key) {
+                    if let Some(recall) = &h.recall_id {
+                        // Refused rows count with the duplicates: neither is new to the table.
+                        let duplicates = (h.points.len() as u64).saturating_sub(added);
+                        record.alarm_log.recall_batch(recall, &h.batch_id, added, duplicates, now_ms);
+                    }
                     record.add_readings(h.readings.as_deref().unwrap_or_default(), now_ms, &mut self.refused);
                     record.apply_alarms(h.alarms.as_deref().unwrap_or_default(), &mut self.refused);
                 }
@@ -163,9 +169,34 @@ impl Gateways {
             Payload::FileList(f) => record.files = Some(FileListing { files: f.files, received_ms: now_ms }),
             // Only a reply to our `time/get` has this shape among what reaches a master.
             Payload::TimeReply(t) => record.set_clock(t.t1, t.t2, t.t3, now_ms),
+            // The gateway's own `time/sync` (the core answers it as master).
+            Payload::TimeRequest(t) => record.add_time_sync(t.t1, now_ms),
             _ => return false,
         }
         true
+    }
+
+    /// Alarm events of report `report_id` (`None`: an `alarm/get` reply) into the gateway's alarm
+    /// rows; `acked` when our master duties answered the report.
+    pub fn note_alarms(&mut self, key: &GatewayKey, alarms: &[crate::protocol::payload::Alarm], report_id: Option<&str>, acked: bool, now_ms: i64) {
+        if let Some(record) = self.records.get_mut(key) {
+            record.alarm_log.add(alarms, report_id, acked, now_ms);
+        }
+    }
+
+    /// An acknowledgement of `alarm/report` `id` seen on the gateway's downlink (ours or another
+    /// master's).
+    pub fn alarm_ack_seen(&mut self, key: &GatewayKey, id: &str) {
+        if let Some(record) = self.records.get_mut(key) {
+            record.alarm_log.ack_seen(id);
+        }
+    }
+
+    /// The reply to our `history/get` `recall_id`: `batches` batches follow.
+    pub fn recall_announced(&mut self, key: &GatewayKey, recall_id: &str, batches: u64, now_ms: i64) {
+        if let Some(record) = self.records.get_mut(key) {
+            record.alarm_log.recall_announced(recall_id, batches, now_ms);
+        }
     }
 
     /// Keeps a finished request in its gateway's request log.

@@ -126,6 +126,10 @@ pub struct GatewayRecord {
     pub vendor_messages: VecDeque<(i64, VendorMessage)>,
     pub files: Option<FileListing>,
     pub clock: Option<ClockOffset>,
+    /// The gateway's own `time/sync` requests, oldest first, bounded.
+    pub time_syncs: VecDeque<crate::engine::clock::TimeSyncEntry>,
+    /// Alarm rows (raise and clear paired, with acknowledgement) and history recalls.
+    pub alarm_log: super::alarm_log::AlarmLog,
     /// Finished requests, oldest first.
     pub requests: VecDeque<RequestRecord>,
     /// Messages received from this gateway.
@@ -151,6 +155,8 @@ impl GatewayRecord {
             vendor_messages: VecDeque::new(),
             files: None,
             clock: None,
+            time_syncs: VecDeque::new(),
+            alarm_log: super::alarm_log::AlarmLog::default(),
             requests: VecDeque::new(),
             messages: 0,
         }
@@ -326,6 +332,14 @@ impl GatewayRecord {
     pub(super) fn set_clock(&mut self, t1: i64, t2: i64, t3: i64, t4: i64) {
         let sample = TimeSample { t1, t2, t3, t4 };
         self.clock = Some(ClockOffset { offset_ms: sample.offset_ms(), round_trip_ms: sample.round_trip_ms(), measured_ms: t4 });
+    }
+
+    /// A `time/sync` request of the gateway sent at `t1` (its clock), received at `received_ms`.
+    pub(super) fn add_time_sync(&mut self, t1: i64, received_ms: i64) {
+        self.time_syncs.push_back(crate::engine::clock::TimeSyncEntry { t1, received_ms });
+        if self.time_syncs.len() > crate::engine::clock::TIME_SYNC_CAPACITY {
+            self.time_syncs.pop_front();
+        }
     }
 
     pub(super) fn log_request(&mut self, outcome: &RequestOutcome, now_ms: i64) {

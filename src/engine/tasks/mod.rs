@@ -30,18 +30,10 @@ pub use types::{FileDownloadSpec, FileUploadSpec, OtaSpec, TaskKind, TransferPha
 
 
 pub use crate::protocol::payload::{CHUNK_SIZES, SERIAL_MAX_CHUNK};
-/// A gateway silent this long (no chunk request, report or reply) is given up on.
-pub const DEFAULT_SILENCE: Duration = Duration::from_secs(60);
-/// Largest file pulled from a gateway: it is held in memory until its digest is checked.
-pub const MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
+pub use types::{DEFAULT_SILENCE, MAX_UPLOAD_BYTES, default_chunk_size};
 /// Status events of one task while chunks flow: at most one per this interval (phase changes
 /// always go out at once).
 const EVENT_EVERY: Duration = Duration::from_millis(100);
-
-/// The chunk size used when none is given: the largest the link carries.
-pub fn default_chunk_size(serial: bool) -> u32 {
-    if serial { SERIAL_MAX_CHUNK } else { *CHUNK_SIZES.end() }
-}
 
 /// Checks a chunk size against the contract and, on serial links, against the frame limit.
 pub fn check_chunk_size(chunk_size: u32, serial: bool) -> Result<(), String> {

@@ -7,12 +7,21 @@ use std::time::Duration;
 use bytes::Bytes;
 use indexmap::IndexMap;
 
-use super::{DEFAULT_SILENCE, MAX_UPLOAD_BYTES, SERIAL_MAX_CHUNK, default_chunk_size};
 use crate::engine::gateways::GatewayKey;
 use crate::engine::requests::SessionId;
 use crate::protocol::codes;
 use crate::protocol::digest::sha256_hex;
-use crate::protocol::payload::OtaStep;
+use crate::protocol::payload::{CHUNK_SIZES, OtaStep, SERIAL_MAX_CHUNK};
+
+/// A gateway silent this long (no chunk request, report or reply) is given up on.
+pub const DEFAULT_SILENCE: Duration = Duration::from_secs(60);
+/// Largest file pulled from a gateway: it is held in memory until its digest is checked.
+pub const MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The chunk size used when none is given: the largest the link carries.
+pub fn default_chunk_size(serial: bool) -> u32 {
+    if serial { SERIAL_MAX_CHUNK } else { *CHUNK_SIZES.end() }
+}
 
 /// Finished tasks kept in the shared table for the GUI.
 pub(super) const KEEP_FINISHED: usize = 100;

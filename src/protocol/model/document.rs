@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::types::ProductModel;
-use super::validate::{push_index, push_key, validate_value};
+use super::error::{push_index, push_key};
+use super::validate::validate_value;
 use super::error::ModelError;
 
 /// A parsed, valid product model file that can be saved back unchanged or after an edit.

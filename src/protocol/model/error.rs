@@ -121,3 +121,20 @@ pub fn cap_per_file(errors: Vec<ModelError>) -> Vec<ModelError> {
     out.extend(more.into_iter().map(|(file, n)| more_errors(&file, n)));
     out
 }
+
+/// `base` + `.key`, or `["key"]` when the key is not a plain identifier.
+pub(crate) fn push_key(base: &str, key: &str) -> String {
+    let mut chars = key.chars();
+    let plain = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        format!("{base}.{key}")
+    } else {
+        format!("{base}[{}]", serde_json::Value::String(key.to_owned()))
+    }
+}
+
+/// `base` + `[index]`.
+pub(crate) fn push_index(base: &str, index: usize) -> String {
+    format!("{base}[{index}]")
+}

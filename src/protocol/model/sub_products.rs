@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 
 use super::document::ModelDocument;
 use super::error::{FileErrors, ModelError};
-use super::validate::push_index;
+use super::error::push_index;
 
 /// Every `subProducts` entry must name a product key among `docs`, not the model's own, and
 /// must not lead back to the model through other models' `subProducts`. Errors name the file

@@ -11,12 +11,11 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::error::{FileErrors, ModelError};
+use super::error::{FileErrors, ModelError, push_index, push_key};
 
 mod schema;
 
-/// The product model JSON Schema (draft 2020-12), as shipped in `assets/schema/`.
-pub const SCHEMA_JSON: &str = include_str!("../../../assets/schema/product-model.schema.json");
+pub use schema::SCHEMA_JSON;
 
 /// The schema and semantic errors of a model value, each naming `file` and a JSON path: the
 /// first [`MAX_ERRORS_PER_FILE`](super::MAX_ERRORS_PER_FILE), then one line saying how many
@@ -29,23 +28,6 @@ pub fn validate_value(value: &Value, file: &str) -> Vec<ModelError> {
         semantic_errors(value, &mut errors);
     }
     errors.finish()
-}
-
-/// `base` + `.key`, or `["key"]` when the key is not a plain identifier.
-pub(crate) fn push_key(base: &str, key: &str) -> String {
-    let mut chars = key.chars();
-    let plain = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain {
-        format!("{base}.{key}")
-    } else {
-        format!("{base}[{}]", Value::String(key.to_owned()))
-    }
-}
-
-/// `base` + `[index]`.
-pub(crate) fn push_index(base: &str, index: usize) -> String {
-    format!("{base}[{index}]")
 }
 
 /// Known value types, as spelled on disk; anything else was refused by the schema.

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::parse;
+use crate::sim::api::parse;
 use crate::protocol::codes;
 use crate::protocol::envelope::{MAX_ID_LEN, PROTOCOL_VERSION, Reply};
 use crate::protocol::payload::{LogEntries, LogGet, VendorMessage, to_data};

@@ -7,8 +7,15 @@ use std::time::Duration;
 
 use tracing::warn;
 
-use super::BrokerConfig;
 use crate::transport::link::TransportError;
+
+/// What rumqttd enforces itself, from the broker's config.
+#[derive(Debug, Clone, Copy)]
+pub struct RumqttdLimits {
+    pub max_packet_bytes: usize,
+    pub max_inflight: usize,
+    pub max_connections: usize,
+}
 
 /// rumqttd's own connection cap sits above ours: the start-up probe and refusals in progress.
 const RUMQTTD_EXTRA_CONNECTIONS: usize = 16;
@@ -20,7 +27,7 @@ const RUMQTTD_START_TIMEOUT: Duration = Duration::from_secs(5);
 const RUMQTTD_START_TRIES: usize = 3;
 
 /// Starts rumqttd on a free 127.0.0.1 port and waits until it answers MQTT; blocking.
-pub fn start_rumqttd(config: &BrokerConfig) -> Result<SocketAddr, TransportError> {
+pub fn start_rumqttd(config: &RumqttdLimits) -> Result<SocketAddr, TransportError> {
     let mut last_error = String::new();
     for _ in 0..RUMQTTD_START_TRIES {
         // rumqttd cannot report the port it got, so pick one and hand it over; another process
@@ -46,7 +53,7 @@ pub fn start_rumqttd(config: &BrokerConfig) -> Result<SocketAddr, TransportError
     Err(TransportError::Broker(format!("rumqttd did not start: {last_error}")))
 }
 
-fn rumqttd_config(internal: SocketAddr, config: &BrokerConfig) -> rumqttd::Config {
+fn rumqttd_config(internal: SocketAddr, config: &RumqttdLimits) -> rumqttd::Config {
     let connections = rumqttd::ConnectionSettings {
         connection_timeout_ms: 10_000,
         // The relay refuses bigger packets first, with a log line; this is the same number.

@@ -9,11 +9,15 @@ use std::sync::Arc;
 use rumqttc::Request;
 use tracing::warn;
 
-use super::message_from;
 use crate::transport::lane::{Lane, Priority};
 use crate::transport::link::{
     LinkCounters, MAX_PENDING_BULK, MAX_PENDING_BULK_BYTES, MAX_PENDING_ESSENTIAL, MAX_PENDING_ESSENTIAL_BYTES, Message,
 };
+
+/// A rumqttc publish as a link message.
+pub(super) fn message_from(p: rumqttc::Publish) -> Message {
+    Message { topic: p.topic, payload: p.payload, qos: p.qos as u8, retain: p.retain, skipped_bytes: None }
+}
 
 /// A request waiting to enter rumqttc's channel.
 #[derive(Debug)]

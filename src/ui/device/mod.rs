@@ -13,13 +13,21 @@ use crate::ui::gateways::online_color;
 use crate::ui::widgets::state_dot_ui;
 use crate::ui::{UiCommand, ViewContext};
 
+pub mod alarms;
+pub mod commands;
 pub mod files;
 pub mod firmware;
 pub mod local_file;
 pub mod logs;
+pub mod messages;
+pub mod meters;
 pub mod overview;
+pub mod points;
+pub mod properties;
 pub mod requests;
+mod requests_export;
 mod tab;
+pub mod time;
 pub mod transfers;
 pub mod view;
 
@@ -30,9 +38,16 @@ pub use view::DeviceView;
 fn all_tabs() -> Vec<Box<dyn DeviceTab>> {
     vec![
         Box::new(overview::OverviewTab),
+        Box::new(commands::CommandsTab::default()),
+        Box::new(properties::PropertiesTab::default()),
+        Box::new(points::PointsTab::default()),
         Box::new(firmware::FirmwareTab::default()),
         Box::new(files::FilesTab::default()),
+        Box::new(alarms::AlarmsTab::default()),
         Box::new(logs::LogsTab::default()),
+        Box::new(messages::MessagesTab::default()),
+        Box::new(meters::MetersTab::default()),
+        Box::new(time::TimeTab::default()),
         Box::new(requests::RequestsTab::default()),
     ]
 }
@@ -89,7 +104,13 @@ impl DevicePage {
         });
         ui.horizontal(|ui| {
             for (i, tab) in self.tabs.iter().enumerate() {
-                if ui.selectable_label(self.active == i, RichText::new(ctx.tr(tab.title())).strong()).clicked() {
+                let badge = tab.badge(ctx, &self.key);
+                let title = if badge > 0 {
+                    RichText::new(format!("{} ({badge})", ctx.tr(tab.title()))).strong().color(ui.visuals().error_fg_color)
+                } else {
+                    RichText::new(ctx.tr(tab.title())).strong()
+                };
+                if ui.selectable_label(self.active == i, title).clicked() {
                     self.active = i;
                 }
             }

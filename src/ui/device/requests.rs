@@ -1,10 +1,12 @@
 //! The device page's Requests tab: every request the workbench sent to this gateway and how it
 //! ended (code and name, or why there was no reply), its latency, and for a partly failed
 //! `property/set` or `port/set` the items that were not applied (contract §3). Read from the
-//! engine's request log in the gateway record; newest first.
+//! engine's request log in the gateway record; newest first; filtered by class and outcome and
+//! exported as JSON lines (`requests_export.rs`).
 
-use egui::{Grid, RichText, TextEdit};
+use egui::{ComboBox, Grid, RichText, TextEdit};
 
+use super::requests_export::ExportState;
 use super::tab::DeviceTab;
 use super::view::DeviceView;
 use crate::engine::gateways::{RequestEnd, RequestRecord};
@@ -12,13 +14,63 @@ use crate::ui::format::{format_ago, format_time_of_day};
 use crate::ui::widgets::{fill, ok_color};
 use crate::ui::{UiCommand, ViewContext};
 
+/// How a request ended, as the outcome filter and the export name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeKind {
+    /// Code 0, nothing listed as failed.
+    Ok,
+    /// A set whose reply lists items not applied: the others were (contract §3).
+    Partial,
+    /// Another code, or no reply for a reason other than the timeout.
+    Error,
+    Timeout,
+}
+
+impl OutcomeKind {
+    pub const ALL: [OutcomeKind; 4] = [OutcomeKind::Ok, OutcomeKind::Partial, OutcomeKind::Error, OutcomeKind::Timeout];
+
+    pub fn of(r: &RequestRecord) -> OutcomeKind {
+        match &r.end {
+            RequestEnd::Replied { .. } if !r.failed.is_empty() => OutcomeKind::Partial,
+            RequestEnd::Replied { code: 0, .. } => OutcomeKind::Ok,
+            RequestEnd::Replied { .. } => OutcomeKind::Error,
+            // The log keeps the failure as its text; this is `RequestFailure::Timeout`'s.
+            RequestEnd::Failed(why) if why.starts_with("no reply within") => OutcomeKind::Timeout,
+            RequestEnd::Failed(_) => OutcomeKind::Error,
+        }
+    }
+
+    /// The word in the export.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutcomeKind::Ok => "ok",
+            OutcomeKind::Partial => "partial",
+            OutcomeKind::Error => "error",
+            OutcomeKind::Timeout => "timeout",
+        }
+    }
+
+    /// The catalogue key shown in the filter.
+    fn label(self) -> &'static str {
+        match self {
+            OutcomeKind::Ok => "Succeeded",
+            OutcomeKind::Partial => "Partly applied",
+            OutcomeKind::Error => "Errors",
+            OutcomeKind::Timeout => "Timeouts",
+        }
+    }
+}
+
 /// The Requests tab of one gateway.
 #[derive(Debug, Default)]
 pub struct RequestsTab {
     /// Only requests whose class/action contains this text.
     pub filter: String,
-    /// Only requests that did not fully succeed.
-    pub failures_only: bool,
+    /// Only requests of this class.
+    pub class: Option<String>,
+    /// Only requests that ended so.
+    pub outcome: Option<OutcomeKind>,
+    export: ExportState,
 }
 
 impl RequestsTab {
@@ -27,15 +79,34 @@ impl RequestsTab {
         let needle = self.filter.trim().to_lowercase();
         requests
             .rev()
-            .filter(|r| !self.failures_only || !succeeded(r))
+            .filter(|r| self.class.as_ref().is_none_or(|c| *c == r.class))
+            .filter(|r| self.outcome.is_none_or(|o| o == OutcomeKind::of(r)))
             .filter(|r| needle.is_empty() || format!("{}/{}", r.class, r.action).to_lowercase().contains(&needle))
             .collect()
     }
-}
 
-/// Code 0 with nothing listed as failed.
-fn succeeded(r: &RequestRecord) -> bool {
-    matches!(r.end, RequestEnd::Replied { code: 0, .. }) && r.failed.is_empty()
+    fn filters_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, requests: &[RequestRecord]) {
+        let mut classes: Vec<&str> = requests.iter().map(|r| r.class.as_str()).collect();
+        classes.sort_unstable();
+        classes.dedup();
+        ui.horizontal(|ui| {
+            ui.add(TextEdit::singleline(&mut self.filter).hint_text(ctx.tr("Filter: class/action")).desired_width(160.0));
+            let shown = self.class.as_deref().unwrap_or(ctx.tr("All classes")).to_owned();
+            ComboBox::new("requests_class", ctx.tr("Class")).selected_text(shown).show_ui(ui, |ui| {
+                ui.selectable_value(&mut self.class, None, ctx.tr("All classes"));
+                for class in classes {
+                    ui.selectable_value(&mut self.class, Some(class.to_owned()), class);
+                }
+            });
+            let shown = self.outcome.map_or(ctx.tr("All outcomes"), |o| ctx.tr(o.label()));
+            ComboBox::new("requests_outcome", ctx.tr("Outcome")).selected_text(shown).show_ui(ui, |ui| {
+                ui.selectable_value(&mut self.outcome, None, ctx.tr("All outcomes"));
+                for kind in OutcomeKind::ALL {
+                    ui.selectable_value(&mut self.outcome, Some(kind), ctx.tr(kind.label()));
+                }
+            });
+        });
+    }
 }
 
 impl DeviceTab for RequestsTab {
@@ -50,12 +121,10 @@ impl DeviceTab for RequestsTab {
     fn ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, _commands: &mut Vec<UiCommand>) {
         // Copy out under the read lock, then draw.
         let requests: Vec<RequestRecord> = ctx.state.gateways().get(&page.key).map(|g| g.requests.iter().cloned().collect()).unwrap_or_default();
-        ui.horizontal(|ui| {
-            ui.add(TextEdit::singleline(&mut self.filter).hint_text(ctx.tr("Filter: class/action")).desired_width(200.0));
-            ui.checkbox(&mut self.failures_only, ctx.tr("Failures only"));
-        });
+        self.filters_ui(ui, ctx, &requests);
         let rows = self.visible(requests.iter());
         ui.weak(fill(ctx.tr("{shown} of {total} requests"), &[("shown", &rows.len().to_string()), ("total", &requests.len().to_string())]));
+        self.export.ui(ui, ctx, &page.key, &rows);
         if rows.is_empty() {
             ui.weak(ctx.tr("No request sent to this gateway yet."));
             return;
@@ -116,10 +185,10 @@ pub fn request_outcome_ui(ui: &mut egui::Ui, ctx: &ViewContext, r: &RequestRecor
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn record(class: &str, action: &str, code: i64, failed: &[&str]) -> RequestRecord {
+    pub(in crate::ui::device) fn record(class: &str, action: &str, code: i64, failed: &[&str]) -> RequestRecord {
         RequestRecord {
             id: format!("{class}-{action}"),
             class: class.into(),
@@ -133,17 +202,32 @@ mod tests {
     }
 
     #[test]
-    fn newest_first_filtered_by_text_and_failures() {
-        let log = [record("info", "get", 0, &[]), record("property", "set", 4, &["reportPeriod: 4 bad_param"]), record("time", "get", 0, &[])];
+    fn newest_first_filtered_by_text_class_and_outcome() {
+        let mut timeout = record("time", "get", 0, &[]);
+        timeout.id = "timeout".into();
+        timeout.end = RequestEnd::Failed(crate::engine::RequestFailure::Timeout { after_ms: 10_000 }.to_string());
+        let mut closed = record("info", "get", 0, &[]);
+        closed.id = "closed".into();
+        closed.end = RequestEnd::Failed("link closed: gone".into());
+        let log = [record("info", "get", 0, &[]), record("property", "set", 4, &["reportPeriod: 4 bad_param"]), record("time", "get", 0, &[]), timeout, closed, record("command", "request", 2, &[])];
+        let ids = |tab: &RequestsTab| tab.visible(log.iter()).iter().map(|r| r.id.as_str()).collect::<Vec<_>>();
         let mut tab = RequestsTab::default();
-        let ids: Vec<&str> = tab.visible(log.iter()).iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["time-get", "property-set", "info-get"]);
-        tab.failures_only = true;
-        let ids: Vec<&str> = tab.visible(log.iter()).iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["property-set"], "a partial failure is a failure, whatever else it applied");
-        tab.failures_only = false;
+        assert_eq!(ids(&tab), ["command-request", "closed", "timeout", "time-get", "property-set", "info-get"]);
+        tab.outcome = Some(OutcomeKind::Partial);
+        assert_eq!(ids(&tab), ["property-set"], "a partial failure is its own outcome, whatever its code");
+        tab.outcome = Some(OutcomeKind::Timeout);
+        assert_eq!(ids(&tab), ["timeout"]);
+        tab.outcome = Some(OutcomeKind::Error);
+        assert_eq!(ids(&tab), ["command-request", "closed"]);
+        tab.outcome = Some(OutcomeKind::Ok);
+        assert_eq!(ids(&tab), ["time-get", "info-get"]);
+        tab.class = Some("info".into());
+        assert_eq!(ids(&tab), ["info-get"]);
+        tab.outcome = None;
+        assert_eq!(ids(&tab), ["closed", "info-get"]);
+        tab.class = None;
         tab.filter = " TIME/".into();
-        assert_eq!(tab.visible(log.iter()).len(), 1);
-        assert!(!succeeded(&record("port", "set", 0, &["COM9: 2 not_found"])), "code 0 with failed items is not a success");
+        assert_eq!(ids(&tab), ["timeout", "time-get"]);
+        assert_eq!(OutcomeKind::of(&record("port", "set", 0, &["COM9: 2 not_found"])), OutcomeKind::Partial, "code 0 with failed items is not a success");
     }
 }

@@ -12,4 +12,8 @@ pub trait DeviceTab {
     fn title(&self) -> &'static str;
     /// Draws the tab for gateway `page.key`, inside a vertical scroll area.
     fn ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, commands: &mut Vec<UiCommand>);
+    /// How many new things the user has not seen yet (an alarm raised): shown on the title.
+    fn badge(&self, _ctx: &ViewContext, _key: &crate::engine::GatewayKey) -> usize {
+        0
+    }
 }

@@ -28,6 +28,17 @@ pub struct PointView {
     pub value: String,
     pub quality: u8,
     pub ts: i64,
+    /// Twice the model's `period`: a value older than this is stale (§6.4).
+    pub stale_after_ms: Option<i64>,
+    /// The model lets it be set (`point/set`).
+    pub writable: bool,
+}
+
+impl PointView {
+    /// True when the value is older than twice its model period at `now_ms`.
+    pub fn is_stale(&self, now_ms: i64) -> bool {
+        self.ts > 0 && self.stale_after_ms.is_some_and(|after| now_ms.saturating_sub(self.ts) > after)
+    }
 }
 
 /// One energy register.
@@ -174,6 +185,8 @@ fn sub_view(models: &ModelSet, record: &GatewayRecord, id: &str, sub: &SubDevice
                 value,
                 quality,
                 ts,
+                stale_after_ms: def.and_then(|d| d.period).filter(|p| *p > 0.0).map(|p| (p * 2_000.0) as i64),
+                writable: def.is_some_and(|d| d.writable),
             }
         })
         .collect();

@@ -13,4 +13,4 @@ pub mod reply;
 
 pub use editor::{choice_text, field_ui, params_form_ui, raw_json_ui, send_button_ui, spec_hint};
 pub use field::{FieldState, ParamsForm, RawJsonForm, Reason, Reasons, field_name, param_of_point, param_of_property};
-pub use reply::{find_request, outcome_ui, output_rows, reply_data_ui, value_text};
+pub use reply::{find_request, item_failure, outcome_ui, output_rows, reply_data_ui, same_value, value_text};

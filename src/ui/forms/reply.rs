@@ -37,6 +37,20 @@ pub fn outcome_ui(ui: &mut egui::Ui, ctx: &ViewContext, sent: Option<&str>, done
     }
 }
 
+/// What a set request's reply said of `item` (a property key, a port id): its "code msg", when
+/// the gateway listed it in `data.failed` (the engine keeps those as "item: code msg").
+pub fn item_failure<'r>(done: &'r RequestRecord, item: &str) -> Option<&'r str> {
+    done.failed.iter().find_map(|line| line.split_once(": ").filter(|(k, _)| *k == item).map(|(_, rest)| rest))
+}
+
+/// True when two wire values say the same (`500` and `500.0` do).
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 /// A value as the page shows it: an enum by its label, a number in the house style.
 pub fn value_text(spec: Option<&ValueSpec>, value: &Value, lang: Lang) -> String {
     if let Some(label) = spec.and_then(|s| s.label_of(value, lang)) {

@@ -19,6 +19,7 @@ pub const ZH: &[(&str, &str)] = &[
     ("JSON: {\"devices\": [{\"pk\",\"dev\",\"secret\"}], \"masters\": [{\"user\",\"password\"}]}. Only listed devices signing per §6 and listed masters get in; the window and the demo gateway get credentials made up for the run.", "JSON：{\"devices\": [{\"pk\",\"dev\",\"secret\"}], \"masters\": [{\"user\",\"password\"}]}。只有按 §6 签名的已列设备和已列主站可以接入；本窗口和演示网关使用本次运行临时生成的凭据。"),
     ("TLS (self-signed certificate kept in the config folder)", "TLS（自签名证书保存在配置文件夹中）"),
     ("Restart the embedded broker", "重启内置代理"),
+    ("Clients trust it with this CA file: {path}", "客户端以此 CA 文件信任它：{path}"),
     ("The embedded broker was not started: it starts with the window.", "内置代理未启动：它随窗口一起启动。"),
     ("Restarting the embedded broker…", "正在重启内置代理…"),
     ("Embedded broker listening on", "内置代理监听于"),

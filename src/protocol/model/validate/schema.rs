@@ -12,8 +12,10 @@ use std::sync::LazyLock;
 use jsonschema::error::{ValidationError, ValidationErrorKind};
 use serde_json::{Map, Value, json};
 
-use super::super::error::FileErrors;
-use super::{SCHEMA_JSON, push_index, push_key};
+use super::super::error::{FileErrors, push_index, push_key};
+
+/// The product model JSON Schema (draft 2020-12), as shipped in `assets/schema/`.
+pub const SCHEMA_JSON: &str = include_str!("../../../../assets/schema/product-model.schema.json");
 use crate::protocol::ids::{IdKind, check_id};
 
 /// Items of a top-level list validated against the schema at once.
