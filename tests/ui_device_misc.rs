@@ -255,7 +255,8 @@ fn the_request_log_filters_by_class_and_outcome_and_exports_json_lines() {
     harness.run();
     harness.get_all_by_label("All classes").last().expect("the choice").click();
     harness.run();
-    harness.get_by_label("Outcome").click();
+    // The grid has an "Outcome" column too: the chooser is the combo box of that name.
+    harness.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Outcome").click();
     harness.run();
     harness.get_by_label("Errors").click();
     harness.run();

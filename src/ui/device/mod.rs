@@ -23,6 +23,7 @@ pub mod messages;
 pub mod meters;
 pub mod overview;
 pub mod points;
+pub mod ports;
 pub mod properties;
 pub mod requests;
 mod requests_export;
@@ -40,6 +41,7 @@ fn all_tabs() -> Vec<Box<dyn DeviceTab>> {
         Box::new(overview::OverviewTab),
         Box::new(commands::CommandsTab::default()),
         Box::new(properties::PropertiesTab::default()),
+        Box::new(ports::PortsTab::default()),
         Box::new(points::PointsTab::default()),
         Box::new(firmware::FirmwareTab::default()),
         Box::new(files::FilesTab::default()),

@@ -30,4 +30,18 @@ pub const ZH: &[(&str, &str)] = &[
     ("New value", "新值"),
     ("Nothing changed.", "没有修改。"),
     ("Discard changes", "放弃修改"),
+    // ports
+    ("Ports", "端口"),
+    ("Refresh ports", "刷新端口"),
+    ("No port reported yet: use Refresh ports.", "尚未收到端口上报：请点击“刷新端口”。"),
+    ("Protocol", "协议"),
+    ("TX", "发送"),
+    ("RX", "接收"),
+    ("Online", "在线"),
+    ("Offline", "离线"),
+    ("Settings of port {port}", "端口 {port} 的设置"),
+    ("Netmask", "子网掩码"),
+    ("TCP port", "TCP 端口"),
+    ("Timeout (ms)", "超时（毫秒）"),
+    ("Apply to the port", "应用到端口"),
 ];
