@@ -88,7 +88,7 @@ async fn a_read_only_session_refuses_requests_but_still_acknowledges_alarms() {
     assert_eq!(outcome.result, Err(RequestFailure::ReadOnly(session)));
     assert!(outcome.result.as_ref().unwrap_err().to_string().contains("read-only"));
     let key = GatewayKey { pk: "PK01".into(), dev: "GW-A".into() };
-    assert!(engine.state.gateways().get(&key).is_some_and(|g| g.requests.iter().any(|r| r.id == outcome.id && matches!(&r.end, RequestEnd::Failed(t) if t.contains("read-only")))));
+    assert!(engine.state.gateways().get(&key).is_some_and(|g| g.requests.iter().any(|r| r.id == outcome.id && matches!(&r.end, RequestEnd::Failed(t) if t.to_string().contains("read-only")))));
 
     // A raw publish is refused with a notice.
     engine.publish(session, Message::new("cems/v1/PK01/GW-A/down/info/get", b"{}".to_vec(), 1, false)).unwrap();

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::requests::{RequestFailure, RequestSpec, SessionId};
 use super::gateways::ClockOffset;
+pub use super::gateways::{TIME_SYNC_CAPACITY, TimeSyncEntry};
 use super::{EngineHandle, GatewayKey};
 use crate::protocol::time::{TimeSample, now_ms};
 
@@ -15,17 +16,6 @@ use crate::protocol::time::{TimeSample, now_ms};
 pub const DEFAULT_SAMPLES: usize = 5;
 /// The most exchanges one measurement makes.
 pub const MAX_SAMPLES: usize = 100;
-/// `time/sync` exchanges kept per gateway.
-pub const TIME_SYNC_CAPACITY: usize = 50;
-
-/// One `time/sync` request of the gateway and our answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeSyncEntry {
-    /// The gateway's send time (its clock).
-    pub t1: i64,
-    /// When it arrived (our clock): the `t2` we answered.
-    pub received_ms: i64,
-}
 
 /// Stamps `t1` of a `time/get` with the moment it is handed to the link, so the offset does not
 /// include the time a request waited in a form or a queue. Other requests pass unchanged.

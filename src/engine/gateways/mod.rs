@@ -24,7 +24,7 @@ use crate::protocol::ids::IdKind;
 
 pub use record::{
     ClockOffset, FileListing, GatewayKey, GatewayRecord, LOG_CAPACITY, MESSAGE_CAPACITY, PointTrack, REQUEST_LOG_CAPACITY, RequestEnd,
-    RequestRecord, Sample, SubDevice,
+    RequestRecord, Sample, SubDevice, TIME_SYNC_CAPACITY, TimeSyncEntry,
 };
 
 /// Samples kept per point for plotting.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::limits::{MAX_ALARMS, MAX_METERS, MAX_PORTS, MAX_PROPERTIES, MAX_SUBS, Refused, cap_value, cut_text, valid_id};
-use crate::engine::requests::RequestOutcome;
+use crate::engine::requests::{RequestFailure, RequestOutcome};
 use crate::protocol::codes;
 use crate::protocol::ids::IdKind;
 use crate::protocol::payload::{self, Alarm, AlarmState, FileEntry, Info, LogEntry, ModuleVersion, Payload, Port, PointV, Reading, VendorMessage};
@@ -71,13 +71,26 @@ pub struct FileListing {
     pub received_ms: i64,
 }
 
+/// `time/sync` exchanges kept per gateway.
+pub const TIME_SYNC_CAPACITY: usize = 50;
+
+/// One `time/sync` request of the gateway and our answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeSyncEntry {
+    /// The gateway's send time (its clock).
+    pub t1: i64,
+    /// When it arrived (our clock): the `t2` we answered.
+    pub received_ms: i64,
+}
+
 /// How a finished request ended, for the request log.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RequestEnd {
     /// The gateway replied with this code (its name from the contract table) and message.
     Replied { code: i64, name: &'static str, msg: Option<String> },
-    /// No reply: why.
-    Failed(String),
+    /// No reply: why (kept as the engine's own reason, so a page tells a timeout from a closed
+    /// link without reading the text).
+    Failed(RequestFailure),
 }
 
 /// One finished request to the gateway.
@@ -127,7 +140,7 @@ pub struct GatewayRecord {
     pub files: Option<FileListing>,
     pub clock: Option<ClockOffset>,
     /// The gateway's own `time/sync` requests, oldest first, bounded.
-    pub time_syncs: VecDeque<crate::engine::clock::TimeSyncEntry>,
+    pub time_syncs: VecDeque<TimeSyncEntry>,
     /// Alarm rows (raise and clear paired, with acknowledgement) and history recalls.
     pub alarm_log: super::alarm_log::AlarmLog,
     /// Finished requests, oldest first.
@@ -336,8 +349,8 @@ impl GatewayRecord {
 
     /// A `time/sync` request of the gateway sent at `t1` (its clock), received at `received_ms`.
     pub(super) fn add_time_sync(&mut self, t1: i64, received_ms: i64) {
-        self.time_syncs.push_back(crate::engine::clock::TimeSyncEntry { t1, received_ms });
-        if self.time_syncs.len() > crate::engine::clock::TIME_SYNC_CAPACITY {
+        self.time_syncs.push_back(TimeSyncEntry { t1, received_ms });
+        if self.time_syncs.len() > TIME_SYNC_CAPACITY {
             self.time_syncs.pop_front();
         }
     }
@@ -348,7 +361,7 @@ impl GatewayRecord {
                 let failed = failed_items(&outcome.class, &outcome.action, &reply.data);
                 (RequestEnd::Replied { code: reply.code, name: reply.name, msg: reply.msg.clone() }, failed, cap_value(reply.data.clone()).0)
             }
-            Err(failure) => (RequestEnd::Failed(failure.to_string()), Vec::new(), serde_json::Value::Null),
+            Err(failure) => (RequestEnd::Failed(failure.clone()), Vec::new(), serde_json::Value::Null),
         };
         self.requests.push_back(RequestRecord {
             id: outcome.id.clone(),

@@ -117,7 +117,7 @@ fn the_request_log_keeps_each_end_and_the_items_a_set_could_not_apply() {
     assert_eq!(log[1].end, RequestEnd::Replied { code: 2, name: "unsupported", msg: Some("1 of 2 properties not set".into()) });
     assert_eq!(log[1].failed, vec!["nope: 2 no property \"nope\"".to_owned()]);
     assert_eq!(log[2].failed, vec!["P9: 7 not_found".to_owned()]);
-    assert_eq!((&log[3].end, log[3].failed.len()), (&RequestEnd::Failed("no reply within 10000 ms".into()), 0));
+    assert_eq!((&log[3].end, log[3].failed.len()), (&RequestEnd::Failed(RequestFailure::Timeout { after_ms: 10_000 }), 0));
 }
 
 #[test]

@@ -21,6 +21,7 @@ pub mod local_file;
 pub mod logs;
 pub mod messages;
 pub mod meters;
+pub mod outcome_kind;
 pub mod overview;
 pub mod points;
 pub mod ports;

@@ -303,7 +303,7 @@ fn loop_ui(ui: &mut egui::Ui, ctx: &ViewContext, target: &str, set: &SetLoop, sp
             ui.colored_label(color, format!("{target} → {current_text}"));
             let code = match &reply.end {
                 RequestEnd::Replied { code, name, .. } => format!("{code} {name}"),
-                RequestEnd::Failed(why) => why.clone(),
+                RequestEnd::Failed(why) => why.to_string(),
             };
             ui.weak(fill(ctx.tr("reply {code} in {latency} ms, read back after {took} ms"), &[("code", &code), ("latency", &format!("{:.0}", reply.latency_ms)), ("took", &took_ms.to_string())]));
         }

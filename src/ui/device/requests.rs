@@ -6,6 +6,7 @@
 
 use egui::{ComboBox, Grid, RichText, TextEdit};
 
+use super::outcome_kind::OutcomeKind;
 use super::requests_export::ExportState;
 use super::tab::DeviceTab;
 use super::view::DeviceView;
@@ -13,53 +14,6 @@ use crate::engine::gateways::{RequestEnd, RequestRecord};
 use crate::ui::format::{format_ago, format_time_of_day};
 use crate::ui::widgets::{fill, ok_color};
 use crate::ui::{UiCommand, ViewContext};
-
-/// How a request ended, as the outcome filter and the export name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutcomeKind {
-    /// Code 0, nothing listed as failed.
-    Ok,
-    /// A set whose reply lists items not applied: the others were (contract §3).
-    Partial,
-    /// Another code, or no reply for a reason other than the timeout.
-    Error,
-    Timeout,
-}
-
-impl OutcomeKind {
-    pub const ALL: [OutcomeKind; 4] = [OutcomeKind::Ok, OutcomeKind::Partial, OutcomeKind::Error, OutcomeKind::Timeout];
-
-    pub fn of(r: &RequestRecord) -> OutcomeKind {
-        match &r.end {
-            RequestEnd::Replied { .. } if !r.failed.is_empty() => OutcomeKind::Partial,
-            RequestEnd::Replied { code: 0, .. } => OutcomeKind::Ok,
-            RequestEnd::Replied { .. } => OutcomeKind::Error,
-            // The log keeps the failure as its text; this is `RequestFailure::Timeout`'s.
-            RequestEnd::Failed(why) if why.starts_with("no reply within") => OutcomeKind::Timeout,
-            RequestEnd::Failed(_) => OutcomeKind::Error,
-        }
-    }
-
-    /// The word in the export.
-    pub fn name(self) -> &'static str {
-        match self {
-            OutcomeKind::Ok => "ok",
-            OutcomeKind::Partial => "partial",
-            OutcomeKind::Error => "error",
-            OutcomeKind::Timeout => "timeout",
-        }
-    }
-
-    /// The catalogue key shown in the filter.
-    fn label(self) -> &'static str {
-        match self {
-            OutcomeKind::Ok => "Succeeded",
-            OutcomeKind::Partial => "Partly applied",
-            OutcomeKind::Error => "Errors",
-            OutcomeKind::Timeout => "Timeouts",
-        }
-    }
-}
 
 /// The Requests tab of one gateway.
 #[derive(Debug, Default)]
@@ -166,7 +120,7 @@ fn outcome(visuals: &egui::Visuals, ctx: &ViewContext, r: &RequestRecord) -> (eg
             let partial = if r.failed.is_empty() { String::new() } else { format!(" · {}", fill(ctx.tr("{n} items not applied"), &[("n", &r.failed.len().to_string())])) };
             (visuals.error_fg_color, format!("{code} {name}{msg}{partial}"))
         }
-        RequestEnd::Failed(why) => (visuals.error_fg_color, why.clone()),
+        RequestEnd::Failed(why) => (visuals.error_fg_color, why.to_string()),
     }
 }
 
@@ -205,10 +159,10 @@ pub(super) mod tests {
     fn newest_first_filtered_by_text_class_and_outcome() {
         let mut timeout = record("time", "get", 0, &[]);
         timeout.id = "timeout".into();
-        timeout.end = RequestEnd::Failed(crate::engine::RequestFailure::Timeout { after_ms: 10_000 }.to_string());
+        timeout.end = RequestEnd::Failed(crate::engine::RequestFailure::Timeout { after_ms: 10_000 });
         let mut closed = record("info", "get", 0, &[]);
         closed.id = "closed".into();
-        closed.end = RequestEnd::Failed("link closed: gone".into());
+        closed.end = RequestEnd::Failed(crate::engine::RequestFailure::LinkClosed("gone".into()));
         let log = [record("info", "get", 0, &[]), record("property", "set", 4, &["reportPeriod: 4 bad_param"]), record("time", "get", 0, &[]), timeout, closed, record("command", "request", 2, &[])];
         let ids = |tab: &RequestsTab| tab.visible(log.iter()).iter().map(|r| r.id.as_str()).collect::<Vec<_>>();
         let mut tab = RequestsTab::default();

@@ -7,7 +7,7 @@ use egui::{Button, TextEdit};
 use serde_json::{Value, json};
 
 use super::local_file::POLL_EVERY;
-use super::requests::OutcomeKind;
+use super::outcome_kind::OutcomeKind;
 use crate::engine::GatewayKey;
 use crate::engine::gateways::{RequestEnd, RequestRecord};
 use crate::ui::ViewContext;
@@ -37,7 +37,7 @@ pub fn json_line(key: &GatewayKey, r: &RequestRecord) -> Value {
             obj.insert("data".into(), r.data.clone());
         }
         RequestEnd::Failed(why) => {
-            obj.insert("error".into(), json!(why));
+            obj.insert("error".into(), json!(why.to_string()));
         }
     }
     if !r.failed.is_empty() {
@@ -125,7 +125,7 @@ mod tests {
         assert_eq!(line["outcome"], "partial");
         assert_eq!((line["code"].clone(), line["codeName"].clone()), (json!(4), json!("x")));
         assert_eq!(line["failed"], json!(["a: 4 bad_param"]));
-        r.end = RequestEnd::Failed("no reply within 10000 ms".into());
+        r.end = RequestEnd::Failed(crate::engine::RequestFailure::Timeout { after_ms: 10_000 });
         let text = json_lines(&key, [&r, &r]);
         let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 2);
