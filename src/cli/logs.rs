@@ -1,6 +1,6 @@
 //! `logs`: the gateway's log (contract §6.11), one JSON object a line `{"ts","level","module",
 //! "msg"}`. Without `--follow`: `log/get` of a period (`--from`/`--to`, epoch ms or ISO 8601;
-//! default the last hour), `--level` sent as its level. With `--follow`: `log/config`
+//! default the last hour), following its pages while a reply says `truncated`, `--level` sent as its level. With `--follow`: `log/config`
 //! `{level, upload: true}` first when `--level` is given, then every `log/report` entry as it
 //! comes, until stopped (or `--follow-secs`). Exit codes as `call`.
 
@@ -12,13 +12,13 @@ use serde_json::{Value, json};
 use crate::config::link_args::LinkArgs;
 use crate::engine::{EngineConfig, EngineEvent, GatewayKey};
 use crate::protocol::envelope::{Envelope, parse_envelope};
-use crate::protocol::payload::{LogEntry, Payload, decode};
+use crate::protocol::payload::{LogEntries, LogEntry, MAX_LOG_PAGES, Payload, decode};
 use crate::protocol::time::{now_ms, parse_time};
 use crate::protocol::topic::{Dir, TopicProfile};
 
 use super::alarms::request_data;
 use super::call::split_target;
-use super::session::{CliSession, EXIT_USAGE, MAX_WAIT, runtime, seconds_arg};
+use super::session::{CliSession, EXIT_LINK, EXIT_USAGE, MAX_WAIT, runtime, seconds_arg};
 
 /// The period fetched when none is given.
 const DEFAULT_PERIOD_MS: i64 = 3_600_000;
@@ -102,25 +102,37 @@ pub fn run(args: &LogsArgs) -> ExitCode {
             return code;
         }
         if !args.follow {
-            let mut data = json!({"from": from, "to": to});
-            if let (Some(level), Some(obj)) = (&args.level, data.as_object_mut()) {
-                obj.insert("level".into(), json!(level));
-            }
-            let result = request_data(&cli.handle, cli.session, &key, ("log", "get"), data, timeout).await;
-            cli.handle.shutdown();
-            return match result {
-                Ok((_, data)) => {
-                    let entries = match decode("log", "get", true, &data).typed {
-                        Ok(Payload::LogEntries(l)) => l.entries,
-                        _ => Vec::new(),
-                    };
-                    for e in &entries {
-                        println!("{}", entry_line(e));
-                    }
-                    ExitCode::SUCCESS
+            // A reply marked `truncated` holds the oldest entries only: ask again from the last ts + 1.
+            let mut from = from;
+            for _ in 0..MAX_LOG_PAGES {
+                let mut data = json!({"from": from, "to": to});
+                if let (Some(level), Some(obj)) = (&args.level, data.as_object_mut()) {
+                    obj.insert("level".into(), json!(level));
                 }
-                Err(code) => code,
-            };
+                let page = match request_data(&cli.handle, cli.session, &key, ("log", "get"), data, timeout).await {
+                    Ok((_, data)) => match decode("log", "get", true, &data).typed {
+                        Ok(Payload::LogEntries(l)) => l,
+                        _ => LogEntries { entries: Vec::new(), truncated: false },
+                    },
+                    Err(code) => {
+                        cli.handle.shutdown();
+                        return code;
+                    }
+                };
+                for e in &page.entries {
+                    println!("{}", entry_line(e));
+                }
+                match page.entries.last() {
+                    Some(last) if page.truncated => from = last.ts.saturating_add(1),
+                    _ => {
+                        cli.handle.shutdown();
+                        return ExitCode::SUCCESS;
+                    }
+                }
+            }
+            cli.handle.shutdown();
+            eprintln!("error: the gateway still had entries after {} pages; ask for a shorter period", MAX_LOG_PAGES);
+            return ExitCode::from(EXIT_LINK);
         }
         if let Some(level) = &args.level
             && let Err(code) = request_data(&cli.handle, cli.session, &key, ("log", "config"), json!({"level": level, "upload": true}), timeout).await

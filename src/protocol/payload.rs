@@ -491,6 +491,10 @@ pub struct LogEntry {
     pub msg: String,
 }
 
+/// `log/get` pages a master follows for one period at most, so a gateway that always says
+/// `truncated` cannot keep it asking.
+pub const MAX_LOG_PAGES: usize = 50;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogEntries {
     pub entries: Vec<LogEntry>,

@@ -26,6 +26,13 @@ pub fn format_utc(ms: i64) -> String {
     format!("{date} {} UTC", &time[..8])
 }
 
+/// Epoch ms as ISO 8601 to the second, `2024-05-01T12:00:03Z`: what a time field shows and
+/// `protocol::time::parse_time` reads back.
+pub fn format_iso(ms: i64) -> String {
+    let (date, time) = utc_parts(ms);
+    format!("{date}T{}Z", &time[..8])
+}
+
 /// Epoch ms to the millisecond, for message times: `2023-11-14 22:13:20.000 UTC`.
 pub fn format_utc_ms(ms: i64) -> String {
     let (date, time) = utc_parts(ms);

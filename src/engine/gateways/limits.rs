@@ -78,9 +78,47 @@ pub fn cap_value(value: serde_json::Value) -> (serde_json::Value, bool) {
     }
 }
 
+/// A reply's data for the request log: whole when small; else an object keeps its small members
+/// (a `truncated` flag, a count) and each large one becomes a note with its size, its number of
+/// items and the last item's `ts` (where a page of a paged reply ends), so the page that asked
+/// can still go on.
+pub fn cap_reply_data(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let size = serde_json::to_vec(&value).map_or(usize::MAX, |v| v.len());
+    if size <= MAX_VALUE_BYTES {
+        return value;
+    }
+    let Value::Object(members) = value else { return cap_value(value).0 };
+    let share = MAX_VALUE_BYTES / members.len().max(1);
+    let kept = members
+        .into_iter()
+        .map(|(key, member)| {
+            let bytes = serde_json::to_vec(&member).map_or(usize::MAX, |v| v.len());
+            if bytes <= share {
+                return (key, member);
+            }
+            let items = member.as_array().map(Vec::len);
+            let last_ts = member.as_array().and_then(|a| a.last()).and_then(|l| l.get("ts")).and_then(Value::as_i64);
+            (key, json!({"notKept": true, "bytes": bytes, "items": items, "lastTs": last_ts}))
+        })
+        .collect();
+    Value::Object(kept)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_paged_reply_keeps_its_flag_and_where_its_page_ended() {
+        let entries: Vec<_> = (0..400).map(|ts| serde_json::json!({"ts": ts, "level": "info", "module": "m", "msg": "x".repeat(100)})).collect();
+        let kept = cap_reply_data(serde_json::json!({"entries": entries, "truncated": true}));
+        assert_eq!(kept["truncated"], true);
+        assert_eq!((kept["entries"]["notKept"].clone(), kept["entries"]["items"].clone(), kept["entries"]["lastTs"].clone()), (serde_json::json!(true), serde_json::json!(400), serde_json::json!(399)));
+        assert!(serde_json::to_vec(&kept).unwrap().len() < MAX_VALUE_BYTES);
+        let small = serde_json::json!({"entries": [], "truncated": false});
+        assert_eq!(cap_reply_data(small.clone()), small);
+    }
 
     #[test]
     fn long_texts_and_values_are_cut() {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::limits::{MAX_ALARMS, MAX_METERS, MAX_PORTS, MAX_PROPERTIES, MAX_SUBS, Refused, cap_value, cut_text, valid_id};
+use super::limits::{MAX_ALARMS, MAX_METERS, MAX_PORTS, MAX_PROPERTIES, MAX_SUBS, Refused, cap_reply_data, cap_value, cut_text, valid_id};
 use crate::engine::requests::{RequestFailure, RequestOutcome};
 use crate::protocol::codes;
 use crate::protocol::ids::IdKind;
@@ -359,7 +359,7 @@ impl GatewayRecord {
         let (end, failed, data) = match &outcome.result {
             Ok(reply) => {
                 let failed = failed_items(&outcome.class, &outcome.action, &reply.data);
-                (RequestEnd::Replied { code: reply.code, name: reply.name, msg: reply.msg.clone() }, failed, cap_value(reply.data.clone()).0)
+                (RequestEnd::Replied { code: reply.code, name: reply.name, msg: reply.msg.clone() }, failed, cap_reply_data(reply.data.clone()))
             }
             Err(failure) => (RequestEnd::Failed(failure.clone()), Vec::new(), serde_json::Value::Null),
         };

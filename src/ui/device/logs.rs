@@ -1,18 +1,20 @@
 //! The device page's Logs tab (contract §6.11): the gateway's log entries as a table (from
-//! `log/report` and `log/get`, kept in the engine's gateway record), filtered by level and
-//! text; fetching a period with `log/get`; and the gateway's log settings with `log/config`.
+//! `log/report` and `log/get`, kept in the engine's gateway record), filtered by level, module
+//! and text, and exported as text; fetching a period with `log/get`, following its pages (a reply
+//! marked `truncated` holds the oldest entries only: ask again from the last `ts` + 1); and the
+//! gateway's log settings with `log/config`.
 
-use egui::{Button, ComboBox, Grid, RichText, TextEdit};
-use serde_json::json;
+use egui::{ComboBox, Grid, RichText, TextEdit};
+use serde_json::{Value, json};
 
 use super::tab::DeviceTab;
-use super::requests::request_outcome_ui;
-use super::transfers::session_of;
+use super::text_export::{ExportLabels, ExportState};
 use super::view::DeviceView;
-use crate::engine::RequestSpec;
-use crate::protocol::payload::LogEntry;
-use crate::protocol::time::now_ms;
+use crate::engine::gateways::{RequestEnd, RequestRecord};
+use crate::engine::{GatewayKey, RequestSpec};
+use crate::protocol::payload::{LogEntry, MAX_LOG_PAGES};
 use crate::ui::format::format_utc_ms;
+use crate::ui::forms::{find_request, outcome_ui, send_button_ui};
 use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};
 
@@ -23,22 +25,76 @@ pub const ROWS_SHOWN: usize = 500;
 /// The periods `log/get` can ask for: (catalogue key, length in ms).
 const PERIODS: [(&str, i64); 4] = [("Last 15 min", 15 * 60_000), ("Last hour", 3_600_000), ("Last 24 h", 86_400_000), ("Last 7 days", 7 * 86_400_000)];
 
+/// A `log/get` of a period under way or ended, page by page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetch {
+    pub to: i64,
+    pub level: Option<&'static str>,
+    /// The page asked for now.
+    pub pending: String,
+    pub pages: usize,
+    pub entries: usize,
+    /// How it ended: `None` while pages come.
+    pub ended: Option<FetchEnd>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchEnd {
+    /// The last page was not truncated.
+    Complete,
+    /// [`MAX_LOG_PAGES`] pages and the gateway still had more.
+    PageLimit,
+    /// A page failed (its outcome is shown).
+    Failed,
+}
+
+/// What a page's reply says of the next: entries on it, and where the next starts (`None`: the
+/// period is done).
+pub fn next_page(data: &Value) -> (usize, Option<i64>) {
+    let entries = &data["entries"];
+    // The request log keeps a large page as a note with its count and last ts.
+    let (count, last_ts) = match entries.as_array() {
+        Some(list) => (list.len(), list.last().and_then(|e| e["ts"].as_i64())),
+        None => (entries["items"].as_u64().unwrap_or(0) as usize, entries["lastTs"].as_i64()),
+    };
+    let truncated = data["truncated"].as_bool().unwrap_or(false);
+    (count, last_ts.filter(|_| truncated && count > 0).map(|ts| ts.saturating_add(1)))
+}
+
 /// The Logs tab of one gateway.
 #[derive(Debug)]
 pub struct LogsTab {
     /// Show entries at this level or more severe (an index into [`LEVELS`]).
     pub show_level: usize,
+    /// Only entries of this module.
+    pub module: Option<String>,
     pub filter: String,
     /// The period fetched with `log/get` (an index into `PERIODS`).
     pub period: usize,
-    /// What `log/config` sets.
+    /// Ask the gateway only for entries at `show_level` or above.
+    pub fetch_at_level: bool,
+    pub fetch: Option<Fetch>,
+    /// What `log/config` sets, and the id it was sent with.
     pub config_level: usize,
     pub config_upload: bool,
+    pub config_sent: Option<String>,
+    export: ExportState,
 }
 
 impl Default for LogsTab {
     fn default() -> Self {
-        LogsTab { show_level: 3, filter: String::new(), period: 1, config_level: 2, config_upload: true }
+        LogsTab {
+            show_level: 3,
+            module: None,
+            filter: String::new(),
+            period: 1,
+            fetch_at_level: false,
+            fetch: None,
+            config_level: 2,
+            config_upload: true,
+            config_sent: None,
+            export: ExportState::default(),
+        }
     }
 }
 
@@ -47,16 +103,30 @@ fn severity(level: &str) -> usize {
     LEVELS.iter().position(|l| l.eq_ignore_ascii_case(level)).unwrap_or(2)
 }
 
+/// One entry as a line of the text export: time, level, module, message, tab-separated.
+pub fn text_line(e: &LogEntry) -> String {
+    // A message's own line breaks and tabs would break the columns.
+    let msg = e.msg.replace(['\n', '\r', '\t'], " ");
+    format!("{}\t{}\t{}\t{msg}\n", format_utc_ms(e.ts), e.level, e.module)
+}
+
+fn page_request(page: &DeviceView, from: i64, to: i64, level: Option<&str>) -> RequestSpec {
+    let mut data = json!({"from": from, "to": to});
+    if let Some(level) = level {
+        data["level"] = json!(level);
+    }
+    RequestSpec::new(page.session, &page.key.pk, &page.key.dev, "log", "get", data).with_fresh_id()
+}
+
 impl LogsTab {
-    /// The entries shown: at or above the level, matching the filter, newest first, at most
-    /// [`ROWS_SHOWN`]; and how many matched in all.
+    /// The entries shown: at or above the level, of the module, matching the filter, newest
+    /// first, at most [`ROWS_SHOWN`]; and how many matched in all.
     pub fn visible<'a>(&self, entries: impl DoubleEndedIterator<Item = &'a LogEntry>) -> (Vec<&'a LogEntry>, usize) {
         let needle = self.filter.trim().to_lowercase();
         let mut matched = 0;
         let mut rows = Vec::new();
         for e in entries.rev() {
-            let text_ok = needle.is_empty() || e.msg.to_lowercase().contains(&needle) || e.module.to_lowercase().contains(&needle);
-            if severity(&e.level) <= self.show_level && text_ok {
+            if self.matches(e, &needle) {
                 matched += 1;
                 if rows.len() < ROWS_SHOWN {
                     rows.push(e);
@@ -64,6 +134,124 @@ impl LogsTab {
             }
         }
         (rows, matched)
+    }
+
+    /// True when `e` passes the level, module and text (`needle`, lowercased) filters.
+    fn matches(&self, e: &LogEntry, needle: &str) -> bool {
+        let text_ok = needle.is_empty() || e.msg.to_lowercase().contains(needle) || e.module.to_lowercase().contains(needle);
+        severity(&e.level) <= self.show_level && self.module.as_ref().is_none_or(|m| *m == e.module) && text_ok
+    }
+
+    /// Every entry that matches, oldest first, as the text export writes them.
+    pub fn export_text(&self, entries: &[LogEntry]) -> String {
+        let needle = self.filter.trim().to_lowercase();
+        entries.iter().filter(|e| self.matches(e, &needle)).map(text_line).collect()
+    }
+
+    /// Moves a fetch on when its page's reply is in: the next page, or the end.
+    fn advance(&mut self, page: &DeviceView, done: Option<&RequestRecord>, commands: &mut Vec<UiCommand>) {
+        let (Some(fetch), Some(done)) = (self.fetch.as_mut(), done) else { return };
+        if fetch.ended.is_some() || done.id != fetch.pending {
+            return;
+        }
+        let RequestEnd::Replied { code: 0, .. } = done.end else {
+            fetch.ended = Some(FetchEnd::Failed);
+            return;
+        };
+        let (count, next) = next_page(&done.data);
+        fetch.pages += 1;
+        fetch.entries += count;
+        match next {
+            None => fetch.ended = Some(FetchEnd::Complete),
+            Some(_) if fetch.pages >= MAX_LOG_PAGES => fetch.ended = Some(FetchEnd::PageLimit),
+            Some(from) => {
+                let spec = page_request(page, from, fetch.to, fetch.level);
+                fetch.pending = spec.id.clone().unwrap_or_default();
+                commands.push(UiCommand::Request(spec));
+            }
+        }
+    }
+
+    fn fetch_ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
+        let key = &page.key;
+        ui.horizontal_wrapped(|ui| {
+            ComboBox::new(("log_period", key), ctx.tr("Period")).selected_text(ctx.tr(PERIODS[self.period].0)).show_ui(ui, |ui| {
+                for (i, (name, _)) in PERIODS.iter().enumerate() {
+                    ui.selectable_value(&mut self.period, i, ctx.tr(name));
+                }
+            });
+            ui.checkbox(&mut self.fetch_at_level, ctx.tr("Only the level shown")).on_hover_text(ctx.tr("Send the level filter with log/get"));
+            let busy = self.fetch.as_ref().is_some_and(|f| f.ended.is_none());
+            if send_button_ui(ui, ctx, page.session, "Fetch logs") && !busy {
+                let to = ctx.now_ms;
+                let level = self.fetch_at_level.then_some(LEVELS[self.show_level]);
+                let spec = page_request(page, to - PERIODS[self.period].1, to, level);
+                self.fetch = Some(Fetch { to, level, pending: spec.id.clone().unwrap_or_default(), pages: 0, entries: 0, ended: None });
+                commands.push(UiCommand::Request(spec));
+            }
+        });
+        let Some(fetch) = &self.fetch else { return };
+        let done = find_request(ctx, key, &fetch.pending);
+        let counts = [("pages", fetch.pages.to_string()), ("entries", fetch.entries.to_string())];
+        let counts: Vec<(&str, &str)> = counts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        match fetch.ended {
+            None => {
+                outcome_ui(ui, ctx, Some(&fetch.pending), None);
+                if fetch.pages > 0 {
+                    ui.weak(fill(ctx.tr("{entries} entries in {pages} pages so far"), &counts));
+                }
+            }
+            Some(FetchEnd::Complete) => {
+                ui.label(fill(ctx.tr("Fetched {entries} entries in {pages} pages."), &counts));
+            }
+            Some(FetchEnd::PageLimit) => {
+                ui.colored_label(ui.visuals().warn_fg_color, fill(ctx.tr("Stopped after {pages} pages ({entries} entries): the gateway has more; fetch a shorter period."), &counts));
+            }
+            Some(FetchEnd::Failed) => outcome_ui(ui, ctx, Some(&fetch.pending), done.as_ref()),
+        }
+        self.advance(page, done.as_ref(), commands);
+    }
+
+    fn config_ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
+        let key = &page.key;
+        ui.horizontal_wrapped(|ui| {
+            ComboBox::new(("log_config_level", key), ctx.tr("Gateway log level")).selected_text(LEVELS[self.config_level]).show_ui(ui, |ui| {
+                for (i, level) in LEVELS.iter().enumerate() {
+                    ui.selectable_value(&mut self.config_level, i, *level);
+                }
+            });
+            ui.checkbox(&mut self.config_upload, ctx.tr("Upload as log/report"));
+            if send_button_ui(ui, ctx, page.session, "Apply") {
+                let data = json!({"level": LEVELS[self.config_level], "upload": self.config_upload});
+                let spec = RequestSpec::new(page.session, &key.pk, &key.dev, "log", "config", data).with_fresh_id();
+                self.config_sent = spec.id.clone();
+                commands.push(UiCommand::Request(spec));
+            }
+        });
+        let done = self.config_sent.as_deref().and_then(|id| find_request(ctx, key, id));
+        outcome_ui(ui, ctx, self.config_sent.as_deref(), done.as_ref());
+    }
+
+    fn filters_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, key: &GatewayKey, entries: &[LogEntry]) {
+        let mut modules: Vec<&str> = entries.iter().map(|e| e.module.as_str()).collect();
+        modules.sort_unstable();
+        modules.dedup();
+        ui.horizontal_wrapped(|ui| {
+            ComboBox::new(("log_show_level", key), ctx.tr("Level")).selected_text(LEVELS[self.show_level]).show_ui(ui, |ui| {
+                for (i, level) in LEVELS.iter().enumerate() {
+                    ui.selectable_value(&mut self.show_level, i, *level);
+                }
+            });
+            let all = ctx.tr("All modules");
+            ComboBox::new(("log_module", key), ctx.tr("Module")).selected_text(self.module.as_deref().unwrap_or(all)).show_ui(ui, |ui| {
+                ui.selectable_value(&mut self.module, None, all);
+                for m in modules {
+                    ui.selectable_value(&mut self.module, Some(m.to_owned()), m);
+                }
+            });
+            ui.add(TextEdit::singleline(&mut self.filter).hint_text(ctx.tr("Filter: module or message")).desired_width(220.0))
+                .accessible_name(ctx.tr("Filter log entries"));
+        });
     }
 }
 
@@ -78,60 +266,29 @@ impl DeviceTab for LogsTab {
 
     fn ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
         let key = &page.key;
-        let (usable, _) = session_of(ctx, page.session);
-        let closed = ctx.tr("The session this gateway was seen on is closed.");
         // Copied out so the engine's lock is not held while drawing.
-        let (entries, last_request) = match ctx.state.gateways().get(key) {
-            Some(g) => (g.logs.iter().cloned().collect::<Vec<_>>(), g.requests.iter().rev().find(|r| r.class == "log").cloned()),
-            None => (Vec::new(), None),
-        };
-
-        ui.horizontal_wrapped(|ui| {
-            ComboBox::from_id_salt(("log_period", key)).selected_text(ctx.tr(PERIODS[self.period].0)).show_ui(ui, |ui| {
-                for (i, (name, _)) in PERIODS.iter().enumerate() {
-                    ui.selectable_value(&mut self.period, i, ctx.tr(name));
-                }
-            });
-            let fetch = ui.add_enabled(usable, Button::new(ctx.tr("Fetch logs"))).on_hover_text(ctx.tr("Ask the gateway for log/get")).on_disabled_hover_text(closed);
-            if fetch.clicked() {
-                let to = now_ms();
-                let data = json!({"from": to - PERIODS[self.period].1, "to": to});
-                commands.push(UiCommand::Request(RequestSpec::new(page.session, &key.pk, &key.dev, "log", "get", data)));
-            }
-            ui.separator();
-            ui.label(ctx.tr("Gateway log level"));
-            ComboBox::from_id_salt(("log_config_level", key)).selected_text(LEVELS[self.config_level]).show_ui(ui, |ui| {
-                for (i, level) in LEVELS.iter().enumerate() {
-                    ui.selectable_value(&mut self.config_level, i, *level);
-                }
-            });
-            ui.checkbox(&mut self.config_upload, ctx.tr("Upload as log/report"));
-            let apply = ui.add_enabled(usable, Button::new(ctx.tr("Apply"))).on_hover_text(ctx.tr("Send log/config to the gateway")).on_disabled_hover_text(closed);
-            if apply.clicked() {
-                let data = json!({"level": LEVELS[self.config_level], "upload": self.config_upload});
-                commands.push(UiCommand::Request(RequestSpec::new(page.session, &key.pk, &key.dev, "log", "config", data)));
-            }
-        });
-        if let Some(r) = &last_request {
-            request_outcome_ui(ui, ctx, r);
-        }
+        let entries: Vec<LogEntry> = ctx.state.gateways().get(key).map(|g| g.logs.iter().cloned().collect()).unwrap_or_default();
+        self.fetch_ui(ui, page, ctx, commands);
+        self.config_ui(ui, page, ctx, commands);
         ui.separator();
 
-        ui.horizontal_wrapped(|ui| {
-            ui.label(ctx.tr("Show"));
-            ComboBox::from_id_salt(("log_show_level", key)).selected_text(LEVELS[self.show_level]).show_ui(ui, |ui| {
-                for (i, level) in LEVELS.iter().enumerate() {
-                    ui.selectable_value(&mut self.show_level, i, *level);
-                }
-            });
-            ui.add(TextEdit::singleline(&mut self.filter).hint_text(ctx.tr("Filter: module or message")).desired_width(220.0))
-                .accessible_name(ctx.tr("Filter log entries"));
-        });
+        self.filters_ui(ui, ctx, key, &entries);
         let (rows, matched) = self.visible(entries.iter());
         ui.weak(fill(
             ctx.tr("{shown} of {matched} matching, {total} entries kept"),
             &[("shown", &rows.len().to_string()), ("matched", &matched.to_string()), ("total", &entries.len().to_string())],
         ));
+        let labels = ExportLabels {
+            hint: "Path of the export (.log)",
+            button: "Export as text",
+            hover: "Writes the entries that match, oldest first, one a line: time, level, module, message.",
+            written: "{n} log entries written to {path}",
+        };
+        // The export takes every match, not just the rows drawn.
+        let mut export = std::mem::take(&mut self.export);
+        let this = &*self;
+        export.ui(ui, ctx, labels, matched, || this.export_text(&entries));
+        self.export = export;
         if entries.is_empty() {
             ui.weak(ctx.tr("No log entry yet: the gateway sends them as log/report, or use Fetch logs."));
             return;
@@ -157,7 +314,6 @@ impl DeviceTab for LogsTab {
     }
 }
 
-/// How the last request of this tab ended: the code and its name, the latency, when.
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +347,32 @@ mod tests {
         assert_eq!(rows.len(), ROWS_SHOWN);
         assert_eq!(matched, ROWS_SHOWN + 20);
         assert_eq!(rows[0].ts, ROWS_SHOWN as i64 + 19);
+    }
+
+    #[test]
+    fn the_module_filter_and_the_text_export_take_every_match_oldest_first() {
+        let entries = [entry(1, "info", "modbus", "poll\tline\none"), entry(2, "error", "ota", "bad image"), entry(3, "warn", "modbus", "slow")];
+        let mut tab = LogsTab { module: Some("modbus".into()), ..LogsTab::default() };
+        let (rows, matched) = tab.visible(entries.iter());
+        assert_eq!((rows.iter().map(|e| e.ts).collect::<Vec<_>>(), matched), (vec![3, 1], 2));
+        let text = tab.export_text(&entries);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0], format!("{}\tinfo\tmodbus\tpoll line one", format_utc_ms(1)), "a message's own breaks do not break the columns");
+        assert!(lines[1].ends_with("\twarn\tmodbus\tslow"));
+        tab.module = None;
+        tab.show_level = severity("error");
+        assert_eq!(tab.export_text(&entries).lines().count(), 1);
+    }
+
+    #[test]
+    fn a_truncated_page_says_where_the_next_starts_and_a_last_one_ends_the_fetch() {
+        let page = json!({"entries": [{"ts": 5, "level": "info", "module": "m", "msg": "a"}, {"ts": 9, "level": "info", "module": "m", "msg": "b"}], "truncated": true});
+        assert_eq!(next_page(&page), (2, Some(10)));
+        assert_eq!(next_page(&json!({"entries": [{"ts": 9}]})), (1, None));
+        // A page too large to keep whole in the request log is a note with its count and end.
+        assert_eq!(next_page(&json!({"entries": {"notKept": true, "items": 300, "lastTs": 77}, "truncated": true})), (300, Some(78)));
+        // An empty page that says truncated cannot loop.
+        assert_eq!(next_page(&json!({"entries": [], "truncated": true})), (0, None));
     }
 }

@@ -17,6 +17,7 @@ pub mod alarms;
 pub mod commands;
 pub mod files;
 pub mod firmware;
+pub mod history;
 pub mod local_file;
 pub mod logs;
 pub mod messages;
@@ -29,6 +30,7 @@ pub mod properties;
 pub mod requests;
 mod requests_export;
 mod tab;
+mod text_export;
 pub mod time;
 pub mod transfers;
 pub mod view;
@@ -47,6 +49,7 @@ fn all_tabs() -> Vec<Box<dyn DeviceTab>> {
         Box::new(firmware::FirmwareTab::default()),
         Box::new(files::FilesTab::default()),
         Box::new(alarms::AlarmsTab::default()),
+        Box::new(history::HistoryTab::default()),
         Box::new(logs::LogsTab::default()),
         Box::new(messages::MessagesTab::default()),
         Box::new(meters::MetersTab::default()),

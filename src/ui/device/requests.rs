@@ -7,7 +7,8 @@
 use egui::{ComboBox, Grid, RichText, TextEdit};
 
 use super::outcome_kind::OutcomeKind;
-use super::requests_export::ExportState;
+use super::requests_export::json_lines;
+use super::text_export::{ExportLabels, ExportState};
 use super::tab::DeviceTab;
 use super::view::DeviceView;
 use crate::engine::gateways::{RequestEnd, RequestRecord};
@@ -78,7 +79,13 @@ impl DeviceTab for RequestsTab {
         self.filters_ui(ui, ctx, &requests);
         let rows = self.visible(requests.iter());
         ui.weak(fill(ctx.tr("{shown} of {total} requests"), &[("shown", &rows.len().to_string()), ("total", &requests.len().to_string())]));
-        self.export.ui(ui, ctx, &page.key, &rows);
+        let labels = ExportLabels {
+            hint: "Path of the export (.jsonl)",
+            button: "Export JSON lines",
+            hover: "Writes the requests shown, one JSON object a line.",
+            written: "{n} requests written to {path}",
+        };
+        self.export.ui(ui, ctx, labels, rows.len(), || json_lines(&page.key, rows.iter().copied()));
         if rows.is_empty() {
             ui.weak(ctx.tr("No request sent to this gateway yet."));
             return;
