@@ -136,3 +136,20 @@ fn a_log_fetch_follows_the_pages_and_the_entries_filter_and_export_as_text() {
     assert_eq!((fields[1], fields[2]), ("info", "message"));
     assert!(fields[3].starts_with("note: 00042 zzz"), "{text}");
 }
+
+#[test]
+fn on_a_read_only_session_the_page_says_so_and_nothing_leaves_it() {
+    let (mut harness, bench) = start("GW-HIST-RO", |_| {});
+    open_tab(&mut harness, &bench.key(), "History");
+    harness.state_mut().sessions.get_mut(&1).unwrap().read_only = true;
+    harness.run_steps(2);
+    assert!(harness.query_by_label("read-only").is_some(), "the page header marks the session");
+    assert!(has_text(&harness, "Read-only session: nothing is sent."));
+    harness.get_by_role_and_label(Role::Button, "Recall").click();
+    harness.run_steps(2);
+    open_tab(&mut harness, &bench.key(), "Logs");
+    harness.get_by_role_and_label(Role::Button, "Fetch logs").click();
+    harness.get_by_role_and_label(Role::Button, "Apply").click();
+    harness.run_steps(2);
+    assert!(take_requests(&mut harness).is_empty(), "nothing sent on a read-only session");
+}

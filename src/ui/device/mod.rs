@@ -107,6 +107,11 @@ impl DevicePage {
             if let Some(name) = &view.product_name {
                 ui.weak(name);
             }
+            // A live site's session: said once at the top, not only on each form.
+            if ctx.sessions.get(&view.session).is_some_and(|s| s.read_only) {
+                ui.colored_label(ui.visuals().warn_fg_color, RichText::new(ctx.tr("read-only")).strong())
+                    .on_hover_text(ctx.tr("Read-only session: nothing is sent from this page."));
+            }
         });
         ui.horizontal(|ui| {
             for (i, tab) in self.tabs.iter().enumerate() {

@@ -20,7 +20,6 @@ pub const ZH: &[(&str, &str)] = &[
     ("Message", "内容"),
     ("Requests", "请求记录"),
     ("Filter: class/action", "筛选：类别/动作"),
-    ("Failures only", "仅显示失败"),
     ("{shown} of {total} requests", "显示 {shown} / 共 {total} 条请求"),
     ("No request sent to this gateway yet.", "尚未向该网关发送请求。"),
     ("Outcome", "结果"),
@@ -37,6 +36,7 @@ pub const ZH: &[(&str, &str)] = &[
     ("Export as text", "导出为文本"),
     ("Writes the entries that match, oldest first, one a line: time, level, module, message.", "按时间先后写出匹配的条目，每行一条：时间、级别、模块、消息。"),
     ("{n} log entries written to {path}", "已将 {n} 条日志写入 {path}"),
+    ("Read-only session: nothing is sent from this page.", "只读会话：本页不发送任何内容。"),
     // History
     ("From", "从"),
     ("To", "到"),
