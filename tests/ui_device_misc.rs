@@ -2,88 +2,24 @@
 //! egui_kittest, fed by a real engine: the embedded broker and the simulator serving the
 //! built-in energy gateway. The commands the tabs push are checked, then carried out.
 
-use std::time::{Duration, Instant};
+mod device_bench;
 
-use cems_workbench::engine::{Engine, EngineConfig, EngineHandle, GatewayKey, RequestSpec};
-use cems_workbench::protocol::model::{Lang, ModelSet};
-use cems_workbench::protocol::time::now_ms;
-use cems_workbench::protocol::topic::TopicProfile;
-use cems_workbench::sim::{self, SimConfig, SimHandle};
-use cems_workbench::transport::broker::{BrokerConfig, EmbeddedBroker};
-use cems_workbench::transport::mqtt::MqttConfig;
-use cems_workbench::transport::{LinkConfig, LinkEvent, LinkHandle, LinkKind, LinkState, Message, spawn_link};
-use cems_workbench::ui::device::DevicePage;
-use cems_workbench::ui::{SessionView, Sessions, UiCommand, ViewContext};
-use egui::accesskit::Role;
+use cems_workbench::engine::{GatewayKey, RequestSpec};
+use cems_workbench::transport::Message;
+use cems_workbench::ui::UiCommand;
+use device_bench::{Bench, PK, State, has_text, raw_link, run_until, type_into};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use serde_json::{Value, json};
 
-const PK: &str = "PK-GW-01";
 const DEV: &str = "GW-MISC";
-
-struct State {
-    page: DevicePage,
-    commands: Vec<UiCommand>,
-    sessions: Sessions,
-    engine: EngineHandle,
-    models: ModelSet,
-    profile: TopicProfile,
-}
-
-struct Bench {
-    _sim: SimHandle,
-    _broker: EmbeddedBroker,
-    _files: tempfile::TempDir,
-    url: String,
-    rt: tokio::runtime::Runtime,
-}
 
 fn key() -> GatewayKey {
     GatewayKey { pk: PK.into(), dev: DEV.into() }
 }
 
 fn start() -> (Harness<'static, State>, Bench) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().worker_threads(2).build().expect("runtime");
-    let broker = rt.block_on(EmbeddedBroker::start(BrokerConfig::ephemeral())).expect("broker");
-    let url = broker.url();
-    let files = tempfile::tempdir().expect("tempdir");
-    let (engine, sim) = {
-        let _entered = rt.enter();
-        let (engine, _events) = Engine::spawn_with(EngineConfig::default(), || {}).expect("engine");
-        engine.connect(LinkConfig::Mqtt(MqttConfig::new(url.clone(), "wb-ui-misc")), engine.default_session_options("lab")).expect("connect");
-        let mut config = SimConfig::new(ModelSet::builtin(), PK, DEV, LinkConfig::Mqtt(MqttConfig::new(url.clone(), "x")), files.path().to_path_buf());
-        config.report_period_ms = Some(200);
-        (engine, sim::spawn(config).expect("simulator"))
-    };
-    let mut sessions = Sessions::new();
-    sessions.insert(1, SessionView { id: 1, label: "lab".into(), target: url.clone(), kind: LinkKind::Mqtt, state: LinkState::Up, attempts: 1, frames_dropped: 0, profile: None, read_only: false });
-    let state = State { page: DevicePage::new(key()), commands: Vec::new(), sessions, engine, models: ModelSet::builtin(), profile: TopicProfile::builtin() };
-    let harness = Harness::builder().with_size(egui::vec2(1100.0, 1600.0)).with_context_setup(cems_workbench::ui::fonts::install).build_ui_state(
-        |ui, s: &mut State| {
-            let ctx = ViewContext { lang: Lang::En, state: &s.engine.state, sessions: &s.sessions, models: &s.models, profile: &s.profile, now_ms: now_ms() };
-            s.page.ui(ui, &ctx, &mut s.commands);
-        },
-        state,
-    );
-    (harness, Bench { _sim: sim, _broker: broker, _files: files, url, rt })
-}
-
-fn run_until(harness: &mut Harness<'static, State>, what: &str, done: impl Fn(&Harness<'static, State>) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        harness.run_steps(2);
-        if done(harness) {
-            harness.run_steps(2);
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(30));
-    }
-}
-
-fn has_text(harness: &Harness<'static, State>, part: &str) -> bool {
-    harness.query_all_by_label_contains(part).next().is_some()
+    device_bench::start(DEV, |_| {})
 }
 
 fn online(h: &Harness<'static, State>) -> bool {
@@ -91,33 +27,7 @@ fn online(h: &Harness<'static, State>) -> bool {
 }
 
 fn open_tab(harness: &mut Harness<'static, State>, title: &str) {
-    harness.get_by_role_and_label(Role::Button, title).click();
-    harness.run_steps(2);
-}
-
-fn type_into(harness: &mut Harness<'static, State>, label: &str, text: &str) {
-    harness.get_by_label(label).click();
-    harness.run();
-    harness.get_by_label(label).type_text(text);
-    harness.run();
-}
-
-/// A second client speaking for the gateway (the broker has no ACL here).
-fn raw_link(bench: &Bench) -> LinkHandle {
-    let _entered = bench.rt.enter();
-    let (link, mut events) = spawn_link(LinkConfig::Mqtt(MqttConfig::new(bench.url.clone(), "gw-raw")));
-    bench.rt.block_on(async {
-        loop {
-            match tokio::time::timeout(Duration::from_secs(5), events.recv()).await {
-                Ok(Some(LinkEvent::State(LinkState::Up))) => break,
-                Ok(Some(_)) => {}
-                other => panic!("the raw link did not connect: {other:?}"),
-            }
-        }
-    });
-    // Keep draining its events so the link never waits on us.
-    bench.rt.spawn(async move { while events.recv().await.is_some() {} });
-    link
+    device_bench::open_tab(harness, &key(), title);
 }
 
 fn publishes(commands: &[UiCommand]) -> Vec<(u32, Message)> {
@@ -144,7 +54,7 @@ fn requests(commands: &[UiCommand]) -> Vec<RequestSpec> {
 fn messages_tab_lists_message_up_and_sends_message_down_unless_read_only() {
     let (mut harness, bench) = start();
     run_until(&mut harness, "the gateway online", online);
-    let link = raw_link(&bench);
+    let link = raw_link(&bench, "gw-raw");
     let up = json!({"id": "mu-1", "ts": 1, "ver": "1.0", "data": {"type": "vendor.note", "content": {"text": "door opened"}}});
     link.publish(Message::new(format!("cems/v1/{PK}/{DEV}/up/message/up"), serde_json::to_vec(&up).unwrap(), 0, false)).unwrap();
     open_tab(&mut harness, "Messages");

@@ -8,9 +8,8 @@ mod device_bench;
 use std::time::Duration;
 
 use cems_workbench::protocol::time::now_ms;
-use cems_workbench::transport::mqtt::MqttConfig;
-use cems_workbench::transport::{LinkConfig, LinkEvent, LinkState, Message, spawn_link};
-use device_bench::{Bench, PK, has_text, open_tab, replace_text, run_until, serve_until, start, take_requests};
+use cems_workbench::transport::Message;
+use device_bench::{Bench, PK, has_text, open_tab, raw_link, replace_text, run_until, serve_until, start, take_requests};
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use serde_json::json;
@@ -82,23 +81,12 @@ fn a_period_typed_wrong_or_backwards_never_leaves_the_form() {
 /// Fills the simulator's log past one reply (256 KiB): each `message/down` it receives is
 /// logged as an excerpt of up to 512 characters.
 fn fill_the_gateway_log(bench: &Bench, messages: usize) {
-    let _entered = bench.rt.enter();
-    let (link, mut events) = spawn_link(LinkConfig::Mqtt(MqttConfig::new(bench.url.clone(), "gw-filler")));
-    bench.rt.block_on(async {
-        loop {
-            match tokio::time::timeout(Duration::from_secs(5), events.recv()).await {
-                Ok(Some(LinkEvent::State(LinkState::Up))) => break,
-                Ok(Some(_)) => {}
-                other => panic!("the filler did not connect: {other:?}"),
-            }
-        }
-    });
+    let link = raw_link(bench, "gw-filler");
     let topic = format!("cems/v1/{PK}/{}/down/message/down", bench.dev);
     for i in 0..messages {
         let payload = json!({"id": format!("fill-{i}"), "ts": now_ms(), "ver": "1.0", "data": {"type": "note", "content": format!("{i:05} {}", "z".repeat(600))}});
         link.publish(Message::new(topic.clone(), payload.to_string(), 1, false)).expect("publish");
     }
-    bench.rt.spawn(async move { while events.recv().await.is_some() {} });
 }
 
 #[test]

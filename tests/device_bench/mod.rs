@@ -12,7 +12,7 @@ use cems_workbench::protocol::topic::TopicProfile;
 use cems_workbench::sim::{self, SimConfig, SimHandle};
 use cems_workbench::transport::broker::{BrokerConfig, EmbeddedBroker};
 use cems_workbench::transport::mqtt::MqttConfig;
-use cems_workbench::transport::{LinkConfig, LinkKind, LinkState};
+use cems_workbench::transport::{LinkConfig, LinkEvent, LinkHandle, LinkKind, LinkState, spawn_link};
 use cems_workbench::ui::device::DevicePage;
 use cems_workbench::ui::{SessionView, Sessions, UiCommand, ViewContext};
 use egui::accesskit::Role;
@@ -145,4 +145,30 @@ pub fn serve_until(harness: &mut Harness<'static, State>, bench: &Bench, what: &
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(30));
     }
+}
+
+/// Types `text` into the field labelled `label` (appending to what it holds).
+pub fn type_into(harness: &mut Harness<'static, State>, label: &str, text: &str) {
+    harness.get_by_label(label).click();
+    harness.run();
+    harness.get_by_label(label).type_text(text);
+    harness.run();
+}
+
+/// A second client on the broker, speaking for the gateway or for another master (the broker
+/// has no ACL here); its events are drained so it never waits on the test.
+pub fn raw_link(bench: &Bench, client_id: &str) -> LinkHandle {
+    let _entered = bench.rt.enter();
+    let (link, mut events) = spawn_link(LinkConfig::Mqtt(MqttConfig::new(bench.url.clone(), client_id)));
+    bench.rt.block_on(async {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), events.recv()).await {
+                Ok(Some(LinkEvent::State(LinkState::Up))) => break,
+                Ok(Some(_)) => {}
+                other => panic!("the raw link {client_id} did not connect: {other:?}"),
+            }
+        }
+    });
+    bench.rt.spawn(async move { while events.recv().await.is_some() {} });
+    link
 }
