@@ -44,10 +44,16 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr (stdout carries JSON); `RUST_LOG` overrides the default level. The embedded
-/// broker's own chatter is kept to errors.
+/// broker's own chatter is kept to errors, and its harmless stale-connection line to a count.
 fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rumqttd=error,rumqttc=error"));
     // A second init keeps the first subscriber.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(cems_workbench::transport::broker::noise::BrokerNoise)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .try_init();
 }

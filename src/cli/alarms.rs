@@ -1,9 +1,10 @@
 //! `alarms`: the gateway's alarms as one JSON array, raise and clear paired into one object each,
-//! with `"ack"`: `us` (our acknowledgement seen back), `other` (another master's), `sent` (ours,
-//! not seen back yet), `none`, `unknown` (from `alarm/get`, no report seen). It asks `alarm/get`
-//! for the active alarms, then listens `--listen-secs` for reports and acknowledgements on the
-//! gateway's downlink. With `--ack` it acknowledges reports as the master would. Exit codes as
-//! `call`.
+//! with `"ack"` of the report that carried it (an `alarm/report`, or the `history/report` batch
+//! an alarm stored offline came in): `us` (our acknowledgement seen back), `other` (another
+//! master's), `sent` (ours, not seen back yet), `none`, `unknown` (from `alarm/get`, no report
+//! seen). It asks `alarm/get` for the active alarms, then listens `--listen-secs` for reports
+//! and acknowledgements on the gateway's downlink. With `--ack` it acknowledges reports as the
+//! master would. Exit codes as `call`.
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -428,7 +428,7 @@ impl EngineCore {
         // Our own downlinks and other masters' come back when watching `cems/v1/#`: stored, no more.
         if topic.dir == Dir::Up {
             self.handle_uplink(session, &topic, &message.payload, received_ms);
-        } else if topic.reply && topic.class == "alarm" && topic.action == "report" {
+        } else if topic.reply && topic.action == "report" && matches!(topic.class.as_str(), "alarm" | "history") {
             self.alarm_ack_seen(&topic, &message.payload);
         }
         self.forward(session, received_ms, message);
@@ -521,10 +521,15 @@ impl EngineCore {
         self.changed_gateways.insert(key.clone());
     }
 
-    /// A reply to a gateway's `alarm/report` seen on its downlink: ours coming back, or another
-    /// master's (the window subscribes to these replies for this).
+    /// A reply to a gateway's `alarm/report` or `history/report` (whose alarms are acknowledged
+    /// with their batch) seen on its downlink: ours coming back, or another master's (the window
+    /// subscribes to these replies for this).
     fn alarm_ack_seen(&mut self, topic: &CemsTopic, payload: &[u8]) {
         let Ok(Envelope::Reply(reply)) = parse_envelope(payload) else { return };
+        // A refusal acknowledges nothing: the gateway keeps the report and sends it again (§5).
+        if reply.code != codes::OK {
+            return;
+        }
         let key = GatewayKey { pk: topic.pk.clone(), dev: topic.dev.clone() };
         self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).alarm_ack_seen(&key, &reply.id);
         self.changed_gateways.insert(key);
@@ -588,9 +593,8 @@ impl EngineCore {
         let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
         let known = gateways.apply_on(key, typed, session, now);
         if let Some(alarms) = alarms {
-            // Only an `alarm/report` is acknowledged by its own id on `alarm/report/reply`.
-            let report_id = (topic.class == "alarm").then_some(request.id.as_str());
-            gateways.note_alarms(key, &alarms, report_id, acked, now);
+            // Both reports are acknowledged by their own id: the alarms of a batch with the batch.
+            gateways.note_alarms(key, &alarms, Some(request.id.as_str()), acked, now);
         }
         drop(gateways);
         if known {

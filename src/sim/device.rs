@@ -233,6 +233,22 @@ mod tests {
     }
 
     #[test]
+    fn a_short_forced_excursion_raises_at_once_and_clears_when_it_ends() {
+        // The walk's pull alone needs seconds to reach the threshold: a forced one must not wait.
+        let (mut dev, mut rng) = meter();
+        let mut seq = 0;
+        dev.tick(0, Some(200), 60_000, true, &mut rng, &mut seq);
+        let ua = dev.points.iter().position(|p| p.pid == "Ua").unwrap();
+        assert!(dev.points[ua].force_excursion(true, 0, 1_500));
+        let events: Vec<Alarm> = (1..20)
+            .flat_map(|i| dev.tick(i * 200, Some(200), 60_000, false, &mut rng, &mut seq).alarms)
+            .filter(|a| a.pid.as_deref() == Some("Ua"))
+            .collect();
+        let timeline: Vec<(AlarmState, i64)> = events.iter().map(|a| (a.state, a.ts)).collect();
+        assert_eq!(timeline, [(AlarmState::Raised, 200), (AlarmState::Cleared, 1_600)]);
+    }
+
+    #[test]
     fn meters_grow_and_report_on_their_period() {
         let (mut dev, mut rng) = meter();
         let mut seq = 0;

@@ -24,6 +24,9 @@ const MAX_STEP_SECS: f64 = 60.0;
 struct Excursion {
     target: f64,
     until_ms: i64,
+    /// Asked for from outside: held at `target` from the first step and back at nominal when
+    /// it ends, so it lasts as long as asked (the walk's pull would take seconds to get there).
+    forced: bool,
 }
 
 /// How a point's value evolves.
@@ -110,20 +113,25 @@ impl PointSim {
         let new_value = match &mut self.behaviour {
             Behaviour::Walk { lo, hi, nominal, thresholds, deadband, excursion } => {
                 let current = self.value.as_f64().unwrap_or(*nominal);
-                if excursion.as_ref().is_some_and(|e| now_ms >= e.until_ms) {
-                    *excursion = None;
+                let ended = excursion.take_if(|e| now_ms >= e.until_ms);
+                match (ended, excursion.as_ref()) {
+                    // A forced excursion ends as sharply as it began.
+                    (Some(e), _) if e.forced => Some(PointV::Number(round_to(*nominal, resolution))),
+                    (_, Some(e)) if e.forced => Some(PointV::Number(round_to(e.target, resolution))),
+                    _ => {
+                        if excursion.is_none() && rng.random_bool(probability(dt_secs, EXCURSION_EVERY_SECS)) {
+                            *excursion = plan_excursion(*lo, *hi, *thresholds, *deadband, now_ms, period_ms, rng);
+                        }
+                        let (target, pull_per_s) = match excursion {
+                            Some(e) => (e.target, 0.3),
+                            None => (*nominal, 0.05),
+                        };
+                        let sigma = (*hi - *lo) * 0.004;
+                        let pull = 1.0 - (-pull_per_s * dt_secs).exp();
+                        let next = current + (target - current) * pull + sigma * dt_secs.sqrt() * gaussian(rng);
+                        Some(PointV::Number(round_to(next.clamp(*lo, *hi), resolution)))
+                    }
                 }
-                if excursion.is_none() && rng.random_bool(probability(dt_secs, EXCURSION_EVERY_SECS)) {
-                    *excursion = plan_excursion(*lo, *hi, *thresholds, *deadband, now_ms, period_ms, rng);
-                }
-                let (target, pull_per_s) = match excursion {
-                    Some(e) => (e.target, 0.3),
-                    None => (*nominal, 0.05),
-                };
-                let sigma = (*hi - *lo) * 0.004;
-                let pull = 1.0 - (-pull_per_s * dt_secs).exp();
-                let next = current + (target - current) * pull + sigma * dt_secs.sqrt() * gaussian(rng);
-                Some(PointV::Number(round_to(next.clamp(*lo, *hi), resolution)))
             }
             Behaviour::Counter { acc, rate_per_s, exact, max } => {
                 let growth = if *exact { dt_secs } else { *rate_per_s * dt_secs * rng.random_range(0.5..1.5) };
@@ -166,7 +174,8 @@ impl PointSim {
         self.ts = now_ms;
     }
 
-    /// Forces an excursion past the upper (`true`) or lower threshold, for tests and demos.
+    /// Forces an excursion past the upper (`true`) or lower threshold for `duration_ms`, for tests
+    /// and demos: the value is past it from the next sample and back at nominal after.
     pub fn force_excursion(&mut self, upper: bool, now_ms: i64, duration_ms: i64) -> bool {
         let Behaviour::Walk { lo, hi, thresholds, deadband, excursion, .. } = &mut self.behaviour else {
             return false;
@@ -175,7 +184,7 @@ impl PointSim {
         let Some(target) = limit.and_then(|t| excursion_target(*lo, *hi, t, *deadband, upper)) else {
             return false;
         };
-        *excursion = Some(Excursion { target, until_ms: now_ms + duration_ms });
+        *excursion = Some(Excursion { target, until_ms: now_ms.saturating_add(duration_ms), forced: true });
         true
     }
 }
@@ -203,7 +212,7 @@ fn plan_excursion(lo: f64, hi: f64, thresholds: (Option<f64>, Option<f64>), dead
     // Long enough for a few reports to see it, short enough to clear within a demo.
     let min_ms = i64::try_from(period_ms.saturating_mul(3)).unwrap_or(i64::MAX);
     let duration_ms = rng.random_range(20_000..60_000).max(min_ms);
-    Some(Excursion { target, until_ms: now_ms.saturating_add(duration_ms) })
+    Some(Excursion { target, until_ms: now_ms.saturating_add(duration_ms), forced: false })
 }
 
 /// A value clearly past `threshold`, inside `[lo, hi]`; `None` when the range leaves no room.

@@ -48,6 +48,7 @@ mod devices;
 mod door;
 mod entry;
 mod ledger;
+pub mod noise;
 mod relay;
 mod rumqttd;
 mod tls;
@@ -288,12 +289,17 @@ async fn refuse(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, tls: O
     }
 }
 
+/// How often the count of rumqttd's harmless stale-connection lines is said (when it grew).
+const NOISE_SAID_EVERY: Duration = Duration::from_secs(30);
+
 async fn run_front(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc<TlsDoor>>, mut shutdown: oneshot::Receiver<()>) {
     let mut relays = JoinSet::new();
     let mut refusals = JoinSet::new();
+    let mut noise_tick = tokio::time::interval(NOISE_SAID_EVERY);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
+            _ = noise_tick.tick() => noise::say_count(),
             accepted = listener.accept() => match accepted {
                 Ok((client, peer)) => {
                     // MQTT is chatty with small packets; Nagle would add latency to every ack.
@@ -320,6 +326,7 @@ async fn run_front(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc<T
         }
     }
     drop(listener);
+    noise::say_count();
     relays.shutdown().await;
     refusals.shutdown().await;
 }

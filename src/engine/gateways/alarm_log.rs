@@ -15,7 +15,8 @@ pub const RECALL_CAPACITY: usize = 50;
 /// Batches listed per recall (the counts go on past it).
 pub const RECALL_BATCHES: usize = 1_000;
 
-/// Who acknowledged an alarm report.
+/// Who acknowledged the report that carried an alarm: an `alarm/report`, or the
+/// `history/report` batch it came in (acknowledged with its batch, §6.13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AckState {
     /// Our acknowledgement was seen back on the downlink.
@@ -115,8 +116,9 @@ pub struct AlarmLog {
 }
 
 impl AlarmLog {
-    /// Applies alarm events of report `report_id` (`None` for an `alarm/get` reply); `acked`
-    /// is true when our master duties answered that report.
+    /// Applies alarm events of report `report_id`: an `alarm/report`, or a `history/report` batch
+    /// (its rows take the batch's acknowledgement); `None` for an `alarm/get` reply. `acked` is
+    /// true when our master duties answered that report.
     pub(super) fn add(&mut self, alarms: &[Alarm], report_id: Option<&str>, acked: bool, now_ms: i64) {
         let mut ack = match (report_id, acked) {
             (None, _) => AckState::Unknown,
@@ -136,6 +138,13 @@ impl AlarmLog {
                     // A repeat of the raise: the row keeps its start, takes the latest value.
                     row.value = a.value.clone();
                     row.level = a.level;
+                    // Known from `alarm/get` so far: a report of the raise tells its acknowledgement.
+                    if row.ack == AckState::Unknown
+                        && let Some(id) = report_id
+                    {
+                        row.report_id = Some(id.to_owned());
+                        row.ack = ack;
+                    }
                 }
                 (AlarmState::Cleared, Some(row)) => {
                     if row.start_ts.is_none_or(|s| a.ts >= s) {
@@ -172,7 +181,8 @@ impl AlarmLog {
         }
     }
 
-    /// An acknowledgement (a reply to `alarm/report` with `id`) seen on the downlink.
+    /// An acknowledgement (a reply to the `alarm/report` or `history/report` with `id`) seen on
+    /// the downlink.
     pub(super) fn ack_seen(&mut self, id: &str) {
         let mut matched = false;
         for row in self.rows.iter_mut().filter(|r| r.report_id.as_deref() == Some(id)) {
@@ -282,6 +292,38 @@ mod tests {
         assert_eq!(log.rows[1].ack, AckState::None);
         log.ack_seen("r10");
         assert_eq!(log.rows[1].ack, AckState::Other);
+    }
+
+    #[test]
+    fn alarms_of_a_history_batch_take_the_batch_acknowledgement() {
+        let mut log = AlarmLog::default();
+        // Stored while offline, raised and cleared: one row, acknowledged with its batch "h1".
+        log.add(&[alarm("a4", AlarmState::Raised, 10), alarm("a4", AlarmState::Cleared, 20)], Some("h1"), true, 5);
+        assert_eq!((log.rows.len(), log.rows[0].report_id.as_deref(), log.rows[0].ack), (1, Some("h1"), AckState::Sent));
+        log.ack_seen("h1");
+        assert_eq!(log.rows[0].ack, AckState::Us);
+        // A batch another master answered, before or after it reaches us.
+        log.ack_seen("h2");
+        log.add(&[alarm("a5", AlarmState::Raised, 30)], Some("h2"), false, 6);
+        log.add(&[alarm("a6", AlarmState::Raised, 30)], Some("h3"), false, 6);
+        assert_eq!((log.rows[1].ack, log.rows[2].ack), (AckState::Other, AckState::None));
+        log.ack_seen("h3");
+        assert_eq!(log.rows[2].ack, AckState::Other);
+    }
+
+    #[test]
+    fn a_report_of_an_alarm_known_from_alarm_get_tells_its_acknowledgement() {
+        let mut log = AlarmLog::default();
+        log.add(&[alarm("a7", AlarmState::Raised, 10)], None, false, 5);
+        assert_eq!(log.rows[0].ack, AckState::Unknown);
+        // The batch that carries its raise, answered by us.
+        log.add(&[alarm("a7", AlarmState::Raised, 10)], Some("h4"), true, 6);
+        assert_eq!((log.rows.len(), log.rows[0].report_id.as_deref(), log.rows[0].ack), (1, Some("h4"), AckState::Sent));
+        log.ack_seen("h4");
+        assert_eq!(log.rows[0].ack, AckState::Us);
+        // A later repeat does not take the row from the report that told it.
+        log.add(&[alarm("a7", AlarmState::Raised, 10)], Some("h5"), false, 7);
+        assert_eq!((log.rows[0].report_id.as_deref(), log.rows[0].ack), (Some("h4"), AckState::Us));
     }
 
     #[test]

@@ -176,16 +176,17 @@ impl Gateways {
         true
     }
 
-    /// Alarm events of report `report_id` (`None`: an `alarm/get` reply) into the gateway's alarm
-    /// rows; `acked` when our master duties answered the report.
+    /// Alarm events of report `report_id` (an `alarm/report`, or the `history/report` batch they
+    /// came in; `None`: an `alarm/get` reply) into the gateway's alarm rows; `acked` when our
+    /// master duties answered the report.
     pub fn note_alarms(&mut self, key: &GatewayKey, alarms: &[crate::protocol::payload::Alarm], report_id: Option<&str>, acked: bool, now_ms: i64) {
         if let Some(record) = self.records.get_mut(key) {
             record.alarm_log.add(alarms, report_id, acked, now_ms);
         }
     }
 
-    /// An acknowledgement of `alarm/report` `id` seen on the gateway's downlink (ours or another
-    /// master's).
+    /// An acknowledgement of the `alarm/report` or `history/report` `id` seen on the gateway's
+    /// downlink (ours or another master's).
     pub fn alarm_ack_seen(&mut self, key: &GatewayKey, id: &str) {
         if let Some(record) = self.records.get_mut(key) {
             record.alarm_log.ack_seen(id);

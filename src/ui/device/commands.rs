@@ -1,12 +1,12 @@
 //! The device page's Commands tab (contract §6.1, `command/request` `{cmd, sub?, params}`): one
 //! form per command of the gateway's model and of its sub-products' models, a command of a
-//! sub-product sent to one of the record's sub-devices of that product. Under each form the
-//! outcome and the reply's outputs by the command's `output` spec. A gateway without a model gets
-//! one generic form, marked unchecked.
+//! sub-product sent to one of the record's sub-devices of that product, each form closed under its
+//! command's name until opened. Under each form the outcome and the reply's outputs by the
+//! command's `output` spec. A gateway without a model gets one generic form, marked unchecked.
 
 use std::collections::BTreeMap;
 
-use egui::{ComboBox, TextEdit};
+use egui::{CollapsingHeader, ComboBox, RichText, TextEdit};
 use serde_json::{Map, Value, json};
 
 use super::tab::DeviceTab;
@@ -14,7 +14,6 @@ use super::view::{DeviceView, sub_model};
 use crate::engine::RequestSpec;
 use crate::protocol::model::{CommandDef, ProductModel};
 use crate::ui::forms::{ParamsForm, RawJsonForm, find_request, outcome_ui, params_form_ui, raw_json_ui, reply_data_ui, send_button_ui};
-use crate::ui::widgets::section_ui;
 use crate::ui::{UiCommand, ViewContext};
 
 /// One command's form and what it last sent.
@@ -100,19 +99,28 @@ impl DeviceTab for CommandsTab {
             self.generic_ui(ui, page, ctx, commands);
             return;
         }
+        if targets.iter().all(|t| t.model.commands.is_empty()) {
+            ui.weak(ctx.tr("The model of this gateway defines no command."));
+        }
         for target in &targets {
             for def in &target.model.commands {
                 let key = (target.model.product_key.clone(), def.id.clone());
                 let form = self.forms.entry(key).or_insert_with(|| CommandForm { params: ParamsForm::new(&def.params, None), sub: None, sent: None });
                 let product = target.model.name.get(ctx.lang);
                 let title = format!("{} · {}", def.name.get(ctx.lang), product);
-                section_ui(ui, &title, &format!("command:{}:{}", target.model.product_key, def.id), |ui| {
+                collapsed_section_ui(ui, &title, &format!("command:{}:{}", target.model.product_key, def.id), |ui| {
                     command_ui(ui, page, ctx, def, target, form, commands);
                 });
             }
         }
-        section_ui(ui, ctx.tr("Other command (unchecked)"), "command:generic", |ui| self.generic_ui(ui, page, ctx, commands));
+        collapsed_section_ui(ui, ctx.tr("Other command (unchecked)"), "command:generic", |ui| self.generic_ui(ui, page, ctx, commands));
     }
+}
+
+/// A command's form under its name, closed until opened: a gateway with its sub-products has a
+/// dozen commands, and the list of names is what one scans for the one to send.
+fn collapsed_section_ui(ui: &mut egui::Ui, title: &str, salt: &str, add: impl FnOnce(&mut egui::Ui)) {
+    CollapsingHeader::new(RichText::new(title).strong()).id_salt(salt).default_open(false).show(ui, add);
 }
 
 fn command_ui(ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, def: &CommandDef, target: &Target<'_>, form: &mut CommandForm, commands: &mut Vec<UiCommand>) {

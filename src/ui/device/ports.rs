@@ -1,8 +1,8 @@
 //! The device page's Ports tab (contract §6.3): the ports of the gateway's record with their live
 //! counters (online, tx, rx, errors) and rates per second from successive values (view state
 //! only), "Refresh" (`port/get`), and one port's link settings edited within what a port can take
-//! (`protocol::port`: parities, data and stop bits) and sent with `port/set`; a port the gateway
-//! refused shows its code and message on its row.
+//! (`protocol::port`: parities, data and stop bits) and the field protocols its model lists, sent
+//! with `port/set`; each port a reply lists in `data.failed` shows its code and message on its row.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::tab::DeviceTab;
 use super::view::DeviceView;
 use crate::engine::RequestSpec;
+use crate::protocol::model::PortDef;
 use crate::protocol::port::{Parity, Port, PortParams, PortType};
 use crate::ui::forms::{find_request, item_failure, outcome_ui, send_button_ui};
 use crate::ui::format::format_number;
@@ -66,6 +67,19 @@ pub struct PortEdit {
     pub gateway: String,
     pub tcp_port: String,
     pub timeout_ms: String,
+    /// The field protocol chosen, and the one the port speaks now.
+    pub protocol: String,
+    current_protocol: String,
+    /// What the model lets this port speak (empty: no model, no choice).
+    pub protocols: Vec<String>,
+}
+
+/// The protocols the model lets port `def` speak: its default, then the ones it can switch to.
+fn protocol_choices(def: Option<&PortDef>) -> Vec<String> {
+    let Some(def) = def else { return Vec::new() };
+    let mut out: Vec<String> = def.protocol.iter().cloned().collect();
+    out.extend(def.protocols.iter().filter(|p| Some(*p) != def.protocol.as_ref()).cloned());
+    out
 }
 
 fn is_serial(t: PortType) -> bool {
@@ -73,7 +87,8 @@ fn is_serial(t: PortType) -> bool {
 }
 
 impl PortEdit {
-    pub fn of(port: &Port) -> PortEdit {
+    /// The port's settings as reported, the protocol choices from its model definition.
+    pub fn of(port: &Port, def: Option<&PortDef>) -> PortEdit {
         let p = &port.params;
         PortEdit {
             port_id: port.port_id.clone(),
@@ -84,10 +99,14 @@ impl PortEdit {
             gateway: p.gateway.clone().unwrap_or_default(),
             tcp_port: p.tcp_port.map(|n| n.to_string()).unwrap_or_default(),
             timeout_ms: p.timeout_ms.map(|n| n.to_string()).unwrap_or_default(),
+            protocol: port.protocol.clone(),
+            current_protocol: port.protocol.clone(),
+            protocols: protocol_choices(def),
         }
     }
 
-    /// The params to send, or why they cannot be.
+    /// The params to send, or why they cannot be. A new protocol goes as `params.protocol` (how
+    /// a gateway is told to switch, the simulator's way), only when it changed.
     pub fn build(&self) -> Result<PortParams, String> {
         let mut p = self.params.clone();
         let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
@@ -110,6 +129,12 @@ impl PortEdit {
             Some(t) => Some(t.parse::<u32>().map_err(|_| format!("timeoutMs: {t:?} is not a whole number of milliseconds"))?),
         };
         p.check()?;
+        if self.protocol != self.current_protocol {
+            if !self.protocols.contains(&self.protocol) {
+                return Err(format!("protocol {:?} is not one the model lists for this port", self.protocol));
+            }
+            p.other.insert("protocol".into(), Value::String(self.protocol.clone()));
+        }
         Ok(p)
     }
 }
@@ -125,8 +150,8 @@ pub struct PortsTab {
     rates: BTreeMap<String, RateTrack>,
     editing: Option<PortEdit>,
     get: Option<String>,
-    /// The last `port/set`: its id and the port it named.
-    set: Option<(String, String)>,
+    /// The id of the last `port/set`.
+    set: Option<String>,
 }
 
 fn rate_text(rate: Option<f64>) -> String {
@@ -163,22 +188,23 @@ impl DeviceTab for PortsTab {
             ui.weak(ctx.tr("No port reported yet: use Refresh ports."));
             return;
         }
-        let set_done = self.set.as_ref().and_then(|(id, _)| find_request(ctx, &page.key, id));
-        Grid::new(("ports", &page.key)).striped(true).num_columns(8).show(ui, |ui| {
-            for header in ["Port", "Type", "Protocol", "Settings", "TX", "RX", "Errors", ""] {
+        let set_done = self.set.as_deref().and_then(|id| find_request(ctx, &page.key, id));
+        Grid::new(("ports", &page.key)).striped(true).num_columns(9).show(ui, |ui| {
+            for header in ["Port", "Status", "Type", "Protocol", "Settings", "TX", "RX", "Errors", ""] {
                 ui.label(RichText::new(ctx.tr(header)).strong());
             }
             ui.end_row();
             for port in &ports {
                 let def = model.and_then(|m| m.port(&port.port_id));
+                let name = def.and_then(|d| d.name.as_ref()).map(|n| n.get(ctx.lang).to_owned()).filter(|n| !n.is_empty());
+                let label = ui.label(RichText::new(&port.port_id).monospace());
+                if let Some(name) = name {
+                    label.on_hover_text(name);
+                }
                 ui.horizontal(|ui| {
                     let color = if port.status.online { ok_color(ui.visuals()) } else { ui.visuals().error_fg_color };
-                    state_dot_ui(ui, color).on_hover_text(ctx.tr(if port.status.online { "Online" } else { "Offline" }));
-                    let name = def.and_then(|d| d.name.as_ref()).map(|n| n.get(ctx.lang).to_owned()).filter(|n| !n.is_empty());
-                    let label = ui.label(RichText::new(&port.port_id).monospace());
-                    if let Some(name) = name {
-                        label.on_hover_text(name);
-                    }
+                    state_dot_ui(ui, color);
+                    ui.colored_label(color, ctx.tr(if port.status.online { "Online" } else { "Offline" }));
                 });
                 ui.label(port.port_type.as_str());
                 ui.label(&port.protocol);
@@ -194,18 +220,19 @@ impl DeviceTab for PortsTab {
                     ui.label(errors);
                 }
                 ui.horizontal(|ui| {
-                    if ui.button(ctx.tr("Edit")).on_hover_text(&port.port_id).clicked() {
-                        self.editing = Some(PortEdit::of(port));
+                    // Every row has its "Edit": the port names it for screen readers and tests.
+                    if ui.button(ctx.tr("Edit")).accessible_name(format!("{} {}", ctx.tr("Edit"), port.port_id)).clicked() {
+                        self.editing = Some(PortEdit::of(port, def));
                     }
-                    let failure = set_done.as_ref().zip(self.set.as_ref()).filter(|(_, (_, p))| p == &port.port_id).and_then(|(done, _)| item_failure(done, &port.port_id));
-                    if let Some(why) = failure {
+                    // A reply may list other ports than the one edited (a gateway's own reasons).
+                    if let Some(why) = set_done.as_ref().and_then(|done| item_failure(done, &port.port_id)) {
                         ui.colored_label(ui.visuals().error_fg_color, format!("✗ {why}"));
                     }
                 });
                 ui.end_row();
             }
         });
-        if let Some((id, _)) = &self.set {
+        if let Some(id) = &self.set {
             outcome_ui(ui, ctx, Some(id), set_done.as_ref());
         }
         self.edit_ui(ui, page, ctx, commands);
@@ -263,6 +290,18 @@ impl PortsTab {
                     ui.end_row();
                 }
             }
+            let label = ui.label(ctx.tr("Protocol"));
+            if edit.protocols.is_empty() {
+                // Without the port in a model, nothing says what else it could speak.
+                ui.label(&edit.protocol).on_hover_text(ctx.tr("No product model lists the protocols of this port."));
+            } else {
+                ComboBox::from_id_salt("port_protocol").selected_text(edit.protocol.as_str()).show_ui(ui, |ui| {
+                    for p in &edit.protocols {
+                        ui.selectable_value(&mut edit.protocol, p.clone(), p);
+                    }
+                }).response.labelled_by(label.id);
+            }
+            ui.end_row();
             let label = ui.label(ctx.tr("Timeout (ms)"));
             ui.add(TextEdit::singleline(&mut edit.timeout_ms).desired_width(160.0)).labelled_by(label.id);
             ui.end_row();
@@ -278,9 +317,7 @@ impl PortsTab {
                 && let Ok(params) = &built
             {
                 let spec = RequestSpec::new(page.session, &page.key.pk, &page.key.dev, "port", "set", set_data(&port_id, params)).with_fresh_id();
-                if let Some(id) = spec.id.clone() {
-                    self.set = Some((id, port_id.clone()));
-                }
+                self.set = spec.id.clone();
                 commands.push(UiCommand::Request(spec));
             }
             cancel = ui.button(ctx.tr("Cancel")).clicked();
@@ -311,7 +348,7 @@ mod tests {
     #[test]
     fn an_edit_builds_checked_params() {
         let port: Port = serde_json::from_value(json!({"portId": "ETH1", "type": "eth", "params": {"ip": "192.168.1.100", "tcpPort": 502}})).unwrap();
-        let mut edit = PortEdit::of(&port);
+        let mut edit = PortEdit::of(&port, None);
         edit.ip = "10.0.0.300".into();
         assert!(edit.build().unwrap_err().starts_with("ip:"));
         edit.ip = "10.0.0.3".into();
@@ -320,5 +357,19 @@ mod tests {
         edit.tcp_port = "1502".into();
         let params = edit.build().unwrap();
         assert_eq!(set_data("ETH1", &params), json!({"ports": [{"portId": "ETH1", "params": {"ip": "10.0.0.3", "tcpPort": 1502}}]}));
+    }
+
+    #[test]
+    fn a_protocol_is_chosen_among_the_models_and_sent_only_when_changed() {
+        let def: PortDef = serde_json::from_value(json!({"id": "COM1", "type": "rs485", "protocol": "modbus-rtu", "protocols": ["modbus-rtu", "dlt645-2007"]})).unwrap();
+        let port: Port = serde_json::from_value(json!({"portId": "COM1", "type": "rs485", "protocol": "modbus-rtu", "params": {"baud": 9600}})).unwrap();
+        let mut edit = PortEdit::of(&port, Some(&def));
+        assert_eq!(edit.protocols, ["modbus-rtu", "dlt645-2007"], "the default once, then the others");
+        assert_eq!(set_data("COM1", &edit.build().unwrap()), json!({"ports": [{"portId": "COM1", "params": {"baud": 9600}}]}), "unchanged: not sent");
+        edit.protocol = "dlt645-2007".into();
+        assert_eq!(set_data("COM1", &edit.build().unwrap()), json!({"ports": [{"portId": "COM1", "params": {"baud": 9600, "protocol": "dlt645-2007"}}]}));
+        edit.protocol = "iec104".into();
+        assert!(edit.build().unwrap_err().contains("not one the model lists"));
+        assert!(PortEdit::of(&port, None).protocols.is_empty(), "no model, no choice");
     }
 }

@@ -44,4 +44,5 @@ pub const ZH: &[(&str, &str)] = &[
     ("TCP port", "TCP 端口"),
     ("Timeout (ms)", "超时（毫秒）"),
     ("Apply to the port", "应用到端口"),
+    ("No product model lists the protocols of this port.", "没有产品模型列出该端口可用的协议。"),
 ];
