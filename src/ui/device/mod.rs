@@ -113,7 +113,8 @@ impl DevicePage {
                     .on_hover_text(ctx.tr("Read-only session: nothing is sent from this page."));
             }
         });
-        ui.horizontal(|ui| {
+        // Wrapped: fourteen tabs do not fit a laptop's width on one line.
+        ui.horizontal_wrapped(|ui| {
             for (i, tab) in self.tabs.iter().enumerate() {
                 let badge = tab.badge(ctx, &self.key);
                 let title = if badge > 0 {
