@@ -27,7 +27,7 @@ enum Top {
 }
 
 fn main() -> ExitCode {
-    init_logging();
+    cli::init_logging();
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) => {
@@ -41,19 +41,4 @@ fn main() -> ExitCode {
         Some(Top::Gui(gui)) => ui::launch::run(gui),
         None => ui::launch::run(args.gui),
     }
-}
-
-/// Logs go to stderr (stdout carries JSON); `RUST_LOG` overrides the default level. The embedded
-/// broker's own chatter is kept to errors, and its harmless stale-connection line to a count.
-fn init_logging() {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rumqttd=error,rumqttc=error"));
-    // A second init keeps the first subscriber.
-    let _ = tracing_subscriber::registry()
-        .with(cems_workbench::transport::broker::noise::BrokerNoise)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .with(filter)
-        .try_init();
 }

@@ -375,6 +375,7 @@ fn mqtt_profile(name: &str) -> Profile {
             client_key: None,
             insecure: false,
             keep_alive_secs: 30,
+            subscriptions: Vec::new(),
         }),
         read_only: false,
     }

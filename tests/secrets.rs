@@ -36,6 +36,7 @@ fn mqtt_profile(name: &str) -> Profile {
             client_key: Some("/etc/cems/client.key".into()),
             insecure: false,
             keep_alive_secs: 30,
+            subscriptions: Vec::new(),
         }),
         read_only: false,
     }

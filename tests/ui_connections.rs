@@ -347,7 +347,9 @@ fn the_panel_reads_in_chinese() {
     harness.state_mut().lang = Lang::Zh;
     harness.state_mut().sessions.insert(1, session(1, "lab", LinkKind::Mqtt, LinkState::Connecting { attempt: 2 }, 2, 0));
     harness.run();
-    harness.get_by_label("新建连接");
+    // Beside a session the form is collapsed: its header opens it.
+    harness.get_by_label("新建连接").click();
+    harness.run();
     harness.get_by_label("连接中（第 2 次尝试）");
     harness.get_by_role_and_label(Role::TextInput, "代理地址");
 }
@@ -359,6 +361,9 @@ fn the_form_fits_a_narrow_column() {
     let dir = tempfile::tempdir().unwrap();
     let mut harness = harness_sized(&rt, store(dir.path(), Arc::new(NoKeyring)), 300.0);
     harness.state_mut().sessions.insert(1, session(1, "lab", LinkKind::Serial, LinkState::Down { reason: "no such device".into() }, 7, 2));
+    harness.run();
+    // Beside a session the form is collapsed: its header opens it.
+    harness.get_by_label("New connection").click();
     harness.run();
     type_into(&mut harness, "Broker URL", "mqtts://broker.example.com:8883");
     for label in ["Broker URL", "Client id", "CA certificate", "Client key"] {

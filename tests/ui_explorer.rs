@@ -1,154 +1,19 @@
 //! The topic explorer against a real engine: an embedded broker, the engine subscribed to
 //! everything, and a raw MQTT client standing in for a gateway. Clicks by label (kittest).
 
+mod ui_explorer_bench;
+
 use std::time::{Duration, Instant};
 
+use cems_workbench::engine::EngineCommand;
 use cems_workbench::engine::store::StoreLimits;
-use cems_workbench::engine::{Engine, EngineCommand, EngineConfig, EngineEvent, EngineEvents, EngineHandle, SessionOptions};
 use cems_workbench::protocol::model::{Lang, ModelSet};
 use cems_workbench::protocol::time::now_ms;
 use cems_workbench::protocol::topic::TopicProfile;
-use cems_workbench::transport::broker::{BrokerConfig, EmbeddedBroker};
-use cems_workbench::transport::mqtt::MqttConfig;
-use cems_workbench::transport::{LinkConfig, LinkEvent, LinkHandle, LinkState, Message, spawn_link};
-use cems_workbench::ui::explorer::ExplorerPanel;
-use cems_workbench::ui::{Sessions, UiCommand, ViewContext};
-use egui_kittest::Harness;
+use cems_workbench::ui::{Sessions, UiCommand};
 use egui_kittest::kittest::Queryable;
 use serde_json::json;
-use tokio::sync::mpsc::Receiver;
-
-const POINT_TOPIC: &str = "cems/v1/PK-GW-01/GW-T/up/point/report";
-const INFO_TOPIC: &str = "cems/v1/PK-GW-01/GW-T/up/info/report";
-const STATUS_TOPIC: &str = "cems/v1/PK-GW-01/GW-T/up/status";
-const PROBE_TOPIC: &str = "wb-test/probe";
-
-/// A broker, an engine connected to it and a gateway client, on a runtime kept alive here.
-struct Bench {
-    runtime: tokio::runtime::Runtime,
-    _broker: EmbeddedBroker,
-    engine: EngineHandle,
-    _events: EngineEvents,
-    gateway: LinkHandle,
-    _gateway_events: Receiver<LinkEvent>,
-}
-
-impl Bench {
-    /// `retained` messages are published before the engine subscribes: MQTT flags a message as
-    /// retained only when it is delivered for a new subscription.
-    fn start(limits: StoreLimits, retained: &[(&str, Vec<u8>)]) -> Bench {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-        let (broker, engine, events, gateway, gateway_events) = runtime.block_on(async {
-            let broker = EmbeddedBroker::start(BrokerConfig::ephemeral()).await.expect("broker");
-            let (gateway, mut gateway_events) = spawn_link(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "PK-GW-01.GW-T")));
-            loop {
-                match tokio::time::timeout(Duration::from_secs(5), gateway_events.recv()).await {
-                    Ok(Some(LinkEvent::State(LinkState::Up))) => break,
-                    Ok(Some(_)) => {}
-                    other => panic!("gateway client did not connect: {other:?}"),
-                }
-            }
-            // A retained probe tells when the engine's subscription is in place: messages sent
-            // before that would be lost.
-            for (topic, payload) in retained.iter().chain(&[(PROBE_TOPIC, b"ready".to_vec())]) {
-                gateway.publish(Message::new(*topic, payload.clone(), 1, true)).expect("gateway link open");
-            }
-            // The link does not report acknowledgements; the broker has them well before this.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let config = EngineConfig { store_limits: limits, discover: false, ..EngineConfig::default() };
-            let (engine, mut events) = Engine::spawn_with(config, || {}).expect("engine");
-            let options = SessionOptions { subscriptions: vec!["#".into()], label: "test".into(), read_only: false };
-            let session = engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-ui-explorer")), options).expect("connect");
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-            'up: loop {
-                let batch = tokio::time::timeout_at(deadline, events.next_batch()).await.expect("engine session up in time").expect("engine runs");
-                for event in batch {
-                    if let EngineEvent::SessionState { session: s, state: LinkState::Up, .. } = event
-                        && s == session
-                    {
-                        break 'up;
-                    }
-                }
-            }
-            (broker, engine, events, gateway, gateway_events)
-        });
-        let bench = Bench { runtime, _broker: broker, engine, _events: events, gateway, _gateway_events: gateway_events };
-        bench.wait_for(PROBE_TOPIC, 1);
-        bench
-    }
-
-    fn publish(&self, topic: &str, payload: impl Into<bytes::Bytes>, retain: bool) {
-        self.gateway.publish(Message::new(topic, payload, 1, retain)).expect("gateway link open");
-    }
-
-    /// Waits until the store holds `count` messages on `topic`.
-    fn wait_for(&self, topic: &str, count: usize) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let held = {
-                let store = self.engine.state.store();
-                store.find(topic).map_or(0, |id| store.history(id).len())
-            };
-            if held >= count {
-                return;
-            }
-            assert!(Instant::now() < deadline, "{topic}: {held} of {count} messages stored in time");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Bench {
-    fn drop(&mut self) {
-        self.engine.shutdown();
-        let _guard = self.runtime.enter();
-    }
-}
-
-fn point_report(id: &str, v: f64) -> Vec<u8> {
-    let payload = json!({"id": id, "ts": now_ms(), "ver": "1.0", "data": {"points": [
-        {"sub": "meter-1", "pid": "Ua", "v": v, "q": 0, "ts": now_ms()}]}});
-    serde_json::to_vec(&payload).expect("json")
-}
-
-fn report(id: &str, data: serde_json::Value) -> Vec<u8> {
-    serde_json::to_vec(&json!({"id": id, "ts": now_ms(), "ver": "1.0", "data": data})).expect("json")
-}
-
-type State = (ExplorerPanel, Vec<UiCommand>);
-
-fn harness<'a>(bench: &'a Bench, models: &'a ModelSet, profile: &'a TopicProfile, sessions: &'a Sessions) -> Harness<'a, State> {
-    harness_with(bench, models, profile, sessions, Lang::En, egui::vec2(1280.0, 860.0))
-}
-
-fn harness_with<'a>(
-    bench: &'a Bench,
-    models: &'a ModelSet,
-    profile: &'a TopicProfile,
-    sessions: &'a Sessions,
-    lang: Lang,
-    size: egui::Vec2,
-) -> Harness<'a, State> {
-    let state = &bench.engine.state;
-    Harness::builder()
-        .with_size(size)
-        .with_context_setup(cems_workbench::ui::fonts::install)
-        .build_ui_state(
-            move |ui, (panel, commands): &mut State| {
-                let ctx = ViewContext { lang, state, sessions, models, profile, now_ms: now_ms() };
-                panel.ui(ui, &ctx, commands);
-            },
-            (ExplorerPanel::default(), Vec::new()),
-        )
-}
-
-fn has(harness: &Harness<'_, State>, label: &str) -> bool {
-    harness.query_all_by_label(label).next().is_some()
-}
-
-fn has_text(harness: &Harness<'_, State>, part: &str) -> bool {
-    harness.query_all_by_label_contains(part).next().is_some()
-}
+use ui_explorer_bench::*;
 
 #[test]
 fn tree_search_selection_annotation_hex_and_diff() {
@@ -183,7 +48,7 @@ fn tree_search_selection_annotation_hex_and_diff() {
     harness.run();
     harness.get_by_label("Search").type_text("POINT");
     harness.run();
-    assert!(has(&harness, "1 matching topics"));
+    assert!(has(&harness, "1 matching topic"));
     assert!(has(&harness, "point  (1/2)"));
     assert!(!has(&harness, "info  (1/1)") && !has(&harness, "status  (1/1)"));
     harness.get_by_label("Search").type_text("-nothing");
@@ -221,7 +86,8 @@ fn tree_search_selection_annotation_hex_and_diff() {
     harness.run();
     harness.get_all_by_label("B").nth(1).expect("row B").click();
     harness.run();
-    assert!(has_text(&harness, "~ data.points[0].v: 232.25 → 231.5"));
+    assert!(has_text(&harness, "~ meter-1/Ua: 232.25 → 231.5 V"), "the point by its sub-device, id and model unit");
+    assert!(!has_text(&harness, "data.points[0]"));
     assert!(has_text(&harness, "~ id: \"r2\" → \"r1\""));
 
     // New topics that sort before the selected one do not move the selection.
@@ -324,8 +190,4 @@ fn narrow_window_stacks_the_views_and_speaks_chinese() {
     harness.run();
     assert!(has_text(&harness, "QoS 1  7 not_found"));
     assert!(has_text(&harness, "7 not_found (子设备、测点、文件或任务不存在)"));
-}
-
-fn report_reply(id: &str, code: i64) -> Vec<u8> {
-    serde_json::to_vec(&json!({"id": id, "ts": now_ms(), "code": code, "msg": "no such point", "data": {}})).expect("json")
 }

@@ -9,6 +9,7 @@ use clap::Subcommand;
 
 pub mod alarms;
 pub mod auth;
+pub mod bench;
 pub mod broker;
 pub mod call;
 pub mod file;
@@ -47,9 +48,13 @@ pub enum Command {
         /// Language of the notes' words (model names are shown in both when they have both).
         #[arg(long, value_enum, default_value_t = NoteLang::En)]
         lang: NoteLang,
-        /// MQTT topic filter [default: #].
+        /// MQTT topic filter, at QoS 1 [default: # unless --sub is given].
         #[arg(long)]
         filter: Option<String>,
+        /// Subscribe to FILTER at QOS (0 or 1; 1 when left out). Repeatable. A filter that
+        /// itself ends in `:<digits>` needs the QoS written out (`a/b:7:1`).
+        #[arg(long = "sub", value_name = "FILTER[:QOS]", value_parser = watch::parse_subscription)]
+        sub: Vec<crate::transport::Subscription>,
         /// Stop after N messages.
         #[arg(long)]
         count: Option<u64>,
@@ -97,6 +102,9 @@ pub enum Command {
     History(history::HistoryArgs),
     /// The gateway's log entries, one JSON line each: `log/get` of a period, or --follow.
     Logs(logs::LogsArgs),
+    /// Measure the workbench itself: `bench store` fills a message store and prints its cost.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// List the gateways seen: online state, info, versions, and "subs" with each sub-device's
     /// product key, model and category (one JSON object per line).
     Gateways {
@@ -167,7 +175,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Model(ModelCommand::Show { file, models }) => model::show(&file, &models),
         Command::Auth(AuthCommand::Sign { pk, dev, secret, ts }) => auth::sign(&pk, &dev, &secret, ts),
         Command::Broker(args) => broker::run(&args),
-        Command::Watch { link, models, lang, filter, count } => watch::run(&link, filter, count, &models, lang.lang()),
+        Command::Watch { link, models, lang, filter, sub, count } => watch::run(&link, filter, sub, count, &models, lang.lang()),
         Command::Call { target, class_action, data, link, timeout, models, lang } => {
             call::run(&target, &class_action, data.as_deref(), &link, timeout, &models, lang.lang())
         }
@@ -180,5 +188,21 @@ pub fn run(command: Command) -> ExitCode {
         Command::Alarms(args) => alarms::run(&args),
         Command::History(args) => history::run(&args),
         Command::Logs(args) => logs::run(&args),
+        Command::Bench(command) => bench::run(&command),
     }
+}
+
+/// Logs go to stderr (stdout carries JSON); `RUST_LOG` overrides the default level. The embedded
+/// broker's own chatter is kept to errors, and its harmless stale-connection line to a count.
+pub fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rumqttd=error,rumqttc=error"));
+    // A second init keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(crate::transport::broker::noise::BrokerNoise)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .try_init();
 }

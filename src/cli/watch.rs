@@ -11,14 +11,15 @@ use serde_json::{Map, Value, json};
 use crate::config::link_args::LinkArgs;
 use crate::config::models::{ModelArgs, load_for_command};
 use crate::engine::store::StoreLimits;
-use crate::engine::{EngineConfig, EngineEvent};
+use crate::engine::{EngineCommand, EngineConfig, EngineEvent};
 use crate::protocol::envelope::{Envelope, parse_envelope_value};
 use crate::protocol::model::describe::{DataNote, DataRef, describe_data};
 use crate::protocol::model::matching::GatewayModels;
 use crate::protocol::model::{Lang, ModelSet};
 use crate::protocol::payload::{Payload, SubRef, decode};
 use crate::protocol::topic::TopicProfile;
-use crate::transport::{LinkState, Message};
+use crate::protocol::topic_filter::check_filter;
+use crate::transport::{LinkState, Message, Subscription};
 
 use super::session::{CliSession, runtime};
 
@@ -85,7 +86,31 @@ impl Describer {
     }
 }
 
-pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>, models: &ModelArgs, lang: Lang) -> ExitCode {
+/// `FILTER[:QOS]` of `--sub`: a trailing `:<digits>` is the QoS (0 or 1), else QoS 1.
+pub fn parse_subscription(text: &str) -> Result<Subscription, String> {
+    let (filter, qos) = match text.rsplit_once(':') {
+        Some((filter, qos)) if !qos.is_empty() && qos.bytes().all(|b| b.is_ascii_digit()) => match qos {
+            "0" => (filter, 0),
+            "1" => (filter, 1),
+            _ => return Err(format!("QoS {qos}: expected 0 or 1")),
+        },
+        _ => (text, Subscription::default_qos()),
+    };
+    check_filter(filter).map_err(|p| format!("{filter:?} is not an MQTT filter: {}", p.as_str()))?;
+    Ok(Subscription::new(filter, qos))
+}
+
+/// What `watch` subscribes to: `--filter` (QoS 1) and every `--sub`, or `#` when neither.
+pub fn watch_subscriptions(filter: Option<String>, subs: Vec<Subscription>) -> Vec<Subscription> {
+    let mut all: Vec<Subscription> = filter.map(Subscription::from).into_iter().collect();
+    all.extend(subs);
+    if all.is_empty() {
+        all.push(Subscription::from("#"));
+    }
+    all
+}
+
+pub fn run(link: &LinkArgs, filter: Option<String>, subs: Vec<Subscription>, count: Option<u64>, models: &ModelArgs, lang: Lang) -> ExitCode {
     let loaded = load_for_command(models);
     for line in loaded.problem_lines() {
         eprintln!("warning: {line}");
@@ -98,11 +123,17 @@ pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>, models: 
     // Watch prints what it forwards and reads nothing back from the store: keep that one small.
     let store_limits = StoreLimits { total_bytes: 32 * 1024 * 1024, ..StoreLimits::default() };
     let config = EngineConfig { master_duties: false, forward_messages: true, discover: false, store_limits, ..EngineConfig::default() };
-    let filter = filter.unwrap_or_else(|| "#".to_owned());
-    let mut cli = match CliSession::open(&rt, link, "watch", config, Some(vec![filter])) {
+    // None at connect: each goes as its own Subscribe, with its QoS, right behind the Connect.
+    let mut cli = match CliSession::open(&rt, link, "watch", config, Some(Vec::new())) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    for Subscription { filter, qos } in watch_subscriptions(filter, subs) {
+        if cli.handle.send(EngineCommand::Subscribe { session: cli.session, filter, qos }).is_err() {
+            eprintln!("error: {}: the engine stopped", cli.label);
+            return ExitCode::from(super::session::EXIT_LINK);
+        }
+    }
     let mut describer = Describer::new(loaded.set, (*cli.handle.profile).clone(), lang);
     rt.block_on(async move {
         let mut printed = 0u64;
@@ -153,6 +184,23 @@ pub fn run(link: &LinkArgs, filter: Option<String>, count: Option<u64>, models: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subscriptions_take_an_optional_qos() {
+        assert_eq!(parse_subscription("plant/meter/#:0"), Ok(Subscription::new("plant/meter/#", 0)));
+        assert_eq!(parse_subscription("plant/+/power"), Ok(Subscription::new("plant/+/power", 1)));
+        // A colon inside a level is part of the filter.
+        assert_eq!(parse_subscription("urn:dev/x"), Ok(Subscription::new("urn:dev/x", 1)));
+        assert_eq!(parse_subscription("a/b:7:1"), Ok(Subscription::new("a/b:7", 1)));
+        assert!(parse_subscription("a/#:2").unwrap_err().contains("expected 0 or 1"));
+        assert!(parse_subscription("a/#/b").unwrap_err().contains("# may only be the last level"));
+        assert!(parse_subscription(":1").unwrap_err().contains("not empty"));
+        assert_eq!(watch_subscriptions(None, Vec::new()), vec![Subscription::from("#")]);
+        assert_eq!(
+            watch_subscriptions(Some("lab/#".into()), vec![Subscription::new("plant/#", 0)]),
+            vec![Subscription::new("lab/#", 1), Subscription::new("plant/#", 0)]
+        );
+    }
 
     #[test]
     fn cems_messages_gain_notes_and_info_declares_sub_devices() {

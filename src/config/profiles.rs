@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use super::secrets::{KEYRING_SERVICE, KeyringStatus, MemoryKeyring, NoKeyring, OsKeyring, Secret, SecretBackend};
 use super::secrets::{Job, JobDone, Worker};
-use crate::transport::LinkConfig;
+use crate::transport::{LinkConfig, Subscription};
 use crate::transport::mqtt::MqttConfig;
 use crate::transport::serial::{Parity, SerialConfig, SerialSettings};
 
@@ -85,6 +85,10 @@ pub struct MqttProfile {
     pub insecure: bool,
     #[serde(default = "default_keep_alive_secs")]
     pub keep_alive_secs: u16,
+    /// Filters the user added for this profile's sessions, besides the workbench's own ones;
+    /// subscribed when a session of it opens. Absent in older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<Subscription>,
 }
 
 fn default_keep_alive_secs() -> u16 {
@@ -115,6 +119,14 @@ impl Profile {
         match &self.link {
             ProfileLink::Mqtt(m) => m.password,
             ProfileLink::Serial(_) => PasswordPlace::None,
+        }
+    }
+
+    /// The user's subscriptions (serial profiles have none: a cable carries everything).
+    pub fn subscriptions(&self) -> &[Subscription] {
+        match &self.link {
+            ProfileLink::Mqtt(m) => &m.subscriptions,
+            ProfileLink::Serial(_) => &[],
         }
     }
 
@@ -418,6 +430,25 @@ impl ProfileStore {
         Ok(saved)
     }
 
+    /// Replaces the user's subscriptions of the MQTT profile `name` and writes the file; the
+    /// password stays where it is. A serial profile keeps none.
+    pub fn set_subscriptions(&mut self, name: &str, subscriptions: Vec<Subscription>) -> Result<(), StoreError> {
+        let Some(index) = self.profiles.iter().position(|p| p.name == name) else {
+            return Err(StoreError::NoSuchProfile(name.to_owned()));
+        };
+        self.check_profiles_writable()?;
+        let ProfileLink::Mqtt(mqtt) = &mut self.profiles[index].link else { return Ok(()) };
+        let before = std::mem::replace(&mut mqtt.subscriptions, subscriptions);
+        if let Err(e) = self.write_profiles() {
+            // The list shows what the file holds.
+            if let ProfileLink::Mqtt(mqtt) = &mut self.profiles[index].link {
+                mqtt.subscriptions = before;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Removes the profile and its saved password.
     pub fn delete(&mut self, name: &str) -> Result<(), StoreError> {
         let Some(index) = self.profiles.iter().position(|p| p.name == name) else {
@@ -682,6 +713,7 @@ mod tests {
                 client_key: None,
                 insecure: false,
                 keep_alive_secs: 30,
+                subscriptions: Vec::new(),
             }),
             read_only: false,
         }
@@ -720,6 +752,32 @@ mod tests {
         // No temp file is left behind.
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from(PROFILES_FILE)]);
+    }
+
+    #[test]
+    fn subscriptions_are_kept_in_the_file_and_old_files_load_without_them() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file written before subscriptions were kept.
+        let old = r#"{"version": 1, "profiles": [{"name": "lab", "kind": "mqtt", "url": "mqtt://b:1883", "clientId": "wb", "password": "none", "insecure": false, "keepAliveSecs": 30}]}"#;
+        std::fs::write(dir.path().join(PROFILES_FILE), old).unwrap();
+        let mut s = store(dir.path(), Arc::new(NoKeyring));
+        assert!(s.problems().is_empty(), "{:?}", s.problems());
+        assert_eq!(s.get("lab").unwrap().subscriptions(), &[] as &[Subscription]);
+
+        let subs = vec![Subscription::new("plant/meter/#", 0), Subscription::new("#", 1)];
+        s.set_subscriptions("lab", subs.clone()).unwrap();
+        let text = read(dir.path(), PROFILES_FILE);
+        assert!(text.contains("\"filter\": \"plant/meter/#\"") && text.contains("\"qos\": 0"), "{text}");
+        let again = store(dir.path(), Arc::new(NoKeyring));
+        assert_eq!(again.get("lab").unwrap().subscriptions(), subs.as_slice());
+        // A serial profile keeps none; an unknown one is an error.
+        s.save(serial_profile("bench"), None, false).unwrap();
+        s.set_subscriptions("bench", subs).unwrap();
+        assert!(s.get("bench").unwrap().subscriptions().is_empty());
+        assert_eq!(s.set_subscriptions("nope", Vec::new()), Err(StoreError::NoSuchProfile("nope".into())));
+        // Emptied, the field leaves the file again.
+        s.set_subscriptions("lab", Vec::new()).unwrap();
+        assert!(!read(dir.path(), PROFILES_FILE).contains("subscriptions"));
     }
 
     #[test]

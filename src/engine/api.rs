@@ -34,7 +34,9 @@ pub enum EngineCommand {
     Connect { session: SessionId, config: LinkConfig, options: SessionOptions },
     Disconnect { session: SessionId },
     Publish { session: SessionId, message: Message },
-    Subscribe { session: SessionId, filter: String },
+    /// Adds a filter at `qos` to the session (or changes its QoS); kept across reconnects.
+    /// Serial sessions ignore it: a cable carries everything.
+    Subscribe { session: SessionId, filter: String, qos: u8 },
     Unsubscribe { session: SessionId, filter: String },
     /// Publish a request and follow it; the outcome comes as an event and, when given, on `reply`.
     Request { spec: RequestSpec, id: String, reply: Option<oneshot::Sender<RequestOutcome>> },
@@ -56,6 +58,9 @@ pub enum EngineCommand {
     /// the store instead).
     SetForwardMessages(bool),
     ClearStore,
+    /// Pin (or unpin) every stored topic starting with `prefix`, e.g. a gateway's
+    /// `cems/v1/{pk}/{dev}/`: kept from eviction up to a share of the store's budget.
+    PinTopics { prefix: String, pinned: bool },
     Shutdown,
 }
 
@@ -75,7 +80,8 @@ pub enum EngineEvent {
     /// A gateway's record changed (status, info, versions, points).
     GatewayChanged(GatewayKey),
     /// Something worth telling the user that is not an error of a request.
-    Notice { session: Option<SessionId>, text: String },
+    /// Its text reads as English; the window shows it in its language.
+    Notice { session: Option<SessionId>, text: super::notice::NoticeText },
 }
 
 /// Shared, read-mostly state: the GUI reads it every frame, the engine writes it briefly.

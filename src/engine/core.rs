@@ -16,6 +16,7 @@ use super::requests::{Finished, PendingRequests, ReplySource, RequestFailure, Re
 use super::tasks::{SessionInfo, TaskAction, TaskKind, TransferPhase, TransferTasks};
 use super::transfers::{TransferKind, TransferService};
 use super::api::{EngineCommand, EngineConfig, EngineEvent, SessionOptions, SharedState};
+use super::notice::{self, NoticeText};
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, IdGenerator, Reply, Request, parse_envelope};
 use crate::protocol::payload::{self, Payload};
@@ -172,7 +173,7 @@ impl EngineCore {
         }
         let mut batch: Vec<EngineEvent> = self.held.drain(..).collect();
         if self.dropped_events > 0 {
-            let text = format!("{} events dropped (forwarded messages, repeated changes): the reader was too slow", self.dropped_events);
+            let text = NoticeText::new(notice::EVENTS_DROPPED, vec![("n", self.dropped_events.to_string().into())]);
             batch.push(EngineEvent::Notice { session: None, text });
         }
         batch.append(&mut self.batch);
@@ -197,7 +198,7 @@ impl EngineCore {
                     self.forwarded_in_flight.fetch_sub(message.payload.len() as u64, Ordering::Relaxed);
                 }
                 // The notice is made again, with the new count, when the reader is back.
-                EngineEvent::Notice { session: None, ref text } if text.ends_with("the reader was too slow") => {}
+                EngineEvent::Notice { session: None, ref text } if text.key() == notice::EVENTS_DROPPED => {}
                 EngineEvent::GatewayChanged(key) => {
                     if !changed.insert(key) {
                         self.dropped_events += 1;
@@ -278,13 +279,20 @@ impl EngineCore {
             EngineCommand::Disconnect { session } => self.disconnect(session),
             EngineCommand::Publish { session, message } => {
                 if self.is_read_only(session) {
-                    let text = format!("not sent: {}: session {session} is read-only", message.topic);
+                    let args = vec![("topic", message.topic.as_str().into()), ("session", session.to_string().into())];
+                    let text = NoticeText::new("not sent: {topic}: session {session} is read-only", args);
                     self.emit(EngineEvent::Notice { session: Some(session), text });
-                } else if let Err(text) = self.link(session).and_then(|l| l.publish(message).map_err(|e| e.to_string())) {
-                    self.emit(EngineEvent::Notice { session: Some(session), text });
+                } else {
+                    let topic = message.topic.clone();
+                    if let Err(reason) = self.link(session).and_then(|l| l.publish(message).map_err(|e| e.to_string())) {
+                        let text = NoticeText::new("not sent: {topic}: {reason}", vec![("topic", topic.into()), ("reason", reason.into())]);
+                        self.emit(EngineEvent::Notice { session: Some(session), text });
+                    }
                 }
             }
-            EngineCommand::Subscribe { session, filter } => self.link_command(session, LinkCommand::Subscribe(filter)),
+            EngineCommand::Subscribe { session, filter, qos } => {
+                self.link_command(session, LinkCommand::Subscribe(crate::transport::Subscription::new(filter, qos)))
+            }
             EngineCommand::Unsubscribe { session, filter } => self.link_command(session, LinkCommand::Unsubscribe(filter)),
             EngineCommand::Request { spec, id, reply } => {
                 let session = spec.session;
@@ -322,6 +330,10 @@ impl EngineCore {
             EngineCommand::SetMasterDuties(on) => self.config.master_duties = on,
             EngineCommand::SetForwardMessages(on) => self.config.forward_messages = on,
             EngineCommand::ClearStore => self.state.store.write().unwrap_or_else(|e| e.into_inner()).clear(),
+            EngineCommand::PinTopics { prefix, pinned } => {
+                let mut store = self.state.store.write().unwrap_or_else(|e| e.into_inner());
+                if pinned { store.pin(&prefix) } else { store.unpin(&prefix) };
+            }
             EngineCommand::Shutdown => return false,
         }
         true
@@ -336,7 +348,8 @@ impl EngineCore {
     }
 
     fn link_command(&mut self, session: SessionId, command: LinkCommand) {
-        if let Err(text) = self.link(session).and_then(|l| l.send(command).map_err(|e| e.to_string())) {
+        if let Err(error) = self.link(session).and_then(|l| l.send(command).map_err(|e| e.to_string())) {
+            let text = NoticeText::new("the link did not take the command: {error}", vec![("error", error.into())]);
             self.emit(EngineEvent::Notice { session: Some(session), text });
         }
     }
@@ -398,7 +411,8 @@ impl EngineCore {
             // A publish the link had to give up on (too big for a serial frame, or one the
             // broker kept closing the connection over): the user must hear of it.
             LinkEvent::PublishDropped { topic, reason } => {
-                self.emit(EngineEvent::Notice { session: Some(session), text: format!("not sent: {topic}: {reason}") });
+                let text = NoticeText::new("not sent: {topic}: {reason}", vec![("topic", topic.into()), ("reason", reason.into())]);
+                self.emit(EngineEvent::Notice { session: Some(session), text });
             }
             LinkEvent::Message(message) => self.handle_message(session, message),
         }
@@ -409,7 +423,8 @@ impl EngineCore {
         if let Some(bytes) = message.skipped_bytes {
             // Over the packet limit: the link kept the connection and passed on only a mark.
             self.state.store.write().unwrap_or_else(|e| e.into_inner()).insert_skipped(&message.topic, received_ms, message.qos, message.retain, bytes, session);
-            let text = format!("{}: a {bytes}-byte message over the {}-byte packet limit was skipped", message.topic, crate::transport::MAX_PACKET_BYTES);
+            let args = vec![("topic", message.topic.as_str().into()), ("bytes", bytes.to_string().into()), ("limit", crate::transport::MAX_PACKET_BYTES.to_string().into())];
+            let text = NoticeText::new("{topic}: a {bytes}-byte message over the {limit}-byte packet limit was skipped", args);
             self.emit(EngineEvent::Notice { session: Some(session), text });
             return;
         }
@@ -457,7 +472,7 @@ impl EngineCore {
         let envelope = match parse_envelope(payload) {
             Ok(e) => e,
             Err(err) => {
-                let text = format!("{}: bad envelope: {}", topic.class_action(), err.reason);
+                let text = NoticeText::new("{what}: bad envelope: {reason}", vec![("what", topic.class_action().into()), ("reason", err.reason.clone().into())]);
                 self.emit(EngineEvent::Notice { session: Some(session), text });
                 // A request we are meant to answer gets code 3 when its id can be read (§3).
                 if let Some(id) = err.id
@@ -472,7 +487,7 @@ impl EngineCore {
             Envelope::Reply(reply) if topic.reply => self.handle_reply(session, &key, topic, reply, received_ms),
             Envelope::Request(request) if !topic.reply => self.handle_report(session, &key, topic, request, received_ms),
             _ => {
-                let text = format!("{}: envelope shape does not match the topic (reply vs request)", topic.class_action());
+                let text = NoticeText::new("{what}: envelope shape does not match the topic (reply vs request)", vec![("what", topic.class_action().into())]);
                 self.emit(EngineEvent::Notice { session: Some(session), text });
             }
         }
@@ -561,8 +576,8 @@ impl EngineCore {
         let typed = match decoded.typed {
             Ok(t) => t,
             Err(err) => {
-                let text = format!("{}/{}: {err}", key, topic.class_action());
-                self.emit(EngineEvent::Notice { session: Some(session), text: text.clone() });
+                let args = vec![("gateway", key.to_string().into()), ("what", topic.class_action().into()), ("error", err.to_string().into())];
+                self.emit(EngineEvent::Notice { session: Some(session), text: NoticeText::new("{gateway}/{what}: {error}", args) });
                 if self.is_our_duty(topic) {
                     self.reply(session, topic, Reply::error(request.id, codes::BAD_PARAM, err.to_string()));
                 }
@@ -683,7 +698,8 @@ impl EngineCore {
                 self.link(session)?.publish(Message::new(t, p, qos, false)).map_err(|e| e.to_string())
             });
         if let Err(text) = result {
-            self.emit(EngineEvent::Notice { session: Some(session), text: format!("cannot reply to {}: {text}", topic.class_action()) });
+            let text = NoticeText::new("cannot reply to {what}: {error}", vec![("what", topic.class_action().into()), ("error", text.into())]);
+            self.emit(EngineEvent::Notice { session: Some(session), text });
         }
     }
 

@@ -21,6 +21,7 @@ pub mod clock;
 mod core;
 mod discovery;
 pub mod gateways;
+pub mod notice;
 pub mod requests;
 pub mod store;
 pub mod tasks;
@@ -63,11 +64,9 @@ impl EngineHandle {
         Ok(session)
     }
 
-    /// Default options for a session: the profile's master filter.
+    /// Default options for a session: [`default_subscriptions`].
     pub fn default_session_options(&self, label: impl Into<String>) -> SessionOptions {
-        let mut subscriptions = vec![self.profile.master_filter.clone()];
-        subscriptions.extend(ack_filters(&self.profile));
-        SessionOptions { subscriptions, label: label.into(), read_only: false }
+        SessionOptions { subscriptions: default_subscriptions(&self.profile), label: label.into(), read_only: false }
     }
 
     pub fn disconnect(&self, session: SessionId) -> Result<(), EngineStopped> {
@@ -205,6 +204,14 @@ impl Engine {
         let handle = EngineHandle { commands: command_tx, next_session: Arc::new(AtomicU32::new(1)), ids, state, profile };
         Ok((handle, EngineEvents { events: event_rx, in_flight }))
     }
+}
+
+/// The filters every session holds (QoS 1): the profile's master filter, for the gateways'
+/// uplinks and the replies to our requests, and the acknowledgement filters.
+pub fn default_subscriptions(profile: &crate::protocol::topic::TopicProfile) -> Vec<String> {
+    let mut subscriptions = vec![profile.master_filter.clone()];
+    subscriptions.extend(ack_filters(profile));
+    subscriptions
 }
 
 /// The downlink replies to `alarm/report` and `history/report` of every gateway, so an

@@ -1,22 +1,62 @@
 //! MQTT topic names and filters (MQTT 3.1.1 and 5.0 §4.7): which are valid and which filter
 //! matches which topic. One validator for the store, the links and the panels.
 
-/// An MQTT topic filter is valid: not empty, `#` only as the whole last level, `+` only as a
-/// whole level.
-pub fn is_valid_filter(filter: &str) -> bool {
+/// Why a text is not an MQTT topic filter (MQTT 3.1.1 §4.7.1, §1.5.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterProblem {
+    Empty,
+    /// `#` followed by more levels.
+    HashNotLast,
+    /// `#` sharing a level with other characters (`a#`).
+    HashNotWholeLevel,
+    /// `+` sharing a level with other characters (`a+`).
+    PlusNotWholeLevel,
+    Nul,
+    TooLong,
+}
+
+impl FilterProblem {
+    /// The reason in English (the UI translates its own catalogue keys).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilterProblem::Empty => "a filter is not empty",
+            FilterProblem::HashNotLast => "# may only be the last level",
+            FilterProblem::HashNotWholeLevel => "# must be a whole level",
+            FilterProblem::PlusNotWholeLevel => "+ must be a whole level",
+            FilterProblem::Nul => "a filter cannot hold a NUL character",
+            FilterProblem::TooLong => "a filter is at most 65535 bytes",
+        }
+    }
+}
+
+/// Checks a subscription filter: not empty, `#` only as the whole last level, `+` only as a
+/// whole level, no NUL, at most 65,535 bytes (a Rust string is UTF-8 already).
+pub fn check_filter(filter: &str) -> Result<(), FilterProblem> {
     if filter.is_empty() {
-        return false;
+        return Err(FilterProblem::Empty);
+    }
+    if filter.len() > usize::from(u16::MAX) {
+        return Err(FilterProblem::TooLong);
+    }
+    if filter.contains('\0') {
+        return Err(FilterProblem::Nul);
     }
     let mut levels = filter.split('/').peekable();
     while let Some(level) = levels.next() {
         match level {
-            "#" => return levels.peek().is_none(),
-            "+" => {}
-            other if other.contains(['+', '#']) => return false,
+            "#" if levels.peek().is_some() => return Err(FilterProblem::HashNotLast),
+            "#" | "+" => {}
+            other if other.contains('#') => return Err(FilterProblem::HashNotWholeLevel),
+            other if other.contains('+') => return Err(FilterProblem::PlusNotWholeLevel),
             _ => {}
         }
     }
-    true
+    Ok(())
+}
+
+/// An MQTT topic filter is valid: see [`check_filter`].
+pub fn is_valid_filter(filter: &str) -> bool {
+    check_filter(filter).is_ok()
 }
 
 /// MQTT filter matching (MQTT 3.1.1 §4.7, 5.0 §4.7): `+` is one level (empty ones too), `#`
@@ -134,5 +174,19 @@ mod tests {
         assert_eq!(check_topic_name(&"a".repeat(70_000)), Err(TopicNameProblem::TooLong));
         // Filters are checked the same way everywhere: also an empty level is a level.
         assert!(!is_valid_filter(""));
+    }
+
+    #[test]
+    fn filter_problems_are_named() {
+        assert_eq!(check_filter("plant/meter/+/power"), Ok(()));
+        assert_eq!(check_filter("#"), Ok(()));
+        assert_eq!(check_filter("//"), Ok(()));
+        assert_eq!(check_filter(""), Err(FilterProblem::Empty));
+        assert_eq!(check_filter("a/#/b"), Err(FilterProblem::HashNotLast));
+        assert_eq!(check_filter("a/b#"), Err(FilterProblem::HashNotWholeLevel));
+        assert_eq!(check_filter("a/+b"), Err(FilterProblem::PlusNotWholeLevel));
+        assert_eq!(check_filter("a/\0"), Err(FilterProblem::Nul));
+        assert_eq!(check_filter(&"a".repeat(65_535)), Ok(()));
+        assert_eq!(check_filter(&"a".repeat(65_536)), Err(FilterProblem::TooLong));
     }
 }

@@ -112,9 +112,44 @@ pub enum LinkCommand {
     /// ([`LinkHandle::dropped_publishes`]), without an event each.
     PublishBulk(Message),
     /// Kept and re-sent on every (re)connect; serial links accept everything and ignore it.
-    Subscribe(String),
+    /// Subscribing to a filter already held changes its QoS (MQTT 3.1.1 §3.8.4).
+    Subscribe(Subscription),
     Unsubscribe(String),
     Close,
+}
+
+/// A topic filter and the QoS asked for it: the broker delivers each message at the lower of
+/// this and the QoS it was published with.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Subscription {
+    pub filter: String,
+    #[serde(default = "Subscription::default_qos")]
+    pub qos: u8,
+}
+
+impl Subscription {
+    pub fn new(filter: impl Into<String>, qos: u8) -> Self {
+        Subscription { filter: filter.into(), qos }
+    }
+
+    /// QoS 1, what the workbench's own filters ask for: replies and alarms are QoS 1 (contract §4).
+    pub const fn default_qos() -> u8 {
+        1
+    }
+}
+
+impl From<String> for Subscription {
+    /// At QoS 1.
+    fn from(filter: String) -> Self {
+        Subscription { filter, qos: Subscription::default_qos() }
+    }
+}
+
+impl From<&str> for Subscription {
+    /// At QoS 1.
+    fn from(filter: &str) -> Self {
+        Subscription::from(filter.to_owned())
+    }
 }
 
 /// Which kind of link a handle drives.
@@ -194,8 +229,9 @@ impl LinkHandle {
         self.counters.get()
     }
 
-    pub fn subscribe(&self, filter: impl Into<String>) -> Result<(), LinkClosed> {
-        self.send(LinkCommand::Subscribe(filter.into()))
+    /// A filter (QoS 1) or a [`Subscription`].
+    pub fn subscribe(&self, subscription: impl Into<Subscription>) -> Result<(), LinkClosed> {
+        self.send(LinkCommand::Subscribe(subscription.into()))
     }
 
     pub fn close(&self) {

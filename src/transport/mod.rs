@@ -20,7 +20,7 @@ pub mod serial;
 pub use link::{
     DropCounts, LINK_EVENT_CAPACITY, LinkClosed, LinkCommand, LinkCounters, LinkEvent, LinkHandle, LinkKind, LinkState,
     MAX_PACKET_BYTES, MAX_PENDING_BULK, MAX_PENDING_BULK_BYTES, MAX_PENDING_ESSENTIAL, MAX_PENDING_ESSENTIAL_BYTES, Message,
-    TransportError,
+    Subscription, TransportError,
 };
 
 /// How to open a link.

@@ -31,7 +31,7 @@ use self::queue::{OutQueue, Outbound, Pending, message_from};
 use super::lane::Priority;
 use super::link::{
     LINK_EVENT_CAPACITY, LinkCommand, LinkCounters, LinkEvent, LinkHandle, LinkKind, LinkState, MAX_PACKET_BYTES,
-    Message, TransportError,
+    Message, Subscription, TransportError,
 };
 
 mod queue;
@@ -360,8 +360,8 @@ struct Link {
     commands: mpsc::UnboundedReceiver<LinkCommand>,
     /// False once every handle is gone: the task then winds down.
     commands_open: bool,
-    /// Re-subscribed on every ConnAck, in the order they were added.
-    filters: Vec<String>,
+    /// Re-subscribed on every ConnAck, in the order they were added, each at its QoS.
+    filters: Vec<Subscription>,
     queue: OutQueue,
     attempt: u32,
     max_packet_bytes: usize,
@@ -394,7 +394,7 @@ impl Link {
             dropped: Vec::new(),
         };
         for filter in &config.subscriptions {
-            link.add_filter(filter);
+            link.add_filter(Subscription::from(filter.as_str()));
         }
         link
     }
@@ -585,14 +585,14 @@ impl Link {
         match command {
             LinkCommand::Publish(message) => self.enqueue_publish(message, Priority::Essential),
             LinkCommand::PublishBulk(message) => self.enqueue_publish(message, Priority::Bulk),
-            LinkCommand::Subscribe(filter) => {
-                if self.add_filter(&filter) && online {
-                    self.queue.push_control(Outbound::Subscribe(vec![filter]));
+            LinkCommand::Subscribe(subscription) => {
+                if self.add_filter(subscription.clone()) && online {
+                    self.queue.push_control(Outbound::Subscribe(vec![subscription]));
                 }
             }
             LinkCommand::Unsubscribe(filter) => {
                 let before = self.filters.len();
-                self.filters.retain(|f| *f != filter);
+                self.filters.retain(|f| f.filter != filter);
                 if self.filters.len() != before && online {
                     self.queue.push_control(Outbound::Unsubscribe(vec![filter]));
                 }
@@ -602,17 +602,24 @@ impl Link {
         }
     }
 
-    /// Adds a valid, new filter; false when it was refused or already there.
-    fn add_filter(&mut self, filter: &str) -> bool {
-        if !crate::protocol::topic_filter::is_valid_filter(filter) {
-            warn!(link = %self.label, "ignoring invalid subscription filter {filter:?}");
+    /// Adds a valid, new filter, or changes the QoS of one held (a SUBSCRIBE to the same filter
+    /// replaces it, MQTT 3.1.1 §3.8.4); false when it was refused or is already held so.
+    fn add_filter(&mut self, subscription: Subscription) -> bool {
+        if !crate::protocol::topic_filter::is_valid_filter(&subscription.filter) {
+            warn!(link = %self.label, "ignoring invalid subscription filter {:?}", subscription.filter);
             return false;
         }
-        if self.filters.iter().any(|f| f == filter) {
-            return false;
+        match self.filters.iter_mut().find(|f| f.filter == subscription.filter) {
+            Some(held) if held.qos == subscription.qos => false,
+            Some(held) => {
+                held.qos = subscription.qos;
+                true
+            }
+            None => {
+                self.filters.push(subscription);
+                true
+            }
         }
-        self.filters.push(filter.to_string());
-        true
     }
 
     fn enqueue_publish(&mut self, message: Message, priority: Priority) {
@@ -680,7 +687,7 @@ impl Link {
                     client.try_publish(m.topic, qos(m.qos), m.retain, Vec::from(m.payload))
                 }
                 Outbound::Subscribe(filters) => {
-                    client.try_subscribe_many(filters.into_iter().map(|f| SubscribeFilter::new(f, QoS::AtLeastOnce)))
+                    client.try_subscribe_many(filters.into_iter().map(|f| SubscribeFilter::new(f.filter, qos(f.qos))))
                 }
                 Outbound::Unsubscribe(filters) => {
                     let mut result = Ok(());

@@ -13,6 +13,7 @@ use egui::{CentralPanel, Frame, Panel};
 
 mod commands;
 mod events;
+pub mod notices;
 mod rate;
 
 use rate::MessageRate;
@@ -26,9 +27,9 @@ use super::model_source::ModelSource;
 use super::publish::PublishPanel;
 use super::settings::Settings;
 use super::status_bar::status_bar_ui;
-use super::widgets::fill;
 use super::top_bar::{TopBarInfo, top_bar_ui};
-use super::{Sessions, ThemeChoice, UiCommand, ViewContext, fonts, i18n};
+use super::{Sessions, ThemeChoice, UiCommand, ViewContext, fonts};
+use crate::engine::notice::NoticeText;
 use crate::engine::{EngineEvent, EngineEvents, EngineHandle, GatewayKey, SessionId};
 use crate::protocol::model::ModelSet;
 use crate::protocol::time::now_ms;
@@ -60,7 +61,8 @@ pub struct Startup {
 pub struct Notice {
     pub at_ms: i64,
     pub session: Option<SessionId>,
-    pub text: String,
+    /// Reads as English; [`Notice::text_in`] gives it in the UI language.
+    pub text: NoticeText,
 }
 
 /// Which central tab is shown.
@@ -139,7 +141,7 @@ impl WorkbenchApp {
         }
         let problems = app.model_source.problems.len();
         if problems > 0 {
-            let text = fill(app.tr("{n} problems reading the product models (see Settings)"), &[("n", &problems.to_string())]);
+            let text = NoticeText::new("{n} problems reading the product models (see Settings)", vec![("n", problems.to_string().into())]);
             app.notice(None, text);
         }
         app
@@ -194,16 +196,6 @@ impl WorkbenchApp {
         self.local.as_ref().and_then(LocalServices::broker_addr)
     }
 
-    fn tr(&self, key: &'static str) -> &'static str {
-        i18n::tr(self.settings.lang, key)
-    }
-
-    fn notice(&mut self, session: Option<SessionId>, text: String) {
-        if self.notices.len() == NOTICE_CAPACITY {
-            self.notices.pop_front();
-        }
-        self.notices.push_back(Notice { at_ms: now_ms(), session, text });
-    }
 
 }
 
@@ -211,7 +203,7 @@ impl eframe::App for WorkbenchApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.poll_local();
         if let Some(models) = self.model_source.poll() {
-            let text = fill(self.tr("{n} product models loaded"), &[("n", &models.len().to_string())]);
+            let text = NoticeText::new("{n} product models loaded", vec![("n", models.len().to_string().into())]);
             self.models = models;
             self.notice(None, text);
         }
@@ -235,7 +227,9 @@ impl eframe::App for WorkbenchApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut commands = Vec::new();
         let info = TopBarInfo { broker_addr: self.broker_addr(), models: &self.model_source };
-        let latest: Vec<&str> = self.notices.iter().skip(self.notices.len().saturating_sub(NOTICES_SHOWN)).map(|n| n.text.as_str()).collect();
+        // Put into words each frame: a switch of language applies to notices already shown.
+        let latest: Vec<String> = self.notices.iter().skip(self.notices.len().saturating_sub(NOTICES_SHOWN)).map(|n| n.text_in(self.settings.lang)).collect();
+        let latest: Vec<&str> = latest.iter().map(String::as_str).collect();
         let view = ViewContext {
             lang: self.settings.lang,
             state: &self.engine.state,

@@ -1,25 +1,32 @@
-//! The connection manager: the open sessions with their link state, a "New connection" form
-//! (MQTT or serial), and saved profiles whose passwords live in the OS keyring.
+//! The connection manager: the open sessions with their link state and subscriptions, a
+//! collapsible "New connection" form (MQTT or serial), and saved profiles whose passwords live
+//! in the OS keyring.
 //!
-//! The panel only pushes [`UiCommand::Connect`] / [`UiCommand::Disconnect`]; the app opens the
-//! links. Anything that may take time (file dialogs, port scans, keyring calls) runs on a
-//! thread and is looked at once per frame, so the window never waits.
+//! The panel only pushes commands ([`UiCommand::Connect`], `Disconnect`, `Subscribe`,
+//! `Unsubscribe`); the app applies them. Anything that may take time (file dialogs, port scans,
+//! keyring calls) runs on a thread and is looked at once per frame, so the window never waits.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use egui::{Button, ComboBox, Grid, Id, RichText, TextEdit};
+use egui::{Button, RichText};
 
 use super::widgets::{fill, link_state_color, link_state_text, state_dot_ui};
 use super::{SessionView, UiCommand, ViewContext};
-use crate::transport::serial::Parity;
+use crate::engine::SessionId;
 use crate::transport::{LinkKind, LinkState};
 
 pub mod background;
 pub mod form;
+mod form_ui;
+mod link_fields;
 pub mod ports;
+mod profile_list;
+pub mod subscriptions;
 
 use background::{Pending, Poll};
+use subscriptions::{Change, SessionSubscriptions};
 pub use form::{ConnectionForm, FormError, LinkChoice};
 pub use crate::config::profiles::{KeyringStatus, PasswordPlace, Profile, ProfileStore, SavedPassword, Secret, StoreEvent, StoreProblem};
 
@@ -87,6 +94,13 @@ pub struct ConnectionsPanel {
     prompt: Option<PasswordPrompt>,
     confirm_delete: Option<String>,
     notice: Option<Notice>,
+    /// The user's subscriptions of each open session, filled from its profile when it appears.
+    subscriptions: BTreeMap<SessionId, SessionSubscriptions>,
+    /// Whether there were no sessions when the form was last opened or closed for it: the form
+    /// is open while there are none and collapses once one exists; in between the user decides.
+    form_open_for_empty: Option<bool>,
+    /// Open the form on the next frame ("Edit" on a profile).
+    open_form: bool,
 }
 
 impl Default for ConnectionsPanel {
@@ -113,6 +127,9 @@ impl ConnectionsPanel {
             prompt: None,
             confirm_delete: None,
             notice: None,
+            subscriptions: BTreeMap::new(),
+            form_open_for_empty: None,
+            open_form: false,
         }
     }
 
@@ -133,12 +150,19 @@ impl ConnectionsPanel {
         self.file_pick.is_some() || self.ports_scan.is_some() || self.store.is_busy()
     }
 
+    /// The user's subscriptions of `session`, as the panel shows them.
+    pub fn session_subscriptions(&self, session: SessionId) -> Option<&SessionSubscriptions> {
+        self.subscriptions.get(&session)
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
         self.poll_background(ctx, commands);
+        self.sync_sessions(ctx, commands);
         egui::ScrollArea::vertical().id_salt("connections_scroll").auto_shrink([false, false]).show(ui, |ui| {
             self.sessions_ui(ui, ctx, commands);
             ui.separator();
-            self.form_ui(ui, ctx, commands);
+            self.form_section_ui(ui, ctx, commands);
+            self.notice_ui(ui);
             ui.separator();
             self.profiles_ui(ui, ctx, commands);
         });
@@ -233,457 +257,83 @@ impl ConnectionsPanel {
     // -----------------------------------------------------------------------------------------
     // Sessions
 
+    /// Starts following sessions that appeared, subscribing their profile's filters (that is how
+    /// a profile's subscriptions are applied on connect), and forgets those that are gone.
+    fn sync_sessions(&mut self, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
+        self.subscriptions.retain(|id, _| ctx.sessions.contains_key(id));
+        for session in ctx.sessions.values() {
+            if self.subscriptions.contains_key(&session.id) {
+                continue;
+            }
+            let saved = match (&session.profile, session.kind) {
+                (Some(name), LinkKind::Mqtt) => self.store.get(name).map(|p| p.subscriptions().to_vec()).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            for s in &saved {
+                commands.push(UiCommand::Subscribe { session: session.id, filter: s.filter.clone(), qos: s.qos });
+            }
+            self.subscriptions.insert(session.id, SessionSubscriptions::new(saved));
+        }
+    }
+
     fn sessions_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
         ui.heading(ctx.tr("Sessions"));
         if ctx.sessions.is_empty() {
             ui.weak(ctx.tr("No open sessions. Connect below."));
             return;
         }
+        let defaults = crate::engine::default_subscriptions(ctx.profile);
+        let mut changes = Vec::new();
         for session in ctx.sessions.values() {
-            ui.push_id(("session", session.id), |ui| session_ui(ui, ctx, session, commands));
+            ui.push_id(("session", session.id), |ui| {
+                session_ui(ui, ctx, session, commands);
+                if session.kind == LinkKind::Serial {
+                    ui.weak(ctx.tr("No subscriptions on a serial cable: each side sends everything meant for the other."));
+                } else if let Some(subs) = self.subscriptions.get_mut(&session.id)
+                    && let Some(change) = subscriptions::subscriptions_ui(ui, ctx, session, subs, &defaults)
+                {
+                    changes.push((session, change));
+                }
+                ui.add_space(4.0);
+            });
+        }
+        for (session, change) in changes {
+            self.apply_change(ctx, session, change, commands);
         }
     }
 
-    // -----------------------------------------------------------------------------------------
-    // The form
-
-    fn form_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
-        match &self.editing {
-            Some(name) => ui.heading(fill(ctx.tr("Edit profile {name}"), &[("name", name)])),
-            None => ui.heading(ctx.tr("New connection")),
-        };
-        ui.horizontal(|ui| {
-            ui.radio_value(&mut self.form.kind, LinkChoice::Mqtt, ctx.tr("MQTT broker"));
-            ui.radio_value(&mut self.form.kind, LinkChoice::Serial, ctx.tr("Serial cable"));
+    /// Sends a subscription change and keeps it in the session's profile.
+    fn apply_change(&mut self, ctx: &ViewContext, session: &SessionView, change: Change, commands: &mut Vec<UiCommand>) {
+        commands.push(match change {
+            Change::Added(s) => UiCommand::Subscribe { session: session.id, filter: s.filter, qos: s.qos },
+            Change::Removed(filter) => UiCommand::Unsubscribe { session: session.id, filter },
         });
-        match self.form.kind {
-            LinkChoice::Mqtt => self.mqtt_form_ui(ui, ctx),
-            LinkChoice::Serial => self.serial_form_ui(ui, ctx),
+        let (Some(name), Some(subs)) = (&session.profile, self.subscriptions.get(&session.id)) else { return };
+        if self.store.get(name).is_none() {
+            return;
         }
-        ui.checkbox(&mut self.form.read_only, ctx.tr("Read-only (a live site: only acknowledgements and time answers are sent)"));
-
-        let error = self.form.error();
-        // The URL's problem is shown under its field already.
-        if let Some(e) = &error
-            && !matches!(e, FormError::BadUrl(_))
-        {
-            ui.colored_label(ui.visuals().error_fg_color, form_error_text(ctx, e));
+        let list = subs.user.clone();
+        if self.editing.as_deref() == Some(name) {
+            // Saving the form later must not bring the old list back.
+            self.form.mqtt.subscriptions = list.clone();
         }
-        ui.horizontal(|ui| {
-            let mut connect = ui.add_enabled(error.is_none(), Button::new(ctx.tr("Connect")));
-            if let Some(e) = &error {
-                connect = connect.on_disabled_hover_text(form_error_text(ctx, e));
-            }
-            if connect.clicked()
-                && let Ok(config) = self.form.to_link_config()
-            {
-                let name = self.profile_name.trim();
-                let label = if name.is_empty() { self.form.target() } else { name.to_owned() };
-                // Still the profile being edited, if its name was kept.
-                let profile = self.editing.clone().filter(|editing| editing == name);
-                commands.push(UiCommand::Connect { config, label, profile, read_only: self.form.read_only });
-            }
-            if ui.button(ctx.tr("Clear form")).clicked() {
-                self.form = ConnectionForm { kind: self.form.kind, ..ConnectionForm::default() };
-                self.profile_name.clear();
-                self.editing = None;
-                self.store_obfuscated = false;
-            }
-        });
+        if let Err(e) = self.store.set_subscriptions(name, list) {
+            let text = fill(ctx.tr("The subscriptions of {name} could not be saved: {error}"), &[("name", name), ("error", &e.to_string())]);
+            self.notice = Some(Notice { tone: Tone::Error, text });
+        }
+    }
 
-        ui.horizontal_wrapped(|ui| {
-            let label = ui.label(ctx.tr("Profile name"));
-            ui.add(TextEdit::singleline(&mut self.profile_name).desired_width(140.0)).labelled_by(label.id);
-            let can_save = error.is_none() && !self.profile_name.trim().is_empty();
-            let save = ui.add_enabled(can_save, Button::new(ctx.tr("Save as profile")));
-            let save = if error.is_none() { save.on_disabled_hover_text(ctx.tr("Give the profile a name first.")) } else { save };
-            if save.clicked() {
-                self.save_profile(ctx);
-            }
-        });
-        self.obfuscation_opt_in_ui(ui, ctx);
-
+    /// The outcome of the last action, outside the form so that a collapsed form hides nothing.
+    fn notice_ui(&self, ui: &mut egui::Ui) {
         if let Some(notice) = &self.notice {
             let color = match notice.tone {
                 Tone::Info => ui.visuals().text_color(),
                 Tone::Warn => ui.visuals().warn_fg_color,
                 Tone::Error => ui.visuals().error_fg_color,
             };
-            ui.colored_label(color, &notice.text);
+            ui.add(egui::Label::new(RichText::new(&notice.text).color(color)).wrap());
         }
     }
-
-    /// Without a keyring, a typed password is only kept if the user accepts the risk.
-    fn obfuscation_opt_in_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext) {
-        if !matches!(self.store.keyring_status(), KeyringStatus::Unavailable(_)) || self.form.password().is_none() {
-            return;
-        }
-        let warn = ui.visuals().warn_fg_color;
-        ui.checkbox(&mut self.store_obfuscated, RichText::new(ctx.tr("Store the password in the profile file (obfuscated, NOT secure)")).color(warn))
-            .on_hover_text(ctx.tr("There is no OS keyring. The password would be written to secrets.json, readable only by you but merely base64-encoded: anyone with access to your files or backups can read it."));
-        if self.store_obfuscated {
-            ui.colored_label(warn, ctx.tr("⚠ The password will be written to secrets.json, only base64-obfuscated."));
-        } else {
-            ui.weak(ctx.tr("No keyring: the password is not saved and will be asked for when this profile connects."));
-        }
-    }
-
-    fn mqtt_form_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext) {
-        let editing_with_password = self.editing.as_deref().is_some_and(|name| self.store.has_saved_password(name));
-        let picking = self.file_pick.is_some();
-        let mut pick_request = None;
-        let error_color = ui.visuals().error_fg_color;
-        let warn_color = ui.visuals().warn_fg_color;
-        // The left column may be narrow: fields take what is left after the labels.
-        let field = (ui.available_width() - 120.0).clamp(120.0, 280.0);
-        let m = &mut self.form.mqtt;
-        Grid::new("mqtt_form").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
-            form_row(ui, ctx.tr("Broker URL"), |ui, label| {
-                ui.add(TextEdit::singleline(&mut m.url).hint_text("mqtt://host:1883").desired_width(field)).labelled_by(label);
-            });
-            // Under the field rather than beside it: the column may be narrow.
-            if let Some(problem) = form::url_problem(&m.url) {
-                ui.label("");
-                ui.add(egui::Label::new(RichText::new(format!("{}: {problem}", ctx.tr("Invalid URL"))).color(error_color)).wrap());
-                ui.end_row();
-            }
-            form_row(ui, ctx.tr("Client id"), |ui, label| {
-                ui.add(TextEdit::singleline(&mut m.client_id).desired_width(field - 50.0)).labelled_by(label);
-                if ui.small_button(ctx.tr("New id")).on_hover_text(ctx.tr("New random client id")).clicked() {
-                    m.client_id = form::default_client_id();
-                }
-            });
-            form_row(ui, ctx.tr("Username"), |ui, label| {
-                ui.add(TextEdit::singleline(&mut m.username).desired_width(field)).labelled_by(label);
-            });
-            form_row(ui, ctx.tr("Password"), |ui, label| {
-                let hint = if editing_with_password { ctx.tr("(saved; leave empty to keep it)") } else { "" };
-                ui.add(TextEdit::singleline(&mut m.password).password(true).hint_text(hint).desired_width(field)).labelled_by(label);
-            });
-            if form::wants_tls(&m.url) {
-                let files = [
-                    (TlsFile::Ca, ctx.tr("CA certificate"), ctx.tr("Choose the CA certificate"), &mut m.ca_file),
-                    (TlsFile::Cert, ctx.tr("Client certificate"), ctx.tr("Choose the client certificate"), &mut m.client_cert),
-                    (TlsFile::Key, ctx.tr("Client key"), ctx.tr("Choose the client key"), &mut m.client_key),
-                ];
-                for (which, name, choose, text) in files {
-                    form_row(ui, name, |ui, label| {
-                        ui.add(TextEdit::singleline(text).hint_text(ctx.tr("PEM file (optional)")).desired_width(field - 30.0)).labelled_by(label);
-                        let button = ui.add_enabled(!picking, Button::new("…")).on_hover_text(choose).accessible_name(choose);
-                        if button.clicked() {
-                            pick_request = Some(which);
-                        }
-                    });
-                }
-            }
-            form_row(ui, ctx.tr("Keep-alive"), |ui, label| {
-                ui.add(egui::DragValue::new(&mut m.keep_alive_secs).range(0..=3600).suffix(" s")).labelled_by(label);
-            });
-        });
-        // Below the grid, where its long text can wrap.
-        if form::wants_tls(&m.url) {
-            let text = RichText::new(ctx.tr("⚠ Insecure: accept any server certificate")).color(warn_color);
-            ui.add(egui::Checkbox::new(&mut m.insecure, text)).on_hover_text(ctx.tr(
-                "Skips checking the broker's certificate and name. Anyone on the network path can then read and change the traffic, passwords included. Use only with a lab broker whose certificate you made yourself.",
-            ));
-        }
-        if let Some(field) = pick_request {
-            self.start_file_pick(field, ctx);
-        }
-    }
-
-    fn start_file_pick(&mut self, field: TlsFile, ctx: &ViewContext) {
-        let title = match field {
-            TlsFile::Ca => ctx.tr("Choose the CA certificate"),
-            TlsFile::Cert => ctx.tr("Choose the client certificate"),
-            TlsFile::Key => ctx.tr("Choose the client key"),
-        };
-        let current = match field {
-            TlsFile::Ca => &self.form.mqtt.ca_file,
-            TlsFile::Cert => &self.form.mqtt.client_cert,
-            TlsFile::Key => &self.form.mqtt.client_key,
-        };
-        let start_dir = PathBuf::from(current.trim()).parent().filter(|d| d.is_dir()).map(PathBuf::from);
-        let title = title.to_owned();
-        // rfd's dialog blocks its caller until closed: it gets a thread of its own.
-        let pending = Pending::spawn("file-dialog", move || {
-            let mut dialog = rfd::FileDialog::new().set_title(title).add_filter("PEM", &["pem", "crt", "cer", "key"]).add_filter("*", &["*"]);
-            if let Some(dir) = start_dir {
-                dialog = dialog.set_directory(dir);
-            }
-            dialog.pick_file()
-        });
-        match pending {
-            Ok(pending) => self.file_pick = Some(FilePick { field, pending }),
-            Err(e) => {
-                self.notice = Some(Notice { tone: Tone::Error, text: fill(ctx.tr("Cannot open a file dialog: {error}"), &[("error", &e.to_string())]) });
-            }
-        }
-    }
-
-    fn serial_form_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext) {
-        if !self.ports_scanned {
-            self.rescan_ports();
-        }
-        let scanning = self.ports_scan.is_some();
-        let mut rescan = false;
-        let field = (ui.available_width() - 120.0).clamp(120.0, 280.0);
-        let ports = &self.ports;
-        let s = &mut self.form.serial;
-        Grid::new("serial_form").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
-            form_row(ui, ctx.tr("Port"), |ui, label| {
-                let selected = if s.path.is_empty() { ctx.tr("choose…").to_owned() } else { s.path.clone() };
-                ComboBox::from_id_salt("serial_port")
-                    .selected_text(selected)
-                    .width(field - 70.0)
-                    .show_ui(ui, |ui| {
-                        if ports.is_empty() {
-                            ui.weak(ctx.tr("No serial ports found"));
-                        }
-                        for port in ports {
-                            ui.selectable_value(&mut s.path, port.clone(), port);
-                        }
-                    })
-                    .response
-                    .labelled_by(label);
-                if scanning {
-                    ui.spinner();
-                } else if ui.button(ctx.tr("Rescan")).on_hover_text(ctx.tr("Look for serial ports again")).clicked() {
-                    rescan = true;
-                }
-            });
-            form_row(ui, ctx.tr("Port path"), |ui, label| {
-                ui.add(TextEdit::singleline(&mut s.path).hint_text("/dev/ttyUSB0, COM3").desired_width(field)).labelled_by(label);
-            });
-            form_row(ui, ctx.tr("Baud rate"), |ui, label| {
-                ComboBox::from_id_salt("serial_baud")
-                    .selected_text(s.baud.to_string())
-                    .show_ui(ui, |ui| {
-                        for baud in form::COMMON_BAUDS {
-                            ui.selectable_value(&mut s.baud, baud, baud.to_string());
-                        }
-                    })
-                    .response
-                    .labelled_by(label);
-            });
-            form_row(ui, ctx.tr("Data bits"), |ui, label| {
-                ComboBox::from_id_salt("serial_data_bits")
-                    .selected_text(s.data_bits.to_string())
-                    .show_ui(ui, |ui| {
-                        for bits in form::DATA_BITS {
-                            ui.selectable_value(&mut s.data_bits, bits, bits.to_string());
-                        }
-                    })
-                    .response
-                    .labelled_by(label);
-            });
-            form_row(ui, ctx.tr("Parity"), |ui, label| {
-                ComboBox::from_id_salt("serial_parity")
-                    .selected_text(parity_text(ctx, s.parity))
-                    .show_ui(ui, |ui| {
-                        for parity in Parity::SERIAL_LINE {
-                            ui.selectable_value(&mut s.parity, parity, parity_text(ctx, parity));
-                        }
-                    })
-                    .response
-                    .labelled_by(label);
-            });
-            form_row(ui, ctx.tr("Stop bits"), |ui, label| {
-                ComboBox::from_id_salt("serial_stop_bits")
-                    .selected_text(s.stop_bits.to_string())
-                    .show_ui(ui, |ui| {
-                        for bits in form::STOP_BITS {
-                            ui.selectable_value(&mut s.stop_bits, bits, bits.to_string());
-                        }
-                    })
-                    .response
-                    .labelled_by(label);
-            });
-        });
-        if rescan {
-            self.rescan_ports();
-        }
-    }
-
-    fn rescan_ports(&mut self) {
-        self.ports_scanned = true;
-        // If no thread can be started the list stays as it is; the path field still works.
-        self.ports_scan = Pending::spawn("serial-ports", ports::list_ports).ok();
-    }
-
-    fn save_profile(&mut self, ctx: &ViewContext) {
-        let name = self.profile_name.trim().to_owned();
-        let profile = match self.form.to_profile(&name) {
-            Ok(profile) => profile,
-            Err(e) => {
-                self.notice = Some(Notice { tone: Tone::Error, text: form_error_text(ctx, &e) });
-                return;
-            }
-        };
-        let (tone, text) = match self.store.save(profile, self.form.password(), self.store_obfuscated) {
-            Ok(SavedPassword::None) => (Tone::Info, ctx.tr("Profile {name} saved.")),
-            Ok(SavedPassword::ToKeyring) => (Tone::Info, ctx.tr("Profile {name} saved; its password goes to the OS keyring.")),
-            Ok(SavedPassword::Obfuscated) => (Tone::Warn, ctx.tr("Profile {name} saved; its password is in secrets.json, obfuscated (NOT secure).")),
-            Ok(SavedPassword::WillAsk) => (Tone::Warn, ctx.tr("Profile {name} saved without its password (no keyring): it will be asked for when connecting.")),
-            Ok(SavedPassword::Kept) => (Tone::Info, ctx.tr("Profile {name} saved; its saved password is kept.")),
-            Err(e) => {
-                let text = fill(ctx.tr("Could not save the profile: {error}"), &[("error", &e.to_string())]);
-                self.notice = Some(Notice { tone: Tone::Error, text });
-                return;
-            }
-        };
-        self.notice = Some(Notice { tone, text: fill(text, &[("name", &name)]) });
-        self.editing = Some(name);
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Saved profiles
-
-    fn profiles_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
-        ui.heading(ctx.tr("Saved profiles"));
-        let warn = ui.visuals().warn_fg_color;
-        match self.store.keyring_status() {
-            KeyringStatus::Checking => {
-                ui.weak(ctx.tr("Checking the OS keyring…"));
-            }
-            KeyringStatus::Available => {
-                ui.weak(ctx.tr("Passwords are kept in the OS keyring."));
-            }
-            KeyringStatus::Unavailable(reason) => {
-                // The reason (a D-Bus error on a headless machine) is for the curious: a tooltip.
-                let text = egui::RichText::new(ctx.tr("No OS keyring: passwords are asked for when connecting, unless you choose to store them obfuscated.")).color(warn);
-                ui.add(egui::Label::new(text).wrap()).on_hover_text(reason.as_str());
-            }
-        }
-        if !self.store.problems().is_empty() {
-            let error_color = ui.visuals().error_fg_color;
-            for problem in self.store.problems() {
-                ui.colored_label(error_color, problem_text(ctx, problem));
-            }
-            if ui.button(ctx.tr("Dismiss")).clicked() {
-                self.store.dismiss_problems();
-            }
-        }
-        if let Some(dir) = self.store.dir() {
-            ui.weak(fill(ctx.tr("Folder: {path}"), &[("path", &dir.display().to_string())]));
-        }
-        self.password_prompt_ui(ui, ctx, commands);
-
-        if self.store.profiles().is_empty() {
-            ui.weak(ctx.tr("No saved profiles yet."));
-            return;
-        }
-        let mut connect = None;
-        let mut edit = None;
-        let mut delete = None;
-        let waiting = self.awaiting_password.clone();
-        for profile in self.store.profiles() {
-            let name = profile.name.as_str();
-            ui.separator();
-            ui.horizontal_wrapped(|ui| {
-                ui.strong(name);
-                let busy = waiting.as_deref() == Some(name);
-                let button = ui.add_enabled(!busy, Button::new(ctx.tr("Connect"))).accessible_name(format!("{} {name}", ctx.tr("Connect")));
-                if button.clicked() {
-                    connect = Some(name.to_owned());
-                }
-                if ui.button(ctx.tr("Edit")).accessible_name(format!("{} {name}", ctx.tr("Edit"))).clicked() {
-                    edit = Some(name.to_owned());
-                }
-                if self.confirm_delete.as_deref() == Some(name) {
-                    let really = RichText::new(ctx.tr("Really delete")).color(ui.visuals().error_fg_color);
-                    if ui.button(really).accessible_name(format!("{} {name}", ctx.tr("Really delete"))).clicked() {
-                        delete = Some(name.to_owned());
-                    }
-                    if ui.button(ctx.tr("Keep")).clicked() {
-                        self.confirm_delete = None;
-                    }
-                } else if ui.button(ctx.tr("Delete")).accessible_name(format!("{} {name}", ctx.tr("Delete"))).clicked() {
-                    self.confirm_delete = Some(name.to_owned());
-                }
-            });
-            ui.horizontal_wrapped(|ui| {
-                let kind = match profile.link {
-                    crate::config::profiles::ProfileLink::Mqtt(_) => ctx.tr("MQTT broker"),
-                    crate::config::profiles::ProfileLink::Serial(_) => ctx.tr("Serial cable"),
-                };
-                ui.weak(format!("{kind}: {}", profile.target()));
-                match profile.password_place() {
-                    PasswordPlace::None => {}
-                    PasswordPlace::Keyring => {
-                        ui.weak(ctx.tr("password in keyring"));
-                    }
-                    PasswordPlace::Ask => {
-                        ui.weak(ctx.tr("password asked"));
-                    }
-                    PasswordPlace::Obfuscated => {
-                        ui.colored_label(warn, ctx.tr("password obfuscated (NOT secure)"));
-                    }
-                }
-            });
-        }
-        if let Some(name) = connect {
-            self.connect_profile(&name, ctx, commands);
-        }
-        if let Some(name) = edit
-            && let Some(profile) = self.store.get(&name)
-        {
-            self.form.load_profile(profile);
-            self.profile_name = name.clone();
-            self.editing = Some(name);
-            self.store_obfuscated = profile.password_place() == PasswordPlace::Obfuscated;
-        }
-        if let Some(name) = delete {
-            self.confirm_delete = None;
-            self.notice = Some(match self.store.delete(&name) {
-                Ok(()) => Notice { tone: Tone::Info, text: fill(ctx.tr("Profile {name} deleted."), &[("name", &name)]) },
-                Err(e) => Notice { tone: Tone::Error, text: fill(ctx.tr("Could not delete the profile: {error}"), &[("error", &e.to_string())]) },
-            });
-            if self.editing.as_deref() == Some(&name) {
-                self.editing = None;
-            }
-        }
-    }
-
-    fn password_prompt_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
-        let Some(prompt) = &mut self.prompt else { return };
-        let mut done = false;
-        let mut connect = false;
-        ui.group(|ui| {
-            let title = ui.label(fill(ctx.tr("Password for profile {name}"), &[("name", &prompt.profile)]));
-            if let Some(note) = &prompt.note {
-                ui.weak(note);
-            }
-            ui.horizontal(|ui| {
-                let field = ui.add(TextEdit::singleline(&mut prompt.password).password(true).desired_width(200.0)).labelled_by(title.id);
-                let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                if ui.button(ctx.tr("Connect with this password")).clicked() || entered {
-                    connect = true;
-                }
-                if ui.button(ctx.tr("Cancel")).clicked() {
-                    done = true;
-                }
-            });
-        });
-        if connect {
-            let secret = Secret::new(std::mem::take(&mut prompt.password));
-            if let Some(profile) = self.store.get(&prompt.profile) {
-                push_connect(profile, Some(&secret), commands);
-            }
-            done = true;
-        }
-        if done {
-            self.prompt = None;
-        }
-    }
-}
-
-/// One label-and-inputs row of a form grid; the inputs are named by the label.
-fn form_row<R>(ui: &mut egui::Ui, label: &str, add: impl FnOnce(&mut egui::Ui, Id) -> R) -> R {
-    let label = ui.label(label);
-    let inner = ui.horizontal(|ui| add(ui, label.id)).inner;
-    ui.end_row();
-    inner
 }
 
 fn push_connect(profile: &Profile, password: Option<&Secret>, commands: &mut Vec<UiCommand>) {
@@ -722,46 +372,5 @@ fn session_ui(ui: &mut egui::Ui, ctx: &ViewContext, session: &SessionView, comma
             ui.weak(&session.target);
         }
     });
-    ui.add_space(4.0);
 }
 
-fn parity_text(ctx: &ViewContext, parity: Parity) -> &'static str {
-    match parity {
-        Parity::None => ctx.tr("None"),
-        Parity::Odd => ctx.tr("Odd"),
-        Parity::Even => ctx.tr("Even"),
-        Parity::Mark => ctx.tr("Mark"),
-        Parity::Space => ctx.tr("Space"),
-    }
-}
-
-fn form_error_text(ctx: &ViewContext, error: &FormError) -> String {
-    match error {
-        FormError::BadUrl(problem) => format!("{}: {problem}", ctx.tr("Invalid URL")),
-        FormError::EmptyClientId => ctx.tr("The client id is empty.").to_owned(),
-        FormError::PasswordWithoutUser => ctx.tr("MQTT sends a password only with a username.").to_owned(),
-        FormError::CertWithoutKey => ctx.tr("A client certificate needs its key.").to_owned(),
-        FormError::KeyWithoutCert => ctx.tr("A client key needs its certificate.").to_owned(),
-        FormError::NoPort => ctx.tr("Choose a serial port or type its path.").to_owned(),
-        FormError::BadDataBits(n) => fill(ctx.tr("{n} data bits: expected 5 to 8."), &[("n", &n.to_string())]),
-        FormError::BadStopBits(n) => fill(ctx.tr("{n} stop bits: expected 1 or 2."), &[("n", &n.to_string())]),
-        FormError::ZeroBaud => ctx.tr("The baud rate cannot be 0.").to_owned(),
-    }
-}
-
-fn problem_text(ctx: &ViewContext, problem: &StoreProblem) -> String {
-    match problem {
-        StoreProblem::NoConfigDir => ctx.tr("This system has no configuration folder: profiles are kept until the workbench closes.").to_owned(),
-        StoreProblem::Unreadable { path, error, backup: Some(backup) } => fill(
-            ctx.tr("{path} could not be read ({error}). It was moved to {backup}; the profile list starts empty."),
-            &[("path", &path.display().to_string()), ("error", error), ("backup", &backup.display().to_string())],
-        ),
-        StoreProblem::Unreadable { path, error, backup: None } => fill(
-            ctx.tr("{path} could not be read ({error}). It is left as it is and will not be overwritten."),
-            &[("path", &path.display().to_string()), ("error", error)],
-        ),
-        StoreProblem::WriteFailed { path, error } => {
-            fill(ctx.tr("Could not write {path}: {error}"), &[("path", &path.display().to_string()), ("error", error)])
-        }
-    }
-}

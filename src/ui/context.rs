@@ -45,6 +45,9 @@ pub enum UiCommand {
     /// `read_only`: only the master's duties are published on it (a live site).
     Connect { config: LinkConfig, label: String, profile: Option<String>, read_only: bool },
     Disconnect(SessionId),
+    /// Add a filter at `qos` (0 or 1) to an MQTT session, or change its QoS.
+    Subscribe { session: SessionId, filter: String, qos: u8 },
+    Unsubscribe { session: SessionId, filter: String },
     Publish { session: SessionId, message: Message },
     Request(RequestSpec),
     /// Select a topic in the explorer (by path, never by row).

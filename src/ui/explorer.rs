@@ -1,6 +1,8 @@
 //! The topic explorer: a tree of every topic in the message store with per-subtree counts, a
-//! live search over topics and latest payloads, and the selected topic's messages (history,
-//! annotated JSON, raw, hex, diff) beside it, or below it on narrow windows.
+//! live search over topics and latest payloads (its matches marked in the tree and the payload,
+//! the counts narrowed to what matched), and the selected topic's messages (history, annotated
+//! JSON, raw, hex, diff) beside it, or below it on narrow windows. A right-click on a topic or a
+//! message copies it or deletes a retained message, after a confirmation shown above the tree.
 //!
 //! Selection and open levels are kept by topic path, never by row, so they survive new topics,
 //! evictions and re-sorting. Only the rows on screen are laid out: the open part of the tree is
@@ -8,18 +10,25 @@
 //! the search change) and each frame reads names, counts and previews for the visible rows
 //! alone, under a brief read lock.
 
+pub mod actions;
 pub mod annotate;
 pub mod diff;
+mod diff_items;
+pub mod diff_lines;
 pub mod hex;
+pub mod highlight;
 mod message_view;
 mod payload_view;
+mod rows;
 pub mod tree;
 
-use egui::{Button, Key, Label, RichText, ScrollArea, Sense, TextEdit, Ui, vec2};
+use egui::{Key, ScrollArea, TextEdit, Ui, vec2};
 
 use super::{UiCommand, ViewContext};
 use crate::engine::store::{MessageStore, NodeId};
+use actions::RetainedDelete;
 use message_view::MessageView;
+use rows::{RowView, TreeAction, row_ui};
 use tree::{FlatRow, OpenState, SearchHits};
 
 /// Smallest size the explorer is usable at; below [`STACK_BELOW_WIDTH`] it stacks the tree above
@@ -32,10 +41,6 @@ pub const STACK_BELOW_WIDTH: f32 = 720.0;
 const SEARCH_LIMIT: usize = 5_000;
 /// A search is redone on new messages at most this often.
 const SEARCH_REFRESH_MS: i64 = 300;
-/// Characters of a leaf's latest payload shown in its row.
-const PREVIEW_CHARS: usize = 80;
-/// Width of a row's expand/collapse button.
-const TOGGLE_WIDTH: f32 = 16.0;
 
 #[derive(Debug)]
 struct SearchCache {
@@ -59,45 +64,6 @@ struct RowsKey {
     search: Option<u64>,
 }
 
-/// What a row shows, read from the store for the rows on screen only.
-#[derive(Debug, Clone)]
-struct RowView {
-    row: FlatRow,
-    path: String,
-    name: String,
-    child_count: usize,
-    topics: usize,
-    messages: usize,
-    retained: bool,
-    preview: Option<String>,
-}
-
-impl RowView {
-    fn read(store: &MessageStore, row: &FlatRow) -> Option<RowView> {
-        let node = store.node(row.id)?;
-        let preview = if node.child_count() == 0 {
-            store.latest(row.id).map(|m| tree::preview(&m.payload, PREVIEW_CHARS))
-        } else {
-            None
-        };
-        Some(RowView {
-            row: *row,
-            path: store.path_of(row.id)?,
-            name: node.name().to_owned(),
-            child_count: node.child_count(),
-            topics: node.topics(),
-            messages: node.messages(),
-            retained: node.retained() && node.is_topic(),
-            preview,
-        })
-    }
-}
-
-enum TreeAction {
-    Toggle { path: String, child_count: usize },
-    Select(String),
-}
-
 /// The topic explorer panel.
 #[derive(Debug, Default)]
 pub struct ExplorerPanel {
@@ -111,11 +77,18 @@ pub struct ExplorerPanel {
     rows: Vec<FlatRow>,
     rows_key: Option<RowsKey>,
     message: MessageView,
+    /// A retained message waiting for the user to confirm its deletion.
+    confirm_delete: Option<RetainedDelete>,
 }
 
 impl ExplorerPanel {
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
         self.toolbar_ui(ui, ctx, commands);
+        if let Some(pending) = &self.confirm_delete
+            && !actions::confirm_ui(ui, ctx, pending, commands)
+        {
+            self.confirm_delete = None;
+        }
         ui.separator();
         let frame = egui::Frame::NONE.inner_margin(egui::Margin::same(2));
         if ui.available_width() < STACK_BELOW_WIDTH {
@@ -133,12 +106,22 @@ impl ExplorerPanel {
                 .min_size(200.0)
                 .show(ui, |ui| self.tree_ui(ui, ctx));
         }
+        let query = self.hits.as_ref().map(|h| h.query.clone()).unwrap_or_default();
         egui::CentralPanel::no_frame().show(ui, |ui| match self.selected.clone() {
-            Some(topic) => self.message.ui(ui, ctx, &topic),
+            Some(topic) => {
+                if let Some(asked) = self.message.ui(ui, ctx, &topic, &query) {
+                    self.confirm_delete = Some(asked);
+                }
+            }
             None => {
                 ui.weak(ctx.tr("Select a topic in the tree."));
             }
         });
+    }
+
+    /// The retained message waiting for the user's confirmation of its deletion.
+    pub fn pending_delete(&self) -> Option<&RetainedDelete> {
+        self.confirm_delete.as_ref()
     }
 
     /// The selected topic's path.
@@ -268,12 +251,15 @@ impl ExplorerPanel {
         }
         let searching = self.hits.is_some();
         if let Some(cache) = &self.hits {
+            let n = cache.hits.matches;
             let text = if cache.hits.capped {
-                ctx.tr("First {n} matching topics").replace("{n}", &cache.hits.matches.to_string())
+                ctx.tr("First {n} matching topics")
+            } else if n == 1 {
+                ctx.tr("{n} matching topic")
             } else {
-                ctx.tr("{n} matching topics").replace("{n}", &cache.hits.matches.to_string())
+                ctx.tr("{n} matching topics")
             };
-            ui.weak(text);
+            ui.weak(text.replace("{n}", &n.to_string()));
         }
         if self.rows.is_empty() {
             ui.weak(if searching { ctx.tr("No topic matches the search.") } else { ctx.tr("No messages yet.") });
@@ -291,20 +277,23 @@ impl ExplorerPanel {
         }
         let selected = self.selected.as_deref();
         let rows = &self.rows;
+        let hits = self.hits.as_ref();
+        let query = hits.map_or("", |h| h.query.as_str());
         let mut actions = Vec::new();
         area.show_rows(ui, row_height, rows.len(), |ui, range| {
             let views: Vec<RowView> = {
                 let store = ctx.state.store();
-                rows.get(range).unwrap_or_default().iter().filter_map(|r| RowView::read(&store, r)).collect()
+                rows.get(range).unwrap_or_default().iter().filter_map(|r| RowView::read(&store, r, hits.map(|h| &h.hits))).collect()
             };
             for view in &views {
-                row_ui(ui, ctx, view, selected, searching, row_height, &mut actions);
+                row_ui(ui, ctx, view, selected, query, row_height, &mut actions);
             }
         });
         for action in actions {
             match action {
                 TreeAction::Toggle { path, child_count } => self.open.toggle(&path, child_count),
                 TreeAction::Select(path) => self.selected = Some(path),
+                TreeAction::DeleteRetained(asked) => self.confirm_delete = Some(asked),
             }
         }
     }
@@ -315,44 +304,3 @@ impl ExplorerPanel {
     }
 }
 
-fn row_ui(
-    ui: &mut Ui,
-    ctx: &ViewContext,
-    view: &RowView,
-    selected: Option<&str>,
-    searching: bool,
-    row_height: f32,
-    actions: &mut Vec<TreeAction>,
-) {
-    ui.horizontal(|ui| {
-        ui.add_space(view.row.depth as f32 * ui.spacing().indent);
-        let toggle = || TreeAction::Toggle { path: view.path.clone(), child_count: view.child_count };
-        if view.row.has_children && !searching {
-            let icon = if view.row.open { "⏷" } else { "⏵" };
-            let button = ui
-                .add_sized([TOGGLE_WIDTH, row_height], Button::new(icon).frame(false))
-                .on_hover_text(ctx.tr("Expand or collapse"));
-            if button.clicked() {
-                actions.push(toggle());
-            }
-        } else {
-            ui.allocate_exact_size(vec2(TOGGLE_WIDTH, row_height), Sense::hover());
-        }
-        let name = if view.name.is_empty() { "\"\"" } else { view.name.as_str() };
-        let is_selected = selected == Some(view.path.as_str());
-        let response = ui.selectable_label(is_selected, tree::row_label(name, view.topics, view.messages));
-        if response.clicked() {
-            actions.push(TreeAction::Select(view.path.clone()));
-        }
-        if response.double_clicked() && view.row.has_children && !searching {
-            actions.push(toggle());
-        }
-        if view.retained {
-            ui.label(RichText::new(ctx.tr("retained")).small().color(ui.visuals().hyperlink_color))
-                .on_hover_text(ctx.tr("The last message on this topic had the retain flag."));
-        }
-        if let Some(preview) = &view.preview {
-            ui.add(Label::new(RichText::new(preview).monospace().weak()).truncate());
-        }
-    });
-}

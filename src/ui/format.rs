@@ -20,7 +20,8 @@ pub fn format_bytes(n: u64) -> String {
     if value < 100.0 { format!("{value:.1} {}", UNITS[unit]) } else { format!("{value:.0} {}", UNITS[unit]) }
 }
 
-/// Epoch ms as `2024-05-01 12:00:03 UTC`.
+/// Epoch ms as `2024-05-01 12:00:03 UTC`: the machine-read form (exports, the CLI) and what a
+/// local time shows on hover.
 pub fn format_utc(ms: i64) -> String {
     let (date, time) = utc_parts(ms);
     format!("{date} {} UTC", &time[..8])
@@ -33,15 +34,110 @@ pub fn format_iso(ms: i64) -> String {
     format!("{date}T{}Z", &time[..8])
 }
 
-/// Epoch ms to the millisecond, for message times: `2023-11-14 22:13:20.000 UTC`.
+/// Epoch ms to the millisecond, UTC: `2023-11-14 22:13:20.000 UTC`.
 pub fn format_utc_ms(ms: i64) -> String {
     let (date, time) = utc_parts(ms);
     format!("{date} {time} UTC")
 }
 
 /// `22:13:20.000` (UTC) of epoch ms.
-pub fn format_time_of_day(ms: i64) -> String {
+pub fn format_utc_time_of_day(ms: i64) -> String {
     utc_parts(ms).1
+}
+
+/// The laptop's offset from UTC at `ms`, in seconds east (daylight saving counts at that
+/// instant); 0 when the system cannot tell, which the `+00:00` shown then makes plain.
+pub fn local_offset_secs(ms: i64) -> i32 {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|at| time::UtcOffset::local_offset_at(at).ok())
+        .map_or(0, time::UtcOffset::whole_seconds)
+}
+
+/// Epoch ms in the laptop's time with its offset: `2026-12-03 14:05:09 +08:00`.
+pub fn format_local(ms: i64) -> String {
+    format_at_offset(ms, local_offset_secs(ms))
+}
+
+/// Epoch ms to the millisecond in the laptop's time: `2026-12-03 14:05:09.123 +08:00`.
+pub fn format_local_ms(ms: i64) -> String {
+    format_at_offset_ms(ms, local_offset_secs(ms))
+}
+
+/// `14:05:09.123` of epoch ms in the laptop's time (lists, where the date and offset would be
+/// noise; [`local_and_utc`] gives them on hover).
+pub fn format_time_of_day(ms: i64) -> String {
+    utc_parts(ms + i64::from(local_offset_secs(ms)) * 1000).1
+}
+
+/// The local time with its offset over the UTC time: what hovering a drawn time shows.
+pub fn local_and_utc(ms: i64) -> String {
+    format!("{}\n{}", format_local_ms(ms), format_utc_ms(ms))
+}
+
+/// The UTC time over the age: the hover of a local time drawn in a list.
+pub fn utc_and_ago(lang: Lang, now_ms: i64, ms: i64) -> String {
+    format!("{}\n{}", format_utc_ms(ms), format_ago(lang, now_ms, ms))
+}
+
+/// Epoch ms at a fixed offset (seconds east of UTC), to the second.
+pub fn format_at_offset(ms: i64, offset_secs: i32) -> String {
+    let (date, time) = utc_parts(ms + i64::from(offset_secs) * 1000);
+    format!("{date} {} {}", &time[..8], offset_text(offset_secs))
+}
+
+/// Epoch ms at a fixed offset (seconds east of UTC), to the millisecond.
+pub fn format_at_offset_ms(ms: i64, offset_secs: i32) -> String {
+    let (date, time) = utc_parts(ms + i64::from(offset_secs) * 1000);
+    format!("{date} {time} {}", offset_text(offset_secs))
+}
+
+/// `+08:00`, `-03:30`, `+00:00`.
+fn offset_text(offset_secs: i32) -> String {
+    let sign = if offset_secs < 0 { '-' } else { '+' };
+    let minutes = offset_secs.unsigned_abs() / 60;
+    format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// A time drawn in the laptop's time with its offset, UTC on hover: `ui.add(LocalTime::new(ms))`.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalTime {
+    ms: i64,
+    millis: bool,
+    monospace: bool,
+}
+
+impl LocalTime {
+    /// To the second.
+    pub fn new(ms: i64) -> Self {
+        LocalTime { ms, millis: false, monospace: false }
+    }
+
+    /// To the millisecond.
+    pub fn ms(ms: i64) -> Self {
+        LocalTime { ms, millis: true, monospace: false }
+    }
+
+    pub fn monospace(mut self) -> Self {
+        self.monospace = true;
+        self
+    }
+
+    /// What the label reads.
+    pub fn text(&self) -> String {
+        if self.millis { format_local_ms(self.ms) } else { format_local(self.ms) }
+    }
+}
+
+impl egui::Widget for LocalTime {
+    fn ui(self, ui: &mut egui::Ui) -> egui::Response {
+        let mut text = egui::RichText::new(self.text());
+        if self.monospace {
+            text = text.monospace();
+        }
+        let utc = if self.millis { format_utc_ms(self.ms) } else { format_utc(self.ms) };
+        ui.label(text).on_hover_text(utc)
+    }
 }
 
 /// (`2023-11-14`, `22:13:20.000`) of epoch ms, UTC.
@@ -102,7 +198,7 @@ mod tests {
     fn utc_to_the_second_and_to_the_millisecond() {
         assert_eq!(format_utc(1_700_000_000_123), "2023-11-14 22:13:20 UTC");
         assert_eq!(format_utc_ms(1_700_000_000_123), "2023-11-14 22:13:20.123 UTC");
-        assert_eq!(format_time_of_day(1_700_000_000_123), "22:13:20.123");
+        assert_eq!(format_utc_time_of_day(1_700_000_000_123), "22:13:20.123");
         assert_eq!(format_utc(-1), "1969-12-31 23:59:59 UTC");
         assert_eq!(format_utc_ms(-1), "1969-12-31 23:59:59.999 UTC");
         assert_eq!(format_utc_ms(951_782_400_123), "2000-02-29 00:00:00.123 UTC");
@@ -133,5 +229,31 @@ mod tests {
         assert_eq!(format_number(230.12345), "230.123");
         assert_eq!(format_number(0.5), "0.5");
         assert_eq!(format_number(-1.25), "-1.25");
+    }
+
+    #[test]
+    fn local_times_carry_their_offset() {
+        // 2026-12-03 06:05:09.123 UTC.
+        let ms = 1_796_277_909_123;
+        assert_eq!(format_utc_ms(ms), "2026-12-03 06:05:09.123 UTC");
+        assert_eq!(format_at_offset(ms, 8 * 3600), "2026-12-03 14:05:09 +08:00");
+        assert_eq!(format_at_offset_ms(ms, 8 * 3600), "2026-12-03 14:05:09.123 +08:00");
+        assert_eq!(format_at_offset(ms, 0), "2026-12-03 06:05:09 +00:00");
+        // West of UTC the date goes back; half-hour zones keep their minutes.
+        assert_eq!(format_at_offset(ms, -(7 * 3600)), "2026-12-02 23:05:09 -07:00");
+        assert_eq!(format_at_offset(ms, -(3 * 3600 + 1800)), "2026-12-03 02:35:09 -03:30");
+        assert_eq!(format_at_offset(ms, 5 * 3600 + 2700), "2026-12-03 11:50:09 +05:45");
+        // Across the end of a year.
+        assert_eq!(format_at_offset(1_798_761_600_000 - 1_000, 9 * 3600), "2027-01-01 08:59:59 +09:00");
+    }
+
+    #[test]
+    fn the_local_forms_agree_with_the_laptops_offset() {
+        let ms = 1_796_277_909_123;
+        let offset = local_offset_secs(ms);
+        assert_eq!(format_local(ms), format_at_offset(ms, offset));
+        assert_eq!(format_local_ms(ms), format_at_offset_ms(ms, offset));
+        assert!(format_local_ms(ms).contains(&format_time_of_day(ms)));
+        assert_eq!(local_and_utc(ms), format!("{}\n2026-12-03 06:05:09.123 UTC", format_local_ms(ms)));
     }
 }

@@ -6,7 +6,7 @@
 
 use egui::{Grid, RichText, TextEdit};
 
-use super::format::{format_ago, format_utc};
+use super::format::{format_ago, local_and_utc};
 use super::widgets::{fill, ok_color, state_dot_ui};
 use super::{UiCommand, ViewContext};
 use crate::engine::GatewayKey;
@@ -182,7 +182,7 @@ fn firmware_ui(ui: &mut egui::Ui, ctx: &ViewContext, row: &GatewayRow) {
 fn last_seen_ui(ui: &mut egui::Ui, ctx: &ViewContext, last_seen_ms: i64) {
     let seen = ui.label(format_ago(ctx.lang, ctx.now_ms, last_seen_ms));
     if last_seen_ms > 0 {
-        seen.on_hover_text(format_utc(last_seen_ms));
+        seen.on_hover_text(local_and_utc(last_seen_ms));
     }
 }
 

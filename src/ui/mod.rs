@@ -7,6 +7,7 @@ pub mod connections;
 pub mod context;
 pub mod device;
 pub mod explorer;
+pub mod file_dialog;
 pub mod fonts;
 pub mod format;
 pub mod forms;

@@ -12,6 +12,7 @@ use tracing::warn;
 use crate::transport::lane::{Lane, Priority};
 use crate::transport::link::{
     LinkCounters, MAX_PENDING_BULK, MAX_PENDING_BULK_BYTES, MAX_PENDING_ESSENTIAL, MAX_PENDING_ESSENTIAL_BYTES, Message,
+    Subscription,
 };
 
 /// A rumqttc publish as a link message.
@@ -23,7 +24,7 @@ pub(super) fn message_from(p: rumqttc::Publish) -> Message {
 #[derive(Debug)]
 pub(super) enum Outbound {
     Publish(Pending),
-    Subscribe(Vec<String>),
+    Subscribe(Vec<Subscription>),
     Unsubscribe(Vec<String>),
 }
 
@@ -41,7 +42,9 @@ impl Outbound {
     pub fn from_request(request: Request, strikes: u32, priority: Priority) -> Option<Outbound> {
         match request {
             Request::Publish(p) => Some(Outbound::Publish(Pending { message: message_from(p), strikes, priority })),
-            Request::Subscribe(s) => Some(Outbound::Subscribe(s.filters.into_iter().map(|f| f.path).collect())),
+            Request::Subscribe(s) => {
+                Some(Outbound::Subscribe(s.filters.into_iter().map(|f| Subscription::new(f.path, f.qos as u8)).collect()))
+            }
             Request::Unsubscribe(u) => Some(Outbound::Unsubscribe(u.topics)),
             _ => None,
         }
@@ -124,7 +127,7 @@ impl OutQueue {
     }
 
     /// On a ConnAck: drops stale subscription changes and puts the full list first.
-    pub fn reset_control(&mut self, filters: &[String]) {
+    pub fn reset_control(&mut self, filters: &[Subscription]) {
         self.control.clear();
         if !filters.is_empty() {
             self.control.push_back(Outbound::Subscribe(filters.to_vec()));

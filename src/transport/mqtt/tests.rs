@@ -91,9 +91,28 @@ fn bad_topics_filters_and_oversized_publishes_are_refused() {
     link.handle_command(LinkCommand::Subscribe("a/#/b".into()), false);
     link.handle_command(LinkCommand::Subscribe("a/#".into()), false);
     link.handle_command(LinkCommand::Subscribe("a/#".into()), false);
-    assert_eq!(link.filters, vec!["a/#".to_string()]);
+    assert_eq!(link.filters, vec![Subscription::new("a/#", 1)]);
     link.handle_command(LinkCommand::Unsubscribe("a/#".into()), false);
     assert!(link.filters.is_empty());
+}
+
+#[test]
+fn each_filter_keeps_its_qos_and_a_new_qos_is_sent_again() {
+    let mut link = test_link();
+    link.handle_command(LinkCommand::Subscribe(Subscription::new("plant/#", 0)), true);
+    let Some(Outbound::Subscribe(sent)) = link.queue.pop() else { panic!("no SUBSCRIBE queued") };
+    assert_eq!(sent, vec![Subscription::new("plant/#", 0)]);
+    // The same filter at the same QoS is nothing new; at another QoS it is subscribed again.
+    link.handle_command(LinkCommand::Subscribe(Subscription::new("plant/#", 0)), true);
+    assert!(link.queue.pop().is_none());
+    link.handle_command(LinkCommand::Subscribe(Subscription::new("plant/#", 1)), true);
+    let Some(Outbound::Subscribe(sent)) = link.queue.pop() else { panic!("no SUBSCRIBE queued") };
+    assert_eq!(sent, vec![Subscription::new("plant/#", 1)]);
+    // Every ConnAck subscribes the whole list again, each filter at its own QoS.
+    link.handle_command(LinkCommand::Subscribe(Subscription::new("lab/+", 0)), false);
+    link.queue.reset_control(&link.filters);
+    let Some(Outbound::Subscribe(again)) = link.queue.pop() else { panic!("no SUBSCRIBE after ConnAck") };
+    assert_eq!(again, vec![Subscription::new("plant/#", 1), Subscription::new("lab/+", 0)]);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! view changes.
 
 use super::{Tab, WorkbenchApp, egui_theme};
+use crate::engine::notice::NoticeText;
 use crate::engine::{EngineCommand, SessionId};
 use crate::transport::{LinkConfig, LinkState};
 use crate::ui::device::DevicePage;
@@ -32,7 +33,7 @@ impl WorkbenchApp {
                 Some(id)
             }
             Err(e) => {
-                self.notice(None, format!("{target}: {e}"));
+                self.notice(None, NoticeText::new("{target}: {error}", vec![("target", target.into()), ("error", NoticeText::from(e).into())]));
                 None
             }
         }
@@ -48,19 +49,29 @@ impl WorkbenchApp {
                 }
                 UiCommand::Disconnect(session) => {
                     if let Err(e) = self.engine.disconnect(session) {
-                        self.notice(Some(session), e.to_string());
+                        self.notice(Some(session), e);
                     }
                     self.closing.insert(session);
                 }
+                UiCommand::Subscribe { session, filter, qos } => {
+                    if let Err(e) = self.engine.send(EngineCommand::Subscribe { session, filter, qos }) {
+                        self.notice(Some(session), e);
+                    }
+                }
+                UiCommand::Unsubscribe { session, filter } => {
+                    if let Err(e) = self.engine.send(EngineCommand::Unsubscribe { session, filter }) {
+                        self.notice(Some(session), e);
+                    }
+                }
                 UiCommand::Publish { session, message } => {
                     if let Err(e) = self.engine.publish(session, message) {
-                        self.notice(Some(session), e.to_string());
+                        self.notice(Some(session), e);
                     }
                 }
                 UiCommand::Request(spec) => {
                     let session = spec.session;
                     if let Err(e) = self.engine.request(spec) {
-                        self.notice(Some(session), e.to_string());
+                        self.notice(Some(session), e);
                     }
                 }
                 UiCommand::SelectTopic(topic) => {
@@ -80,31 +91,31 @@ impl WorkbenchApp {
                 }
                 UiCommand::ClearStore => {
                     if let Err(e) = self.engine.send(EngineCommand::ClearStore) {
-                        self.notice(None, e.to_string());
+                        self.notice(None, e);
                     }
                     self.rate.reset();
                 }
                 UiCommand::StartOta(spec) => {
                     let session = spec.session;
                     if let Err(e) = self.engine.start_ota(spec) {
-                        self.notice(Some(session), e.to_string());
+                        self.notice(Some(session), e);
                     }
                 }
                 UiCommand::StartFileDownload(spec) => {
                     let session = spec.session;
                     if let Err(e) = self.engine.start_file_download(spec) {
-                        self.notice(Some(session), e.to_string());
+                        self.notice(Some(session), e);
                     }
                 }
                 UiCommand::StartFileUpload(spec) => {
                     let session = spec.session;
                     if let Err(e) = self.engine.start_file_upload(spec) {
-                        self.notice(Some(session), e.to_string());
+                        self.notice(Some(session), e);
                     }
                 }
                 UiCommand::CancelTransfer(id) => {
                     if let Err(e) = self.engine.cancel_transfer(&id) {
-                        self.notice(None, e.to_string());
+                        self.notice(None, e);
                     }
                 }
                 UiCommand::ReloadModels => {

@@ -1,6 +1,8 @@
 //! What the engine and the local services report, turned into view state and notices.
 
 use super::WorkbenchApp;
+use super::notices::request_done;
+use crate::engine::notice::NoticeText;
 use crate::engine::EngineEvent;
 use crate::transport::{LinkKind, LinkState};
 use crate::ui::local::{LocalEvent, LocalPlan, client_id};
@@ -35,14 +37,8 @@ impl WorkbenchApp {
                 }
             }
             EngineEvent::RequestDone(outcome) => {
-                let what = format!("{}/{} {}/{}", outcome.pk, outcome.dev, outcome.class, outcome.action);
-                match &outcome.result {
-                    Err(failure) => self.notice(Some(outcome.session), format!("{what}: {failure}")),
-                    Ok(reply) if reply.code != 0 => {
-                        let msg = reply.msg.as_deref().unwrap_or(reply.name);
-                        self.notice(Some(outcome.session), format!("{what}: {} {msg}", reply.code));
-                    }
-                    Ok(_) => {}
+                if let Some(text) = request_done(&outcome) {
+                    self.notice(Some(outcome.session), text);
                 }
             }
             EngineEvent::Notice { session, text } => self.notice(session, text),
@@ -59,13 +55,11 @@ impl WorkbenchApp {
     /// session to the old broker closes when the new one is up.
     pub(super) fn restart_local(&mut self) {
         let Some(local) = self.local.as_mut() else {
-            let text = self.tr("The embedded broker was not started: it starts with the window.").to_owned();
-            return self.notice(None, text);
+            return self.notice(None, NoticeText::new("The embedded broker was not started: it starts with the window.", Vec::new()));
         };
         let plan = LocalPlan::of(&self.settings, local.plan().demo);
         local.restart(plan);
-        let text = self.tr("Restarting the embedded broker…").to_owned();
-        self.notice(None, text);
+        self.notice(None, NoticeText::new("Restarting the embedded broker…", Vec::new()));
     }
 
     pub(super) fn poll_local(&mut self) {
@@ -79,23 +73,24 @@ impl WorkbenchApp {
                     }
                     let config = access.link_config(client_id());
                     self.local_session = self.open_session(config, access.url.clone(), None, false);
+                    let addr = vec![("addr", addr.to_string().into())];
                     let text = if fallback {
-                        format!("{} {addr} {}", self.tr("Embedded broker listening on"), self.tr("(port 1883 was taken)"))
+                        NoticeText::new("Embedded broker listening on {addr} (port 1883 was taken)", addr)
                     } else {
-                        format!("{} {addr}", self.tr("Embedded broker listening on"))
+                        NoticeText::new("Embedded broker listening on {addr}", addr)
                     };
                     self.notice(None, text);
                 }
                 LocalEvent::BrokerFailed(e) => {
-                    let text = format!("{} {e}", self.tr("Embedded broker failed:"));
+                    let text = NoticeText::new("Embedded broker failed: {error}", vec![("error", e.into())]);
                     self.notice(None, text);
                 }
                 LocalEvent::DemoUp { pk, dev } => {
-                    let text = format!("{} {pk}/{dev}", self.tr("Demo gateway started:"));
+                    let text = NoticeText::new("Demo gateway started: {pk}/{dev}", vec![("pk", pk.into()), ("dev", dev.into())]);
                     self.notice(None, text);
                 }
                 LocalEvent::DemoFailed(e) => {
-                    let text = format!("{} {e}", self.tr("Demo gateway failed:"));
+                    let text = NoticeText::new("Demo gateway failed: {error}", vec![("error", e.into())]);
                     self.notice(None, text);
                 }
             }

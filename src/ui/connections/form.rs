@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::config::profiles::{MqttProfile, PasswordPlace, Profile, ProfileLink, SerialProfile};
 use crate::transport::mqtt::{MqttConfig, parse_broker_url};
 use crate::transport::serial::{Parity, SerialConfig, SerialSettings};
-use crate::transport::{LinkConfig, TransportError};
+use crate::transport::{LinkConfig, Subscription, TransportError};
 
 /// Baud rates offered in the serial form.
 pub const COMMON_BAUDS: [u32; 11] = [1_200, 2_400, 4_800, 9_600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600];
@@ -38,6 +38,9 @@ pub struct MqttForm {
     pub client_key: String,
     pub insecure: bool,
     pub keep_alive_secs: u16,
+    /// The loaded profile's own subscriptions: not edited here (each session lists and edits
+    /// them), only kept so that saving an edited profile does not lose them.
+    pub subscriptions: Vec<Subscription>,
 }
 
 impl fmt::Debug for MqttForm {
@@ -53,6 +56,7 @@ impl fmt::Debug for MqttForm {
             .field("client_key", &self.client_key)
             .field("insecure", &self.insecure)
             .field("keep_alive_secs", &self.keep_alive_secs)
+            .field("subscriptions", &self.subscriptions)
             .finish()
     }
 }
@@ -69,6 +73,7 @@ impl Default for MqttForm {
             client_key: String::new(),
             insecure: false,
             keep_alive_secs: 30,
+            subscriptions: Vec::new(),
         }
     }
 }
@@ -186,6 +191,7 @@ impl MqttForm {
             client_key,
             insecure: tls && self.insecure,
             keep_alive_secs: self.keep_alive_secs,
+            subscriptions: self.subscriptions.clone(),
         })
     }
 
@@ -213,6 +219,7 @@ impl MqttForm {
             client_key: path_text(p.client_key.as_ref()),
             insecure: p.insecure,
             keep_alive_secs: p.keep_alive_secs,
+            subscriptions: p.subscriptions.clone(),
         }
     }
 }
@@ -381,7 +388,9 @@ mod tests {
         form.mqtt.username = "u".into();
         form.mqtt.password = "pw".into();
         form.mqtt.ca_file = "/ca.pem".into();
+        form.mqtt.subscriptions = vec![Subscription::new("plant/#", 0)];
         let profile = form.to_profile(" lab ").unwrap();
+        assert_eq!(profile.subscriptions(), &[Subscription::new("plant/#", 0)]);
         assert_eq!(profile.name, "lab");
         let mut back = ConnectionForm { kind: LinkChoice::Serial, ..ConnectionForm::default() };
         back.load_profile(&profile);

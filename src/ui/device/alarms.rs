@@ -8,12 +8,12 @@ use serde_json::json;
 
 use super::requests::request_outcome_ui;
 use super::tab::DeviceTab;
-use super::view::{DeviceView, sub_model};
+use super::view::{DeviceView, alarm_description, sub_model};
 use crate::engine::gateways::alarm_log::{AckState, AlarmRow};
 use crate::engine::{GatewayKey, GatewayRecord, RequestSpec};
 use crate::protocol::model::{Lang, ModelSet, ProductModel};
 use crate::protocol::payload::PointV;
-use crate::ui::format::{format_number, format_uptime, format_utc};
+use crate::ui::format::{LocalTime, format_number, format_uptime};
 use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};
 
@@ -25,7 +25,8 @@ pub struct AlarmRowView {
     pub source: String,
     /// The alarm type's name from the model, or its id.
     pub name: String,
-    /// The model's description, else the gateway's `desc`.
+    /// The model's description in the UI language, the gateway's own words as sent
+    /// ([`alarm_description`]).
     pub description: String,
     pub level: u8,
     pub value: String,
@@ -58,7 +59,7 @@ fn row_view(record: &GatewayRecord, models: &ModelSet, gateway_model: Option<&Pr
         alarm_id: r.alarm_id.clone(),
         source: r.pid.as_ref().map_or_else(|| r.sub.clone(), |pid| format!("{} / {pid}", r.sub)),
         name: def.map_or_else(|| r.alarm_type.clone(), |d| d.name.get(lang).to_owned()),
-        description: def.and_then(|d| d.description.as_ref()).map(|t| t.get(lang).to_owned()).or_else(|| r.desc.clone()).unwrap_or_default(),
+        description: alarm_description(def, r.desc.as_deref(), lang).unwrap_or_default(),
         level: r.level,
         value,
         start_ts: r.start_ts,
@@ -192,9 +193,12 @@ impl DeviceTab for AlarmsTab {
                 }
                 ui.label(&r.source);
                 ui.label(&r.value);
-                ui.label(r.start_ts.map_or_else(|| "-".to_owned(), format_utc));
+                match r.start_ts {
+                    Some(start) => ui.add(LocalTime::new(start)),
+                    None => ui.label("-"),
+                };
                 match r.end_ts {
-                    Some(end) => ui.label(format_utc(end)),
+                    Some(end) => ui.add(LocalTime::new(end)),
                     None => ui.colored_label(level_color(ui.visuals(), r.level), ctx.tr("active")),
                 };
                 let duration = match (r.start_ts, r.end_ts) {

@@ -1,30 +1,23 @@
 //! The device page's Files tab: the gateway's file list (from its `file/list` reply, kept in the
-//! engine's gateway record), fetching a file into a place the user picks, sending a local file
-//! under a plain name (contract §8), and the file tasks with their progress.
+//! engine's gateway record), fetching a file to a path the user types or picks in a save dialog,
+//! sending a local file under a plain name (contract §8), and the file tasks with their progress.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use egui::{Button, Grid, TextEdit};
 use serde_json::json;
 
+use super::fetch_form::FetchForm;
 use super::tab::DeviceTab;
 use super::local_file::{FileLoader, POLL_EVERY};
 use super::transfers::{session_of, transfers_ui};
 use super::view::DeviceView;
 use crate::engine::RequestSpec;
-use crate::engine::tasks::{self, FileDownloadSpec, FileUploadSpec, TaskKind};
+use crate::engine::tasks::{self, FileDownloadSpec, TaskKind};
 use crate::protocol::ids::is_safe_file_name;
-use crate::ui::connections::background::{Pending, Poll};
-use crate::ui::format::{format_bytes, format_utc};
+use crate::ui::format::{LocalTime, format_bytes};
 use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};
-
-/// A save dialog open for a gateway file.
-#[derive(Debug)]
-struct SavePick {
-    name: String,
-    pending: Pending<Option<PathBuf>>,
-}
 
 /// The Files tab of one gateway.
 #[derive(Debug, Default)]
@@ -35,8 +28,10 @@ pub struct FilesTab {
     pub name: String,
     /// The path the name was last taken from.
     name_from: String,
-    save: Option<SavePick>,
-    error: Option<String>,
+    /// The gateway file being fetched and where it goes, once Fetch… was clicked.
+    pub fetch: Option<FetchForm>,
+    /// The folder the last fetched file went to: the next one is proposed there.
+    last_folder: Option<std::path::PathBuf>,
 }
 
 impl DeviceTab for FilesTab {
@@ -52,7 +47,13 @@ impl DeviceTab for FilesTab {
         let key = &page.key;
         let (usable, serial) = session_of(ctx, page.session);
         let mut busy = self.local.poll();
-        busy |= self.poll_save(page, commands);
+        if let Some(form) = &mut self.fetch {
+            busy |= form.poll(page, commands);
+            if form.started() {
+                self.last_folder = form.folder();
+                self.fetch = None;
+            }
+        }
         // The name follows the chosen file until the user changes the path again.
         let path = self.local.path.trim().to_owned();
         if path != self.name_from {
@@ -69,9 +70,6 @@ impl DeviceTab for FilesTab {
                 commands.push(UiCommand::Request(RequestSpec::new(page.session, &key.pk, &key.dev, "file", "list", json!({}))));
             }
         });
-        if let Some(e) = &self.error {
-            ui.colored_label(ui.visuals().error_fg_color, e.as_str());
-        }
         // Copied out so the engine's lock is not held while drawing.
         let listing = ctx.state.gateways().get(key).and_then(|g| g.files.clone());
         match listing.map(|l| l.files) {
@@ -91,17 +89,27 @@ impl DeviceTab for FilesTab {
                     for f in &files {
                         ui.monospace(&f.name);
                         ui.label(format_bytes(f.size)).on_hover_text(fill(ctx.tr("{n} bytes"), &[("n", &f.size.to_string())]));
-                        ui.label(format_utc(f.mtime));
+                        ui.add(LocalTime::new(f.mtime));
                         let fetch = ui
-                            .add_enabled(usable && self.save.is_none(), Button::new(ctx.tr("Fetch…")))
+                            .add_enabled(usable, Button::new(ctx.tr("Fetch…")))
                             .on_hover_text(ctx.tr("Fetch this file and save it where you choose"))
                             .on_disabled_hover_text(closed);
                         if fetch.clicked() {
-                            self.save_dialog(ctx, &f.name);
+                            self.fetch = Some(FetchForm::new(&f.name, self.last_folder.as_deref()));
                         }
                         ui.end_row();
                     }
                 });
+            }
+        }
+
+        if let Some(form) = &mut self.fetch {
+            let open = form.ui(ui, ctx, usable, page, commands);
+            if form.started() {
+                self.last_folder = form.folder();
+            }
+            if !open || form.started() {
+                self.fetch = None;
             }
         }
 
@@ -157,35 +165,5 @@ impl DeviceTab for FilesTab {
         if busy {
             ui.ctx().request_repaint_after(POLL_EVERY);
         }
-    }
-}
-
-impl FilesTab {
-    /// Opens a save dialog for gateway file `name` on its own thread.
-    fn save_dialog(&mut self, ctx: &ViewContext, name: &str) {
-        let title = ctx.tr("Save the gateway's file as").to_owned();
-        let default_name = name.to_owned();
-        match Pending::spawn("file-dialog", move || rfd::FileDialog::new().set_title(title).set_file_name(default_name).save_file()) {
-            Ok(pending) => {
-                self.save = Some(SavePick { name: name.to_owned(), pending });
-                self.error = None;
-            }
-            Err(e) => self.error = Some(fill(ctx.tr("Cannot open a file dialog: {error}"), &[("error", &e.to_string())])),
-        }
-    }
-
-    /// A save dialog that closed with a path starts the fetch. True while the dialog is open.
-    fn poll_save(&mut self, page: &DeviceView, commands: &mut Vec<UiCommand>) -> bool {
-        let Some(save) = &self.save else { return false };
-        match save.pending.poll() {
-            Poll::Waiting => return true,
-            Poll::Ready(Some(dest)) => {
-                let spec = FileUploadSpec::new(page.session, &page.key.pk, &page.key.dev, &save.name, dest);
-                commands.push(UiCommand::StartFileUpload(spec));
-            }
-            Poll::Ready(None) | Poll::Lost => {}
-        }
-        self.save = None;
-        false
     }
 }

@@ -72,15 +72,19 @@ impl DeviceTab for FirmwareTab {
             ui.vertical(|ui| self.image.status_ui(ui, ctx));
             ui.end_row();
 
-            ui.label(ctx.tr("Module"));
+            let module_label = ui.label(ctx.tr("Module")).id;
             if page.versions.is_empty() {
                 ui.add(TextEdit::singleline(&mut self.module).hint_text(ctx.tr("e.g. firmware")).desired_width(200.0)).accessible_name(ctx.tr("Module"));
             } else {
-                ComboBox::from_id_salt(("firmware_module", &page.key)).selected_text(self.module.clone()).show_ui(ui, |ui| {
-                    for m in &page.versions {
-                        ui.selectable_value(&mut self.module, m.module.clone(), format!("{} ({})", m.module, m.version));
-                    }
-                });
+                ComboBox::from_id_salt(("firmware_module", &page.key))
+                    .selected_text(self.module.clone())
+                    .show_ui(ui, |ui| {
+                        for m in &page.versions {
+                            ui.selectable_value(&mut self.module, m.module.clone(), format!("{} ({})", m.module, m.version));
+                        }
+                    })
+                    .response
+                    .labelled_by(module_label);
             }
             ui.end_row();
 
@@ -97,14 +101,18 @@ impl DeviceTab for FirmwareTab {
             });
             ui.end_row();
 
-            ui.label(ctx.tr("Chunk size"));
+            let chunk_label = ui.label(ctx.tr("Chunk size")).id;
             ui.vertical(|ui| {
-                ComboBox::from_id_salt(("firmware_chunk", &page.key)).selected_text(format!("{} KiB", self.chunk_size / 1024)).show_ui(ui, |ui| {
-                    for size in CHUNK_CHOICES {
-                        let allowed = tasks::check_chunk_size(size, serial).is_ok();
-                        ui.add_enabled_ui(allowed, |ui| ui.selectable_value(&mut self.chunk_size, size, format!("{} KiB", size / 1024)));
-                    }
-                });
+                ComboBox::from_id_salt(("firmware_chunk", &page.key))
+                    .selected_text(format!("{} KiB", self.chunk_size / 1024))
+                    .show_ui(ui, |ui| {
+                        for size in CHUNK_CHOICES {
+                            let allowed = tasks::check_chunk_size(size, serial).is_ok();
+                            ui.add_enabled_ui(allowed, |ui| ui.selectable_value(&mut self.chunk_size, size, format!("{} KiB", size / 1024)));
+                        }
+                    })
+                    .response
+                    .labelled_by(chunk_label);
                 if serial {
                     ui.weak(ctx.tr("At most 32 KiB on a serial link: a chunk must fit one frame."));
                 }

@@ -12,7 +12,7 @@ use super::view::DeviceView;
 use crate::engine::RequestSpec;
 use crate::engine::gateways::alarm_log::Recall;
 use crate::protocol::time::parse_time;
-use crate::ui::format::{format_ago, format_iso, format_utc_ms};
+use crate::ui::format::{LocalTime, format_ago, format_iso, local_and_utc};
 use crate::ui::forms::{find_request, outcome_ui, send_button_ui};
 use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};
@@ -173,7 +173,7 @@ impl HistoryTab {
             }
             ui.end_row();
             for r in recalls.iter().rev() {
-                ui.label(format_ago(ctx.lang, ctx.now_ms, r.started_ms)).on_hover_text(format_utc_ms(r.started_ms));
+                ui.label(format_ago(ctx.lang, ctx.now_ms, r.started_ms)).on_hover_text(local_and_utc(r.started_ms));
                 let chosen = self.selected.as_deref() == Some(r.recall_id.as_str());
                 if ui.selectable_label(chosen, RichText::new(&r.recall_id).monospace()).on_hover_text(ctx.tr("Show its batches")).clicked() {
                     self.selected = Some(r.recall_id.clone());
@@ -215,7 +215,7 @@ impl HistoryTab {
             }
             ui.end_row();
             for b in &recall.batches {
-                ui.monospace(format_utc_ms(b.received_ms));
+                ui.add(LocalTime::ms(b.received_ms).monospace());
                 ui.monospace(&b.batch_id);
                 ui.label(b.new.to_string());
                 ui.label(b.duplicates.to_string());

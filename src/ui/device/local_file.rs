@@ -1,7 +1,7 @@
 //! A local file the user names by typing its path or with a file dialog, read and hashed on a
-//! thread so the window never waits for a disk (the Firmware and Files tabs use it).
+//! thread so the window never waits for a disk (the Firmware and Files tabs use it). The typed
+//! path is always there: where no dialog can open, the user is told and the cursor goes to it.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -9,6 +9,7 @@ use egui::{Button, Grid, TextEdit};
 
 use crate::ui::ViewContext;
 use crate::ui::connections::background::{Pending, Poll};
+use crate::ui::file_dialog::{Dialog, DialogEnd, DialogProblem, DialogRequest, start_dir_of};
 use crate::ui::format::format_bytes;
 use crate::ui::widgets::fill;
 
@@ -55,9 +56,11 @@ pub struct FileLoader {
     loaded: Option<LocalFile>,
     loading: Option<(String, Pending<Result<LocalFile, LoadError>>)>,
     failed: Option<(String, LoadError)>,
-    pick: Option<Pending<Option<PathBuf>>>,
-    /// The dialog or the reading thread could not be started.
-    spawn_error: Option<String>,
+    pick: Option<Dialog>,
+    /// Why the last dialog gave no path, when the user should know.
+    dialog_problem: Option<DialogProblem>,
+    /// The path field takes the keyboard at the next frame (after a dialog gave nothing).
+    focus_path: bool,
 }
 
 impl FileLoader {
@@ -66,14 +69,16 @@ impl FileLoader {
     pub fn poll(&mut self) -> bool {
         if let Some(pick) = &self.pick {
             match pick.poll() {
-                Poll::Waiting => {}
-                Poll::Ready(path) => {
-                    if let Some(path) = path {
-                        self.path = path.display().to_string();
-                    }
+                DialogEnd::Waiting => {}
+                DialogEnd::Chosen(path) => {
+                    self.path = path.display().to_string();
                     self.pick = None;
                 }
-                Poll::Lost => self.pick = None,
+                DialogEnd::NothingChosen(problem) => {
+                    self.focus_path = problem.is_some();
+                    self.dialog_problem = problem;
+                    self.pick = None;
+                }
             }
         }
         if let Some((path, pending)) = &self.loading {
@@ -102,7 +107,7 @@ impl FileLoader {
             match Pending::spawn("read-file", move || read_local(for_thread)) {
                 Ok(pending) => {
                     self.loading = Some((path, pending));
-                    self.spawn_error = None;
+                    self.dialog_problem = None;
                 }
                 Err(e) => self.failed = Some((path, LoadError::Io(e.to_string()))),
             }
@@ -115,23 +120,22 @@ impl FileLoader {
         self.loaded.as_ref().filter(|f| f.path == self.path.trim())
     }
 
-    /// Opens a file dialog on its own thread (it blocks its caller until closed).
+    /// Opens a file dialog on its own thread, or says why none can open and hands the
+    /// keyboard to the path field.
     pub fn pick(&mut self, title: &str) {
         if self.pick.is_some() {
             return;
         }
-        let title = title.to_owned();
-        let start_dir = PathBuf::from(self.path.trim()).parent().filter(|d| d.is_dir()).map(PathBuf::from);
-        let pending = Pending::spawn("file-dialog", move || {
-            let mut dialog = rfd::FileDialog::new().set_title(title);
-            if let Some(dir) = start_dir {
-                dialog = dialog.set_directory(dir);
+        let request = DialogRequest::Open { title: title.to_owned(), start_dir: start_dir_of(&self.path), filters: Vec::new() };
+        match Dialog::open(request) {
+            Ok(dialog) => {
+                self.pick = Some(dialog);
+                self.dialog_problem = None;
             }
-            dialog.pick_file()
-        });
-        match pending {
-            Ok(p) => self.pick = Some(p),
-            Err(e) => self.spawn_error = Some(e.to_string()),
+            Err(problem) => {
+                self.dialog_problem = Some(problem);
+                self.focus_path = true;
+            }
         }
     }
 
@@ -139,8 +143,12 @@ impl FileLoader {
     pub fn path_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, name: &str, dialog_title: &str) {
         ui.horizontal(|ui| {
             let width = (ui.available_width() - 40.0).clamp(120.0, 520.0);
-            ui.add(TextEdit::singleline(&mut self.path).hint_text(ctx.tr("Path of a local file")).desired_width(width)).accessible_name(name);
-            if ui.add_enabled(self.pick.is_none(), Button::new("…")).on_hover_text(ctx.tr("Choose a file")).clicked() {
+            let field = ui.add(TextEdit::singleline(&mut self.path).hint_text(ctx.tr("Path of a local file")).desired_width(width)).accessible_name(name);
+            if std::mem::take(&mut self.focus_path) {
+                field.request_focus();
+            }
+            let choose = ctx.tr("Choose a file");
+            if ui.add_enabled(self.pick.is_none(), Button::new("…")).on_hover_text(choose).accessible_name(dialog_title).clicked() {
                 self.pick(dialog_title);
             }
         });
@@ -148,8 +156,8 @@ impl FileLoader {
 
     /// What is known of the file: being read, its size and SHA-256, or why it cannot be used.
     pub fn status_ui(&self, ui: &mut egui::Ui, ctx: &ViewContext) {
-        if let Some(e) = &self.spawn_error {
-            ui.colored_label(ui.visuals().error_fg_color, fill(ctx.tr("Cannot open a file dialog: {error}"), &[("error", e)]));
+        if let Some(problem) = &self.dialog_problem {
+            ui.colored_label(ui.visuals().warn_fg_color, problem.message(ctx.lang));
         }
         let path = self.path.trim();
         if path.is_empty() {

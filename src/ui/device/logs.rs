@@ -13,7 +13,7 @@ use super::view::DeviceView;
 use crate::engine::gateways::{RequestEnd, RequestRecord};
 use crate::engine::{GatewayKey, RequestSpec};
 use crate::protocol::payload::{LogEntry, MAX_LOG_PAGES};
-use crate::ui::format::format_utc_ms;
+use crate::ui::format::{LocalTime, format_utc_ms};
 use crate::ui::forms::{find_request, outcome_ui, send_button_ui};
 use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};
@@ -299,7 +299,7 @@ impl DeviceTab for LogsTab {
             }
             ui.end_row();
             for e in rows {
-                ui.monospace(format_utc_ms(e.ts));
+                ui.add(LocalTime::ms(e.ts).monospace());
                 let color = match severity(&e.level) {
                     0 => ui.visuals().error_fg_color,
                     1 => ui.visuals().warn_fg_color,

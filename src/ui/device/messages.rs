@@ -13,7 +13,7 @@ use crate::protocol::envelope::PROTOCOL_VERSION;
 use crate::protocol::payload::VendorMessage;
 use crate::protocol::topic::{CemsTopic, Dir, TopicProfile, publish_qos};
 use crate::transport::Message;
-use crate::ui::format::{format_ago, format_utc_ms};
+use crate::ui::format::{format_ago, format_local_ms, utc_and_ago};
 use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};
 
@@ -127,7 +127,7 @@ impl DeviceTab for MessagesTab {
             }
             ui.end_row();
             for (at, m) in rows {
-                ui.label(RichText::new(format_utc_ms(*at)).monospace()).on_hover_text(format_ago(ctx.lang, ctx.now_ms, *at));
+                ui.label(RichText::new(format_local_ms(*at)).monospace()).on_hover_text(utc_and_ago(ctx.lang, ctx.now_ms, *at));
                 ui.label(RichText::new(&m.message_type).monospace());
                 let text = match &m.content {
                     Value::String(s) => s.clone(),

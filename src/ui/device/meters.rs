@@ -12,7 +12,7 @@ use super::view::DeviceView;
 use crate::engine::RequestSpec;
 use crate::protocol::model::{Lang, ModelSet};
 use crate::protocol::payload::Reading;
-use crate::ui::format::{format_ago, format_number, format_utc_ms};
+use crate::ui::format::{LocalTime, format_local_ms, format_number, utc_and_ago};
 use crate::ui::forms::{find_request, outcome_ui, send_button_ui};
 use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};
@@ -118,7 +118,7 @@ impl DeviceTab for MetersTab {
                         ui.label(&m.name).on_hover_text(&m.id);
                         ui.label(RichText::new(&m.value).monospace());
                         ui.weak(&m.unit);
-                        ui.label(RichText::new(format_utc_ms(m.ts)).monospace()).on_hover_text(format_ago(ctx.lang, ctx.now_ms, m.ts));
+                        ui.label(RichText::new(format_local_ms(m.ts)).monospace()).on_hover_text(utc_and_ago(ctx.lang, ctx.now_ms, m.ts));
                         ui.end_row();
                     }
                 }
@@ -146,7 +146,7 @@ impl DeviceTab for MetersTab {
                             ui.label(&row.name).on_hover_text(&row.register);
                             ui.label(RichText::new(format_number(row.value)).monospace());
                             ui.weak(&row.unit);
-                            ui.label(RichText::new(format_utc_ms(row.ts)).monospace());
+                            ui.add(LocalTime::ms(row.ts).monospace());
                             ui.end_row();
                         }
                     });

@@ -15,6 +15,7 @@ use crate::ui::{UiCommand, ViewContext};
 
 pub mod alarms;
 pub mod commands;
+pub mod fetch_form;
 pub mod files;
 pub mod firmware;
 pub mod history;

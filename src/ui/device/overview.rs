@@ -8,7 +8,7 @@ use serde_json::json;
 use super::tab::DeviceTab;
 use super::view::DeviceView;
 use crate::engine::RequestSpec;
-use crate::ui::format::{format_ago, format_uptime, format_utc};
+use crate::ui::format::{format_ago, format_uptime, local_and_utc};
 use crate::ui::gateways::online_color;
 use crate::ui::widgets::{fill, link_state_color, link_state_text, pairs_ui, section_ui, state_dot_ui};
 use crate::ui::{UiCommand, ViewContext};
@@ -86,7 +86,7 @@ fn status_ui(ui: &mut egui::Ui, ctx: &ViewContext, page: &DeviceView) {
             ui.weak(ctx.tr("Last seen"));
             let seen = ui.label(format_ago(ctx.lang, ctx.now_ms, page.last_seen_ms));
             if page.last_seen_ms > 0 {
-                seen.on_hover_text(format_utc(page.last_seen_ms));
+                seen.on_hover_text(local_and_utc(page.last_seen_ms));
             }
             ui.end_row();
             ui.weak(ctx.tr("Session"));
@@ -166,14 +166,14 @@ fn subs_ui(ui: &mut egui::Ui, ctx: &ViewContext, page: &DeviceView) {
                         if p.quality != 0 {
                             value.on_hover_text(fill(ctx.tr("Quality {q} (not good)"), &[("q", &p.quality.to_string())]));
                         }
-                        ui.weak(format_ago(ctx.lang, ctx.now_ms, p.ts)).on_hover_text(format_utc(p.ts));
+                        ui.weak(format_ago(ctx.lang, ctx.now_ms, p.ts)).on_hover_text(local_and_utc(p.ts));
                         ui.end_row();
                     }
                     for m in &sub.meters {
                         ui.label(&m.name);
                         ui.monospace(&m.id);
                         ui.label(if m.unit.is_empty() { m.value.clone() } else { format!("{} {}", m.value, m.unit) });
-                        ui.weak(format_ago(ctx.lang, ctx.now_ms, m.ts)).on_hover_text(format_utc(m.ts));
+                        ui.weak(format_ago(ctx.lang, ctx.now_ms, m.ts)).on_hover_text(local_and_utc(m.ts));
                         ui.end_row();
                     }
                 });
@@ -205,7 +205,7 @@ fn alarms_ui(ui: &mut egui::Ui, ctx: &ViewContext, page: &DeviceView) {
                     None => a.sub.clone(),
                 });
                 ui.label(format!("{} / {}", a.value.as_deref().unwrap_or("-"), a.threshold.as_deref().unwrap_or("-")));
-                ui.label(format_ago(ctx.lang, ctx.now_ms, a.ts)).on_hover_text(format_utc(a.ts));
+                ui.label(format_ago(ctx.lang, ctx.now_ms, a.ts)).on_hover_text(local_and_utc(a.ts));
                 ui.label(a.desc.as_deref().unwrap_or(""));
                 ui.end_row();
             }

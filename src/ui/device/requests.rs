@@ -12,7 +12,7 @@ use super::text_export::{ExportLabels, ExportState};
 use super::tab::DeviceTab;
 use super::view::DeviceView;
 use crate::engine::gateways::{RequestEnd, RequestRecord};
-use crate::ui::format::{format_ago, format_time_of_day};
+use crate::ui::format::{format_ago, format_local_ms, format_time_of_day, utc_and_ago};
 use crate::ui::widgets::{fill, ok_color};
 use crate::ui::{UiCommand, ViewContext};
 
@@ -96,7 +96,7 @@ impl DeviceTab for RequestsTab {
             }
             ui.end_row();
             for r in rows {
-                ui.label(RichText::new(format_time_of_day(r.done_ms)).monospace()).on_hover_text(format_ago(ctx.lang, ctx.now_ms, r.done_ms));
+                ui.label(RichText::new(format_time_of_day(r.done_ms)).monospace()).on_hover_text(format!("{}\n{}", format_local_ms(r.done_ms), utc_and_ago(ctx.lang, ctx.now_ms, r.done_ms)));
                 ui.label(RichText::new(format!("{}/{}", r.class, r.action)).monospace()).on_hover_text(&r.id);
                 let (color, text) = outcome(ui.visuals(), ctx, r);
                 ui.colored_label(color, text);

@@ -12,7 +12,7 @@ use crate::engine::clock::{ClockMeasurement, DEFAULT_SAMPLES, MAX_SAMPLES, TimeS
 use crate::engine::gateways::RequestEnd;
 use crate::engine::{GatewayKey, RequestSpec};
 use crate::protocol::time::{TimeSample, now_ms};
-use crate::ui::format::{format_ago, format_utc_ms};
+use crate::ui::format::{LocalTime, format_ago, format_local_ms, format_utc_ms};
 use crate::ui::forms::{find_request, outcome_ui, send_button_ui};
 use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};
@@ -119,8 +119,8 @@ fn syncs_ui(ui: &mut egui::Ui, ctx: &ViewContext, syncs: &[TimeSyncEntry]) {
         ui.strong(ctx.tr("Gateway − ours, one way"));
         ui.end_row();
         for s in syncs.iter().rev() {
-            ui.label(format_utc_ms(s.t1));
-            ui.label(format!("{} · {}", format_utc_ms(s.received_ms), format_ago(ctx.lang, ctx.now_ms, s.received_ms)));
+            ui.add(LocalTime::ms(s.t1));
+            ui.label(format!("{} · {}", format_local_ms(s.received_ms), format_ago(ctx.lang, ctx.now_ms, s.received_ms))).on_hover_text(format_utc_ms(s.received_ms));
             ui.label(format!("{:+} ms", s.t1.saturating_sub(s.received_ms)));
             ui.end_row();
         }
@@ -183,7 +183,7 @@ impl DeviceTab for TimeTab {
             }
         });
         if let Some(before) = set_done.as_ref().and_then(|d| d.data.get("before")).and_then(serde_json::Value::as_i64) {
-            ui.label(fill(ctx.tr("Gateway time before the set: {time}"), &[("time", &format_utc_ms(before))]));
+            ui.label(fill(ctx.tr("Gateway time before the set: {time}"), &[("time", &format_local_ms(before))]));
         }
         if let Some(m) = &self.after {
             ui.strong(ctx.tr("Offset after the set"));

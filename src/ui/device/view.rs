@@ -4,7 +4,7 @@
 
 use crate::engine::gateways::{GatewayRecord, SubDevice};
 use crate::engine::{GatewayKey, SessionId};
-use crate::protocol::model::{Lang, ModelSet, ProductModel};
+use crate::protocol::model::{AlarmDef, Lang, LocalizedText, ModelSet, ProductModel};
 use crate::protocol::model::matching::GatewayModels;
 use crate::protocol::payload::{Info, ModuleVersion, PointV};
 use crate::ui::format::format_number;
@@ -16,6 +16,25 @@ pub fn sub_model<'m>(models: &'m ModelSet, record: &GatewayRecord, sub_id: &str,
     let declared = record.info.as_ref().and_then(|i| i.subs.as_deref()).unwrap_or_default();
     let seen = sub.points.keys().chain(sub.meters.keys()).map(String::as_str);
     GatewayModels::new(models, &record.key.pk, declared).model_of(sub_id, &record.key.dev, seen)
+}
+
+/// An alarm's description in `lang`: the model's description; a gateway `desc` that only
+/// repeats the model's name or description (in either language) in the UI language; any other
+/// gateway text as sent, after the model's description.
+pub fn alarm_description(def: Option<&AlarmDef>, gateway_desc: Option<&str>, lang: Lang) -> Option<String> {
+    let gateway_desc = gateway_desc.map(str::trim).filter(|d| !d.is_empty());
+    let Some(def) = def else { return gateway_desc.map(str::to_owned) };
+    let model_desc = def.description.as_ref().filter(|t| !t.is_empty());
+    let says = |text: &LocalizedText, desc: &str| [&text.zh, &text.en].into_iter().flatten().any(|t| t.trim() == desc);
+    match gateway_desc {
+        None => model_desc.map(|t| t.get(lang).to_owned()),
+        Some(desc) if model_desc.is_some_and(|t| says(t, desc)) => model_desc.map(|t| t.get(lang).to_owned()),
+        Some(desc) if says(&def.name, desc) => Some(model_desc.unwrap_or(&def.name).get(lang).to_owned()),
+        Some(desc) => Some(match model_desc {
+            Some(t) => format!("{} · {desc}", t.get(lang)),
+            None => desc.to_owned(),
+        }),
+    }
 }
 
 /// One point of a sub-device as the page shows it.
@@ -75,6 +94,7 @@ pub struct AlarmView {
     pub value: Option<String>,
     pub threshold: Option<String>,
     pub ts: i64,
+    /// See [`alarm_description`].
     pub desc: Option<String>,
 }
 
@@ -117,11 +137,9 @@ impl DeviceView {
             .values()
             .map(|a| {
                 let sub_model = record.subs.get(&a.sub).and_then(|s| sub_model(models, record, &a.sub, s));
-                let kind = [sub_model, gateway_model]
-                    .into_iter()
-                    .flatten()
-                    .find_map(|m| m.alarm(&a.alarm_type))
-                    .map_or_else(|| a.alarm_type.clone(), |def| def.name.get(lang).to_owned());
+                let def = [sub_model, gateway_model].into_iter().flatten().find_map(|m| m.alarm(&a.alarm_type));
+                let kind = def.map_or_else(|| a.alarm_type.clone(), |def| def.name.get(lang).to_owned());
+                let desc = alarm_description(def, a.desc.as_deref(), lang);
                 AlarmView {
                     id: a.alarm_id.clone(),
                     sub: a.sub.clone(),
@@ -131,7 +149,7 @@ impl DeviceView {
                     value: a.value.as_ref().map(|v| value_text(v, None)),
                     threshold: a.threshold.map(format_number),
                     ts: a.ts,
-                    desc: a.desc.clone(),
+                    desc,
                 }
             })
             .collect();
@@ -279,5 +297,25 @@ mod tests {
 
         let zh = DeviceView::of(record, &models, Lang::Zh);
         assert_eq!(zh.subs[1].points[0].name, "A相电压");
+    }
+
+    #[test]
+    fn an_alarm_description_is_the_models_in_the_ui_language_and_the_gateways_own_words_stay() {
+        let models = ModelSet::builtin();
+        let meter = models.get("PK-METER-3P").unwrap().model();
+        let over = meter.alarm("overVoltage");
+        let loss = meter.alarm("phaseLoss");
+        // A gateway that only repeats the model's name (the simulator does) reads in the UI language.
+        assert_eq!(alarm_description(over, Some("Over-voltage"), Lang::Zh).as_deref(), Some("过压"));
+        assert_eq!(alarm_description(over, Some("过压"), Lang::En).as_deref(), Some("Over-voltage"));
+        // The model's description, in the UI language.
+        assert_eq!(alarm_description(loss, None, Lang::Zh).as_deref(), Some("任一相电压低于额定值的 60%"));
+        assert_eq!(alarm_description(loss, Some("Phase loss"), Lang::Zh).as_deref(), Some("任一相电压低于额定值的 60%"));
+        // The gateway's own words stay as sent, after the model's description when there is one.
+        assert_eq!(alarm_description(over, Some("Ua 260 V > 253 V"), Lang::Zh).as_deref(), Some("Ua 260 V > 253 V"));
+        assert_eq!(alarm_description(loss, Some("phase C lost"), Lang::Zh).as_deref(), Some("任一相电压低于额定值的 60% · phase C lost"));
+        // No model for the type: the gateway's text, whatever the language.
+        assert_eq!(alarm_description(None, Some("fan stuck"), Lang::Zh).as_deref(), Some("fan stuck"));
+        assert_eq!(alarm_description(over, None, Lang::Zh), None);
     }
 }

@@ -1,23 +1,13 @@
 //! Differences between two payloads: structural for JSON (which paths were added, removed or
-//! changed), line by line otherwise. Pure; the message view computes a diff once per pair.
+//! changed; a CEMS payload's points and meter readings matched by sub-device and id), line by
+//! line for text, hex line by hex line for binary. Pure; the message view computes a diff once
+//! per pair.
 
 use serde_json::Value;
 
-/// One difference of two JSON values, at a path such as `data.points[0].v` (`$` is the root).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Change {
-    Added { path: String, new: Value },
-    Removed { path: String, old: Value },
-    Changed { path: String, old: Value, new: Value },
-}
-
-impl Change {
-    pub fn path(&self) -> &str {
-        match self {
-            Change::Added { path, .. } | Change::Removed { path, .. } | Change::Changed { path, .. } => path,
-        }
-    }
-}
+use super::hex;
+use super::diff_items::keyed_diff;
+pub use super::diff_items::{Change, ItemKind, ItemRef};
 
 /// One line of a line diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,26 +22,41 @@ pub enum LineOp {
 pub enum PayloadDiff {
     /// Both are JSON.
     Json(Vec<Change>),
-    /// At least one is not JSON: compared as (lossy UTF-8) text.
+    /// Text, not both JSON: compared as (lossy UTF-8) lines.
     Lines(Vec<LineOp>),
+    /// At least one is binary: their hex dumps compared line by line.
+    Hex(Vec<LineOp>),
 }
 
 /// The line diff gives up on finding the shortest edit when the changed middle parts are larger
 /// than this (lines of A × lines of B): it then shows all of A's as removed and B's as added.
 pub const MAX_LINE_DIFF_CELLS: usize = 1_000_000;
+/// Bytes of each text payload compared: a diff of two megabyte logs stays quick.
+pub const TEXT_DIFF_LIMIT: usize = 256 * 1024;
 
-pub fn diff_payloads(a: &[u8], b: &[u8]) -> PayloadDiff {
+/// `items`: the payloads are CEMS envelopes, whose `data.points` and `data.readings` are matched
+/// by sub-device and id rather than by index.
+pub fn diff_payloads(a: &[u8], b: &[u8], items: bool) -> PayloadDiff {
+    if hex::looks_binary(a) || hex::looks_binary(b) {
+        let dump = |bytes: &[u8]| -> String {
+            (0..hex::line_count(bytes.len(), hex::HEX_VIEW_LIMIT)).map(|line| hex::hex_line(bytes, line) + "\n").collect()
+        };
+        return PayloadDiff::Hex(line_diff(&dump(a), &dump(b)));
+    }
     match (serde_json::from_slice::<Value>(a), serde_json::from_slice::<Value>(b)) {
-        (Ok(a), Ok(b)) => PayloadDiff::Json(json_diff(&a, &b)),
-        _ => PayloadDiff::Lines(line_diff(&String::from_utf8_lossy(a), &String::from_utf8_lossy(b))),
+        (Ok(a), Ok(b)) => PayloadDiff::Json(json_diff(&a, &b, items)),
+        _ => {
+            let text = |bytes: &[u8]| String::from_utf8_lossy(&bytes[..bytes.len().min(TEXT_DIFF_LIMIT)]).into_owned();
+            PayloadDiff::Lines(line_diff(&text(a), &text(b)))
+        }
     }
 }
 
 /// Paths that differ between `a` and `b`, in document order (A's keys first, then keys only B has).
-/// Arrays are compared index by index.
-pub fn json_diff(a: &Value, b: &Value) -> Vec<Change> {
+/// Arrays are compared index by index, except a CEMS payload's items when `items`.
+pub fn json_diff(a: &Value, b: &Value, items: bool) -> Vec<Change> {
     let mut out = Vec::new();
-    walk("", a, b, &mut out);
+    walk("", a, b, items, &mut out);
     out
 }
 
@@ -70,13 +75,13 @@ fn key_path(parent: &str, key: &str) -> String {
 }
 
 // Recursion depth is bounded by serde_json's parse limit (128 levels).
-fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<Change>) {
+fn walk(path: &str, a: &Value, b: &Value, items: bool, out: &mut Vec<Change>) {
     match (a, b) {
         (Value::Object(ma), Value::Object(mb)) => {
             for (key, va) in ma {
                 let p = key_path(path, key);
                 match mb.get(key) {
-                    Some(vb) => walk(&p, va, vb, out),
+                    Some(vb) => walk(&p, va, vb, items, out),
                     None => out.push(Change::Removed { path: p, old: va.clone() }),
                 }
             }
@@ -85,10 +90,13 @@ fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<Change>) {
             }
         }
         (Value::Array(xa), Value::Array(xb)) => {
+            if items && keyed_diff(path, xa, xb, out) {
+                return;
+            }
             for i in 0..xa.len().max(xb.len()) {
                 let p = format!("{path}[{i}]");
                 match (xa.get(i), xb.get(i)) {
-                    (Some(va), Some(vb)) => walk(&p, va, vb, out),
+                    (Some(va), Some(vb)) => walk(&p, va, vb, items, out),
                     (Some(va), None) => out.push(Change::Removed { path: p, old: va.clone() }),
                     (None, Some(vb)) => out.push(Change::Added { path: p, new: vb.clone() }),
                     (None, None) => {}
@@ -160,7 +168,7 @@ mod tests {
     fn json_diff_lists_added_removed_and_changed_paths() {
         let a = json!({"id": "1", "data": {"points": [{"pid": "Ua", "v": 231.5}, {"pid": "Ub", "v": 1}], "gone": true}});
         let b = json!({"id": "2", "data": {"points": [{"pid": "Ua", "v": 232.0}], "new key": [1]}});
-        let changes = json_diff(&a, &b);
+        let changes = json_diff(&a, &b, false);
         assert_eq!(
             changes,
             vec![
@@ -171,17 +179,17 @@ mod tests {
                 Change::Added { path: "data[\"new key\"]".into(), new: json!([1]) },
             ]
         );
-        assert!(json_diff(&a, &a).is_empty());
-        let root = json_diff(&json!(1), &json!("1"));
-        assert_eq!(display_path(root[0].path()), "$");
-        assert_eq!(json_diff(&json!({"a": 1}), &json!([1])).len(), 1, "kind change is one change");
+        assert!(json_diff(&a, &a, false).is_empty());
+        let root = json_diff(&json!(1), &json!("1"), false);
+        assert!(matches!(&root[..], [Change::Changed { path, .. }] if display_path(path) == "$"));
+        assert_eq!(json_diff(&json!({"a": 1}), &json!([1]), false).len(), 1, "kind change is one change");
     }
 
     #[test]
     fn payloads_fall_back_to_lines_when_not_json() {
-        assert_eq!(diff_payloads(b"{\"a\":1}", b"{\"a\": 1}"), PayloadDiff::Json(vec![]));
+        assert_eq!(diff_payloads(b"{\"a\":1}", b"{\"a\": 1}", true), PayloadDiff::Json(vec![]));
         assert_eq!(
-            diff_payloads(b"one\ntwo\nthree", b"one\n2\nthree\nfour"),
+            diff_payloads(b"one\ntwo\nthree", b"one\n2\nthree\nfour", true),
             PayloadDiff::Lines(vec![
                 LineOp::Same("one".into()),
                 LineOp::Removed("two".into()),
@@ -190,7 +198,24 @@ mod tests {
                 LineOp::Added("four".into()),
             ])
         );
-        assert!(matches!(diff_payloads(b"{}", b"not json"), PayloadDiff::Lines(_)));
+        assert!(matches!(diff_payloads(b"{}", b"not json", true), PayloadDiff::Lines(_)));
+    }
+
+    #[test]
+    fn binary_payloads_are_compared_as_hex_lines() {
+        let mut a = vec![0x08u8; 40];
+        let mut b = a.clone();
+        b[20] = 0x09;
+        let PayloadDiff::Hex(ops) = diff_payloads(&a, &b, true) else { panic!("binary gives a hex diff") };
+        assert_eq!(ops.len(), 4, "{ops:?}");
+        assert!(matches!(&ops[0], LineOp::Same(l) if l.starts_with("00000000  08")));
+        assert!(matches!(&ops[1], LineOp::Removed(l) if l.starts_with("00000010  08 08 08 08 08")));
+        assert!(matches!(&ops[2], LineOp::Added(l) if l.starts_with("00000010  08 08 08 08 09")));
+        // Ten megabytes each: only the first part is dumped and compared.
+        a = vec![0xffu8; 10 * 1024 * 1024];
+        b = vec![0xfeu8; 10 * 1024 * 1024];
+        let PayloadDiff::Hex(ops) = diff_payloads(&a, &b, false) else { panic!("hex") };
+        assert_eq!(ops.len(), 2 * hex::HEX_VIEW_LIMIT / hex::BYTES_PER_LINE);
     }
 
     #[test]

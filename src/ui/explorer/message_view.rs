@@ -1,21 +1,25 @@
-//! The selected topic's messages: history list (newest first), payload tabs JSON | Raw | Hex |
-//! Diff, with the message's meaning from `annotate`. Owns only view state: which message is
-//! shown, the A/B picks for the diff, and caches keyed by the store's sequence numbers (a
-//! sequence number names one message for good, across clears too).
+//! The selected topic's messages: history list (newest first, a right-click menu per message),
+//! payload tabs JSON | Raw | Hex | Diff, with the message's meaning from `annotate`. A payload
+//! that is not JSON is shown as text, or as hex when binary. Owns only view state: which message
+//! is shown, the A/B picks for the diff, how much of the hex dump is shown, and caches keyed by
+//! the store's sequence numbers (a sequence number names one message for good, across clears).
 
 use std::collections::{HashMap, VecDeque};
 
 use egui::{Button, RichText, ScrollArea, Ui};
 use serde_json::Value;
 
-use super::annotate::{self, Annotated};
-use crate::ui::format::{format_time_of_day, format_utc_ms};
+use super::actions::{self, RetainedDelete};
+use super::annotate::{self, Annotated, Protocol};
 use super::diff::{PayloadDiff, diff_payloads};
-use super::payload_view;
+use super::diff_lines::{DiffLines, ItemNames, diff_lines};
+use super::{hex, highlight, payload_view};
 use crate::engine::store::StoredMessage;
 use crate::protocol::codes;
 use crate::protocol::model::Lang;
+use crate::protocol::model::matching::GatewayModels;
 use crate::ui::ViewContext;
+use crate::ui::format::{format_time_of_day, format_utc_ms};
 
 /// Height of the history list; the payload gets the rest.
 const HISTORY_HEIGHT: f32 = 150.0;
@@ -31,6 +35,16 @@ pub enum Tab {
     Diff,
 }
 
+/// A diff of messages `a` and `b`, drawn in `lang`.
+#[derive(Debug)]
+struct DiffCache {
+    a: u64,
+    b: u64,
+    lang: Lang,
+    diff: PayloadDiff,
+    lines: DiffLines,
+}
+
 #[derive(Debug, Default)]
 pub struct MessageView {
     /// The topic this state belongs to; another topic starts afresh.
@@ -41,7 +55,9 @@ pub struct MessageView {
     diff_a: Option<u64>,
     diff_b: Option<u64>,
     annotated: Option<(u64, Lang, Annotated)>,
-    diff: Option<(u64, u64, PayloadDiff)>,
+    diff: Option<DiffCache>,
+    /// Bytes of the hex dump shown, for the message of that sequence number.
+    hex_shown: Option<(u64, usize)>,
     /// Reply code per message, for the history rows of reply topics.
     codes: HashMap<u64, Option<i64>>,
 }
@@ -67,7 +83,9 @@ pub fn reply_code(payload: &[u8]) -> Option<i64> {
 }
 
 impl MessageView {
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewContext, topic: &str) {
+    /// Draws `topic`'s messages, `query` (the search) marked. Returns the retained message the
+    /// user asked to delete from a message's right-click menu.
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewContext, topic: &str, query: &str) -> Option<RetainedDelete> {
         if self.topic != topic {
             *self = MessageView { topic: topic.to_owned(), tab: if self.tab == Tab::Diff { Tab::Json } else { self.tab }, ..Default::default() };
         }
@@ -83,7 +101,14 @@ impl MessageView {
 
         ui.horizontal(|ui| {
             ui.strong(ctx.tr("Topic"));
-            ui.add(egui::Label::new(RichText::new(topic).monospace()).selectable(true).truncate());
+            let format = egui::TextFormat {
+                font_id: egui::TextStyle::Monospace.resolve(ui.style()),
+                color: ui.visuals().text_color(),
+                ..Default::default()
+            };
+            let mut job = egui::text::LayoutJob::default();
+            highlight::append(&mut job, topic, query, &format, highlight::mark_color(ui.visuals()));
+            ui.add(egui::Label::new(job).selectable(true).truncate());
         });
         if history.is_empty() {
             ui.colored_label(ui.visuals().warn_fg_color, ctx.tr("No messages held"));
@@ -99,7 +124,7 @@ impl MessageView {
                     ui.weak(ctx.tr("Its messages were evicted by the store's limits, or the store was cleared."));
                 }
             }
-            return;
+            return None;
         }
 
         // Picks of messages that are gone are let go.
@@ -107,11 +132,9 @@ impl MessageView {
         self.picked = held(self.picked);
         self.diff_a = held(self.diff_a);
         self.diff_b = held(self.diff_b);
-        let Some(shown) = self.picked.and_then(|s| history.iter().find(|m| m.seq == s)).or(history.back()).cloned() else {
-            return;
-        };
+        let shown = self.picked.and_then(|s| history.iter().find(|m| m.seq == s)).or(history.back()).cloned()?;
 
-        self.history_ui(ui, ctx, &history, shown.seq);
+        let delete = self.history_ui(ui, ctx, &history, shown.seq);
         ui.separator();
         self.meta_ui(ui, ctx, &shown);
         ui.horizontal(|ui| {
@@ -121,23 +144,29 @@ impl MessageView {
             ui.selectable_value(&mut self.tab, Tab::Diff, ctx.tr("Diff"));
         });
         ui.separator();
+        let mut hex_shown = match self.hex_shown {
+            Some((seq, bytes)) if seq == shown.seq => bytes,
+            _ => hex::HEX_VIEW_LIMIT,
+        };
         match self.tab {
             Tab::Json => {
                 let annotated = self.annotated(ctx, topic, &shown);
                 summary_ui(ui, ctx, annotated);
-                json_ui(ui, ctx, annotated, &shown);
+                json_ui(ui, ctx, annotated, &shown, query, &mut hex_shown);
             }
             Tab::Raw => {
                 let annotated = self.annotated(ctx, topic, &shown);
                 errors_ui(ui, ctx, annotated);
-                payload_view::raw_ui(ui, ctx, &shown.payload);
+                payload_view::raw_ui(ui, ctx, &shown.payload, query);
             }
-            Tab::Hex => payload_view::hex_ui(ui, ctx, &shown.payload),
+            Tab::Hex => payload_view::hex_ui(ui, ctx, &shown.payload, &mut hex_shown),
             Tab::Diff => self.diff_ui(ui, ctx, &history),
         }
+        self.hex_shown = Some((shown.seq, hex_shown));
+        delete
     }
 
-    fn history_ui(&mut self, ui: &mut Ui, ctx: &ViewContext, history: &VecDeque<StoredMessage>, shown: u64) {
+    fn history_ui(&mut self, ui: &mut Ui, ctx: &ViewContext, history: &VecDeque<StoredMessage>, shown: u64) -> Option<RetainedDelete> {
         ui.horizontal(|ui| {
             ui.strong(ctx.tr("History"));
             ui.weak(ctx.tr("{n} held, newest first").replace("{n}", &history.len().to_string()));
@@ -151,6 +180,7 @@ impl MessageView {
         let count = history.len();
         let (retained, truncated) = (ctx.tr("retained"), ctx.tr("truncated"));
         let mut picked_both = false;
+        let mut delete = None;
         ScrollArea::vertical()
             .id_salt("explorer_history")
             .max_height(HISTORY_HEIGHT)
@@ -177,12 +207,18 @@ impl MessageView {
                             // Clicking the newest follows new messages; an older one stays put.
                             self.picked = (m.seq != history.back().map_or(0, |l| l.seq)).then_some(m.seq);
                         }
+                        response.context_menu(|ui| {
+                            if let Some(asked) = actions::menu_ui(ui, ctx, &self.topic, Some(m)) {
+                                delete = Some(asked);
+                            }
+                        });
                     });
                 }
             });
         if picked_both {
             self.tab = Tab::Diff;
         }
+        delete
     }
 
     fn code_of(&mut self, m: &StoredMessage) -> Option<i64> {
@@ -238,13 +274,29 @@ impl MessageView {
             ui.monospace("→");
             ui.monospace(format!("B  {}  {} B", format_time_of_day(b.received_ms), b.original_len));
         });
-        let fresh = matches!(&self.diff, Some((sa, sb, _)) if *sa == a.seq && *sb == b.seq);
+        let fresh = matches!(&self.diff, Some(c) if c.a == a.seq && c.b == b.seq && c.lang == ctx.lang);
         if !fresh {
-            self.diff = Some((a.seq, b.seq, diff_payloads(&a.payload, &b.payload)));
+            self.diff = Some(self.compute_diff(ctx, a, b));
         }
-        if let Some((_, _, diff)) = &self.diff {
-            payload_view::diff_ui(ui, ctx, diff);
+        if let Some(cache) = &self.diff {
+            payload_view::diff_ui(ui, ctx, &cache.diff, &cache.lines);
         }
+    }
+
+    /// The diff of `a` and `b`; a CEMS topic's points and meters named by the gateway's models.
+    fn compute_diff(&self, ctx: &ViewContext, a: &StoredMessage, b: &StoredMessage) -> DiffCache {
+        let cems = ctx.profile.parse(&self.topic).ok();
+        let diff = diff_payloads(&a.payload, &b.payload, cems.is_some());
+        let lines = match &cems {
+            Some(t) => {
+                let key = crate::engine::GatewayKey { pk: t.pk.clone(), dev: t.dev.clone() };
+                let declared = ctx.state.gateways().get(&key).and_then(|g| g.info.as_ref()).and_then(|i| i.subs.clone()).unwrap_or_default();
+                let names = ItemNames { models: GatewayModels::new(ctx.models, &t.pk, &declared), dev: &t.dev, lang: ctx.lang };
+                diff_lines(&diff, Some(&names))
+            }
+            None => diff_lines(&diff, None),
+        };
+        DiffCache { a: a.seq, b: b.seq, lang: ctx.lang, diff, lines }
     }
 }
 
@@ -255,10 +307,13 @@ fn summary_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated) {
     errors_ui(ui, ctx, annotated);
 }
 
-/// Parse errors, above the payload: which field and where.
+/// Parse errors, above the payload: which field and where. A payload of no known profile need
+/// not be JSON: its text or bytes are shown without an error.
 fn errors_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated) {
     let color = ui.visuals().error_fg_color;
-    if let Err(e) = &annotated.json {
+    if let Err(e) = &annotated.json
+        && annotated.protocol != Protocol::Other
+    {
         ui.colored_label(
             color,
             ctx.tr("Not JSON: {message} (line {line}, column {column})")
@@ -272,7 +327,7 @@ fn errors_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated) {
     }
 }
 
-fn json_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated, m: &StoredMessage) {
+fn json_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated, m: &StoredMessage, query: &str, hex_shown: &mut usize) {
     match &annotated.json {
         Ok(value) => {
             ScrollArea::vertical().id_salt("explorer_json").auto_shrink([false, false]).show(ui, |ui| {
@@ -292,11 +347,12 @@ fn json_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated, m: &StoredMess
                         });
                     });
                 }
-                payload_view::json_tree_ui(ui, ctx, value, &annotated.notes);
+                payload_view::json_tree_ui(ui, ctx, value, &annotated.notes, query);
             });
         }
-        // Not JSON: the error is already above; the text is what there is to see.
-        Err(_) => payload_view::raw_ui(ui, ctx, &m.payload),
+        // Not JSON: any error is already above; the text, or the bytes, is what there is to see.
+        Err(_) if hex::looks_binary(&m.payload) => payload_view::binary_ui(ui, ctx, &m.payload, hex_shown),
+        Err(_) => payload_view::raw_ui(ui, ctx, &m.payload, query),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The payload tabs' contents: JSON as a collapsible tree with notes inline, raw text, hex dump
-//! and a diff of two messages. Drawing only; what to draw is computed by `annotate`, `hex` and
-//! `diff`.
+//! and a diff of two messages, with the search text marked. Drawing only; what to draw is
+//! computed by `annotate`, `hex`, `diff` and `diff_lines`.
 
 use std::collections::HashMap;
 
@@ -9,8 +9,9 @@ use egui::{Color32, FontId, RichText, ScrollArea, TextStyle, Ui};
 use serde_json::Value;
 
 use super::annotate::{Note, Tone};
-use super::diff::{Change, LineOp, PayloadDiff, display_path};
-use super::hex;
+use super::diff::PayloadDiff;
+use super::diff_lines::{self, DiffLines};
+use super::{hex, highlight};
 use crate::ui::ViewContext;
 
 /// The raw tab shows at most this many bytes of text.
@@ -23,12 +24,13 @@ const DEFAULT_OPEN_DEPTH: usize = 3;
 const DEFAULT_OPEN_MAX_LEN: usize = 64;
 /// Long strings (base64 chunks) are cut in the tree; the raw tab has them whole.
 const MAX_VALUE_CHARS: usize = 300;
-/// Diff entries listed; a note says how many more there are.
-const MAX_DIFF_ENTRIES: usize = 5_000;
 
 /// Colours and fonts of one frame.
 struct Look<'a> {
     notes: &'a HashMap<String, Note>,
+    /// The search text, marked where it occurs.
+    query: &'a str,
+    mark: Color32,
     more: &'static str,
     mono: FontId,
     text: Color32,
@@ -49,6 +51,12 @@ impl Look<'_> {
     fn append(&self, job: &mut LayoutJob, text: &str, color: Color32) {
         job.append(text, 0.0, TextFormat { font_id: self.mono.clone(), color, ..Default::default() });
     }
+
+    /// Appends `text` with the search's matches marked.
+    fn append_searched(&self, job: &mut LayoutJob, text: &str, color: Color32) {
+        let format = TextFormat { font_id: self.mono.clone(), color, ..Default::default() };
+        highlight::append(job, text, self.query, &format, self.mark);
+    }
 }
 
 pub fn note_color(ui: &Ui, note: &Note) -> Color32 {
@@ -58,12 +66,15 @@ pub fn note_color(ui: &Ui, note: &Note) -> Color32 {
     }
 }
 
-/// The JSON tree of `value`. Objects and arrays are collapsing headers whose ids are their JSON
-/// pointers, so open/closed survives new messages of the same shape.
-pub fn json_tree_ui(ui: &mut Ui, ctx: &ViewContext, value: &Value, notes: &HashMap<String, Note>) {
+/// The JSON tree of `value`, keys and values matching `query` marked. Objects and arrays are
+/// collapsing headers whose ids are their JSON pointers, so open/closed survives new messages of
+/// the same shape.
+pub fn json_tree_ui(ui: &mut Ui, ctx: &ViewContext, value: &Value, notes: &HashMap<String, Note>, query: &str) {
     let visuals = ui.visuals();
     let look = Look {
         notes,
+        query,
+        mark: highlight::mark_color(visuals),
         more: ctx.tr("… {n} more"),
         mono: TextStyle::Monospace.resolve(ui.style()),
         text: visuals.text_color(),
@@ -107,7 +118,7 @@ fn node_ui(ui: &mut Ui, key: &str, value: &Value, pointer: &str, depth: usize, l
         scalar => return leaf_ui(ui, Some(key), scalar, pointer, look),
     };
     let mut job = LayoutJob::default();
-    look.append(&mut job, key, look.text);
+    look.append_searched(&mut job, key, look.text);
     look.append(&mut job, &format!(" {}{len}{}", brackets.0, brackets.1), look.weak);
     if let Some(note) = look.notes.get(pointer) {
         look.append(&mut job, &format!("  {}", note.text), look.note_color(note));
@@ -121,7 +132,8 @@ fn node_ui(ui: &mut Ui, key: &str, value: &Value, pointer: &str, depth: usize, l
 fn leaf_ui(ui: &mut Ui, key: Option<&str>, value: &Value, pointer: &str, look: &Look<'_>) {
     let mut job = LayoutJob::default();
     if let Some(key) = key {
-        look.append(&mut job, &format!("{key}: "), look.text);
+        look.append_searched(&mut job, key, look.text);
+        look.append(&mut job, ": ", look.text);
     }
     let (text, color) = match value {
         Value::String(s) if s.chars().count() > MAX_VALUE_CHARS => {
@@ -132,7 +144,7 @@ fn leaf_ui(ui: &mut Ui, key: Option<&str>, value: &Value, pointer: &str, look: &
         Value::Null => ("null".to_owned(), look.weak),
         other => (other.to_string(), look.info),
     };
-    look.append(&mut job, &text, color);
+    look.append_searched(&mut job, &text, color);
     if let Some(note) = look.notes.get(pointer) {
         look.append(&mut job, &format!("  {}", note.text), look.note_color(note));
     }
@@ -146,7 +158,8 @@ pub fn raw_text(payload: &[u8]) -> (String, bool) {
     (text, cut)
 }
 
-pub fn raw_ui(ui: &mut Ui, ctx: &ViewContext, payload: &[u8]) {
+/// The payload as text (at most [`RAW_VIEW_LIMIT`] bytes), the search's matches marked.
+pub fn raw_ui(ui: &mut Ui, ctx: &ViewContext, payload: &[u8], query: &str) {
     let (text, cut) = raw_text(payload);
     if cut {
         ui.colored_label(
@@ -154,25 +167,36 @@ pub fn raw_ui(ui: &mut Ui, ctx: &ViewContext, payload: &[u8]) {
             ctx.tr("Showing the first {shown} of {total} bytes").replace("{shown}", &RAW_VIEW_LIMIT.to_string()).replace("{total}", &payload.len().to_string()),
         );
     }
+    let format = TextFormat { font_id: TextStyle::Monospace.resolve(ui.style()), color: ui.visuals().text_color(), ..Default::default() };
+    let mut job = LayoutJob::default();
+    highlight::append(&mut job, &text, query, &format, highlight::mark_color(ui.visuals()));
     ScrollArea::vertical().id_salt("explorer_raw").auto_shrink([false, false]).show(ui, |ui| {
-        ui.add(egui::Label::new(RichText::new(text).monospace()).selectable(true).wrap());
+        ui.add(egui::Label::new(job).selectable(true).wrap());
     });
 }
 
-pub fn hex_ui(ui: &mut Ui, ctx: &ViewContext, payload: &[u8]) {
-    if payload.len() > hex::HEX_VIEW_LIMIT {
-        ui.colored_label(
-            ui.visuals().warn_fg_color,
-            ctx.tr("Showing the first {shown} of {total} bytes")
-                .replace("{shown}", &hex::HEX_VIEW_LIMIT.to_string())
-                .replace("{total}", &payload.len().to_string()),
-        );
+/// The hex dump of the first `shown` bytes, only the lines on screen laid out; "Show more"
+/// adds [`hex::HEX_VIEW_LIMIT`] bytes to `shown`.
+pub fn hex_ui(ui: &mut Ui, ctx: &ViewContext, payload: &[u8], shown: &mut usize) {
+    let shown_now = (*shown).min(payload.len());
+    if payload.len() > shown_now {
+        ui.horizontal(|ui| {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                ctx.tr("Showing the first {shown} of {total} bytes")
+                    .replace("{shown}", &shown_now.to_string())
+                    .replace("{total}", &payload.len().to_string()),
+            );
+            if ui.button(ctx.tr("Show more")).clicked() {
+                *shown = shown.saturating_add(hex::HEX_VIEW_LIMIT);
+            }
+        });
     }
     let row_height = ui.text_style_height(&TextStyle::Monospace);
     ScrollArea::both().id_salt("explorer_hex").auto_shrink([false, false]).show_rows(
         ui,
         row_height,
-        hex::line_count(payload.len()),
+        hex::line_count(payload.len(), shown_now),
         |ui, range| {
             for line in range {
                 ui.add(egui::Label::new(RichText::new(hex::hex_line(payload, line)).monospace()).extend());
@@ -181,58 +205,43 @@ pub fn hex_ui(ui: &mut Ui, ctx: &ViewContext, payload: &[u8]) {
     );
 }
 
-pub fn diff_ui(ui: &mut Ui, ctx: &ViewContext, diff: &PayloadDiff) {
-    let visuals = ui.visuals();
-    let (added, removed, changed) = (Color32::from_rgb(80, 180, 90), visuals.error_fg_color, visuals.warn_fg_color);
-    let entries: Vec<(String, Color32)> = match diff {
+/// A binary payload where JSON or text was expected: said so, then its hex dump.
+pub fn binary_ui(ui: &mut Ui, ctx: &ViewContext, payload: &[u8], shown: &mut usize) {
+    ui.weak(ctx.tr("Binary payload ({n} bytes), shown as hex.").replace("{n}", &payload.len().to_string()));
+    hex_ui(ui, ctx, payload, shown);
+}
+
+/// The diff `diff` as its computed `lines`.
+pub fn diff_ui(ui: &mut Ui, ctx: &ViewContext, diff: &PayloadDiff, lines: &DiffLines) {
+    match diff {
         PayloadDiff::Json(changes) if changes.is_empty() => {
             ui.label(ctx.tr("The two payloads are the same JSON."));
             return;
         }
-        PayloadDiff::Json(changes) => {
-            ui.weak(ctx.tr("Structural JSON diff, A → B"));
-            changes
-                .iter()
-                .take(MAX_DIFF_ENTRIES)
-                .map(|change| match change {
-                    Change::Added { path, new } => (format!("+ {}: {}", display_path(path), short(new)), added),
-                    Change::Removed { path, old } => (format!("- {}: {}", display_path(path), short(old)), removed),
-                    Change::Changed { path, old, new } => {
-                        (format!("~ {}: {} → {}", display_path(path), short(old), short(new)), changed)
-                    }
-                })
-                .collect()
-        }
-        PayloadDiff::Lines(lines) => {
-            ui.weak(ctx.tr("Not JSON: line diff, A → B"));
-            lines
-                .iter()
-                .take(MAX_DIFF_ENTRIES)
-                .map(|op| match op {
-                    LineOp::Same(l) => (format!("  {l}"), ui.visuals().text_color()),
-                    LineOp::Removed(l) => (format!("- {l}"), removed),
-                    LineOp::Added(l) => (format!("+ {l}"), added),
-                })
-                .collect()
-        }
+        PayloadDiff::Json(_) => ui.weak(ctx.tr("Structural JSON diff, A → B")),
+        PayloadDiff::Lines(_) => ui.weak(ctx.tr("Not JSON: line diff, A → B")),
+        PayloadDiff::Hex(_) => ui.weak(ctx.tr("Binary: hex dump diff, A → B")),
     };
-    let total = match diff {
-        PayloadDiff::Json(changes) => changes.len(),
-        PayloadDiff::Lines(lines) => lines.len(),
-    };
-    if total > MAX_DIFF_ENTRIES {
-        ui.weak(ctx.tr("… {n} more").replace("{n}", &(total - MAX_DIFF_ENTRIES).to_string()));
+    if lines.more > 0 {
+        ui.weak(ctx.tr("… {n} more").replace("{n}", &lines.more.to_string()));
     }
+    let visuals = ui.visuals();
+    let color = |tone| match tone {
+        diff_lines::Tone::Same => visuals.text_color(),
+        diff_lines::Tone::Added => Color32::from_rgb(80, 180, 90),
+        diff_lines::Tone::Removed => visuals.error_fg_color,
+        diff_lines::Tone::Changed => visuals.warn_fg_color,
+    };
+    let colors: Vec<Color32> = lines.lines.iter().map(|l| color(l.tone)).collect();
     let row_height = ui.text_style_height(&TextStyle::Monospace);
-    ScrollArea::both().id_salt("explorer_diff").auto_shrink([false, false]).show_rows(ui, row_height, entries.len(), |ui, range| {
-        for (text, color) in &entries[range] {
-            ui.add(egui::Label::new(RichText::new(text).monospace().color(*color)).extend());
+    ScrollArea::both().id_salt("explorer_diff").auto_shrink([false, false]).show_rows(ui, row_height, lines.lines.len(), |ui, range| {
+        for (line, color) in lines.lines[range.clone()].iter().zip(&colors[range]) {
+            let label = ui.add(egui::Label::new(RichText::new(&line.text).monospace().color(*color)).extend());
+            if let Some(hover) = &line.hover {
+                label.on_hover_text(hover);
+            }
         }
     });
-}
-
-fn short(value: &Value) -> String {
-    super::annotate::short_value(value, 120)
 }
 
 #[cfg(test)]

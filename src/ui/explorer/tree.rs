@@ -112,6 +112,9 @@ pub fn flatten(store: &MessageStore, open: &mut OpenState, keep: Option<&HashSet
 #[derive(Debug, Clone, Default)]
 pub struct SearchHits {
     pub keep: HashSet<NodeId>,
+    /// (matching topics, their messages) at and below each kept node: the tree's counts under a
+    /// search count what matched, not the whole subtree.
+    pub counts: HashMap<NodeId, (usize, usize)>,
     /// Topics matched (at most the limit).
     pub matches: usize,
     /// More topics matched than the limit; only the first are shown.
@@ -125,17 +128,22 @@ pub fn search(store: &MessageStore, query: &str, limit: usize) -> SearchHits {
     let capped = found.len() > limit;
     let found = &found[..found.len().min(limit)];
     let mut keep = HashSet::new();
+    let mut counts: HashMap<NodeId, (usize, usize)> = HashMap::new();
     for &id in found {
+        // The topic's own messages: a topic may also be a level with topics below it.
+        let own = store.history(id).len();
         let mut cursor = Some(id);
         while let Some(current) = cursor {
-            if !keep.insert(current) {
-                break; // the levels above were added with an earlier match
-            }
+            keep.insert(current);
+            let count = counts.entry(current).or_default();
+            count.0 += 1;
+            count.1 += own;
             cursor = store.node(current).and_then(|n| n.parent());
         }
     }
     keep.remove(&store.root());
-    SearchHits { keep, matches: found.len(), capped }
+    counts.remove(&store.root());
+    SearchHits { keep, counts, matches: found.len(), capped }
 }
 
 /// A row's text: `name  (topics/messages)`.
@@ -143,9 +151,13 @@ pub fn row_label(name: &str, topics: usize, messages: usize) -> String {
     format!("{name}  ({topics}/{messages})")
 }
 
-/// One line of a payload for the tree: lossy UTF-8, whitespace runs folded to one space,
-/// other control characters shown as `·`, at most `max_chars` characters and `…` if cut.
+/// One line of a payload for the tree: a binary payload's first bytes in hex; text as lossy
+/// UTF-8, whitespace runs folded to one space, other control characters shown as `·`, at most
+/// `max_chars` characters and `…` if cut.
 pub fn preview(payload: &[u8], max_chars: usize) -> String {
+    if super::hex::looks_binary(payload) {
+        return super::hex::hex_preview(payload, max_chars / 3);
+    }
     // 4 bytes per character at most: no need to decode a megabyte for 60 characters.
     let head = &payload[..payload.len().min(max_chars.saturating_mul(4).saturating_add(4))];
     let text = String::from_utf8_lossy(head);
@@ -272,6 +284,23 @@ mod tests {
     }
 
     #[test]
+    fn search_counts_only_what_matched() {
+        let mut store = store_with(&["a/x/1", "a/x/2", "a/y", "b"]);
+        store.insert("a/x/1", 0, 0, false, Bytes::from_static(b"x"), 1);
+        // "a/x" is both a topic and a level.
+        store.insert("a/x", 0, 0, false, Bytes::from_static(b"hit"), 1);
+        let hits = search(&store, "/X", 100);
+        let count = |path: &str| store.find(path).and_then(|id| hits.counts.get(&id).copied());
+        assert_eq!(count("a/x/1"), Some((1, 2)));
+        assert_eq!(count("a/x"), Some((3, 4)), "itself and both topics below it");
+        assert_eq!(count("a"), Some((3, 4)), "a/y did not match");
+        assert_eq!(count("a/y"), None);
+        assert_eq!(count("b"), None);
+        let hits = search(&store, "hit", 100);
+        assert_eq!(store.find("a").and_then(|id| hits.counts.get(&id).copied()), Some((1, 1)));
+    }
+
+    #[test]
     fn ten_thousand_topics_flatten_fully_open() {
         let topics: Vec<String> = (0..10_000).map(|i| format!("cems/v1/pk{}/dev{}/up/point/report", i / 100, i % 100)).collect();
         let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -291,7 +320,9 @@ mod tests {
         assert_eq!(preview(b"{\"a\":\n  1}", 60), "{\"a\": 1}");
         assert_eq!(preview(b"abcdef", 3), "abc…");
         assert_eq!(preview(b"abc", 3), "abc");
-        assert_eq!(preview(&[0xff, b'a', 0x01], 10), "\u{fffd}a·");
+        assert_eq!(preview(b"a\x1bb\tc", 10), "a·b c", "an escape is text, shown as ·");
+        assert_eq!(preview(&[0xff, b'a', 0x01], 10), "ff 61 01", "binary in hex");
+        assert_eq!(preview(&vec![0u8; 10 * 1024 * 1024], 9), "00 00 00 …");
         assert_eq!(preview("温度过高".as_bytes(), 2), "温度…");
         let long = vec![b'x'; 1_000_000];
         assert_eq!(preview(&long, 5), "xxxxx…");

@@ -16,6 +16,8 @@ pub const ZH: &[(&str, &str)] = &[
     ("Drop every stored message", "丢弃所有已存储的消息"),
     ("First {n} matching topics", "前 {n} 个匹配的主题"),
     ("{n} matching topics", "{n} 个匹配的主题"),
+    // Chinese has no plural: one topic reads the same.
+    ("{n} matching topic", "{n} 个匹配的主题"),
     ("No topic matches the search.", "没有匹配搜索的主题。"),
     ("No messages yet.", "尚无消息。"),
     ("Expand or collapse", "展开或折叠"),
@@ -45,6 +47,22 @@ pub const ZH: &[(&str, &str)] = &[
     ("The two payloads are the same JSON.", "两条报文的 JSON 内容相同。"),
     ("Structural JSON diff, A → B", "JSON 结构对比，A → B"),
     ("Not JSON: line diff, A → B", "不是 JSON：逐行对比，A → B"),
+    ("Binary: hex dump diff, A → B", "二进制：十六进制转储逐行对比，A → B"),
+    ("Show more", "显示更多"),
+    ("Binary payload ({n} bytes), shown as hex.", "二进制报文（{n} 字节），以十六进制显示。"),
+    // Explorer: right-click menu and deleting a retained message.
+    ("Copy topic", "复制主题"),
+    ("Copy payload", "复制报文"),
+    ("Copy message as JSON", "复制消息为 JSON"),
+    ("Delete retained message…", "删除保留消息…"),
+    ("Delete retained message", "删除保留消息"),
+    ("no session", "无会话"),
+    ("Delete the retained message on {topic} (session {session})?", "删除主题 {topic} 上的保留消息（会话 {session}）？"),
+    (
+        "An empty retained message is published on the topic: the broker then drops the one it keeps.",
+        "将在该主题上发布一条空的保留消息，代理随即删除其保存的保留消息。",
+    ),
+    ("Cancel", "取消"),
     // Explorer: annotations.
     ("not in the product model", "产品模型中未定义"),
     ("quality", "品质"),

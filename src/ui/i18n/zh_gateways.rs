@@ -166,4 +166,15 @@ pub const ZH: &[(&str, &str)] = &[
     ("“{name}” is not a plain file name: no folders, “..”, or special characters. The gateway stores files by plain name only.", "“{name}”不是纯文件名：不能包含目录、“..”或特殊字符。网关只按纯文件名保存文件。"),
     ("Send file", "发送文件"),
     ("File tasks", "文件任务"),
+    // Where a fetched file goes (fetch_form.rs) and file dialogs (file_dialog.rs).
+    ("Fetch {name}", "获取 {name}"),
+    ("Save as", "另存为"),
+    ("Save the fetched file as", "获取的文件另存为"),
+    ("Choose where to save the file", "选择文件的保存位置"),
+    ("Enter where to save the file.", "请输入文件的保存位置。"),
+    ("The folder {folder} does not exist.", "文件夹 {folder} 不存在。"),
+    ("{path} exists: the fetch replaces it.", "{path} 已存在：获取后将被替换。"),
+    ("Fetch", "获取"),
+    ("No file dialog can open here (no desktop portal, no zenity): type the path in the field.", "此处无法打开文件对话框（没有桌面门户，也没有 zenity）：请在输入框中键入路径。"),
+    ("No file was chosen. If no dialog appeared, this system has none (no desktop portal, no zenity): type the path in the field.", "未选择文件。如果没有出现对话框，说明此系统没有文件对话框（没有桌面门户，也没有 zenity）：请在输入框中键入路径。"),
 ];

@@ -25,6 +25,7 @@ pub const ZH: &[(&str, &str)] = &[
     ("Send again with the same id (a retry, contract §3)", "以相同 id 重新发送（重试，协议 §3）"),
     ("Sub-device", "子设备"),
     ("No product model for this gateway: the template is the contract's skeleton.", "此网关没有物模型：模板为协议的骨架。"),
+    ("Nothing known of this gateway names what {request} needs: load its product model, or type the data.", "对此网关已知的信息不足以填写 {request}：请加载其物模型，或手动输入数据。"),
     ("A CEMS request: sent by the engine (id kept, ts and t1 stamped when sent), its reply shown below.", "CEMS 请求：由引擎发送（保留 id，发送时填写 ts 和 t1），应答显示在下方。"),
     // Messages tab
     ("Send message/down", "发送 message/down"),

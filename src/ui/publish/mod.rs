@@ -1,25 +1,29 @@
 //! The publish panel: send any (topic, payload) over a session, with a helper that fills a CEMS
-//! request for a gateway from its product model (`template.rs`), a live JSON check, QoS 0/1 (the
-//! links do not support 2), retain, and the last sent messages with their replies (`sent.rs`).
-//! A CEMS request goes through the engine's request path, so it is in the request log and its
-//! reply is shown beside it; anything else is published as typed.
+//! request for a gateway from its product model and record (`fill.rs`, `template.rs`), a live
+//! JSON check, QoS 0/1 (the links do not support 2), retain, and the last sent messages with
+//! their replies (`sent.rs`, `sent_list.rs`). A CEMS request goes through the engine's request
+//! path, so it is in the request log and its reply is shown beside it; anything else is
+//! published as typed, but for the `t1` of a time request, stamped when it is sent (§9).
 
+pub mod fill;
 pub mod sent;
+pub mod sent_list;
 pub mod template;
 
 use std::collections::VecDeque;
 
 use egui::{Button, ComboBox, RichText, ScrollArea, TextEdit, Ui, vec2};
 
-pub use sent::{SentMessage, SentRequest, stamp_t1};
-pub use template::{GatewayFacts, JsonCheck, check_json, check_topic, data_template, downlink_messages, envelope_skeleton, model_template};
+pub use fill::{GatewayFacts, SubFacts, model_template, param_default, spec_default};
+pub use sent::{SentMessage, SentRequest, renew_raw, stamp_raw_send_time, stamp_send_time};
+pub use template::{JsonCheck, check_json, check_topic, data_template, downlink_messages, envelope_skeleton};
 
 use super::{UiCommand, ViewContext};
 use crate::engine::{GatewayKey, SessionId, new_request_id};
 use crate::protocol::envelope::{Envelope, MAX_PAYLOAD_BYTES, parse_envelope};
 use crate::protocol::topic::{CemsTopic, Dir, MessageKind, MessageSpec, TopicProfile, publish_qos};
 use crate::transport::Message;
-use sent::{RowAction, sent_list_ui};
+use sent_list::{RowAction, sent_list_ui};
 
 /// Sent messages kept for resending.
 pub const MAX_SENT_HISTORY: usize = 50;
@@ -27,7 +31,8 @@ pub const MAX_SENT_HISTORY: usize = 50;
 pub const MIN_SIZE: egui::Vec2 = vec2(360.0, 420.0);
 
 /// The request a (topic, payload) is, when the topic is a CEMS downlink request and the payload
-/// a request envelope: its id (a fresh one when empty) and data, `t1` stamped with `now_ms`.
+/// a request envelope: its id (a fresh one when empty) and data, a time request's `t1` stamped
+/// with `now_ms`.
 pub fn as_request(profile: &TopicProfile, topic: &str, payload: &str, now_ms: i64) -> Option<SentRequest> {
     let t = profile.parse(topic).ok()?;
     if t.dir != Dir::Down || t.reply || t.spec().is_none_or(|s| s.kind != MessageKind::Request) {
@@ -35,7 +40,8 @@ pub fn as_request(profile: &TopicProfile, topic: &str, payload: &str, now_ms: i6
     }
     let Ok(Envelope::Request(r)) = parse_envelope(payload.as_bytes()) else { return None };
     let id = if r.id.trim().is_empty() { new_request_id() } else { r.id };
-    Some(SentRequest { key: GatewayKey { pk: t.pk, dev: t.dev }, class: t.class, action: t.action, id, data: stamp_t1(r.data, now_ms) })
+    let data = stamp_send_time(&t.class, &t.action, r.data, now_ms);
+    Some(SentRequest { key: GatewayKey { pk: t.pk, dev: t.dev }, class: t.class, action: t.action, id, data })
 }
 
 /// The publish panel.
@@ -168,10 +174,10 @@ impl PublishPanel {
             let label = ui.label("dev");
             ui.add(TextEdit::singleline(&mut self.helper_dev).id_salt("publish_dev").desired_width(110.0).hint_text(ctx.tr("device id"))).labelled_by(label.id);
             if !facts.subs.is_empty() {
-                let shown = if self.helper_sub.is_empty() { facts.subs[0].0.clone() } else { self.helper_sub.clone() };
+                let shown = if self.helper_sub.is_empty() { facts.subs[0].id.clone() } else { self.helper_sub.clone() };
                 ComboBox::new("publish_sub", ctx.tr("Sub-device")).selected_text(shown).show_ui(ui, |ui| {
-                    for (id, _) in &facts.subs {
-                        ui.selectable_value(&mut self.helper_sub, id.clone(), id);
+                    for sub in &facts.subs {
+                        ui.selectable_value(&mut self.helper_sub, sub.id.clone(), &sub.id);
                     }
                 });
             }
@@ -202,14 +208,19 @@ impl PublishPanel {
         let Some(spec) = downlink_messages().nth(self.helper_request) else { return };
         let topic = CemsTopic::new(self.helper_pk.trim(), self.helper_dev.trim(), Dir::Down, spec.class, spec.action);
         match ctx.profile.build(&topic) {
-            Ok(topic) => {
-                self.topic = topic;
-                let data = model_template(spec.class, spec.action, facts, Some(&self.helper_sub), ctx.now_ms);
-                self.payload = envelope_skeleton(&new_request_id(), ctx.now_ms, data);
-                self.qos = publish_qos(spec.class, spec.action, false).min(1);
-                self.retain = false;
-                self.helper_error = None;
-            }
+            Ok(topic) => match model_template(spec.class, spec.action, facts, Some(&self.helper_sub), ctx.now_ms) {
+                Some(data) => {
+                    self.topic = topic;
+                    self.payload = envelope_skeleton(&new_request_id(), ctx.now_ms, data);
+                    self.qos = publish_qos(spec.class, spec.action, false).min(1);
+                    self.retain = false;
+                    self.helper_error = None;
+                }
+                None => {
+                    let request = format!("{}/{}", spec.class, spec.action);
+                    self.helper_error = Some(ctx.tr("Nothing known of this gateway names what {request} needs: load its product model, or type the data.").replace("{request}", &request));
+                }
+            },
             Err(e) => self.helper_error = Some(e.to_string()),
         }
     }
@@ -284,7 +295,7 @@ impl PublishPanel {
                     Some(request) => self.send_request(ctx.profile, session, request, ctx.now_ms, commands),
                     None => {
                         let message = Message::new(self.topic.clone(), self.payload.clone().into_bytes(), self.qos, self.retain);
-                        self.send(session, message, ctx.now_ms, commands);
+                        self.send(session, stamp_raw_send_time(ctx.profile, message, ctx.now_ms), ctx.now_ms, commands);
                     }
                 }
             }
@@ -296,7 +307,7 @@ impl PublishPanel {
 
     fn send(&mut self, session: SessionId, message: Message, now_ms: i64, commands: &mut Vec<UiCommand>) {
         commands.push(UiCommand::Publish { session, message: message.clone() });
-        self.remember(SentMessage { session, message, sent_ms: now_ms, request: None });
+        self.remember(SentMessage::raw(session, message, now_ms));
     }
 
     /// Sends `request` through the engine and keeps it with the envelope as the engine builds it.
@@ -304,11 +315,10 @@ impl PublishPanel {
         let spec = request.spec(session);
         let topic = CemsTopic::new(&request.key.pk, &request.key.dev, Dir::Down, &request.class, &request.action);
         let topic = profile.build(&topic).unwrap_or_else(|_| format!("{}/{}/down/{}/{}", request.key.pk, request.key.dev, request.class, request.action));
-        let envelope = envelope_skeleton(&request.id, now_ms, request.data.clone());
         let qos = publish_qos(&request.class, &request.action, false).min(1);
-        let message = Message::new(topic, envelope.into_bytes(), qos, false);
+        let message = Message::new(topic, request.envelope(now_ms), qos, false);
         commands.push(UiCommand::Request(spec));
-        self.remember(SentMessage { session, message, sent_ms: now_ms, request: Some(request) });
+        self.remember(SentMessage { session, message, sent_ms: now_ms, request: Some(request), raw_id: None });
     }
 
     fn remember(&mut self, sent: SentMessage) {
@@ -345,10 +355,12 @@ impl PublishPanel {
             self.helper_error = Some(ctx.tr(key).to_owned());
             return;
         }
+        // A retry is the same request (its id and data, §3); a resend a new one.
         match entry.request {
             Some(request) if retry => self.send_request(ctx.profile, target, request, ctx.now_ms, commands),
             Some(request) => self.send_request(ctx.profile, target, request.renewed(ctx.now_ms), ctx.now_ms, commands),
-            None => self.send(target, entry.message, ctx.now_ms, commands),
+            None if retry => self.send(target, entry.message, ctx.now_ms, commands),
+            None => self.send(target, renew_raw(ctx.profile, entry.message, ctx.now_ms), ctx.now_ms, commands),
         }
     }
 }

@@ -1,17 +1,13 @@
-//! What the panel sent, newest first: each message with Resend and Edit; a CEMS request also
-//! with Retry (the same id, contract §3) and its reply from the engine's request log beside it
-//! (code and name, latency, the data by the model).
+//! What the panel sent, and how a row goes again (contract §3): Resend is a new message (a fresh
+//! id and `ts`, `t1` stamped anew), Retry the same one (the same id and data; only the `ts` the
+//! engine writes at the link differs). `sent_list.rs` draws the rows and their replies.
 
-use egui::{RichText, ScrollArea, Ui};
 use serde_json::Value;
 
-use crate::engine::gateways::RequestRecord;
 use crate::engine::{GatewayKey, RequestSpec, SessionId, new_request_id};
-use crate::protocol::model::ParamDef;
+use crate::protocol::envelope::{Envelope, PROTOCOL_VERSION, Request, parse_envelope};
+use crate::protocol::topic::TopicProfile;
 use crate::transport::Message;
-use crate::ui::format::format_time_of_day;
-use crate::ui::forms::{outcome_ui, reply_data_ui};
-use crate::ui::ViewContext;
 
 /// A request sent through the engine's request path, so its reply is correlated and logged.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,17 +27,32 @@ impl SentRequest {
         spec
     }
 
-    /// The same request with a fresh id and, if it carries one, a fresh `t1` (a Resend).
+    /// The same request as a new one (a Resend): a fresh id and, for a time request, `t1` now.
     pub fn renewed(&self, now_ms: i64) -> SentRequest {
-        SentRequest { id: new_request_id(), data: stamp_t1(self.data.clone(), now_ms), ..self.clone() }
+        SentRequest { id: new_request_id(), data: stamp_send_time(&self.class, &self.action, self.data.clone(), now_ms), ..self.clone() }
+    }
+
+    /// The envelope as the engine writes it, with `ts`.
+    pub fn envelope(&self, ts: i64) -> Vec<u8> {
+        let request = Request { id: self.id.clone(), ts, ver: PROTOCOL_VERSION.into(), data: self.data.clone() };
+        // An id the engine refuses still shows what was asked; the refusal is in the request log.
+        serde_json::to_vec(&request).unwrap_or_default()
     }
 }
 
-/// `data` with its `t1` (a `time/get`'s send time, §9) set to `now_ms`; the engine stamps it
-/// again as the request goes to the link.
-pub fn stamp_t1(mut data: Value, now_ms: i64) -> Value {
-    if let Some(t1) = data.as_object_mut().and_then(|o| o.get_mut("t1")) {
-        *t1 = Value::from(now_ms);
+/// True for the requests whose `data.t1` is the requester's send time (§6.9, §9): `time/get`
+/// from the master, `time/sync` from a gateway.
+pub fn carries_send_time(class: &str, action: &str) -> bool {
+    class == "time" && matches!(action, "get" | "sync")
+}
+
+/// `data` with `t1` set to `now_ms` when `class/action` carries a send time; other data as it
+/// is. The engine stamps a `time/get` again as it goes to the link.
+pub fn stamp_send_time(class: &str, action: &str, mut data: Value, now_ms: i64) -> Value {
+    if carries_send_time(class, action)
+        && let Some(obj) = data.as_object_mut()
+    {
+        obj.insert("t1".into(), Value::from(now_ms));
     }
     data
 }
@@ -50,74 +61,110 @@ pub fn stamp_t1(mut data: Value, now_ms: i64) -> Value {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SentMessage {
     pub session: SessionId,
-    /// What went out (for a request, the envelope as the engine builds it, give or take `ts`).
+    /// What went out (for a request, the envelope the engine writes, give or take its `ts`).
     pub message: Message,
     pub sent_ms: i64,
     /// Set when it went as a CEMS request.
     pub request: Option<SentRequest>,
+    /// The id of a request or report envelope published as typed.
+    pub raw_id: Option<String>,
 }
 
-/// What the user asked of a row.
-pub enum RowAction {
-    Resend(usize),
-    Retry(usize),
-    Edit(usize),
-}
-
-/// The finished request of each row (a retry's own, not its first try's), under one lock.
-fn replies(ctx: &ViewContext, sent: &[&SentMessage]) -> Vec<Option<RequestRecord>> {
-    let gateways = ctx.state.gateways();
-    sent.iter()
-        .map(|s| {
-            let r = s.request.as_ref()?;
-            gateways.get(&r.key)?.requests.iter().rev().find(|rec| rec.id == r.id && rec.done_ms >= s.sent_ms).cloned()
-        })
-        .collect()
-}
-
-/// The model's outputs of the command a request ran, to render its reply.
-fn command_outputs(ctx: &ViewContext, r: &SentRequest) -> Vec<ParamDef> {
-    if r.class != "command" {
-        return Vec::new();
+impl SentMessage {
+    /// A message published as typed.
+    pub fn raw(session: SessionId, message: Message, sent_ms: i64) -> SentMessage {
+        let raw_id = match parse_envelope(&message.payload) {
+            Ok(Envelope::Request(r)) => Some(r.id),
+            _ => None,
+        };
+        SentMessage { session, message, sent_ms, request: None, raw_id }
     }
-    let cmd = r.data.get("cmd").and_then(Value::as_str).unwrap_or_default();
-    ctx.models.iter().flat_map(|d| d.model().commands.iter()).find(|c| c.id == cmd).map(|c| c.output.clone()).unwrap_or_default()
+
+    /// The envelope id it carries, if any: what a Retry keeps.
+    pub fn id(&self) -> Option<&str> {
+        self.request.as_ref().map(|r| r.id.as_str()).or(self.raw_id.as_deref())
+    }
 }
 
-/// Draws the list; returns what was clicked.
-pub fn sent_list_ui<'a>(ui: &mut Ui, ctx: &ViewContext, sent: impl Iterator<Item = &'a SentMessage>) -> Option<RowAction> {
-    let sent: Vec<&SentMessage> = sent.collect();
-    let replies = replies(ctx, &sent);
-    let mut action = None;
-    ScrollArea::vertical().id_salt("publish_sent").auto_shrink([false, true]).show(ui, |ui| {
-        for (i, (entry, reply)) in sent.iter().zip(&replies).enumerate() {
-            ui.horizontal(|ui| {
-                if ui.button(ctx.tr("Resend")).on_hover_text(ctx.tr("Send again with a fresh id and time")).clicked() {
-                    action = Some(RowAction::Resend(i));
-                }
-                if entry.request.is_some() && ui.button(ctx.tr("Retry")).on_hover_text(ctx.tr("Send again with the same id (a retry, contract §3)")).clicked() {
-                    action = Some(RowAction::Retry(i));
-                }
-                if ui.button(ctx.tr("Edit")).on_hover_text(ctx.tr("Copy into the editor")).clicked() {
-                    action = Some(RowAction::Edit(i));
-                }
-                let m = &entry.message;
-                let mut text = format!("{}  {}  {} B  QoS {}", format_time_of_day(entry.sent_ms), m.topic, m.payload.len(), m.qos);
-                if m.retain {
-                    text = format!("{text}  {}", ctx.tr("retained"));
-                }
-                ui.add(egui::Label::new(RichText::new(text).monospace()).truncate()).on_hover_text(String::from_utf8_lossy(&m.payload[..m.payload.len().min(2048)]));
-            });
-            if let Some(request) = &entry.request {
-                ui.indent(("publish_reply", i), |ui| {
-                    ui.weak(format!("id {}", request.id));
-                    outcome_ui(ui, ctx, Some(&request.id), reply.as_ref());
-                    if let Some(r) = reply.as_ref().filter(|r| r.data.as_object().is_some_and(|o| !o.is_empty())) {
-                        reply_data_ui(ui, ctx, ("publish_reply_data", i), &command_outputs(ctx, request), &r.data);
-                    }
-                });
-            }
+/// A message published as typed, with the `t1` of a `time/get` or `time/sync` envelope on a
+/// CEMS topic set to `now_ms`, the moment it is sent; anything else byte for byte.
+pub fn stamp_raw_send_time(profile: &TopicProfile, message: Message, now_ms: i64) -> Message {
+    let times = profile.parse(&message.topic).is_ok_and(|t| !t.reply && carries_send_time(&t.class, &t.action));
+    if !times {
+        return message;
+    }
+    rewrite_envelope(message, |obj| {
+        if let Some(data) = obj.get_mut("data").and_then(Value::as_object_mut) {
+            data.insert("t1".into(), Value::from(now_ms));
         }
+    })
+}
+
+/// A message published as typed, sent again as a new message: a request or report envelope
+/// takes a fresh id and `ts` (and `t1`, for a time request); anything else goes as it was.
+pub fn renew_raw(profile: &TopicProfile, message: Message, now_ms: i64) -> Message {
+    let renewed = rewrite_envelope(message, |obj| {
+        obj.insert("id".into(), Value::from(new_request_id()));
+        obj.insert("ts".into(), Value::from(now_ms));
     });
-    action
+    stamp_raw_send_time(profile, renewed, now_ms)
+}
+
+/// `message` with its request or report envelope changed by `change`, written back in the
+/// layout it was typed in (pretty when it spans lines); unchanged when it is not one.
+fn rewrite_envelope(mut message: Message, change: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Message {
+    if !matches!(parse_envelope(&message.payload), Ok(Envelope::Request(_))) {
+        return message;
+    }
+    let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(&message.payload) else { return message };
+    change(&mut obj);
+    let value = Value::Object(obj);
+    let pretty = message.payload.contains(&b'\n');
+    let written = if pretty { serde_json::to_vec_pretty(&value) } else { serde_json::to_vec(&value) };
+    if let Ok(bytes) = written {
+        message.payload = bytes.into();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(topic: &str, payload: &str) -> Message {
+        Message::new(topic, payload.as_bytes().to_vec(), 1, false)
+    }
+
+    #[test]
+    fn only_time_requests_carry_t1() {
+        let data = serde_json::json!({"t1": 1, "cmd": "x"});
+        assert_eq!(stamp_send_time("time", "get", data.clone(), 9)["t1"], 9);
+        assert_eq!(stamp_send_time("time", "sync", serde_json::json!({}), 9)["t1"], 9);
+        assert_eq!(stamp_send_time("command", "request", data.clone(), 9), data, "a t1 elsewhere is the user's");
+    }
+
+    #[test]
+    fn a_raw_time_sync_is_stamped_when_sent_and_other_payloads_go_as_typed() {
+        let profile = TopicProfile::builtin();
+        let sync = raw("cems/v1/PK/GW/up/time/sync", r#"{"id":"s1","ts":5,"ver":"1.0","data":{"t1":5}}"#);
+        let stamped = stamp_raw_send_time(&profile, sync, 700);
+        assert_eq!(stamped.payload, br#"{"id":"s1","ts":5,"ver":"1.0","data":{"t1":700}}"#.to_vec());
+        let report = raw("cems/v1/PK/GW/down/message/down", "{\n  \"id\": \"m1\", \"ts\": 5, \"ver\": \"1.0\", \"data\": {\"t1\": 5}\n}");
+        assert_eq!(stamp_raw_send_time(&profile, report.clone(), 700), report);
+        let text = raw("lab/raw", "hello");
+        assert_eq!(renew_raw(&profile, text.clone(), 700), text);
+    }
+
+    #[test]
+    fn renewing_a_raw_envelope_changes_its_id_and_ts_only() {
+        let profile = TopicProfile::builtin();
+        let report = raw("cems/v1/PK/GW/down/message/down", "{\n  \"id\": \"m1\",\n  \"ts\": 5,\n  \"ver\": \"1.0\",\n  \"data\": {\"type\": \"a\"}\n}");
+        let renewed = renew_raw(&profile, report, 700);
+        let Ok(Envelope::Request(r)) = parse_envelope(&renewed.payload) else { panic!("an envelope") };
+        assert_ne!(r.id, "m1");
+        assert_eq!((r.ts, r.data), (700, serde_json::json!({"type": "a"})));
+        assert!(renewed.payload.contains(&b'\n'), "kept in the layout it was typed in");
+        let reply = raw("cems/v1/PK/GW/down/time/sync/reply", r#"{"id":"s1","ts":5,"code":0,"data":{}}"#);
+        assert_eq!(renew_raw(&profile, reply.clone(), 700), reply, "a reply keeps its request's id");
+    }
 }
