@@ -104,7 +104,7 @@ fn status_ui(ui: &mut egui::Ui, ctx: &ViewContext, page: &DeviceView) {
                 }
             }
             ui.end_row();
-            ui.weak(ctx.tr("Messages"));
+            ui.weak(ctx.tr("Messages received"));
             ui.label(page.messages.to_string());
             ui.end_row();
         });
