@@ -185,4 +185,8 @@ fn the_tls_files_are_typed_paths() {
     assert_eq!(config.ca_file.as_deref(), Some(Path::new("/etc/cems/ca.pem")));
     assert_eq!(config.client_cert.as_deref(), Some(Path::new("/etc/cems/wb.crt")));
     assert_eq!(config.client_key.as_deref(), Some(Path::new("/etc/cems/wb.key")));
+    // "…" with no dialog on the system says so instead of staying silent.
+    harness.get_by_role_and_label(Role::Button, "Choose the CA certificate").click();
+    harness.run();
+    assert!(harness.query_all_by_label_contains("No file dialog can open here").next().is_some(), "the user is told to type the path");
 }

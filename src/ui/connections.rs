@@ -7,7 +7,6 @@
 //! keyring calls) runs on a thread and is looked at once per frame, so the window never waits.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use egui::{Button, RichText};
@@ -44,7 +43,7 @@ enum TlsFile {
 #[derive(Debug)]
 struct FilePick {
     field: TlsFile,
-    pending: Pending<Option<PathBuf>>,
+    dialog: crate::ui::file_dialog::Dialog,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,20 +225,24 @@ impl ConnectionsPanel {
             }
         }
         if let Some(pick) = &self.file_pick {
-            match pick.pending.poll() {
-                Poll::Waiting => {}
-                Poll::Ready(path) => {
-                    if let Some(path) = path {
-                        let text = path.display().to_string();
-                        match pick.field {
-                            TlsFile::Ca => self.form.mqtt.ca_file = text,
-                            TlsFile::Cert => self.form.mqtt.client_cert = text,
-                            TlsFile::Key => self.form.mqtt.client_key = text,
-                        }
+            use crate::ui::file_dialog::DialogEnd;
+            match pick.dialog.poll() {
+                DialogEnd::Waiting => {}
+                DialogEnd::Chosen(path) => {
+                    let text = path.display().to_string();
+                    match pick.field {
+                        TlsFile::Ca => self.form.mqtt.ca_file = text,
+                        TlsFile::Cert => self.form.mqtt.client_cert = text,
+                        TlsFile::Key => self.form.mqtt.client_key = text,
                     }
                     self.file_pick = None;
                 }
-                Poll::Lost => self.file_pick = None,
+                DialogEnd::NothingChosen(problem) => {
+                    if let Some(problem) = problem {
+                        self.notice = Some(Notice { tone: Tone::Warn, text: problem.message(ctx.lang) });
+                    }
+                    self.file_pick = None;
+                }
             }
         }
         if let Some(scan) = &self.ports_scan {

@@ -10,7 +10,7 @@ use super::form_ui::form_row;
 use super::{ConnectionsPanel, FilePick, Notice, TlsFile, Tone, form, ports};
 use crate::transport::serial::Parity;
 use crate::ui::ViewContext;
-use crate::ui::widgets::fill;
+use crate::ui::file_dialog::{Dialog, DialogRequest};
 
 impl ConnectionsPanel {
     pub(super) fn mqtt_form_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext) {
@@ -89,20 +89,11 @@ impl ConnectionsPanel {
             TlsFile::Key => &self.form.mqtt.client_key,
         };
         let start_dir = PathBuf::from(current.trim()).parent().filter(|d| d.is_dir()).map(PathBuf::from);
-        let title = title.to_owned();
-        // rfd's dialog blocks its caller until closed: it gets a thread of its own.
-        let pending = Pending::spawn("file-dialog", move || {
-            let mut dialog = rfd::FileDialog::new().set_title(title).add_filter("PEM", &["pem", "crt", "cer", "key"]).add_filter("*", &["*"]);
-            if let Some(dir) = start_dir {
-                dialog = dialog.set_directory(dir);
-            }
-            dialog.pick_file()
-        });
-        match pending {
-            Ok(pending) => self.file_pick = Some(FilePick { field, pending }),
-            Err(e) => {
-                self.notice = Some(Notice { tone: Tone::Error, text: fill(ctx.tr("Cannot open a file dialog: {error}"), &[("error", &e.to_string())]) });
-            }
+        let filters = vec![("PEM".to_owned(), ["pem", "crt", "cer", "key"].map(String::from).to_vec()), ("*".to_owned(), vec!["*".to_owned()])];
+        match Dialog::open(DialogRequest::Open { title: title.to_owned(), start_dir, filters }) {
+            Ok(dialog) => self.file_pick = Some(FilePick { field, dialog }),
+            // No dialog here (no portal, no zenity): say so; the typed path field is beside the button.
+            Err(problem) => self.notice = Some(Notice { tone: Tone::Warn, text: problem.message(ctx.lang) }),
         }
     }
 
