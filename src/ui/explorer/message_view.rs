@@ -19,7 +19,7 @@ use crate::protocol::codes;
 use crate::protocol::model::Lang;
 use crate::protocol::model::matching::GatewayModels;
 use crate::ui::ViewContext;
-use crate::ui::format::{format_time_of_day, format_utc_ms};
+use crate::ui::format::{LocalTime, format_time_of_day};
 
 /// Height of the history list; the payload gets the rest.
 const HISTORY_HEIGHT: f32 = 150.0;
@@ -231,7 +231,7 @@ impl MessageView {
     fn meta_ui(&self, ui: &mut Ui, ctx: &ViewContext, m: &StoredMessage) {
         ui.horizontal_wrapped(|ui| {
             ui.weak(ctx.tr("Received"));
-            ui.label(format_utc_ms(m.received_ms));
+            ui.add(LocalTime::ms(m.received_ms));
             ui.weak(format!("· {} B · QoS {}", m.original_len, m.qos));
             if m.retain {
                 ui.weak(format!("· {}", ctx.tr("retained")));
