@@ -76,29 +76,39 @@ impl NoticeText {
     /// Slots are filled in one pass: a value that holds `{name}` is not filled again.
     pub fn render(&self, translate: &dyn Fn(&'static str) -> &'static str) -> String {
         let template = if self.key == PLAIN { PLAIN } else { translate(self.key) };
-        let mut out = String::with_capacity(template.len());
-        let mut rest = template;
-        while let Some(open) = rest.find('{') {
-            out.push_str(&rest[..open]);
-            let after = &rest[open + 1..];
-            let slot = after.find('}').map(|close| &after[..close]);
-            match slot.and_then(|name| self.args.iter().find(|(n, _)| *n == name)) {
-                Some((name, value)) => {
-                    match value {
-                        NoticeArg::Raw(raw) => out.push_str(raw),
-                        NoticeArg::Text(inner) => out.push_str(&inner.render(translate)),
-                    }
-                    rest = &after[name.len() + 1..];
-                }
-                None => {
-                    out.push('{');
-                    rest = after;
-                }
+        fill_slots(template, |name, out| match self.args.iter().find(|(n, _)| *n == name) {
+            Some((_, NoticeArg::Raw(raw))) => {
+                out.push_str(raw);
+                true
+            }
+            Some((_, NoticeArg::Text(inner))) => {
+                out.push_str(&inner.render(translate));
+                true
+            }
+            None => false,
+        })
+    }
+}
+
+/// Fills each `{name}` of `template` in one pass: `slot(name, out)` writes the value and says
+/// whether it knew the name (an unknown one stays as written). A value holding `{name}` is not
+/// filled again, so a file name or an OS error cannot pull in another slot.
+pub fn fill_slots(template: &str, mut slot: impl FnMut(&str, &mut String) -> bool) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}').map(|close| &after[..close]) {
+            Some(name) if slot(name, &mut out) => rest = &after[name.len() + 1..],
+            _ => {
+                out.push('{');
+                rest = after;
             }
         }
-        out.push_str(rest);
-        out
     }
+    out.push_str(rest);
+    out
 }
 
 impl From<String> for NoticeText {

@@ -7,13 +7,15 @@ use super::i18n::tr;
 use crate::protocol::model::Lang;
 use crate::transport::LinkState;
 
-/// Replaces each `{key}` of `template` by its value.
+/// Replaces each `{key}` of `template` by its value, in one pass (as notices are filled).
 pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut text = template.to_owned();
-    for (key, value) in values {
-        text = text.replace(&format!("{{{key}}}"), value);
-    }
-    text
+    crate::engine::notice::fill_slots(template, |name, out| match values.iter().find(|(key, _)| *key == name) {
+        Some((_, value)) => {
+            out.push_str(value);
+            true
+        }
+        None => false,
+    })
 }
 
 /// A small filled circle in `color`, the size of a line of text.
@@ -86,5 +88,7 @@ mod tests {
     #[test]
     fn templates_are_filled() {
         assert_eq!(fill("{a} and {b}, {a}", &[("a", "x"), ("b", "y")]), "x and y, x");
+        // A value that holds a slot name (a file called "{n}.log") is not filled again.
+        assert_eq!(fill("{path}: {n} written", &[("path", "/tmp/{n}.log"), ("n", "3")]), "/tmp/{n}.log: 3 written");
     }
 }
