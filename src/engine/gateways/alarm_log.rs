@@ -98,6 +98,9 @@ pub struct Recall {
     pub new: u64,
     pub duplicates: u64,
     pub started_ms: i64,
+    /// When the reply or a batch last arrived (batches past the listed ones included): a recall
+    /// silent since long is stalled.
+    pub last_ms: i64,
 }
 
 impl Recall {
@@ -202,12 +205,15 @@ impl AlarmLog {
 
     /// A `history/get` reply: the recall `recall_id` will send `batches` batches.
     pub(super) fn recall_announced(&mut self, recall_id: &str, batches: u64, now_ms: i64) {
-        self.recall_mut(recall_id, now_ms).expected = Some(batches);
+        let recall = self.recall_mut(recall_id, now_ms);
+        recall.expected = Some(batches);
+        recall.last_ms = now_ms;
     }
 
     /// A batch of recall `recall_id` with `new` rows not held before and `duplicates` held.
     pub(super) fn recall_batch(&mut self, recall_id: &str, batch_id: &str, new: u64, duplicates: u64, now_ms: i64) {
         let recall = self.recall_mut(recall_id, now_ms);
+        recall.last_ms = now_ms;
         recall.new += new;
         recall.duplicates += duplicates;
         if let Some(b) = recall.batches.iter_mut().find(|b| b.batch_id == batch_id) {
@@ -236,6 +242,7 @@ impl AlarmLog {
                     new: 0,
                     duplicates: 0,
                     started_ms: now_ms,
+                    last_ms: now_ms,
                 });
                 self.recalls.len() - 1
             }

@@ -40,8 +40,7 @@ impl RecallState {
         if recall.done() {
             return RecallState::Complete;
         }
-        let last = recall.batches.iter().map(|b| b.received_ms).max().unwrap_or(recall.started_ms);
-        if now_ms.saturating_sub(last) > STALLED_AFTER_MS {
+        if now_ms.saturating_sub(recall.last_ms) > STALLED_AFTER_MS {
             RecallState::Stalled
         } else if recall.expected.is_none() {
             RecallState::Announcing
@@ -241,11 +240,15 @@ impl DeviceTab for HistoryTab {
     fn ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
         self.request_ui(ui, page, ctx, commands);
         ui.separator();
-        // Copied out so the engine's lock is not held while drawing.
-        let recalls: Vec<Recall> = ctx.state.gateways().get(&page.key).map(|g| g.alarm_log.recalls.iter().cloned().collect()).unwrap_or_default();
+        // Copied out so the engine's lock is not held while drawing: the rows without their
+        // batches (up to 1,000 each), and the batches of the recall shown.
+        let (recalls, shown) = ctx.state.gateways().get(&page.key).map_or((Vec::new(), None), |g| {
+            let all = &g.alarm_log.recalls;
+            let shown = self.selected.as_deref().and_then(|id| all.iter().find(|r| r.recall_id == id)).or(all.back()).cloned();
+            (all.iter().map(|r| Recall { batches: Vec::new(), recall_id: r.recall_id.clone(), ..*r }).collect::<Vec<_>>(), shown)
+        });
         self.recalls_ui(ui, page, ctx, &recalls);
-        let shown = self.selected.as_deref().and_then(|id| recalls.iter().find(|r| r.recall_id == id)).or(recalls.last());
-        if let Some(recall) = shown {
+        if let Some(recall) = &shown {
             Self::batches_ui(ui, page, ctx, recall);
         }
     }
@@ -265,6 +268,7 @@ mod tests {
             new: batches.len() as u64,
             duplicates: 0,
             started_ms: 1_000,
+            last_ms: batches.iter().map(|(_, at)| *at).max().unwrap_or(1_000),
         }
     }
 
