@@ -143,9 +143,9 @@ impl LogsTab {
     }
 
     /// Every entry that matches, oldest first, as the text export writes them.
-    pub fn export_text(&self, entries: &[LogEntry]) -> String {
+    pub fn export_text<'a>(&self, entries: impl IntoIterator<Item = &'a LogEntry>) -> String {
         let needle = self.filter.trim().to_lowercase();
-        entries.iter().filter(|e| self.matches(e, &needle)).map(text_line).collect()
+        entries.into_iter().filter(|e| self.matches(e, &needle)).map(text_line).collect()
     }
 
     /// Moves a fetch on when its page's reply is in: the next page, or the end.
@@ -232,10 +232,7 @@ impl LogsTab {
         outcome_ui(ui, ctx, self.config_sent.as_deref(), done.as_ref());
     }
 
-    fn filters_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, key: &GatewayKey, entries: &[LogEntry]) {
-        let mut modules: Vec<&str> = entries.iter().map(|e| e.module.as_str()).collect();
-        modules.sort_unstable();
-        modules.dedup();
+    fn filters_ui(&mut self, ui: &mut egui::Ui, ctx: &ViewContext, key: &GatewayKey, modules: &[String]) {
         ui.horizontal_wrapped(|ui| {
             ComboBox::new(("log_show_level", key), ctx.tr("Level")).selected_text(LEVELS[self.show_level]).show_ui(ui, |ui| {
                 for (i, level) in LEVELS.iter().enumerate() {
@@ -266,17 +263,24 @@ impl DeviceTab for LogsTab {
 
     fn ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
         let key = &page.key;
-        // Copied out so the engine's lock is not held while drawing.
-        let entries: Vec<LogEntry> = ctx.state.gateways().get(key).map(|g| g.logs.iter().cloned().collect()).unwrap_or_default();
+        // Filtered under the engine's lock; only the rows drawn (at most ROWS_SHOWN of up to
+        // 5,000 kept) are copied out, so the lock is not held while drawing.
+        let (rows, matched, total, modules) = match ctx.state.gateways().get(key) {
+            Some(g) => {
+                let (rows, matched) = self.visible(g.logs.iter());
+                let modules: std::collections::BTreeSet<&str> = g.logs.iter().map(|e| e.module.as_str()).collect();
+                (rows.into_iter().cloned().collect::<Vec<_>>(), matched, g.logs.len(), modules.into_iter().map(str::to_owned).collect::<Vec<_>>())
+            }
+            None => (Vec::new(), 0, 0, Vec::new()),
+        };
         self.fetch_ui(ui, page, ctx, commands);
         self.config_ui(ui, page, ctx, commands);
         ui.separator();
 
-        self.filters_ui(ui, ctx, key, &entries);
-        let (rows, matched) = self.visible(entries.iter());
+        self.filters_ui(ui, ctx, key, &modules);
         ui.weak(fill(
             ctx.tr("{shown} of {matched} matching, {total} entries kept"),
-            &[("shown", &rows.len().to_string()), ("matched", &matched.to_string()), ("total", &entries.len().to_string())],
+            &[("shown", &rows.len().to_string()), ("matched", &matched.to_string()), ("total", &total.to_string())],
         ));
         let labels = ExportLabels {
             hint: "Path of the export (.log)",
@@ -287,9 +291,9 @@ impl DeviceTab for LogsTab {
         // The export takes every match, not just the rows drawn.
         let mut export = std::mem::take(&mut self.export);
         let this = &*self;
-        export.ui(ui, ctx, labels, matched, || this.export_text(&entries));
+        export.ui(ui, ctx, labels, matched, || ctx.state.gateways().get(key).map(|g| this.export_text(&g.logs)).unwrap_or_default());
         self.export = export;
-        if entries.is_empty() {
+        if total == 0 {
             ui.weak(ctx.tr("No log entry yet: the gateway sends them as log/report, or use Fetch logs."));
             return;
         }
@@ -298,7 +302,7 @@ impl DeviceTab for LogsTab {
                 ui.strong(title);
             }
             ui.end_row();
-            for e in rows {
+            for e in &rows {
                 ui.add(LocalTime::ms(e.ts).monospace());
                 let color = match severity(&e.level) {
                     0 => ui.visuals().error_fg_color,
