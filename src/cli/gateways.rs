@@ -109,7 +109,7 @@ mod tests {
     fn declared_subs_come_first_and_seen_ones_are_matched() {
         let mut gateways = Gateways::new();
         let key = GatewayKey { pk: "PK-GW-01".into(), dev: "GW".into() };
-        gateways.announce(&GatewayKey { pk: (&key.pk).to_owned(), dev: (&key.dev).to_owned() }, 1, 1);
+        gateways.announce(&GatewayKey { pk: key.pk.clone(), dev: key.dev.clone() }, 1, 1);
         let subs = vec![SubRef { sub: "meter-1".into(), product_key: "PK-METER-3P".into() }, SubRef { sub: "x-1".into(), product_key: "PK-NOPE".into() }];
         gateways.apply(&key, Payload::Info(Info { subs: Some(subs), ..Info::default() }), 1);
         let point = |sub: &str, pid: &str| PointValue { sub: sub.into(), pid: pid.into(), v: PointV::Number(1.0), q: 0, ts: 1 };

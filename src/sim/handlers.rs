@@ -43,8 +43,6 @@ pub struct Handled {
     pub out: Vec<Outgoing>,
 }
 
-/// Reads `data` as `T`; a mismatch is code 4 naming the field.
-
 /// Handles one message received on a `down` topic of this gateway.
 pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> Handled {
     let received_ms = state.now_ms();

@@ -61,7 +61,7 @@ pub fn start(dev: &str, sim_setup: impl FnOnce(&mut SimConfig)) -> (Harness<'sta
     let (engine, sim) = {
         let _entered = rt.enter();
         let (engine, _events) = Engine::spawn_with(EngineConfig::default(), || {}).expect("engine");
-        engine.connect(LinkConfig::Mqtt(MqttConfig::new(url.clone(), &format!("wb-{dev}"))), engine.default_session_options("lab")).expect("connect");
+        engine.connect(LinkConfig::Mqtt(MqttConfig::new(url.clone(), format!("wb-{dev}"))), engine.default_session_options("lab")).expect("connect");
         let mut config = SimConfig::new(ModelSet::builtin(), PK, dev, LinkConfig::Mqtt(MqttConfig::new(url.clone(), "x")), files.path().to_path_buf());
         config.report_period_ms = Some(200);
         sim_setup(&mut config);
