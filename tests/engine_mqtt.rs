@@ -154,7 +154,8 @@ async fn master_acknowledges_alarms_and_history_answers_time_sync_and_dedupes() 
     let key = GatewayKey { pk: "PK01".into(), dev: "GW-2".into() };
     eventually(Duration::from_secs(2), "history stored once", || {
         let g = engine.state.gateways();
-        let rows = g.get(&key).map(|r| r.subs["m1"].points["Ua"].series.len());
+        let series = engine.state.series();
+        let rows = series.get(&cems_workbench::engine::series::SeriesKey::point("PK01", "GW-2", "m1", "Ua")).map(|s| s.len());
         rows == Some(2) && g.history_stats().duplicates == 2
     })
     .await;

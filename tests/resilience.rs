@@ -5,7 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use cems_workbench::engine::{EngineEvent, GatewayKey, Gateways, RequestSpec};
+use cems_workbench::engine::series::{SeriesKey, SeriesStore};
+use cems_workbench::engine::{EngineEvent, GatewayKey, RequestSpec};
 use cems_workbench::protocol::model::ModelSet;
 use cems_workbench::sim::{self, Outage, SimConfig};
 use cems_workbench::transport::mqtt::MqttConfig;
@@ -23,22 +24,20 @@ fn sim_config(link: LinkConfig, dev: &str, files: &std::path::Path) -> SimConfig
     config
 }
 
-/// Every (sub, pid) series holds each sample time once: no duplicate rows.
-fn assert_no_duplicate_rows(gateways: &Gateways, key: &GatewayKey) -> usize {
-    let g = gateways.get(key).expect("gateway tracked");
+/// Every point series of the gateway holds each sample time once: no duplicate rows.
+fn assert_no_duplicate_rows(series: &SeriesStore, key: &GatewayKey) -> usize {
     let mut rows = 0;
-    for (sub, dev) in &g.subs {
-        for (pid, track) in &dev.points {
-            let ts: Vec<i64> = track.series.iter().map(|s| s.ts).collect();
-            assert!(ts.windows(2).all(|w| w[0] < w[1]), "{sub}/{pid}: duplicate or unordered rows {ts:?}");
-            rows += ts.len();
-        }
+    for k in series.keys().filter(|k| matches!(k, SeriesKey::Point { .. }) && k.gateway() == Some((key.pk.as_str(), key.dev.as_str()))) {
+        let ts = series.get(k).map(|s| s.all().times.to_vec()).unwrap_or_default();
+        assert!(ts.windows(2).all(|w| w[0] < w[1]), "{k}: duplicate or unordered rows {ts:?}");
+        rows += ts.len();
     }
+    assert!(rows > 0, "no point series of {key}");
     rows
 }
 
-fn samples_of(gateways: &Gateways, key: &GatewayKey, sub: &str, pid: &str) -> Vec<i64> {
-    gateways.get(key).and_then(|g| g.subs.get(sub)).and_then(|s| s.points.get(pid)).map_or_else(Vec::new, |t| t.series.iter().map(|s| s.ts).collect())
+fn samples_of(series: &SeriesStore, key: &GatewayKey, sub: &str, pid: &str) -> Vec<i64> {
+    series.get(&SeriesKey::point(&key.pk, &key.dev, sub, pid)).map_or_else(Vec::new, |s| s.all().times.to_vec())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,7 +48,7 @@ async fn broker_restart_mid_session_reconnects_resubscribes_without_duplicate_ro
     let session = engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-restart")), engine.default_session_options("t")).unwrap();
     let sim = sim::spawn(sim_config(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "x")), "GW-R", files.path())).unwrap();
     let key = GatewayKey { pk: PK.into(), dev: "GW-R".into() };
-    eventually(Duration::from_secs(10), "points flowing", || samples_of(&engine.state.gateways(), &key, "meter-1", "Ua").len() >= 3).await;
+    eventually(Duration::from_secs(10), "points flowing", || samples_of(&engine.state.series(), &key, "meter-1", "Ua").len() >= 3).await;
 
     broker.stop().await;
     let reason = wait_for(&mut events, Duration::from_secs(5), "engine link down", |e| match e {
@@ -59,7 +58,7 @@ async fn broker_restart_mid_session_reconnects_resubscribes_without_duplicate_ro
     .await;
     assert!(!reason.is_empty());
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let before_restart = samples_of(&engine.state.gateways(), &key, "meter-1", "Ua").len();
+    let before_restart = samples_of(&engine.state.series(), &key, "meter-1", "Ua").len();
     broker.restart().await.unwrap();
     let attempts = wait_for(&mut events, Duration::from_secs(15), "engine link up again", |e| match e {
         EngineEvent::SessionState { session: s, state: LinkState::Up, attempts } if *s == session => Some(*attempts),
@@ -69,12 +68,12 @@ async fn broker_restart_mid_session_reconnects_resubscribes_without_duplicate_ro
     assert!(attempts >= 2, "reconnect attempts counted: {attempts}");
     // Re-subscribed: new reports arrive, and the gateway answers requests again.
     eventually(Duration::from_secs(10), "reports after the restart", || {
-        samples_of(&engine.state.gateways(), &key, "meter-1", "Ua").len() >= before_restart + 3
+        samples_of(&engine.state.series(), &key, "meter-1", "Ua").len() >= before_restart + 3
     })
     .await;
     let out = engine.call(RequestSpec::new(session, PK, "GW-R", "info", "get", json!({}))).await.unwrap();
     assert_eq!(out.code(), Some(0));
-    let rows = assert_no_duplicate_rows(&engine.state.gateways(), &key);
+    let rows = assert_no_duplicate_rows(&engine.state.series(), &key);
     assert!(rows > 0);
     sim.stop().await;
 }
@@ -101,10 +100,10 @@ async fn gateway_outage_is_replayed_as_history_and_stored_once() {
     })
     .await;
     // The samples taken during the outage arrived with their original times: no hole of 2 s.
-    let ts = samples_of(&engine.state.gateways(), &key, "meter-1", "Ua");
+    let ts = samples_of(&engine.state.series(), &key, "meter-1", "Ua");
     let widest_gap = ts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(i64::MAX);
     assert!(widest_gap < 1000, "a hole of {widest_gap} ms in {ts:?}");
-    assert_no_duplicate_rows(&engine.state.gateways(), &key);
+    assert_no_duplicate_rows(&engine.state.series(), &key);
     assert!(engine.state.gateways().history_stats().rows_stored > 0);
     sim.stop().await;
 }

@@ -164,3 +164,47 @@ fn a_read_only_session_refuses_to_delete_a_retained_message() {
     assert!(harness.state().0.pending_delete().is_none());
     assert!(harness.state().1.is_empty());
 }
+
+#[test]
+fn right_click_pins_a_subtree_in_the_store_and_unpins_it() {
+    use cems_workbench::engine::EngineCommand;
+    let bench = Bench::start(StoreLimits::default(), &[]);
+    bench.publish(POINT_TOPIC, point_report("r1", 231.5), false);
+    bench.wait_for(POINT_TOPIC, 1);
+    let (models, profile, sessions) = (ModelSet::builtin(), TopicProfile::builtin(), Sessions::new());
+    let mut harness = harness(&bench, &models, &profile, &sessions);
+    harness.state_mut().0.select(POINT_TOPIC);
+    harness.run();
+
+    harness.get_by_label("GW-T  (1/1)").click_secondary();
+    harness.run();
+    harness.get_by_label("Pin this subtree (keep when the store is full)").click();
+    harness.run();
+    let commands = std::mem::take(&mut harness.state_mut().1);
+    let [UiCommand::PinTopics { prefix, pinned: true }] = commands.as_slice() else { panic!("one pin: {commands:?}") };
+    assert_eq!(prefix, "cems/v1/PK-GW-01/GW-T/", "a subtree pin ends at its level, not a sibling's");
+
+    // Applied by the engine, the store holds the pin and the tree marks the rows under it.
+    bench.engine.send(EngineCommand::PinTopics { prefix: prefix.clone(), pinned: true }).expect("engine runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while bench.engine.state.store().pinned().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the engine applies the pin");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    harness.run();
+    assert!(harness.query_all_by_label("📌").count() >= 2, "the pinned level and the topic under it are marked");
+
+    // Under the pin, a topic says who pins it; the level itself offers Unpin.
+    harness.get_by_label("report  (1/1)").click_secondary();
+    harness.run();
+    assert!(has(&harness, "Pinned by cems/v1/PK-GW-01/GW-T/"));
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    harness.get_by_label("GW-T  (1/1)").click_secondary();
+    harness.run();
+    harness.get_by_label("Unpin").click();
+    harness.run();
+    let commands = std::mem::take(&mut harness.state_mut().1);
+    assert!(matches!(commands.as_slice(), [UiCommand::PinTopics { pinned: false, .. }]), "{commands:?}");
+}
+

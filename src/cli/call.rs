@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use crate::config::link_args::LinkArgs;
-use crate::config::models::{ModelArgs, load_for_command};
+use crate::config::models::ModelArgs;
 use crate::engine::requests::{ReplyInfo, RequestFailure};
 use crate::engine::{EngineConfig, RequestOutcome, RequestSpec};
 use crate::protocol::model::describe::{DataRef, describe_data};
@@ -15,7 +15,7 @@ use crate::protocol::model::matching::GatewayModels;
 use crate::protocol::model::{Lang, ModelSet};
 use crate::protocol::payload::{Payload, decode};
 
-use super::session::{CliSession, EXIT_LINK, EXIT_USAGE, runtime, seconds_arg};
+use super::session::{CliSession, models_for_command, EXIT_LINK, EXIT_USAGE, runtime, seconds_arg};
 use super::watch::notes_value;
 
 /// `PK/DEV` and `CLASS/ACTION` (the action may have two segments: `ota/chunk/get`).
@@ -72,10 +72,7 @@ pub fn run(target: &str, class_action: &str, data: Option<&str>, link: &LinkArgs
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let loaded = load_for_command(models);
-    for line in loaded.problem_lines() {
-        eprintln!("warning: {line}");
-    }
+    let loaded = models_for_command(models);
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,

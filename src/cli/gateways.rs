@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use serde_json::{Map, Value, json};
 
 use crate::config::link_args::LinkArgs;
-use crate::config::models::{ModelArgs, load_for_command};
+use crate::config::models::ModelArgs;
 use crate::engine::{EngineConfig, GatewayRecord};
 use crate::protocol::model::matching::GatewayModels;
 use crate::protocol::model::{Lang, ModelSet};
 
-use super::session::{CliSession, EXIT_USAGE, runtime, seconds_arg};
+use super::session::{CliSession, models_for_command, EXIT_USAGE, runtime, seconds_arg};
 
 /// `[{"sub","productKey","model","category"}]`: the sub-devices the gateway declared
 /// (`Info.subs`, in its order), then those only seen in reports. A declared product key stays
@@ -71,10 +71,7 @@ pub fn run(link: &LinkArgs, wait_secs: f64, models: &ModelArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let loaded = load_for_command(models);
-    for line in loaded.problem_lines() {
-        eprintln!("warning: {line}");
-    }
+    let loaded = models_for_command(models);
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,

@@ -10,6 +10,7 @@ use clap::Subcommand;
 pub mod alarms;
 pub mod auth;
 pub mod bench;
+pub mod bench_plot;
 pub mod broker;
 pub mod call;
 pub mod file;
@@ -18,6 +19,7 @@ pub mod history;
 pub mod logs;
 pub mod model;
 pub mod ota;
+pub mod plot;
 pub mod session;
 pub mod sim;
 pub mod points;
@@ -102,7 +104,12 @@ pub enum Command {
     History(history::HistoryArgs),
     /// The gateway's log entries, one JSON line each: `log/get` of a period, or --follow.
     Logs(logs::LogsArgs),
-    /// Measure the workbench itself: `bench store` fills a message store and prints its cost.
+    /// Collect a layout's series (points, meter registers, JSON paths) for --seconds and write
+    /// them as CSV (`time,epoch_ms,PK/DEV/SUB/PID name [unit]…`); prints {"file","rows","columns",
+    /// "samples","missing"}.
+    Plot(plot::PlotArgs),
+    /// Measure the workbench itself: `bench store` fills a message store and prints its cost;
+    /// `bench plot` times one plot frame against copying its samples.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// List the gateways seen: online state, info, versions, and "subs" with each sub-device's
@@ -188,6 +195,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Alarms(args) => alarms::run(&args),
         Command::History(args) => history::run(&args),
         Command::Logs(args) => logs::run(&args),
+        Command::Plot(args) => plot::run(&args),
         Command::Bench(command) => bench::run(&command),
     }
 }

@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::config::link_args::LinkArgs;
-use crate::config::models::{ModelArgs, load_for_command};
+use crate::config::models::ModelArgs;
 use crate::engine::{EngineConfig, EngineEvent, RequestSpec};
 use crate::protocol::envelope::{Envelope, parse_envelope};
 use crate::protocol::model::matching::GatewayModels;
@@ -20,7 +20,7 @@ use crate::protocol::topic::Dir;
 
 use super::NoteLang;
 use super::call::split_target;
-use super::session::{CliSession, EXIT_LINK, EXIT_USAGE, runtime, seconds_arg};
+use super::session::{CliSession, models_for_command, EXIT_LINK, EXIT_USAGE, runtime, seconds_arg};
 
 #[derive(Debug, Clone, Args)]
 pub struct PointsArgs {
@@ -95,10 +95,7 @@ pub fn run(args: &PointsArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let loaded = load_for_command(&args.models);
-    for line in loaded.problem_lines() {
-        eprintln!("warning: {line}");
-    }
+    let loaded = models_for_command(&args.models);
     let models = loaded.set;
     let lang = args.lang.lang();
     let rt = match runtime() {

@@ -8,6 +8,7 @@ use crate::engine::{Engine, EngineConfig, EngineEvent, EngineEvents, EngineHandl
 use crate::transport::{LinkConfig, LinkState};
 
 use crate::config::link_args::LinkArgs;
+use crate::config::models::{LoadedModels, ModelArgs, load_for_command};
 
 /// Exit codes of the CLI: 2 usage, 3 link or timeout.
 pub const EXIT_USAGE: u8 = 2;
@@ -109,6 +110,15 @@ impl CliSession {
             }
         }
     }
+}
+
+/// The models for a command, each problem reading them said on stderr as a `warning:` line.
+pub fn models_for_command(args: &ModelArgs) -> LoadedModels {
+    let loaded = load_for_command(args);
+    for line in loaded.problem_lines() {
+        eprintln!("warning: {line}");
+    }
+    loaded
 }
 
 #[cfg(test)]

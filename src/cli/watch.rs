@@ -9,7 +9,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::config::link_args::LinkArgs;
-use crate::config::models::{ModelArgs, load_for_command};
+use crate::config::models::ModelArgs;
 use crate::engine::store::StoreLimits;
 use crate::engine::{EngineCommand, EngineConfig, EngineEvent};
 use crate::protocol::envelope::{Envelope, parse_envelope_value};
@@ -21,7 +21,7 @@ use crate::protocol::topic::TopicProfile;
 use crate::protocol::topic_filter::check_filter;
 use crate::transport::{LinkState, Message, Subscription};
 
-use super::session::{CliSession, runtime};
+use super::session::{CliSession, models_for_command, runtime};
 
 /// The JSON line printed for one message: payload parsed as JSON, else as text.
 pub fn message_line(message: &Message, received_ms: i64) -> Value {
@@ -111,10 +111,7 @@ pub fn watch_subscriptions(filter: Option<String>, subs: Vec<Subscription>) -> V
 }
 
 pub fn run(link: &LinkArgs, filter: Option<String>, subs: Vec<Subscription>, count: Option<u64>, models: &ModelArgs, lang: Lang) -> ExitCode {
-    let loaded = load_for_command(models);
-    for line in loaded.problem_lines() {
-        eprintln!("warning: {line}");
-    }
+    let loaded = models_for_command(models);
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,

@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 
 use super::gateways::{GatewayKey, Gateways};
 use super::requests::{RequestOutcome, RequestSpec, SessionId};
+use super::series::{SeriesKey, SeriesLimits, SeriesStore};
 use super::store::{MessageStore, StoreLimits};
 use super::tasks::{FileDownloadSpec, FileUploadSpec, OtaSpec, TransferStatus, TransferTable};
 use super::transfers;
@@ -61,6 +62,14 @@ pub enum EngineCommand {
     /// Pin (or unpin) every stored topic starting with `prefix`, e.g. a gateway's
     /// `cems/v1/{pk}/{dev}/`: kept from eviction up to a share of the store's budget.
     PinTopics { prefix: String, pinned: bool },
+    /// Start a path series (fed from then on, and at once from the topic store's held messages
+    /// of that topic): the number (or bool as 0/1) at JSON pointer `pointer` of each payload on
+    /// exactly `topic`.
+    TrackPath { topic: String, pointer: String },
+    /// Stop a path series and forget its samples.
+    UntrackPath { topic: String, pointer: String },
+    /// Retention of one series by sample time (also for one not seen yet).
+    SetRetention { key: SeriesKey, retention_ms: i64 },
     Shutdown,
 }
 
@@ -90,6 +99,7 @@ pub struct SharedState {
     pub(super) store: Arc<RwLock<MessageStore>>,
     pub(super) gateways: Arc<RwLock<Gateways>>,
     pub(super) transfers: Arc<RwLock<TransferTable>>,
+    pub(super) series: Arc<RwLock<SeriesStore>>,
 }
 
 impl SharedState {
@@ -106,6 +116,11 @@ impl SharedState {
     pub fn transfers(&self) -> RwLockReadGuard<'_, TransferTable> {
         self.transfers.read().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// The series of points, meter registers and tracked paths, for plots and exports.
+    pub fn series(&self) -> RwLockReadGuard<'_, SeriesStore> {
+        self.series.read().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Settings of an engine.
@@ -113,6 +128,7 @@ impl SharedState {
 pub struct EngineConfig {
     pub profile: TopicProfile,
     pub store_limits: StoreLimits,
+    pub series_limits: SeriesLimits,
     pub master_duties: bool,
     pub forward_messages: bool,
     /// Ask a newly seen online gateway for `info/get` and `ota/version/get`: its reports of
@@ -122,6 +138,6 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { profile: TopicProfile::builtin(), store_limits: StoreLimits::default(), master_duties: true, forward_messages: false, discover: true }
+        EngineConfig { profile: TopicProfile::builtin(), store_limits: StoreLimits::default(), series_limits: SeriesLimits::default(), master_duties: true, forward_messages: false, discover: true }
     }
 }

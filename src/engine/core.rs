@@ -17,6 +17,7 @@ use super::tasks::{SessionInfo, TaskAction, TaskKind, TransferPhase, TransferTas
 use super::transfers::{TransferKind, TransferService};
 use super::api::{EngineCommand, EngineConfig, EngineEvent, SessionOptions, SharedState};
 use super::notice::{self, NoticeText};
+use super::series::feed::engine_side as series_feed;
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, IdGenerator, Reply, Request, parse_envelope};
 use crate::protocol::payload::{self, Payload};
@@ -75,6 +76,8 @@ pub(super) struct EngineCore {
     /// Work done off the loop (atomic file writes) reports back here.
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
+    /// Any path series is tracked: only then are messages looked up in the series store.
+    tracking_paths: bool,
 }
 
 /// Results of work the loop handed to other threads.
@@ -113,6 +116,7 @@ impl EngineCore {
             tasks,
             internal_tx,
             internal_rx,
+            tracking_paths: false,
         }
     }
 
@@ -334,6 +338,9 @@ impl EngineCore {
                 let mut store = self.state.store.write().unwrap_or_else(|e| e.into_inner());
                 if pinned { store.pin(&prefix) } else { store.unpin(&prefix) };
             }
+            EngineCommand::TrackPath { topic, pointer } => self.tracking_paths = series_feed::track(&self.state, &topic, &pointer),
+            EngineCommand::UntrackPath { topic, pointer } => self.tracking_paths = series_feed::untrack(&self.state, &topic, &pointer),
+            EngineCommand::SetRetention { key, retention_ms } => series_feed::set_retention(&self.state, &key, retention_ms),
             EngineCommand::Shutdown => return false,
         }
         true
@@ -436,6 +443,9 @@ impl EngineCore {
             message.payload.clone(),
             session,
         );
+        if self.tracking_paths {
+            series_feed::message(&self.state, &message.topic, &message.payload, received_ms);
+        }
         let Ok(topic) = self.config.profile.parse(&message.topic) else {
             self.forward(session, received_ms, message);
             return;
@@ -555,8 +565,9 @@ impl EngineCore {
         if code != codes::OK {
             return;
         }
-        if let Ok(typed) = payload::decode(&topic.class, &topic.action, true, data).typed
-            && self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).apply_on(key, typed, session, now)
+        let Ok(typed) = payload::decode(&topic.class, &topic.action, true, data).typed else { return };
+        series_feed::payload(&self.state, key, &typed);
+        if self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).apply_on(key, typed, session, now)
         {
             self.changed_gateways.insert(key.clone());
         }
@@ -605,6 +616,7 @@ impl EngineCore {
             Payload::HistoryReport(h) => h.alarms.clone(),
             _ => None,
         };
+        series_feed::payload(&self.state, key, &typed);
         let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
         let known = gateways.apply_on(key, typed, session, now);
         if let Some(alarms) = alarms {

@@ -23,6 +23,7 @@ mod discovery;
 pub mod gateways;
 pub mod notice;
 pub mod requests;
+pub mod series;
 pub mod store;
 pub mod tasks;
 pub mod transfers;
@@ -126,6 +127,22 @@ impl EngineHandle {
         Ok(id)
     }
 
+    /// Starts a path series: every message on exactly `topic` with a number at `pointer` (RFC
+    /// 6901) feeds it, beginning with those the topic store holds.
+    pub fn track_path(&self, topic: &str, pointer: &str) -> Result<(), EngineStopped> {
+        self.send(EngineCommand::TrackPath { topic: topic.to_owned(), pointer: pointer.to_owned() })
+    }
+
+    /// Stops a path series and forgets its samples.
+    pub fn untrack_path(&self, topic: &str, pointer: &str) -> Result<(), EngineStopped> {
+        self.send(EngineCommand::UntrackPath { topic: topic.to_owned(), pointer: pointer.to_owned() })
+    }
+
+    /// Keeps `retention_ms` of the series (by sample time, against its newest sample).
+    pub fn set_retention(&self, key: series::SeriesKey, retention_ms: i64) -> Result<(), EngineStopped> {
+        self.send(EngineCommand::SetRetention { key, retention_ms })
+    }
+
     pub fn cancel_transfer(&self, id: &str) -> Result<(), EngineStopped> {
         self.send(EngineCommand::CancelTransfer { id: id.to_owned() })
     }
@@ -195,6 +212,7 @@ impl Engine {
             store: Arc::new(RwLock::new(MessageStore::new(config.store_limits.clone()))),
             gateways: Arc::new(RwLock::new(Gateways::new())),
             transfers: Arc::new(RwLock::new(TransferTable::default())),
+            series: Arc::new(RwLock::new(series::SeriesStore::new(config.series_limits.clone()))),
         };
         let profile = Arc::new(config.profile.clone());
         let ids = Arc::new(IdGenerator::new("wb"));

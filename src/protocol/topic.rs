@@ -405,6 +405,17 @@ impl TopicProfile {
         self.gateway_filter.replace("{pk}", pk).replace("{dev}", dev)
     }
 
+    /// The level all of one gateway's topics share, ending with `/` (`cems/v1/PK/GW/`): the common
+    /// start of its status topic and its down filter. `None` when the profile gives them none.
+    pub fn gateway_prefix(&self, pk: &str, dev: &str) -> Option<String> {
+        let status = self.status_topic(pk, dev).ok()?;
+        let filter = self.gateway_filter(pk, dev);
+        // Counted in chars' bytes so the cut is always on a char boundary.
+        let common: usize = status.chars().zip(filter.chars()).take_while(|(a, b)| a == b).map(|(a, _)| a.len_utf8()).sum();
+        let cut = status[..common].rfind('/')?;
+        Some(status[..=cut].to_owned())
+    }
+
     /// The status topic of one gateway.
     pub fn status_topic(&self, pk: &str, dev: &str) -> Result<String, TopicError> {
         self.build(&CemsTopic::new(pk, dev, Dir::Up, "status", ""))
@@ -434,6 +445,15 @@ fn check_segment_chars(segment: &'static str, value: &str) -> Result<(), TopicEr
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_gateway_prefix_is_the_level_its_topics_share() {
+        let profile = TopicProfile::builtin();
+        let prefix = profile.gateway_prefix("PK1", "GW1").unwrap();
+        assert_eq!(prefix, "cems/v1/PK1/GW1/");
+        assert!(profile.status_topic("PK1", "GW1").unwrap().starts_with(&prefix));
+        assert!(profile.gateway_filter("PK1", "GW1").starts_with(&prefix));
+    }
 
     #[test]
     fn builtin_asset_equals_contract_defaults() {

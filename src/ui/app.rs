@@ -24,6 +24,7 @@ use super::explorer::ExplorerPanel;
 use super::gateways::GatewaysPanel;
 use super::local::LocalServices;
 use super::model_source::ModelSource;
+use super::plot::PlotsTab;
 use super::publish::PublishPanel;
 use super::settings::Settings;
 use super::status_bar::status_bar_ui;
@@ -54,6 +55,10 @@ pub struct Startup {
     pub models: ModelSource,
     /// `--models` folders, read again on every reload.
     pub model_dirs: Vec<std::path::PathBuf>,
+    /// `--layout FILE`: the plots to open with (a bad file: a notice, the saved plots instead).
+    pub layout: Option<std::path::PathBuf>,
+    /// Open on the Plots tab (a first start with the demo layout: a live chart at once).
+    pub show_plots: bool,
 }
 
 /// Something worth telling the user: engine notices, failed requests, local services.
@@ -69,9 +74,9 @@ pub struct Notice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tab {
     Topics,
+    Plots,
     Device(GatewayKey),
 }
-
 
 fn egui_theme(theme: ThemeChoice) -> egui::Theme {
     match theme {
@@ -105,6 +110,9 @@ pub struct WorkbenchApp {
     publish: PublishPanel,
     /// The open device pages, in tab order; closing one drops its state.
     device_pages: Vec<DevicePage>,
+    plots: PlotsTab,
+    /// Path series the engine was asked to track for the plots.
+    tracked_paths: Vec<(String, String)>,
     active_tab: Tab,
 }
 
@@ -114,6 +122,7 @@ impl WorkbenchApp {
     pub fn new(egui_ctx: &egui::Context, engine: EngineHandle, events: EngineEvents, models: ModelSet, settings: Settings, startup: Startup) -> Self {
         fonts::install(egui_ctx);
         egui_ctx.set_theme(egui_theme(settings.theme));
+        let (layout, layout_problem) = super::plot::startup_layout(settings.plot_layout.as_ref(), startup.layout.as_deref());
         let mut app = WorkbenchApp {
             egui_ctx: egui_ctx.clone(),
             engine,
@@ -134,8 +143,17 @@ impl WorkbenchApp {
             explorer: ExplorerPanel::default(),
             publish: PublishPanel::default(),
             device_pages: Vec::new(),
-            active_tab: Tab::Topics,
+            plots: PlotsTab::new(&layout),
+            tracked_paths: Vec::new(),
+            active_tab: if startup.show_plots { Tab::Plots } else { Tab::Topics },
         };
+        if let Some(text) = layout_problem {
+            // Said in the tab too: later notices (the demo starting) would hide it.
+            let lang = app.settings.lang;
+            app.plots.say_problem(text.render(&|key| super::i18n::tr(lang, key)));
+            app.notice(None, text);
+        }
+        app.track_plot_paths();
         if let Some((config, label)) = startup.link {
             app.apply(vec![UiCommand::Connect { config, label, profile: None, read_only: false }]);
         }
@@ -184,6 +202,14 @@ impl WorkbenchApp {
 
     pub fn explorer(&self) -> &ExplorerPanel {
         &self.explorer
+    }
+
+    pub fn plots(&self) -> &PlotsTab {
+        &self.plots
+    }
+
+    pub fn plots_mut(&mut self) -> &mut PlotsTab {
+        &mut self.plots
     }
 
     /// Messages per second over the last second or so.
@@ -288,6 +314,9 @@ impl eframe::App for WorkbenchApp {
                 if ui.selectable_label(self.active_tab == Tab::Topics, view.tr("Topics")).clicked() {
                     self.active_tab = Tab::Topics;
                 }
+                if ui.selectable_label(self.active_tab == Tab::Plots, view.tr("Plots")).clicked() {
+                    self.active_tab = Tab::Plots;
+                }
                 for (i, key) in self.device_pages.iter().map(DevicePage::key).enumerate() {
                     let active = self.active_tab == Tab::Device(key.clone());
                     let tab = ui.selectable_label(active, key.dev.as_str()).on_hover_text(format!("{}/{}", key.pk, key.dev));
@@ -303,6 +332,7 @@ impl eframe::App for WorkbenchApp {
             ui.separator();
             match &self.active_tab {
                 Tab::Topics => self.explorer.ui(ui, &view, &mut commands),
+                Tab::Plots => self.plots.ui(ui, &view),
                 Tab::Device(key) => {
                     if let Some(page) = self.device_pages.iter_mut().find(|p| p.key() == key) {
                         page.ui(ui, &view, &mut commands);
@@ -317,6 +347,7 @@ impl eframe::App for WorkbenchApp {
             }
         });
         self.apply(commands);
+        self.sync_plots();
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

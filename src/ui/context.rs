@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::series::SeriesKey;
 use crate::engine::{FileDownloadSpec, FileUploadSpec, GatewayKey, OtaSpec, RequestSpec, SessionId, SharedState};
 use crate::protocol::model::{Lang, ModelSet};
 use crate::protocol::topic::TopicProfile;
@@ -56,6 +57,9 @@ pub enum UiCommand {
     SetLanguage(Lang),
     SetTheme(ThemeChoice),
     ClearStore,
+    /// Keep the topics starting with `prefix` when the store is full (up to the pinned share of
+    /// its budget), or take that pin back.
+    PinTopics { prefix: String, pinned: bool },
     /// Upgrade a gateway's module with a firmware image (`ota/upgrade`, contract §8).
     StartOta(OtaSpec),
     /// Push a file to a gateway (`file/download`).
@@ -69,6 +73,10 @@ pub enum UiCommand {
     /// Stop the embedded broker and the demo gateway and start them again with the settings'
     /// devices file and TLS choice.
     RestartLocal,
+    /// Add a series to plot panel `plot` of the Plots tab and show that tab. `None`: the plot
+    /// last used (a new one when there is none); `Some(i)` with `i` past the last plot (e.g.
+    /// `usize::MAX`): a new plot. A series already in that plot stays once.
+    PlotSeries { key: SeriesKey, plot: Option<usize> },
 }
 
 /// The read side handed to panels for one frame.

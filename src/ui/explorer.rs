@@ -19,12 +19,14 @@ pub mod hex;
 pub mod highlight;
 mod message_view;
 mod payload_view;
+pub mod pins;
 mod rows;
 pub mod tree;
 
 use egui::{Key, ScrollArea, TextEdit, Ui, vec2};
 
 use super::{UiCommand, ViewContext};
+use crate::engine::series::SeriesKey;
 use crate::engine::store::{MessageStore, NodeId};
 use actions::RetainedDelete;
 use message_view::MessageView;
@@ -97,20 +99,23 @@ impl ExplorerPanel {
                 .frame(frame)
                 .default_size((ui.available_height() * 0.45).max(120.0))
                 .min_size(80.0)
-                .show(ui, |ui| self.tree_ui(ui, ctx));
+                .show(ui, |ui| self.tree_ui(ui, ctx, commands));
         } else {
             egui::Panel::left("explorer_tree_left")
                 .resizable(true)
                 .frame(frame)
                 .default_size((ui.available_width() * 0.4).max(300.0))
                 .min_size(200.0)
-                .show(ui, |ui| self.tree_ui(ui, ctx));
+                .show(ui, |ui| self.tree_ui(ui, ctx, commands));
         }
         let query = self.hits.as_ref().map(|h| h.query.clone()).unwrap_or_default();
         egui::CentralPanel::no_frame().show(ui, |ui| match self.selected.clone() {
             Some(topic) => {
                 if let Some(asked) = self.message.ui(ui, ctx, &topic, &query) {
                     self.confirm_delete = Some(asked);
+                }
+                if let Some(pointer) = self.message.take_plot_request() {
+                    commands.push(UiCommand::PlotSeries { key: SeriesKey::Path { topic, pointer }, plot: None });
                 }
             }
             None => {
@@ -245,7 +250,7 @@ impl ExplorerPanel {
         pending
     }
 
-    fn tree_ui(&mut self, ui: &mut Ui, ctx: &ViewContext) {
+    fn tree_ui(&mut self, ui: &mut Ui, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
         if self.refresh_rows(ctx) {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(SEARCH_REFRESH_MS as u64));
         }
@@ -294,6 +299,7 @@ impl ExplorerPanel {
                 TreeAction::Toggle { path, child_count } => self.open.toggle(&path, child_count),
                 TreeAction::Select(path) => self.selected = Some(path),
                 TreeAction::DeleteRetained(asked) => self.confirm_delete = Some(asked),
+                TreeAction::Pin { prefix, pinned } => commands.push(UiCommand::PinTopics { prefix, pinned }),
             }
         }
     }

@@ -8,6 +8,7 @@ use egui::{Grid, RichText, TextEdit};
 
 use super::format::{format_ago, local_and_utc};
 use super::widgets::{fill, ok_color, state_dot_ui};
+use super::explorer::pins;
 use super::{UiCommand, ViewContext};
 use crate::engine::GatewayKey;
 
@@ -58,6 +59,7 @@ impl GatewaysPanel {
             return;
         }
         let mut chosen = None;
+        let pins = ctx.state.store().pinned().to_vec();
         if ui.available_width() >= TABLE_MIN_WIDTH {
             egui::ScrollArea::both().id_salt("gateways_scroll").auto_shrink([false, false]).show(ui, |ui| {
                 Grid::new("gateways_grid").num_columns(7).striped(true).spacing([12.0, 6.0]).show(ui, |ui| {
@@ -70,7 +72,7 @@ impl GatewaysPanel {
                     ui.strong(ctx.tr("Alarms"));
                     ui.end_row();
                     for row in &rows {
-                        if self.table_row_ui(ui, ctx, row) {
+                        if self.table_row_ui(ui, ctx, row, &pins, commands) {
                             chosen = Some(row.key.clone());
                         }
                         ui.end_row();
@@ -86,7 +88,7 @@ impl GatewaysPanel {
             egui::ScrollArea::vertical().id_salt("gateways_scroll").auto_shrink([false, false]).show(ui, |ui| {
                 for row in &rows {
                     ui.separator();
-                    if self.compact_row_ui(ui, ctx, row) {
+                    if self.compact_row_ui(ui, ctx, row, &pins, commands) {
                         chosen = Some(row.key.clone());
                     }
                 }
@@ -118,17 +120,32 @@ impl GatewaysPanel {
     }
 
     /// The clickable pk/dev of a row, with its state dot; true when clicked.
-    fn key_ui(&self, ui: &mut egui::Ui, ctx: &ViewContext, row: &GatewayRow) -> bool {
+    /// Its right-click menu pins the gateway's topics in the store (or takes the pin back).
+    fn key_ui(&self, ui: &mut egui::Ui, ctx: &ViewContext, row: &GatewayRow, pins: &[String], commands: &mut Vec<UiCommand>) -> bool {
         ui.horizontal(|ui| {
             state_dot_ui(ui, online_color(ui.visuals(), &row.online));
-            ui.selectable_label(self.selected.as_ref() == Some(&row.key), row.key.to_string()).on_hover_text(ctx.tr("Open the device page")).clicked()
+            let response =
+                ui.selectable_label(self.selected.as_ref() == Some(&row.key), row.key.to_string()).on_hover_text(ctx.tr("Open the device page"));
+            if let Some(prefix) = ctx.profile.gateway_prefix(&row.key.pk, &row.key.dev) {
+                let subtree = prefix.trim_end_matches('/');
+                let cover = pins::cover(pins, subtree, true);
+                if cover.is_some() {
+                    ui.label("📌").on_hover_text(ctx.tr("This gateway's topics are pinned: kept when the store is full."));
+                }
+                response.context_menu(|ui| {
+                    if let Some((prefix, pinned)) = pins::menu_ui(ui, ctx, subtree, true, cover.as_ref()) {
+                        commands.push(UiCommand::PinTopics { prefix, pinned });
+                    }
+                });
+            }
+            response.clicked()
         })
         .inner
     }
 
     /// One gateway as table cells; true when it was chosen.
-    fn table_row_ui(&self, ui: &mut egui::Ui, ctx: &ViewContext, row: &GatewayRow) -> bool {
-        let chosen = self.key_ui(ui, ctx, row);
+    fn table_row_ui(&self, ui: &mut egui::Ui, ctx: &ViewContext, row: &GatewayRow, pins: &[String], commands: &mut Vec<UiCommand>) -> bool {
+        let chosen = self.key_ui(ui, ctx, row, pins, commands);
         ui.colored_label(online_color(ui.visuals(), &row.online), row.online.text(ctx.lang));
         vendor_model_ui(ui, row);
         firmware_ui(ui, ctx, row);
@@ -139,8 +156,8 @@ impl GatewaysPanel {
     }
 
     /// One gateway on two lines, for a narrow column; true when it was chosen.
-    fn compact_row_ui(&self, ui: &mut egui::Ui, ctx: &ViewContext, row: &GatewayRow) -> bool {
-        let chosen = self.key_ui(ui, ctx, row);
+    fn compact_row_ui(&self, ui: &mut egui::Ui, ctx: &ViewContext, row: &GatewayRow, pins: &[String], commands: &mut Vec<UiCommand>) -> bool {
+        let chosen = self.key_ui(ui, ctx, row, pins, commands);
         ui.horizontal_wrapped(|ui| {
             ui.colored_label(online_color(ui.visuals(), &row.online), row.online.text(ctx.lang));
             vendor_model_ui(ui, row);

@@ -19,6 +19,7 @@ mod zh_forms;
 mod zh_points;
 mod zh_alarms;
 mod zh_publish;
+mod zh_plot;
 
 /// All (English, Chinese) pairs, one table per area.
 fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
@@ -32,6 +33,7 @@ fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
         zh_points::ZH,
         zh_alarms::ZH,
         zh_publish::ZH,
+        zh_plot::ZH,
     ]
 }
 

@@ -33,6 +33,9 @@ pub struct GuiArgs {
     pub link: LinkArgs,
     #[command(flatten)]
     pub models: ModelArgs,
+    /// Open with the plots of this layout file (as "Save layout…" writes it).
+    #[arg(long, value_name = "FILE")]
+    pub layout: Option<std::path::PathBuf>,
 }
 
 impl GuiArgs {
@@ -112,7 +115,10 @@ pub fn run(args: GuiArgs) -> ExitCode {
             let dirs = ModelSource::folders_to_read(&settings.models_dir, &args.models.dirs);
             let loaded = load_models(&dirs, user_models_dir().as_deref());
             let local = local_plan(&args, &settings).map(|plan| start_local(&handle, plan, loaded.set.clone(), repaint.clone()));
-            let startup = Startup { link, local, models: ModelSource::from_loaded(&loaded), model_dirs: args.models.dirs.clone() };
+            // A first start shows the demo's live chart at once; so does a layout asked for.
+            let show_plots = args.layout.is_some() || (settings.plot_layout.is_none() && local.is_some());
+            let startup =
+                Startup { link, local, models: ModelSource::from_loaded(&loaded), model_dirs: args.models.dirs.clone(), layout: args.layout.clone(), show_plots };
             Ok(Box::new(WorkbenchApp::new(&cc.egui_ctx, engine, events, loaded.set, settings, startup)))
         }),
     );

@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod launch;
 pub mod local;
 pub mod model_source;
+pub mod plot;
 pub mod publish;
 pub mod repaint;
 pub mod settings;

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ThemeChoice;
+use crate::engine::series::Layout;
 use crate::protocol::model::Lang;
 
 /// The key under which [`Settings`] live in eframe's storage.
@@ -34,6 +35,9 @@ pub struct Settings {
     pub broker_devices_file: String,
     /// The embedded broker speaks TLS with a self-signed certificate kept in the config folder.
     pub broker_tls: bool,
+    /// The Plots tab's plots and their series; None until the first change (the demo layout is
+    /// shown then).
+    pub plot_layout: Option<Layout>,
 }
 
 impl Default for Settings {
@@ -49,6 +53,7 @@ impl Default for Settings {
             models_dir: String::new(),
             broker_devices_file: String::new(),
             broker_tls: false,
+            plot_layout: None,
         }
     }
 }
@@ -121,7 +126,9 @@ mod tests {
     #[test]
     fn settings_round_trip_through_storage() {
         let mut storage = MemoryStorage::default();
-        let settings = Settings { lang: Lang::Zh, theme: ThemeChoice::Light, start_demo: false, left_panel_width: 420.0, ..Settings::default() };
+        let layout = crate::ui::plot::demo_layout();
+        assert!(!layout.plots.is_empty());
+        let settings = Settings { lang: Lang::Zh, theme: ThemeChoice::Light, start_demo: false, left_panel_width: 420.0, plot_layout: Some(layout), ..Settings::default() };
         settings.save(&mut storage);
         assert_eq!(Settings::load(Some(&storage)), settings);
     }

@@ -19,6 +19,7 @@ fn core() -> EngineCore {
         store: Arc::new(RwLock::new(MessageStore::new(config.store_limits.clone()))),
         gateways: Arc::new(RwLock::new(Gateways::new())),
         transfers: Arc::new(RwLock::new(TransferTable::default())),
+        series: Arc::new(RwLock::new(crate::engine::series::SeriesStore::new(config.series_limits.clone()))),
     };
     // Nobody reads the events here; the core ignores a closed channel.
     let (events, _) = mpsc::channel(EVENT_BATCHES);

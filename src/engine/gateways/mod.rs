@@ -1,5 +1,5 @@
 //! Every gateway seen, and everything learnt about each: online state, info, module versions,
-//! sub-devices with the latest value and a bounded, deduplicated series of each point, meters,
+//! sub-devices with the latest value of each point (their series are in `engine::series`), meters,
 //! properties, ports, alarms, logs, vendor messages, the file list, the clock offset and the
 //! requests sent to it.
 //!
@@ -27,11 +27,6 @@ pub use record::{
     RequestRecord, Sample, SubDevice, TIME_SYNC_CAPACITY, TimeSyncEntry,
 };
 
-/// Samples kept per point for plotting.
-pub const SERIES_CAPACITY: usize = 10_000;
-/// Samples kept across all points (about 100 MB): beyond it, a series gives up its oldest
-/// sample for each new one, so many points cannot outgrow memory.
-pub const SAMPLE_BUDGET: usize = 2_000_000;
 /// Dedup keys remembered; the oldest are forgotten first. Keys are 64-bit hashes of the row
 /// (a collision among a million rows has odds near 1 in 30 million), so this costs ~32 MB at most.
 pub const DEDUP_CAPACITY: usize = 1_000_000;
@@ -50,7 +45,6 @@ pub struct Gateways {
     seen_rows: HashSet<u64>,
     seen_order: VecDeque<u64>,
     stats: HistoryStats,
-    total_samples: usize,
     refused: Refused,
 }
 
@@ -127,7 +121,7 @@ impl Gateways {
             }
             self.records.insert(key.clone(), GatewayRecord::new(key.clone(), 0));
         }
-        // Points go through the shared dedup set and sample budget, not the record alone.
+        // Points go through the shared dedup set, not the record alone.
         match payload {
             Payload::Points(p) => {
                 self.add_points(key, &p.points, now_ms);
@@ -234,21 +228,11 @@ impl Gateways {
             let Some(sub) = record.subs.get_mut(&p.sub) else { continue };
             sub.last_seen_ms = now_ms;
             let track = sub.points.entry(p.pid.clone()).or_default();
-            let sample = Sample { ts: p.ts, v: p.v.clone(), q: p.q };
             if track.latest.as_ref().is_none_or(|l| l.ts <= p.ts) {
-                track.latest = Some(sample.clone());
-            }
-            let over_budget = self.total_samples >= SAMPLE_BUDGET;
-            if insert_ordered(&mut track.series, sample, over_budget) {
-                self.total_samples += 1;
+                track.latest = Some(Sample { ts: p.ts, v: p.v.clone(), q: p.q });
             }
         }
         added
-    }
-
-    /// Samples held across all series.
-    pub fn total_samples(&self) -> usize {
-        self.total_samples
     }
 
     /// True when the row is new; counts duplicates.
@@ -277,20 +261,3 @@ fn row_hash(dev: &str, sub: &str, pid: &str, ts: i64) -> u64 {
     (dev, sub, pid, ts).hash(&mut h);
     h.finish()
 }
-
-/// Keeps the series ordered by sample time (history batches arrive late) and bounded; returns
-/// whether the series grew. `make_room` trades its oldest sample for the new one.
-fn insert_ordered(series: &mut VecDeque<Sample>, sample: Sample, make_room: bool) -> bool {
-    let at = if series.back().is_none_or(|last| last.ts <= sample.ts) {
-        series.len()
-    } else {
-        series.partition_point(|s| s.ts <= sample.ts)
-    };
-    series.insert(at, sample);
-    if series.len() > SERIES_CAPACITY || (make_room && series.len() > 1) {
-        series.pop_front();
-        return false;
-    }
-    true
-}
-

@@ -38,11 +38,11 @@ pub struct Sample {
     pub q: u8,
 }
 
-/// A point of a sub-device: its latest sample and a bounded series ordered by `ts`.
+/// A point of a sub-device: its latest sample. Its series is in the engine's series store
+/// (`crate::engine::series`), keyed `SeriesKey::Point`.
 #[derive(Debug, Clone, Default)]
 pub struct PointTrack {
     pub latest: Option<Sample>,
-    pub series: VecDeque<Sample>,
 }
 
 /// What is known of one device behind a gateway (or of the gateway itself when `sub == dev`).

@@ -19,20 +19,18 @@ fn duplicates_are_stored_once() {
     assert_eq!(g.add_points(&key, &batch, 0), 0);
     assert_eq!(g.history_stats(), HistoryStats { rows_stored: 3, duplicates: 3 });
     let track = &g.get(&key).unwrap().subs["m1"].points["Ua"];
-    assert_eq!(track.series.len(), 2);
     assert_eq!(track.latest.as_ref().unwrap().ts, 20);
 }
 
 #[test]
-fn late_history_is_inserted_in_time_order_and_latest_stays_latest() {
+fn late_history_leaves_latest_the_latest() {
     let mut g = Gateways::new();
     g.announce(&GatewayKey { pk: ("PK").to_owned(), dev: ("GW").to_owned() }, 1, 0);
     let key = GatewayKey { pk: "PK".into(), dev: "GW".into() };
     g.add_points(&key, &[pv("m1", "P", 1.0, 100), pv("m1", "P", 3.0, 300)], 0);
     g.add_points(&key, &[pv("m1", "P", 2.0, 200)], 0);
     let track = &g.get(&key).unwrap().subs["m1"].points["P"];
-    let ts: Vec<_> = track.series.iter().map(|s| s.ts).collect();
-    assert_eq!(ts, vec![100, 200, 300]);
+    assert_eq!(track.latest.as_ref().unwrap().ts, 300);
     assert_eq!(track.latest.as_ref().unwrap().v, PointV::Number(3.0));
 }
 
@@ -56,16 +54,6 @@ fn alarms_raise_and_clear() {
     a.ts = 1;
     g.apply(&key, Payload::Alarms(Alarms { alarms: vec![a] }), 0);
     assert!(g.get(&key).unwrap().alarms.is_empty());
-}
-
-#[test]
-fn series_is_bounded() {
-    let mut series = VecDeque::new();
-    for ts in 0..(SERIES_CAPACITY as i64 + 10) {
-        insert_ordered(&mut series, Sample { ts, v: PointV::Number(0.0), q: 0 }, false);
-    }
-    assert_eq!(series.len(), SERIES_CAPACITY);
-    assert_eq!(series.front().unwrap().ts, 10);
 }
 
 fn gateway() -> (Gateways, GatewayKey) {

@@ -20,7 +20,7 @@
 use std::cmp::Reverse;
 
 use super::{Deferred, MessageStore};
-use super::accounting::{MESSAGE_OVERHEAD_BYTES, history_block, payload_block};
+use super::accounting::{ALLOC_OVERHEAD_BYTES, MESSAGE_OVERHEAD_BYTES, history_block, payload_block};
 use super::id::NodeId;
 use super::tree::SHRINK_MIN_CAPACITY;
 
@@ -41,6 +41,26 @@ impl MessageStore {
             }
         }
         std::mem::take(&mut self.deferred).messages
+    }
+
+    /// The topic fair eviction would take from next when this store is about to be over budget.
+    /// Its node is looked at now so that [`Self::prefetch_payload`] can ask for the rest.
+    pub(super) fn prefetch_victim(&mut self) -> Option<NodeId> {
+        if self.memory_bytes() + PREFETCH_MARGIN_BYTES < self.limits.total_bytes {
+            return None;
+        }
+        let id = self.buckets.largest(&self.nodes)?;
+        // The history slot an eviction reads first (computed from the deque's header, not read).
+        prefetch(self.nodes[id.index()].history.as_slices().0.as_ptr());
+        Some(id)
+    }
+
+    /// Asks for the heap block of the payload `victim`'s eviction will free: the slot asked for
+    /// by [`Self::prefetch_victim`] has arrived by now, and the block is the last cold read.
+    pub(super) fn prefetch_payload(&self, victim: Option<NodeId>) {
+        let Some(front) = victim.and_then(|id| self.nodes[id.index()].history.front()) else { return };
+        // The allocator's header sits just before the payload.
+        prefetch(front.payload.as_ptr().wrapping_sub(ALLOC_OVERHEAD_BYTES));
     }
 
     /// Re-files a node after its messages changed: in its size bucket, or in the pinned heap.
@@ -165,6 +185,21 @@ impl MessageStore {
         }
         false
     }
+}
+
+/// How close to the budget the store must be for the next eviction to be prepared.
+const PREFETCH_MARGIN_BYTES: usize = 64 * 1024;
+
+/// A hint to the CPU to start loading `pointer`'s cache line: evictions read blocks written long
+/// ago, one after the other, and these loads overlap them with the insert's own work.
+fn prefetch<T>(pointer: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults and changes nothing, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(pointer.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = pointer;
 }
 
 pub(super) fn shrink_if_sparse<T>(queue: &mut std::collections::VecDeque<T>) {

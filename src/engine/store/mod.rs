@@ -16,6 +16,7 @@
 mod accounting;
 mod buckets;
 mod evict;
+mod hash;
 mod id;
 mod node;
 mod pins;
@@ -39,6 +40,7 @@ pub use pins::PINNED_SHARE_PERCENT;
 use accounting::{block, history_block, index_table_bytes, payload_block};
 use buckets::SizeBuckets;
 use evict::shrink_if_sparse;
+use hash::TopicHashing;
 use node::FREE_GENERATION;
 
 /// Caps of a [`MessageStore`]. A topic's newest message and its retained one are always kept, so
@@ -119,7 +121,7 @@ pub struct MessageStore {
     next_generation: u32,
     /// Full topic to node, for topics that were inserted into: spares the level-by-level walk
     /// on every insert.
-    topic_index: HashMap<Box<str>, NodeId>,
+    topic_index: HashMap<Box<str>, NodeId, TopicHashing>,
     next_seq: u64,
     payload_bytes: usize,
     /// Blocks owned by nodes, messages and index keys (the fixed tables are added by
@@ -164,7 +166,7 @@ impl MessageStore {
             nodes: Vec::new(),
             free: Vec::new(),
             next_generation: generation,
-            topic_index: HashMap::new(),
+            topic_index: HashMap::with_hasher(TopicHashing::random()),
             next_seq: 1,
             payload_bytes: 0,
             heap_bytes: 0,
@@ -235,7 +237,9 @@ impl MessageStore {
     }
 
     fn insert_message(&mut self, topic: &str, mut message: StoredMessage) -> (u64, NodeId) {
+        let victim = self.prefetch_victim();
         let id = self.intern(topic);
+        self.prefetch_payload(victim);
         message.seq = self.next_seq;
         self.next_seq += 1;
         let seq = message.seq;

@@ -95,6 +95,11 @@ impl WorkbenchApp {
                     }
                     self.rate.reset();
                 }
+                UiCommand::PinTopics { prefix, pinned } => {
+                    if let Err(e) = self.engine.send(EngineCommand::PinTopics { prefix, pinned }) {
+                        self.notice(None, e);
+                    }
+                }
                 UiCommand::StartOta(spec) => {
                     let session = spec.session;
                     if let Err(e) = self.engine.start_ota(spec) {
@@ -118,6 +123,18 @@ impl WorkbenchApp {
                         self.notice(None, e);
                     }
                 }
+                UiCommand::PlotSeries { key, plot } => {
+                    if let Some(problem) = key.problem() {
+                        self.notice(None, NoticeText::new("Cannot plot {series}: {problem}", vec![("series", key.label().into()), ("problem", problem.into())]));
+                        continue;
+                    }
+                    let label = key.label();
+                    let title = crate::ui::i18n::tr(self.settings.lang, "Plot");
+                    if self.plots.add_series(key, plot, title).is_none() {
+                        self.notice(None, NoticeText::new("Cannot plot {series}: the plot is full", vec![("series", label.into())]));
+                    }
+                    self.active_tab = Tab::Plots;
+                }
                 UiCommand::ReloadModels => {
                     let dirs = ModelSource::folders_to_read(&self.settings.models_dir, &self.model_dirs);
                     let ctx = self.egui_ctx.clone();
@@ -125,5 +142,32 @@ impl WorkbenchApp {
                 }
             }
         }
+    }
+
+    /// After a change of the plots: persists their layout in the settings and has the engine
+    /// track exactly the path series they hold.
+    pub(super) fn sync_plots(&mut self) {
+        if self.plots.take_changed() {
+            self.settings.plot_layout = Some(self.plots.layout());
+            self.track_plot_paths();
+        }
+    }
+
+    /// Asks the engine to track the plots' path series (and to stop those no plot holds).
+    pub(super) fn track_plot_paths(&mut self) {
+        let wanted = self.plots.path_series();
+        let track: Vec<(String, String)> = wanted.iter().filter(|p| !self.tracked_paths.contains(p)).cloned().collect();
+        let untrack: Vec<(String, String)> = self.tracked_paths.iter().filter(|p| !wanted.contains(p)).cloned().collect();
+        for (topic, pointer) in &track {
+            if let Err(e) = self.engine.track_path(topic, pointer) {
+                self.notice(None, e);
+            }
+        }
+        for (topic, pointer) in &untrack {
+            if let Err(e) = self.engine.untrack_path(topic, pointer) {
+                self.notice(None, e);
+            }
+        }
+        self.tracked_paths = wanted;
     }
 }

@@ -1,15 +1,19 @@
 //! The device page's Meters tab (contract §6.5): the energy registers of each sub-device, the
 //! latest value of each (from `meter/report`, in the engine's record), and a period queried with
 //! `meter/get` as a table of readings per sub-device and register, with the model's names and
-//! units and each reading's freeze time. The chart of a period comes with the plots issue; the
-//! tab keeps its place.
+//! units and each reading's freeze time, or as a chart of the consumption per interval
+//! ([`super::meter_chart`]). Each latest register can be sent to the Plots tab.
 
 use egui::{ComboBox, Grid, RichText};
 use serde_json::{Value, json};
 
+use super::meter_chart::chart_ui;
+use super::plot_actions::{plot_button_ui, plot_menu};
 use super::tab::DeviceTab;
 use super::view::DeviceView;
 use crate::engine::RequestSpec;
+use crate::engine::gateways::RequestEnd;
+use crate::engine::series::SeriesKey;
 use crate::protocol::model::{Lang, ModelSet};
 use crate::protocol::payload::Reading;
 use crate::ui::format::{LocalTime, format_local_ms, format_number, utc_and_ago};
@@ -17,25 +21,25 @@ use crate::ui::forms::{find_request, outcome_ui, send_button_ui};
 use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};
 
+pub use super::meter_consumption::ReadingRow;
+
 /// The periods `meter/get` can ask for: (catalogue key, length in ms).
 const PERIODS: [(&str, i64); 3] = [("Last hour", 3_600_000), ("Last 24 h", 86_400_000), ("Last 7 days", 7 * 86_400_000)];
 
-/// One reading of a period, as the table shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReadingRow {
-    pub sub: String,
-    pub register: String,
-    /// The register's name from the model, else its id.
-    pub name: String,
-    pub unit: String,
-    /// Freeze time.
-    pub ts: i64,
-    pub value: f64,
+/// How the readings of a period are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeriodView {
+    /// Consumption per interval as bars.
+    #[default]
+    Chart,
+    /// Every reading as a row.
+    Table,
 }
 
 /// The Meters tab of one gateway.
 #[derive(Debug, Default)]
 pub struct MetersTab {
+    pub view: PeriodView,
     /// The sub-device asked for; `None`: all of them.
     pub sub: Option<String>,
     /// An index into `PERIODS`.
@@ -87,6 +91,9 @@ impl MetersTab {
                 self.sent = spec.id.clone();
                 commands.push(UiCommand::Request(spec));
             }
+            ui.separator();
+            ui.selectable_value(&mut self.view, PeriodView::Chart, ctx.tr("Chart"));
+            ui.selectable_value(&mut self.view, PeriodView::Table, ctx.tr("Table"));
         });
     }
 }
@@ -107,15 +114,18 @@ impl DeviceTab for MetersTab {
         if with_meters.is_empty() {
             ui.weak(ctx.tr("No meter reading yet."));
         } else {
-            Grid::new(("meters_latest", &page.key)).num_columns(5).striped(true).spacing([12.0, 3.0]).show(ui, |ui| {
-                for title in ["Sub-device", "Register", "Value", "Unit", "Freeze time"] {
-                    ui.label(RichText::new(ctx.tr(title)).strong());
+            Grid::new(("meters_latest", &page.key)).num_columns(6).striped(true).spacing([12.0, 3.0]).show(ui, |ui| {
+                for title in ["", "Sub-device", "Register", "Value", "Unit", "Freeze time"] {
+                    ui.label(RichText::new(if title.is_empty() { "" } else { ctx.tr(title) }).strong());
                 }
                 ui.end_row();
                 for sub in with_meters {
                     for m in &sub.meters {
+                        let key = SeriesKey::meter(&page.key.pk, &page.key.dev, &sub.id, &m.id);
+                        plot_button_ui(ui, ctx, &key, commands);
                         ui.label(RichText::new(&sub.id).monospace());
-                        ui.label(&m.name).on_hover_text(&m.id);
+                        let name = ui.label(&m.name).on_hover_text(&m.id);
+                        plot_menu(&name, ctx, &key, commands);
                         ui.label(RichText::new(&m.value).monospace());
                         ui.weak(&m.unit);
                         ui.label(RichText::new(format_local_ms(m.ts)).monospace()).on_hover_text(utc_and_ago(ctx.lang, ctx.now_ms, m.ts));
@@ -130,34 +140,40 @@ impl DeviceTab for MetersTab {
         self.query_ui(ui, page, ctx, &subs, commands);
         let done = self.sent.as_deref().and_then(|id| find_request(ctx, &page.key, id));
         outcome_ui(ui, ctx, self.sent.as_deref(), done.as_ref());
-        if let Some(r) = &done {
+        // A refused or lost query says so above; only a reply's readings are shown.
+        if let Some(r) = done.as_ref().filter(|r| matches!(r.end, RequestEnd::Replied { code: 0, .. })) {
             let product = |sub: &str| page.subs.iter().find(|s| s.id == sub).and_then(|s| s.product.as_ref()).map(|(pk, _)| pk.clone());
             let rows = reading_rows(&r.data, product, ctx.models, ctx.lang);
             ui.weak(fill(ctx.tr("{n} readings"), &[("n", &rows.len().to_string())]));
-            if !rows.is_empty() {
-                egui::ScrollArea::vertical().id_salt(("meter_rows", &page.key)).max_height(420.0).show(ui, |ui| {
-                    Grid::new(("meters_period", &page.key)).num_columns(5).striped(true).spacing([12.0, 3.0]).show(ui, |ui| {
-                        for title in ["Sub-device", "Register", "Value", "Unit", "Freeze time"] {
-                            ui.label(RichText::new(ctx.tr(title)).strong());
-                        }
-                        ui.end_row();
-                        for row in &rows {
-                            ui.label(RichText::new(&row.sub).monospace());
-                            ui.label(&row.name).on_hover_text(&row.register);
-                            ui.label(RichText::new(format_number(row.value)).monospace());
-                            ui.weak(&row.unit);
-                            ui.add(LocalTime::ms(row.ts).monospace());
-                            ui.end_row();
-                        }
-                    });
-                });
+            match self.view {
+                PeriodView::Chart => chart_ui(ui, ctx, &page.key, &rows),
+                PeriodView::Table => table_ui(ui, ctx, page, &rows),
             }
         }
-        ui.separator();
-        // The plots issue draws the period here; until then only its place, no stand-in chart.
-        ui.strong(ctx.tr("Chart"));
-        ui.weak(ctx.tr("The chart of a period comes with the plots."));
     }
+}
+
+/// Every reading of the period, a row each.
+fn table_ui(ui: &mut egui::Ui, ctx: &ViewContext, page: &DeviceView, rows: &[ReadingRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    egui::ScrollArea::vertical().id_salt(("meter_rows", &page.key)).max_height(420.0).show(ui, |ui| {
+        Grid::new(("meters_period", &page.key)).num_columns(5).striped(true).spacing([12.0, 3.0]).show(ui, |ui| {
+            for title in ["Sub-device", "Register", "Value", "Unit", "Freeze time"] {
+                ui.label(RichText::new(ctx.tr(title)).strong());
+            }
+            ui.end_row();
+            for row in rows {
+                ui.label(RichText::new(&row.sub).monospace());
+                ui.label(&row.name).on_hover_text(&row.register);
+                ui.label(RichText::new(format_number(row.value)).monospace());
+                ui.weak(&row.unit);
+                ui.add(LocalTime::ms(row.ts).monospace());
+                ui.end_row();
+            }
+        });
+    });
 }
 
 #[cfg(test)]

@@ -1,16 +1,19 @@
 //! Monitoring points (§6.4): one live table per sub-device (name, value, unit, quality, age, stale
 //! past twice the model period), "Read now" (`point/get`), and for a writable point a set with a
 //! confirmation and a closed loop: the target, the reply, then the value read back by a
-//! `point/get` sent after the reply, shown as "target → current" with the time it took.
+//! `point/get` sent after the reply, shown as "target → current" with the time it took. Each
+//! numeric point can be sent to the Plots tab (a "📈" button, a right-click menu, "Plot all").
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use egui::Grid;
 use serde_json::{Value, json};
 
 use super::DeviceTab;
+use super::plot_actions::{plot_all_commands, plot_button_ui, plot_menu, plottable};
 use super::view::{DeviceView, PointView, SubView};
 use crate::engine::gateways::{RequestEnd, RequestRecord};
+use crate::engine::series::SeriesKey;
 use crate::engine::{GatewayKey, RequestSpec};
 use crate::protocol::model::{PointDef, ProductModel};
 use crate::ui::format::format_ago;
@@ -90,6 +93,17 @@ fn point_def<'m>(ctx: &ViewContext<'m>, sub: &SubView, pid: &str) -> Option<&'m 
     model_of(ctx, sub).and_then(|m| m.point(pid))
 }
 
+/// The points of `sub` a plot can draw (see [`plottable`]), read from the record once a frame.
+fn plottable_pids(ctx: &ViewContext, page: &DeviceView, sub: &SubView) -> BTreeSet<String> {
+    let gateways = ctx.state.gateways();
+    let latest = |pid: &str| gateways.get(&page.key).and_then(|g| g.subs.get(&sub.id)).and_then(|s| s.points.get(pid)).and_then(|t| t.latest.as_ref()).map(|l| l.v.clone());
+    sub.points.iter().filter(|p| plottable(point_def(ctx, sub, &p.pid), latest(&p.pid).as_ref())).map(|p| p.pid.clone()).collect()
+}
+
+fn series_key(page: &DeviceView, sub: &SubView, pid: &str) -> SeriesKey {
+    SeriesKey::point(&page.key.pk, &page.key.dev, &sub.id, pid)
+}
+
 fn quality_text(ctx: &ViewContext, q: u8) -> &'static str {
     match q {
         0 => ctx.tr("good"),
@@ -148,6 +162,7 @@ impl DeviceTab for PointsTab {
 
 impl PointsTab {
     fn sub_ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, sub: &SubView, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
+        let plottable = plottable_pids(ctx, page, sub);
         ui.horizontal(|ui| {
             ui.strong(&sub.id);
             if let Some((_, name)) = &sub.product {
@@ -167,16 +182,34 @@ impl PointsTab {
                     }
                 }
             }
+            if !plottable.is_empty() {
+                let text = fill(ctx.tr("Plot all of {sub}"), &[("sub", &sub.id)]);
+                if ui.button(text).on_hover_text(ctx.tr("Every numeric point of this device, in a new plot")).clicked() {
+                    commands.extend(plot_all_commands(sub.points.iter().filter(|p| plottable.contains(&p.pid)).map(|p| series_key(page, sub, &p.pid))));
+                }
+            }
             if let Some(id) = self.reads.get(&sub.id) {
                 outcome_ui(ui, ctx, Some(id), find_request(ctx, &page.key, id).as_ref());
             }
         });
-        Grid::new(("points", &sub.id)).num_columns(7).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
-            for head in ["Name", "Value", "Unit", "Quality", "Age", "", ""] {
+        Grid::new(("points", &sub.id)).num_columns(8).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
+            for head in ["", "Name", "Value", "Unit", "Quality", "Age", "", ""] {
                 ui.strong(if head.is_empty() { "" } else { ctx.tr(head) });
             }
             ui.end_row();
             for point in &sub.points {
+                // The plot button, then the name, whose right-click menu plots it too.
+                let plot_key = plottable.contains(&point.pid).then(|| series_key(page, sub, &point.pid));
+                match &plot_key {
+                    Some(key) => plot_button_ui(ui, ctx, key, commands),
+                    None => {
+                        ui.label("");
+                    }
+                }
+                let name = ui.label(&point.name).on_hover_text(&point.pid);
+                if let Some(key) = &plot_key {
+                    plot_menu(&name, ctx, key, commands);
+                }
                 self.row_ui(ui, page, sub, point, ctx, commands);
                 ui.end_row();
             }
@@ -184,8 +217,8 @@ impl PointsTab {
         self.edit_ui(ui, page, sub, ctx, commands);
     }
 
+    /// A point's row after its plot button and name.
     fn row_ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, sub: &SubView, point: &PointView, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
-        ui.label(&point.name).on_hover_text(&point.pid);
         let stale = point.is_stale(ctx.now_ms);
         if stale {
             ui.colored_label(ui.visuals().warn_fg_color, &point.value).on_hover_text(ctx.tr("Stale: older than twice its report period"));

@@ -19,7 +19,7 @@ use crate::protocol::codes;
 use crate::protocol::model::Lang;
 use crate::protocol::model::matching::GatewayModels;
 use crate::ui::ViewContext;
-use crate::ui::format::{LocalTime, format_time_of_day};
+use crate::ui::format::{LocalTime, format_time_of_day, local_and_utc};
 
 /// Height of the history list; the payload gets the rest.
 const HISTORY_HEIGHT: f32 = 150.0;
@@ -60,6 +60,8 @@ pub struct MessageView {
     hex_shown: Option<(u64, usize)>,
     /// Reply code per message, for the history rows of reply topics.
     codes: HashMap<u64, Option<i64>>,
+    /// The JSON pointer of a field the user asked to plot, until the explorer takes it.
+    plot_asked: Option<String>,
 }
 
 /// One history row: `22:13:20.123  215 B  QoS 1  retained  truncated  0 ok`.
@@ -152,7 +154,9 @@ impl MessageView {
             Tab::Json => {
                 let annotated = self.annotated(ctx, topic, &shown);
                 summary_ui(ui, ctx, annotated);
-                json_ui(ui, ctx, annotated, &shown, query, &mut hex_shown);
+                if let Some(pointer) = json_ui(ui, ctx, annotated, &shown, query, &mut hex_shown) {
+                    self.plot_asked = Some(pointer);
+                }
             }
             Tab::Raw => {
                 let annotated = self.annotated(ctx, topic, &shown);
@@ -164,6 +168,11 @@ impl MessageView {
         }
         self.hex_shown = Some((shown.seq, hex_shown));
         delete
+    }
+
+    /// The field the user asked to plot (a JSON pointer into the shown topic's payloads), once.
+    pub fn take_plot_request(&mut self) -> Option<String> {
+        self.plot_asked.take()
     }
 
     fn history_ui(&mut self, ui: &mut Ui, ctx: &ViewContext, history: &VecDeque<StoredMessage>, shown: u64) -> Option<RetainedDelete> {
@@ -202,7 +211,8 @@ impl MessageView {
                             picked_both = b && self.diff_a.is_some();
                         }
                         let text = history_row_text(m, code, retained, truncated);
-                        let response = ui.selectable_label(m.seq == shown, RichText::new(text).monospace());
+                        let response =
+                            ui.selectable_label(m.seq == shown, RichText::new(text).monospace()).on_hover_text(local_and_utc(m.received_ms));
                         if response.clicked() {
                             // Clicking the newest follows new messages; an older one stays put.
                             self.picked = (m.seq != history.back().map_or(0, |l| l.seq)).then_some(m.seq);
@@ -270,9 +280,9 @@ impl MessageView {
             return;
         };
         ui.horizontal_wrapped(|ui| {
-            ui.monospace(format!("A  {}  {} B", format_time_of_day(a.received_ms), a.original_len));
+            ui.monospace(format!("A  {}  {} B", format_time_of_day(a.received_ms), a.original_len)).on_hover_text(local_and_utc(a.received_ms));
             ui.monospace("→");
-            ui.monospace(format!("B  {}  {} B", format_time_of_day(b.received_ms), b.original_len));
+            ui.monospace(format!("B  {}  {} B", format_time_of_day(b.received_ms), b.original_len)).on_hover_text(local_and_utc(b.received_ms));
         });
         let fresh = matches!(&self.diff, Some(c) if c.a == a.seq && c.b == b.seq && c.lang == ctx.lang);
         if !fresh {
@@ -327,10 +337,11 @@ fn errors_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated) {
     }
 }
 
-fn json_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated, m: &StoredMessage, query: &str, hex_shown: &mut usize) {
+/// Returns the JSON pointer of a field the user asked to plot.
+fn json_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated, m: &StoredMessage, query: &str, hex_shown: &mut usize) -> Option<String> {
     match &annotated.json {
         Ok(value) => {
-            ScrollArea::vertical().id_salt("explorer_json").auto_shrink([false, false]).show(ui, |ui| {
+            return ScrollArea::vertical().id_salt("explorer_json").auto_shrink([false, false]).show(ui, |ui| {
                 if !annotated.storage_points.is_empty() {
                     egui::CollapsingHeader::new(
                         ctx.tr("Numeric points ({n})").replace("{n}", &annotated.storage_points.len().to_string()),
@@ -347,13 +358,15 @@ fn json_ui(ui: &mut Ui, ctx: &ViewContext, annotated: &Annotated, m: &StoredMess
                         });
                     });
                 }
-                payload_view::json_tree_ui(ui, ctx, value, &annotated.notes, query);
-            });
+                payload_view::json_tree_ui(ui, ctx, value, &annotated.notes, query)
+            })
+            .inner;
         }
         // Not JSON: any error is already above; the text, or the bytes, is what there is to see.
         Err(_) if hex::looks_binary(&m.payload) => payload_view::binary_ui(ui, ctx, &m.payload, hex_shown),
         Err(_) => payload_view::raw_ui(ui, ctx, &m.payload, query),
     }
+    None
 }
 
 #[cfg(test)]

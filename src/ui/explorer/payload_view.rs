@@ -38,6 +38,10 @@ struct Look<'a> {
     string: Color32,
     info: Color32,
     warn: Color32,
+    /// "Plot this field" of a numeric leaf's menu, as the context menu's text.
+    plot_label: &'static str,
+    /// The JSON pointer of the leaf the user asked to plot this frame.
+    plot_picked: std::cell::RefCell<Option<String>>,
 }
 
 impl Look<'_> {
@@ -68,8 +72,9 @@ pub fn note_color(ui: &Ui, note: &Note) -> Color32 {
 
 /// The JSON tree of `value`, keys and values matching `query` marked. Objects and arrays are
 /// collapsing headers whose ids are their JSON pointers, so open/closed survives new messages of
-/// the same shape.
-pub fn json_tree_ui(ui: &mut Ui, ctx: &ViewContext, value: &Value, notes: &HashMap<String, Note>, query: &str) {
+/// the same shape. A numeric (or true/false) leaf's right-click menu offers to plot it: the JSON
+/// pointer picked is returned.
+pub fn json_tree_ui(ui: &mut Ui, ctx: &ViewContext, value: &Value, notes: &HashMap<String, Note>, query: &str) -> Option<String> {
     let visuals = ui.visuals();
     let look = Look {
         notes,
@@ -82,19 +87,26 @@ pub fn json_tree_ui(ui: &mut Ui, ctx: &ViewContext, value: &Value, notes: &HashM
         string: if visuals.dark_mode { Color32::from_rgb(206, 145, 120) } else { Color32::from_rgb(163, 21, 21) },
         info: visuals.hyperlink_color,
         warn: visuals.warn_fg_color,
+        plot_label: ctx.tr("Plot this field"),
+        plot_picked: std::cell::RefCell::new(None),
     };
     match value {
         Value::Object(_) | Value::Array(_) => children_ui(ui, value, "", 0, &look),
         scalar => leaf_ui(ui, None, scalar, "", &look),
     }
+    look.plot_picked.into_inner()
+}
+
+/// The JSON pointer (RFC 6901) of `key` under `pointer`: what "Plot this field" names the field by.
+pub fn child_pointer(pointer: &str, key: &str) -> String {
+    format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"))
 }
 
 fn children_ui(ui: &mut Ui, value: &Value, pointer: &str, depth: usize, look: &Look<'_>) {
     let total = match value {
         Value::Object(map) => {
             for (key, child) in map.iter().take(MAX_CHILDREN_SHOWN) {
-                let child_pointer = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
-                node_ui(ui, key, child, &child_pointer, depth, look);
+                node_ui(ui, key, child, &child_pointer(pointer, key), depth, look);
             }
             map.len()
         }
@@ -148,7 +160,17 @@ fn leaf_ui(ui: &mut Ui, key: Option<&str>, value: &Value, pointer: &str, look: &
     if let Some(note) = look.notes.get(pointer) {
         look.append(&mut job, &format!("  {}", note.text), look.note_color(note));
     }
-    ui.add(egui::Label::new(job).wrap());
+    let plottable = matches!(value, Value::Number(_) | Value::Bool(_));
+    // The label's own sense (selectable text) takes the secondary click as well.
+    let response = ui.add(egui::Label::new(job).wrap());
+    if plottable {
+        response.context_menu(|ui| {
+            if ui.button(look.plot_label).clicked() {
+                *look.plot_picked.borrow_mut() = Some(pointer.to_owned());
+                ui.close();
+            }
+        });
+    }
 }
 
 /// The payload as text, cut at [`RAW_VIEW_LIMIT`] (on a character boundary).
@@ -247,6 +269,13 @@ pub fn diff_ui(ui: &mut Ui, ctx: &ViewContext, diff: &PayloadDiff, lines: &DiffL
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fields_pointer_escapes_slash_and_tilde() {
+        assert_eq!(child_pointer("", "bms"), "/bms");
+        assert_eq!(child_pointer("/bms", "soc"), "/bms/soc");
+        assert_eq!(child_pointer("/d", "a/b~c"), "/d/a~1b~0c");
+    }
 
     #[test]
     fn raw_text_is_capped() {

@@ -7,8 +7,9 @@ use egui::{Button, Label, RichText, Sense, TextStyle, Ui, vec2};
 
 use super::actions::{self, RetainedDelete};
 use super::highlight;
+use super::pins::{self, PinCover};
 use super::tree::{self, FlatRow, SearchHits};
-use crate::engine::store::MessageStore;
+use crate::engine::store::{MessageStore, PINNED_SHARE_PERCENT};
 use crate::ui::ViewContext;
 
 /// Characters of a leaf's latest payload shown in its row.
@@ -28,11 +29,14 @@ pub struct RowView {
     pub messages: usize,
     pub retained: bool,
     pub preview: Option<String>,
+    /// The pin that keeps this row's topics when the store is full, if one does.
+    pub pin: Option<PinCover>,
 }
 
 impl RowView {
     pub fn read(store: &MessageStore, row: &FlatRow, hits: Option<&SearchHits>) -> Option<RowView> {
         let node = store.node(row.id)?;
+        let path = store.path_of(row.id)?;
         let preview = if node.child_count() == 0 {
             store.latest(row.id).map(|m| tree::preview(&m.payload, PREVIEW_CHARS))
         } else {
@@ -44,13 +48,14 @@ impl RowView {
         };
         Some(RowView {
             row: *row,
-            path: store.path_of(row.id)?,
             name: node.name().to_owned(),
             child_count: node.child_count(),
             topics,
             messages,
             retained: node.retained() && node.is_topic(),
             preview,
+            pin: pins::cover(store.pinned(), &path, node.child_count() > 0),
+            path,
         })
     }
 }
@@ -59,6 +64,7 @@ pub enum TreeAction {
     Toggle { path: String, child_count: usize },
     Select(String),
     DeleteRetained(RetainedDelete),
+    Pin { prefix: String, pinned: bool },
 }
 
 /// Draws one row; `query` is the search text (empty without a search).
@@ -110,7 +116,17 @@ pub fn row_ui(
             if let Some(asked) = actions::menu_ui(ui, ctx, &view.path, latest.as_ref()) {
                 actions.push(TreeAction::DeleteRetained(asked));
             }
+            ui.separator();
+            if let Some((prefix, pinned)) = pins::menu_ui(ui, ctx, &view.path, view.child_count > 0, view.pin.as_ref()) {
+                actions.push(TreeAction::Pin { prefix, pinned });
+            }
         });
+        if let Some(pin) = &view.pin {
+            let hover = ctx.tr("Pinned ({prefix}): kept when the store is full, up to {share} % of its budget.")
+                .replace("{prefix}", &pin.prefix)
+                .replace("{share}", &PINNED_SHARE_PERCENT.to_string());
+            ui.label(RichText::new("📌").small()).on_hover_text(hover);
+        }
         if view.retained {
             ui.label(RichText::new(ctx.tr("retained")).small().color(ui.visuals().hyperlink_color))
                 .on_hover_text(ctx.tr("The last message on this topic had the retain flag."));

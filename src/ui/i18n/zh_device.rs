@@ -63,4 +63,20 @@ pub const ZH: &[(&str, &str)] = &[
     ("No batch yet.", "尚无批次。"),
     ("Batch", "批次号"),
     ("{more} more batches counted, not listed.", "另有 {more} 批已计数，未列出。"),
+    // Plotting from the device page (points and meters)
+    ("Add to plot", "添加到曲线图"),
+    ("Add to new plot", "添加到新曲线图"),
+    ("Plot all of {sub}", "绘制 {sub} 的全部测点"),
+    ("Every numeric point of this device, in a new plot", "该设备的全部数值测点，绘于新曲线图"),
+    // Meter chart
+    ("Table", "表格"),
+    ("No reading in this period: nothing to chart.", "该时段没有读数：无可绘制的内容。"),
+    ("One reading per register in this period: a consumption needs two consecutive readings.", "该时段每个寄存器只有一个读数：计算用量需要两个相邻读数。"),
+    ("Consumption per interval", "各时段用量"),
+    ("Consumption per interval [{unit}]", "各时段用量 [{unit}]"),
+    ("Interval start (local time)", "时段开始（本地时间）"),
+    ("readings missing inside this interval", "该时段内缺少读数"),
+    ("{intervals} intervals of {registers} registers in {charts} charts", "{registers} 个寄存器的 {intervals} 个时段，共 {charts} 张图"),
+    ("{n} intervals span missing readings: their bars cover more than one freeze period.", "{n} 个时段内缺少读数：其柱跨越多个冻结周期。"),
+    ("{n} counter resets or meter replacements (a reading below the one before): no bar for those intervals.", "{n} 次计数器清零或换表（读数低于前一个）：这些时段不画柱。"),
 ];

@@ -178,4 +178,5 @@ pub const ZH: &[(&str, &str)] = &[
     ("Fetch", "获取"),
     ("No file dialog can open here (no desktop portal, no zenity): type the path in the field.", "此处无法打开文件对话框（没有桌面门户，也没有 zenity）：请在输入框中键入路径。"),
     ("No file was chosen. If no dialog appeared, this system has none (no desktop portal, no zenity): type the path in the field.", "未选择文件。如果没有出现对话框，说明此系统没有文件对话框（没有桌面门户，也没有 zenity）：请在输入框中键入路径。"),
+    ("This gateway's topics are pinned: kept when the store is full.", "此网关的主题已固定：存储满时保留。"),
 ];

@@ -4,6 +4,7 @@
 mod accounting;
 mod basics;
 mod eviction;
+mod hash;
 mod model;
 mod pins;
 
