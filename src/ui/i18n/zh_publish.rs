@@ -51,6 +51,5 @@ pub const ZH: &[(&str, &str)] = &[
     ("Readings of a period (meter/get)", "时段读数（meter/get）"),
     ("{n} readings", "{n} 条读数"),
     ("Chart", "图表"),
-    ("The chart of a period comes with the plots.", "时段图表将随绘图功能提供。"),
     ("Period", "时段"),
 ];
