@@ -341,11 +341,12 @@ async fn the_broker_killed_and_restarted_three_times_while_requests_and_two_tran
         assert!(served >= size as f64 && served <= 1.1 * size as f64, "{}: served {served} bytes for {size}", status.target);
     }
     // Every chunk served answered a request: the gateway's first asks (counted by the sim) and,
-    // per kill, at most a window of them asked again (its link re-publishing one the dying broker
-    // never acknowledged, or its own resend after the 10 s reply timeout).
+    // per kill, at most two windows of them asked again: its link re-publishing those the dying
+    // broker never acknowledged, and its own resend after the 10 s reply timeout — one kill can
+    // cause both (seen in CI: 176 served for 161 first asks, three kills, window 4).
     let window = sim::SimTuning::default().chunk_window as u64;
     for (status, asked) in [(&ota_status, asked[0]), (&file_status, asked[1])] {
-        let extra = KILL_GAPS_MS.len() as u64 * window;
+        let extra = KILL_GAPS_MS.len() as u64 * 2 * window;
         assert!(status.progress.chunks <= asked + extra, "{}: {} chunks served for {asked} requests", status.target, status.progress.chunks);
     }
     // The gateways have what was sent: the upgrade installed after its SHA-256 matched, the file
