@@ -56,6 +56,15 @@ fn start(models: ModelSet) -> (Harness<'static, State>, Bench) {
         let (engine, _events) = Engine::spawn_with(EngineConfig::default(), || {}).expect("engine");
         let session = engine.connect(LinkConfig::Mqtt(MqttConfig::new(url.clone(), "wb-ui-forms")), engine.default_session_options("lab")).expect("connect");
         assert_eq!(session, 1);
+        // The simulator reports its ports once, on connect: the engine must be subscribed before
+        // it starts, or a loaded machine loses that report (seen in a full run).
+        let probe = "cems/v1/_/_/up";
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while engine.state.store().find(probe).is_none() {
+            assert!(Instant::now() < deadline, "the engine subscribed within 10 s");
+            let _ = engine.publish(session, cems_workbench::transport::Message::new(probe, "probe", 1, false));
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let mut config = SimConfig::new(ModelSet::builtin(), PK, DEV, LinkConfig::Mqtt(MqttConfig::new(url.clone(), "x")), files.path().to_path_buf());
         config.report_period_ms = Some(200);
         (engine, sim::spawn(config).expect("simulator"))
