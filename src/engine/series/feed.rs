@@ -1,7 +1,7 @@
 //! What feeds the series: decoded point, meter and history payloads (no second parse), and for
 //! tracked paths, the JSON of messages on their topic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -89,10 +89,19 @@ pub fn payload_time(json: &Value, received_ms: i64) -> i64 {
 /// Feeds every tracked path of `topic` from one message; returns the samples kept.
 pub fn feed_message(store: &mut SeriesStore, topic: &str, payload: &[u8], received_ms: i64) -> usize {
     let Some(pointers) = store.tracked_pointers(topic) else { return 0 };
-    let Ok(json) = serde_json::from_slice::<Value>(payload) else { return 0 };
+    let samples = path_samples(topic, pointers, payload, received_ms);
+    insert_path_samples(store, samples)
+}
+
+/// The samples one message gives the paths `pointers` of `topic`: (key, time, value).
+fn path_samples(topic: &str, pointers: &BTreeSet<String>, payload: &[u8], received_ms: i64) -> Vec<(SeriesKey, i64, f64)> {
+    let Ok(json) = serde_json::from_slice::<Value>(payload) else { return Vec::new() };
     let t = payload_time(&json, received_ms);
-    let samples: Vec<(SeriesKey, f64)> = pointers.iter().filter_map(|p| Some((SeriesKey::path(topic, p), number_at(&json, p)?))).collect();
-    samples.into_iter().map(|(key, v)| usize::from(store.insert(&key, t, v, 0, SampleSource::Live))).sum()
+    pointers.iter().filter_map(|p| Some((SeriesKey::path(topic, p), t, number_at(&json, p)?))).collect()
+}
+
+fn insert_path_samples(store: &mut SeriesStore, samples: Vec<(SeriesKey, i64, f64)>) -> usize {
+    samples.into_iter().map(|(key, t, v)| usize::from(store.insert(&key, t, v, 0, SampleSource::Live))).sum()
 }
 
 /// Back-fills a newly tracked path from messages already held, as (received_ms, payload).
@@ -123,9 +132,14 @@ pub(in crate::engine) mod engine_side {
     }
 
     /// Feeds the tracked paths of `topic` (the core calls it only while any path is tracked).
+    /// The lookup takes the read lock and the JSON is parsed with no lock held, so the window's
+    /// readers wait only for the inserts, and only for messages on a tracked topic.
     pub fn message(state: &SharedState, topic: &str, payload: &[u8], received_ms: i64) {
-        let mut store = state.series.write().unwrap_or_else(|e| e.into_inner());
-        feed_message(&mut store, topic, payload, received_ms);
+        let Some(pointers) = state.series().tracked_pointers(topic).cloned() else { return };
+        let samples = path_samples(topic, &pointers, payload, received_ms);
+        if !samples.is_empty() {
+            insert_path_samples(&mut state.series.write().unwrap_or_else(|e| e.into_inner()), samples);
+        }
     }
 
     /// Starts a path series and back-fills it from the topic store; true while any path is tracked.
