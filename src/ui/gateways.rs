@@ -126,18 +126,18 @@ impl GatewaysPanel {
             state_dot_ui(ui, online_color(ui.visuals(), &row.online));
             let response =
                 ui.selectable_label(self.selected.as_ref() == Some(&row.key), row.key.to_string()).on_hover_text(ctx.tr("Open the device page"));
-            if let Some(prefix) = ctx.profile.gateway_prefix(&row.key.pk, &row.key.dev) {
-                let subtree = prefix.trim_end_matches('/');
-                let cover = pins::cover(pins, subtree, true);
-                if cover.is_some() {
-                    ui.label("📌").on_hover_text(ctx.tr("This gateway's topics are pinned: kept when the store is full."));
-                }
-                response.context_menu(|ui| {
-                    if let Some((prefix, pinned)) = pins::menu_ui(ui, ctx, subtree, true, cover.as_ref()) {
-                        commands.push(UiCommand::PinTopics { prefix, pinned });
-                    }
-                });
+            // The prefix is worked out only where it is needed: with pins held, or for the menu.
+            let subtree = || ctx.profile.gateway_prefix(&row.key.pk, &row.key.dev).map(|p| p.trim_end_matches('/').to_owned());
+            let cover = |subtree: &str| pins::cover(pins, subtree, true);
+            if !pins.is_empty() && subtree().is_some_and(|s| cover(&s).is_some()) {
+                ui.label("📌").on_hover_text(ctx.tr("This gateway's topics are pinned: kept when the store is full."));
             }
+            response.context_menu(|ui| {
+                let Some(subtree) = subtree() else { return };
+                if let Some((prefix, pinned)) = pins::menu_ui(ui, ctx, &subtree, true, cover(&subtree).as_ref()) {
+                    commands.push(UiCommand::PinTopics { prefix, pinned });
+                }
+            });
             response.clicked()
         })
         .inner
