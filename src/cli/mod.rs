@@ -18,6 +18,7 @@ pub mod gateways;
 pub mod history;
 pub mod logs;
 pub mod model;
+pub mod model_table;
 pub mod ota;
 pub mod plot;
 pub mod session;
@@ -156,6 +157,28 @@ pub enum ModelCommand {
         #[command(flatten)]
         models: ModelArgs,
     },
+    /// Write a new model from a template (gateway, meter, pcs, bms, pv); exit 2 for an unknown
+    /// template or an existing file without --force.
+    New {
+        #[arg(long)]
+        template: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Import a point table (CSV or XLSX) into a model's points, meters or properties; prints the
+    /// accepted and rejected rows. Exit 1 on any rejection (nothing written) unless --skip-bad.
+    Import(model_table::ImportArgs),
+    /// Write a model's section as a point table (.csv or .xlsx by the extension).
+    Export {
+        file: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = crate::config::point_table::Section::Points)]
+        section: crate::config::point_table::Section,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +203,9 @@ pub fn run(command: Command) -> ExitCode {
     match command {
         Command::Model(ModelCommand::Validate { files, models }) => model::validate(&files, &models),
         Command::Model(ModelCommand::Show { file, models }) => model::show(&file, &models),
+        Command::Model(ModelCommand::New { template, out, force }) => model_table::new_model(&template, &out, force),
+        Command::Model(ModelCommand::Import(args)) => model_table::import(&args),
+        Command::Model(ModelCommand::Export { file, out, section }) => model_table::export(&file, &out, section),
         Command::Auth(AuthCommand::Sign { pk, dev, secret, ts }) => auth::sign(&pk, &dev, &secret, ts),
         Command::Broker(args) => broker::run(&args),
         Command::Watch { link, models, lang, filter, sub, count } => watch::run(&link, filter, sub, count, &models, lang.lang()),

@@ -5,5 +5,6 @@
 pub mod broker_tls;
 pub mod link_args;
 pub mod models;
+pub mod point_table;
 pub mod profiles;
 pub mod secrets;

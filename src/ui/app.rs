@@ -24,6 +24,7 @@ use super::explorer::ExplorerPanel;
 use super::gateways::GatewaysPanel;
 use super::local::LocalServices;
 use super::model_source::ModelSource;
+use super::model_editor::ModelEditor;
 use super::plot::PlotsTab;
 use super::publish::PublishPanel;
 use super::settings::Settings;
@@ -59,6 +60,8 @@ pub struct Startup {
     pub layout: Option<std::path::PathBuf>,
     /// Open on the Plots tab (a first start with the demo layout: a live chart at once).
     pub show_plots: bool,
+    /// `--edit FILE`: open the model editor on this file.
+    pub edit: Option<std::path::PathBuf>,
 }
 
 /// Something worth telling the user: engine notices, failed requests, local services.
@@ -75,6 +78,7 @@ pub struct Notice {
 pub enum Tab {
     Topics,
     Plots,
+    Models,
     Device(GatewayKey),
 }
 
@@ -111,6 +115,7 @@ pub struct WorkbenchApp {
     /// The open device pages, in tab order; closing one drops its state.
     device_pages: Vec<DevicePage>,
     plots: PlotsTab,
+    editor: ModelEditor,
     /// Path series the engine was asked to track for the plots.
     tracked_paths: Vec<(String, String)>,
     active_tab: Tab,
@@ -144,6 +149,7 @@ impl WorkbenchApp {
             publish: PublishPanel::default(),
             device_pages: Vec::new(),
             plots: PlotsTab::new(&layout),
+            editor: ModelEditor::default(),
             tracked_paths: Vec::new(),
             active_tab: if startup.show_plots { Tab::Plots } else { Tab::Topics },
         };
@@ -154,6 +160,10 @@ impl WorkbenchApp {
             app.notice(None, text);
         }
         app.track_plot_paths();
+        if let Some(path) = startup.edit {
+            app.editor.open_path(path);
+            app.active_tab = Tab::Models;
+        }
         if let Some((config, label)) = startup.link {
             app.apply(vec![UiCommand::Connect { config, label, profile: None, read_only: false }]);
         }
@@ -212,6 +222,14 @@ impl WorkbenchApp {
         &mut self.plots
     }
 
+    pub fn editor(&self) -> &ModelEditor {
+        &self.editor
+    }
+
+    pub fn editor_mut(&mut self) -> &mut ModelEditor {
+        &mut self.editor
+    }
+
     /// Messages per second over the last second or so.
     pub fn message_rate(&self) -> f64 {
         self.rate.per_sec
@@ -265,6 +283,11 @@ impl eframe::App for WorkbenchApp {
             now_ms: now_ms(),
         };
         let settings = &mut self.settings;
+        // Unsaved models: the window stays open and the editor asks first.
+        if ui.ctx().input(|i| i.viewport().close_requested()) && !self.editor.may_quit() {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.active_tab = Tab::Models;
+        }
 
         Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, &view, settings, &info, &mut commands));
         Panel::bottom("status_bar").show(ui, |ui| status_bar_ui(ui, &view, self.rate.per_sec, &latest));
@@ -317,6 +340,10 @@ impl eframe::App for WorkbenchApp {
                 if ui.selectable_label(self.active_tab == Tab::Plots, view.tr("Plots")).clicked() {
                     self.active_tab = Tab::Plots;
                 }
+                let unsaved = if self.editor.unsaved().is_empty() { "" } else { " ●" };
+                if ui.selectable_label(self.active_tab == Tab::Models, format!("{}{unsaved}", view.tr("Model editor"))).clicked() {
+                    self.active_tab = Tab::Models;
+                }
                 for (i, key) in self.device_pages.iter().map(DevicePage::key).enumerate() {
                     let active = self.active_tab == Tab::Device(key.clone());
                     let tab = ui.selectable_label(active, key.dev.as_str()).on_hover_text(format!("{}/{}", key.pk, key.dev));
@@ -333,6 +360,7 @@ impl eframe::App for WorkbenchApp {
             match &self.active_tab {
                 Tab::Topics => self.explorer.ui(ui, &view, &mut commands),
                 Tab::Plots => self.plots.ui(ui, &view),
+                Tab::Models => self.editor.ui(ui, &view, &mut commands, &mut settings.recent_models),
                 Tab::Device(key) => {
                     if let Some(page) = self.device_pages.iter_mut().find(|p| p.key() == key) {
                         page.ui(ui, &view, &mut commands);

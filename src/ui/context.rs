@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::model_editor::simulate::SimulationPlan;
 use crate::engine::series::SeriesKey;
 use crate::engine::{FileDownloadSpec, FileUploadSpec, GatewayKey, OtaSpec, RequestSpec, SessionId, SharedState};
 use crate::protocol::model::{Lang, ModelSet};
@@ -77,6 +78,13 @@ pub enum UiCommand {
     /// last used (a new one when there is none); `Some(i)` with `i` past the last plot (e.g.
     /// `usize::MAX`): a new plot. A series already in that plot stays once.
     PlotSeries { key: SeriesKey, plot: Option<usize> },
+    /// Start (or restart) the simulated gateway of the model editor on the embedded broker,
+    /// decode with its models, and open its device page.
+    SimulateModel(Box<SimulationPlan>),
+    /// Stop the model editor's simulated gateway.
+    StopSimulation,
+    /// Close the window (the user agreed to lose unsaved changes).
+    Quit,
 }
 
 /// The read side handed to panels for one frame.

@@ -20,6 +20,9 @@ mod zh_points;
 mod zh_alarms;
 mod zh_publish;
 mod zh_plot;
+mod zh_editor;
+mod zh_editor_forms;
+mod zh_import;
 
 /// All (English, Chinese) pairs, one table per area.
 fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
@@ -34,6 +37,9 @@ fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
         zh_alarms::ZH,
         zh_publish::ZH,
         zh_plot::ZH,
+        zh_editor::ZH,
+        zh_editor_forms::ZH,
+        zh_import::ZH,
     ]
 }
 

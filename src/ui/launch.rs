@@ -36,6 +36,9 @@ pub struct GuiArgs {
     /// Open with the plots of this layout file (as "Save layout…" writes it).
     #[arg(long, value_name = "FILE")]
     pub layout: Option<std::path::PathBuf>,
+    /// Open the model editor on this product model file.
+    #[arg(long, value_name = "FILE")]
+    pub edit: Option<std::path::PathBuf>,
 }
 
 impl GuiArgs {
@@ -117,8 +120,15 @@ pub fn run(args: GuiArgs) -> ExitCode {
             let local = local_plan(&args, &settings).map(|plan| start_local(&handle, plan, loaded.set.clone(), repaint.clone()));
             // A first start shows the demo's live chart at once; so does a layout asked for.
             let show_plots = args.layout.is_some() || (settings.plot_layout.is_none() && local.is_some());
-            let startup =
-                Startup { link, local, models: ModelSource::from_loaded(&loaded), model_dirs: args.models.dirs.clone(), layout: args.layout.clone(), show_plots };
+            let startup = Startup {
+                link,
+                local,
+                models: ModelSource::from_loaded(&loaded),
+                model_dirs: args.models.dirs.clone(),
+                layout: args.layout.clone(),
+                show_plots: show_plots && args.edit.is_none(),
+                edit: args.edit.clone(),
+            };
             Ok(Box::new(WorkbenchApp::new(&cc.egui_ctx, engine, events, loaded.set, settings, startup)))
         }),
     );

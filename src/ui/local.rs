@@ -108,6 +108,12 @@ struct Running {
     broker: Option<EmbeddedBroker>,
     sim: Option<SimHandle>,
     files_dir: Option<PathBuf>,
+    /// How a device reaches the broker, once it listens; `checks_devices` when only the devices
+    /// file's devices get in.
+    access: Option<LocalAccess>,
+    checks_devices: bool,
+    /// The model editor's simulated gateway and its folder.
+    simulated: Option<(SimHandle, PathBuf)>,
 }
 
 impl Running {
@@ -115,6 +121,10 @@ impl Running {
     async fn shut(mut self) {
         // Dropping the sim asks it to stop.
         self.sim = None;
+        if let Some((sim, dir)) = self.simulated.take() {
+            drop(sim);
+            let _ = std::fs::remove_dir_all(dir);
+        }
         if let Some(broker) = self.broker.take() {
             broker.stop().await;
         }
@@ -151,6 +161,41 @@ impl LocalServices {
         self.running.lock().unwrap_or_else(PoisonError::into_inner).broker.as_ref().map(EmbeddedBroker::local_addr)
     }
 
+    /// Starts a simulated gateway serving `models` (gateway `pk`, device `dev`) on the embedded
+    /// broker, in place of the one started before.
+    pub fn simulate(&self, models: ModelSet, pk: &str, dev: &str) -> Result<(), String> {
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(access) = running.access.clone() else {
+            return Err("the embedded broker is not up".into());
+        };
+        if running.checks_devices {
+            return Err("the embedded broker admits only the devices of its devices file: clear that file in the settings to simulate a model".into());
+        }
+        if let Some((old, dir)) = running.simulated.take() {
+            drop(old);
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        let files_dir = std::env::temp_dir().join(format!("cems-workbench-sim-{}-{}", std::process::id(), rand::random::<u32>()));
+        let link = LocalAccess { master: None, ..access }.link_config(format!("{pk}.{dev}"));
+        let mut config = SimConfig::new(models, pk, dev, link, files_dir.clone());
+        config.report_period_ms = Some(DEMO_REPORT_PERIOD_MS);
+        // The simulator spawns its tasks on the runtime it is started in.
+        let _in_runtime = self.runtime.enter();
+        let sim = sim::spawn(config).map_err(|e| e.to_string())?;
+        running.simulated = Some((sim, files_dir));
+        info!("simulating {pk}/{dev} for the model editor");
+        Ok(())
+    }
+
+    /// Stops the model editor's simulated gateway, if one runs.
+    pub fn stop_simulation(&self) {
+        let taken = self.running.lock().unwrap_or_else(PoisonError::into_inner).simulated.take();
+        if let Some((sim, dir)) = taken {
+            drop(sim);
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
     /// What the services were last started with.
     pub fn plan(&self) -> &LocalPlan {
         &self.plan
@@ -177,6 +222,10 @@ impl Drop for LocalServices {
         let running = std::mem::take(&mut *self.running.lock().unwrap_or_else(PoisonError::into_inner));
         // Dropping the broker closes its listener; the sim stops when dropped.
         drop(running.sim);
+        if let Some((sim, dir)) = running.simulated {
+            drop(sim);
+            let _ = std::fs::remove_dir_all(dir);
+        }
         drop(running.broker);
         if let Some(dir) = running.files_dir {
             let _ = std::fs::remove_dir_all(dir);
@@ -261,7 +310,12 @@ async fn bring_up(plan: LocalPlan, models: ModelSet, tx: mpsc::UnboundedSender<L
     println!("listening on {addr}");
     info!("embedded MQTT broker listening on {addr}");
     let access = LocalAccess { url: broker.url(), ca_file, master: door.master };
-    running.lock().unwrap_or_else(PoisonError::into_inner).broker = Some(broker);
+    {
+        let mut running = running.lock().unwrap_or_else(PoisonError::into_inner);
+        running.broker = Some(broker);
+        running.access = Some(access.clone());
+        running.checks_devices = door.devices.is_some();
+    }
     send(LocalEvent::BrokerUp { addr, fallback, access: access.clone() });
     if !plan.demo {
         return;

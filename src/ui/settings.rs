@@ -38,6 +38,8 @@ pub struct Settings {
     /// The Plots tab's plots and their series; None until the first change (the demo layout is
     /// shown then).
     pub plot_layout: Option<Layout>,
+    /// Model files opened or saved in the editor, newest first.
+    pub recent_models: Vec<String>,
 }
 
 impl Default for Settings {
@@ -54,6 +56,7 @@ impl Default for Settings {
             broker_devices_file: String::new(),
             broker_tls: false,
             plot_layout: None,
+            recent_models: Vec::new(),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::preserve::write_preserving;
 use super::types::ProductModel;
 use super::error::{push_index, push_key};
 use super::validate::validate_value;
@@ -86,19 +87,13 @@ impl ModelDocument {
         Ok(())
     }
 
-    /// The file text: the original bytes when unedited, else 2-space pretty JSON and a newline.
+    /// The file text: the original bytes when unedited, else the value written over the original
+    /// text so that only the edited parts change (see [`write_preserving`]).
     pub fn to_text(&self) -> String {
         if !self.edited {
             return self.text.clone();
         }
-        // Serialising a Value cannot fail (string keys only); fall back to the original regardless.
-        match serde_json::to_string_pretty(&self.value) {
-            Ok(mut s) => {
-                s.push('\n');
-                s
-            }
-            Err(_) => self.text.clone(),
-        }
+        write_preserving(&self.text, &self.value)
     }
 }
 

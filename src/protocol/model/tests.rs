@@ -294,6 +294,7 @@ fn an_edit_reserialises_in_key_order() {
         value_type: ValueType::Float,
         unit: Some("kWh".into()),
         period: None,
+        extensions: Default::default(),
     });
     doc.replace_model(&model).unwrap();
     let text = doc.to_text();

@@ -3,7 +3,7 @@
 
 use super::{Tab, WorkbenchApp, egui_theme};
 use crate::engine::notice::NoticeText;
-use crate::engine::{EngineCommand, SessionId};
+use crate::engine::{EngineCommand, GatewayKey, SessionId};
 use crate::transport::{LinkConfig, LinkState};
 use crate::ui::device::DevicePage;
 use crate::ui::model_source::ModelSource;
@@ -135,11 +135,42 @@ impl WorkbenchApp {
                     }
                     self.active_tab = Tab::Plots;
                 }
+                UiCommand::SimulateModel(plan) => self.simulate_model(*plan),
+                UiCommand::StopSimulation => {
+                    if let Some(local) = &self.local {
+                        local.stop_simulation();
+                    }
+                }
+                UiCommand::Quit => self.egui_ctx.send_viewport_cmd(egui::ViewportCommand::Close),
                 UiCommand::ReloadModels => {
                     let dirs = ModelSource::folders_to_read(&self.settings.models_dir, &self.model_dirs);
                     let ctx = self.egui_ctx.clone();
                     self.model_source.reload(dirs, move || ctx.request_repaint());
                 }
+            }
+        }
+    }
+
+    /// Starts the model editor's simulated gateway; the window decodes with its models and shows
+    /// its device page.
+    fn simulate_model(&mut self, plan: crate::ui::model_editor::simulate::SimulationPlan) {
+        let Some(local) = &self.local else {
+            self.editor.simulation_ended();
+            self.notice(None, NoticeText::new("Cannot simulate: no embedded broker (the window was opened on a link)", vec![]));
+            return;
+        };
+        match local.simulate(plan.models.clone(), &plan.gateway_pk, &plan.dev) {
+            Ok(()) => {
+                for doc in plan.models.iter().filter(|d| plan.edited.iter().any(|pk| pk == d.product_key()) || d.product_key() == plan.gateway_pk) {
+                    self.models.insert(doc.clone());
+                }
+                let text = NoticeText::new("Simulating {pk}/{dev}", vec![("pk", plan.gateway_pk.clone().into()), ("dev", plan.dev.clone().into())]);
+                self.notice(None, text);
+                self.apply(vec![UiCommand::OpenGateway(GatewayKey { pk: plan.gateway_pk, dev: plan.dev })]);
+            }
+            Err(e) => {
+                self.editor.simulation_ended();
+                self.notice(None, NoticeText::new("Cannot simulate: {error}", vec![("error", e.into())]));
             }
         }
     }

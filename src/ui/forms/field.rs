@@ -22,12 +22,12 @@ pub type Reasons = BTreeMap<String, Reason>;
 
 /// A property or point as a field: the same checks as a command parameter, without members.
 pub fn param_of_property(def: &PropertyDef) -> ParamDef {
-    ParamDef { id: def.id.clone(), name: Some(def.name.clone()), description: def.description.clone(), spec: def.spec.clone(), default: None, fields: Vec::new(), items: None }
+    ParamDef { id: def.id.clone(), name: Some(def.name.clone()), description: def.description.clone(), spec: def.spec.clone(), default: None, fields: Vec::new(), items: None, extensions: Default::default() }
 }
 
 /// A writable point as a field.
 pub fn param_of_point(def: &PointDef) -> ParamDef {
-    ParamDef { id: def.id.clone(), name: Some(def.name.clone()), description: def.description.clone(), spec: def.spec.clone(), default: None, fields: Vec::new(), items: None }
+    ParamDef { id: def.id.clone(), name: Some(def.name.clone()), description: def.description.clone(), spec: def.spec.clone(), default: None, fields: Vec::new(), items: None, extensions: Default::default() }
 }
 
 /// The field's name in `lang`, else its id.

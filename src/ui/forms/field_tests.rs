@@ -51,6 +51,7 @@ fn a_required_field_is_missing_only_once_sending_was_tried() {
         default: None,
         fields: Vec::new(),
         items: None,
+        extensions: Default::default(),
     }];
     let mut form = ParamsForm::new(&defs, None);
     assert!(form.build().unwrap_err()["n"].missing);

@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use egui::{ColorImage, Rect, Ui};
 
 use super::meta::SeriesMeta;
-use super::path_prompt::{PathPrompt, file_stem, proposed};
+use crate::ui::path_prompt::{PathPrompt, file_stem, proposed};
 use crate::engine::series::{Series, SeriesKey, write_csv};
 use crate::protocol::time::now_ms;
 use crate::ui::ViewContext;

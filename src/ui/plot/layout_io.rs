@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use egui::Ui;
 
-use super::path_prompt::{PathPrompt, proposed};
+use crate::ui::path_prompt::{PathPrompt, proposed};
 use crate::engine::series::Layout;
 use crate::ui::ViewContext;
 use crate::ui::connections::background::{Pending, Poll};

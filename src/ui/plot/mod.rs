@@ -11,7 +11,6 @@ pub mod hover;
 pub mod layout_io;
 pub mod meta;
 pub mod panel;
-pub mod path_prompt;
 
 use egui::{Frame, ScrollArea, Ui};
 

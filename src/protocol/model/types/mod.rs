@@ -3,187 +3,20 @@
 //! Field names follow `product-model.md` (camelCase on disk). The types do not check cross-field
 //! rules (min ≤ max, unique ids, …): `validate` does that on the JSON value before these are built.
 
-use std::fmt;
-
-use indexmap::IndexMap;
-use serde::de::{self, MapAccess, Visitor};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::category::Category;
 use crate::protocol::port::{PortParams, PortType};
 
-/// Display language of model texts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Lang {
-    /// Chinese (`zh`), the language a plain string is read as.
-    #[default]
-    Zh,
-    /// English (`en`).
-    En,
-}
+mod kinds;
+mod text;
 
-/// Text in Chinese and/or English; on disk a plain string (= `zh`) or `{"zh": …, "en": …}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LocalizedText {
-    /// Chinese text.
-    pub zh: Option<String>,
-    /// English text.
-    pub en: Option<String>,
-}
-
-impl LocalizedText {
-    /// Text with both languages given.
-    pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { zh: Some(zh.into()), en: Some(en.into()) }
-    }
-
-    /// The text in `lang`, else in the other language, else "".
-    pub fn get(&self, lang: Lang) -> &str {
-        let (first, second) = match lang {
-            Lang::Zh => (&self.zh, &self.en),
-            Lang::En => (&self.en, &self.zh),
-        };
-        first.as_deref().or(second.as_deref()).unwrap_or("")
-    }
-
-    /// True when neither language has text.
-    pub fn is_empty(&self) -> bool {
-        self.zh.as_deref().unwrap_or("").is_empty() && self.en.as_deref().unwrap_or("").is_empty()
-    }
-}
-
-impl From<&str> for LocalizedText {
-    fn from(zh: &str) -> Self {
-        Self { zh: Some(zh.to_owned()), en: None }
-    }
-}
-
-impl<'de> Deserialize<'de> for LocalizedText {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = LocalizedText;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or an object with zh/en keys")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(LocalizedText::from(v))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut text = LocalizedText::default();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "zh" => text.zh = Some(map.next_value()?),
-                        "en" => text.en = Some(map.next_value()?),
-                        other => return Err(de::Error::unknown_field(other, &["zh", "en"])),
-                    }
-                }
-                Ok(text)
-            }
-        }
-        deserializer.deserialize_any(TextVisitor)
-    }
-}
-
-impl Serialize for LocalizedText {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let len = usize::from(self.zh.is_some()) + usize::from(self.en.is_some());
-        let mut map = serializer.serialize_map(Some(len))?;
-        if let Some(zh) = &self.zh {
-            map.serialize_entry("zh", zh)?;
-        }
-        if let Some(en) = &self.en {
-            map.serialize_entry("en", en)?;
-        }
-        map.end()
-    }
-}
-
-/// Labels of the values an item can take (`enum`): value key → text, in file order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct EnumLabels(pub IndexMap<String, LocalizedText>);
-
-impl EnumLabels {
-    /// Label of the value written as `key`.
-    pub fn get(&self, key: &str) -> Option<&LocalizedText> {
-        self.0.get(key)
-    }
-
-    /// (key, label) pairs in file order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &LocalizedText)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
-    }
-
-    /// Number of values.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when no value is listed.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Label of a wire value: numbers and bools are looked up by their integer key ("1", "0").
-    pub fn label_of(&self, value: &Value, lang: Lang) -> Option<&str> {
-        value_keys(value).into_iter().find_map(|k| self.get(&k)).map(|t| t.get(lang))
-    }
-}
-
-/// Keys a wire value may be listed under, most specific first.
-fn value_keys(value: &Value) -> Vec<String> {
-    match value {
-        Value::String(s) => vec![s.clone()],
-        Value::Bool(b) => vec![b.to_string(), u8::from(*b).to_string()],
-        Value::Number(n) => {
-            if n.is_i64() || n.is_u64() {
-                vec![n.to_string()]
-            } else {
-                match n.as_f64() {
-                    // 1.0 from a float-typed sender still means state "1".
-                    Some(f) if crate::protocol::json_num::is_whole(f) => vec![format!("{}", f as i64), n.to_string()],
-                    _ => vec![n.to_string()],
-                }
-            }
-        }
-        _ => Vec::new(),
-    }
-}
-
-impl<'de> Deserialize<'de> for EnumLabels {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct LabelsVisitor;
-        impl<'de> Visitor<'de> for LabelsVisitor {
-            type Value = EnumLabels;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object of value → label")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut labels = IndexMap::new();
-                while let Some((key, text)) = map.next_entry::<String, LocalizedText>()? {
-                    labels.insert(key, text);
-                }
-                Ok(EnumLabels(labels))
-            }
-        }
-        deserializer.deserialize_map(LabelsVisitor)
-    }
-}
-
-impl Serialize for EnumLabels {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
+pub use kinds::{Access, ModelKind, PointKind, ValueSpec, ValueType};
+pub use text::{EnumLabels, Lang, LocalizedText};
 
 /// Writes whole numbers as JSON integers so `500` does not come back as `500.0`.
-fn ser_num<S: Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
+pub(super) fn ser_num<S: Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
     crate::protocol::json_num::ser_opt_num(value, serializer)
 }
 
@@ -191,163 +24,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// Whether a model describes a gateway or a device behind one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ModelKind {
-    /// The subsystem interface gateway itself.
-    Gateway,
-    /// A product behind a gateway (meter, inverter, PCS).
-    Device,
-}
-
-impl ModelKind {
-    /// The on-disk spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ModelKind::Gateway => "gateway",
-            ModelKind::Device => "device",
-        }
-    }
-}
-
-/// Data type of a property, point, meter or command value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ValueType {
-    /// Integer.
-    Int,
-    /// Floating point number.
-    Float,
-    /// true / false.
-    Bool,
-    /// One key of `enum`, sent as that key string.
-    Enum,
-    /// Text, at most `maxLength` characters.
-    String,
-    /// Object with `fields` (command params and outputs only).
-    Struct,
-    /// List of `items` (command params and outputs only).
-    Array,
-}
-
-impl ValueType {
-    /// The on-disk spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ValueType::Int => "int",
-            ValueType::Float => "float",
-            ValueType::Bool => "bool",
-            ValueType::Enum => "enum",
-            ValueType::String => "string",
-            ValueType::Struct => "struct",
-            ValueType::Array => "array",
-        }
-    }
-
-    /// True for `int` and `float`, the types that take min/max/step.
-    pub fn is_numeric(self) -> bool {
-        matches!(self, ValueType::Int | ValueType::Float)
-    }
-}
-
-/// What values an item takes: its type, unit, range, resolution, length and labels. One shape for
-/// properties, points and command params (on disk its keys sit in the item itself).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ValueSpec {
-    /// Data type.
-    #[serde(rename = "type")]
-    pub value_type: ValueType,
-    /// Unit symbol.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-    /// Lowest allowed (or, for a point, plausible) value.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub min: Option<f64>,
-    /// Highest allowed (or plausible) value.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub max: Option<f64>,
-    /// Resolution of the value.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
-    pub step: Option<f64>,
-    /// Longest string, in characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<u64>,
-    /// Value labels (enum type, digital states).
-    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_labels: Option<EnumLabels>,
-}
-
-impl ValueSpec {
-    /// A bare type with no unit, range or labels.
-    pub fn of(value_type: ValueType) -> Self {
-        ValueSpec { value_type, unit: None, min: None, max: None, step: None, max_length: None, enum_labels: None }
-    }
-
-    /// Label of a value in `lang`, when the item lists its values.
-    pub fn label_of(&self, value: &Value, lang: Lang) -> Option<&str> {
-        self.enum_labels.as_ref()?.label_of(value, lang)
-    }
-}
-
-/// Kind of a monitoring point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PointKind {
-    /// Telemetry (a measured value).
-    Analog,
-    /// Status with enumerated states.
-    Digital,
-    /// Counter.
-    Accumulator,
-    /// Free text.
-    Text,
-}
-
-impl PointKind {
-    /// The on-disk spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PointKind::Analog => "analog",
-            PointKind::Digital => "digital",
-            PointKind::Accumulator => "accumulator",
-            PointKind::Text => "text",
-        }
-    }
-}
-
-/// Who may read or write a property.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Access {
-    /// Read only.
-    Ro,
-    /// Read and write.
-    Rw,
-    /// Write only (e.g. a password).
-    Wo,
-}
-
-impl Access {
-    /// The on-disk spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Access::Ro => "ro",
-            Access::Rw => "rw",
-            Access::Wo => "wo",
-        }
-    }
-
-    /// True when `property/set` may change it.
-    pub fn writable(self) -> bool {
-        matches!(self, Access::Rw | Access::Wo)
-    }
-}
-
 /// A physical port of the product (`ports[]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// No `deny_unknown_fields`: it cannot go with `flatten`; the schema check refuses unknown keys.
+#[serde(rename_all = "camelCase")]
 pub struct PortDef {
     /// Port id (`portId` on the wire).
     pub id: String,
@@ -369,6 +49,11 @@ pub struct PortDef {
     /// Protocols the port can be switched to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protocols: Vec<String>,
+    /// Vendor extensions (`x-*` keys), in file order.
+    // Flattened (after any flattened spec, so the spec takes its keys first and this gets the rest);
+    // the schema check has already refused unknown keys that do not start with `x-`.
+    #[serde(flatten, skip_serializing_if = "Map::is_empty")]
+    pub extensions: Map<String, Value>,
 }
 
 /// A configuration property (`properties[]`), read and written with `property/get|set`.
@@ -391,6 +76,11 @@ pub struct PropertyDef {
     /// Factory default value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Value>,
+    /// Vendor extensions (`x-*` keys), in file order.
+    // Flattened (after any flattened spec, so the spec takes its keys first and this gets the rest);
+    // the schema check has already refused unknown keys that do not start with `x-`.
+    #[serde(flatten, skip_serializing_if = "Map::is_empty")]
+    pub extensions: Map<String, Value>,
 }
 
 /// Threshold alarm of an analog point: raised above `hi` or below `lo`, cleared `deadband` inside.
@@ -434,6 +124,11 @@ pub struct PointDef {
     /// Threshold alarm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarm: Option<PointAlarm>,
+    /// Vendor extensions (`x-*` keys), in file order.
+    // Flattened (after any flattened spec, so the spec takes its keys first and this gets the rest);
+    // the schema check has already refused unknown keys that do not start with `x-`.
+    #[serde(flatten, skip_serializing_if = "Map::is_empty")]
+    pub extensions: Map<String, Value>,
 }
 
 impl PointDef {
@@ -445,7 +140,8 @@ impl PointDef {
 
 /// An energy register (`meters[]`), frozen and sent in `meter/report`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// No `deny_unknown_fields`: it cannot go with `flatten`; the schema check refuses unknown keys.
+#[serde(rename_all = "camelCase")]
 pub struct MeterDef {
     /// Meter id (key of `Reading.values`).
     pub id: String,
@@ -463,6 +159,11 @@ pub struct MeterDef {
     /// Freeze period in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
     pub period: Option<f64>,
+    /// Vendor extensions (`x-*` keys), in file order.
+    // Flattened (after any flattened spec, so the spec takes its keys first and this gets the rest);
+    // the schema check has already refused unknown keys that do not start with `x-`.
+    #[serde(flatten, skip_serializing_if = "Map::is_empty")]
+    pub extensions: Map<String, Value>,
 }
 
 /// A command parameter or output value; `struct` has `fields`, `array` has `items`.
@@ -491,11 +192,17 @@ pub struct ParamDef {
     /// Element of an array.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Box<ParamDef>>,
+    /// Vendor extensions (`x-*` keys), in file order.
+    // Flattened (after the flattened spec, so the spec takes its keys first and this gets the rest);
+    // the schema check has already refused unknown keys that do not start with `x-`.
+    #[serde(flatten, skip_serializing_if = "Map::is_empty")]
+    pub extensions: Map<String, Value>,
 }
 
 /// A command (`commands[]`), sent with `command/request`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// No `deny_unknown_fields`: it cannot go with `flatten`; the schema check refuses unknown keys.
+#[serde(rename_all = "camelCase")]
 pub struct CommandDef {
     /// Command id (`cmd`).
     pub id: String,
@@ -510,6 +217,11 @@ pub struct CommandDef {
     /// Values of the reply's `data`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output: Vec<ParamDef>,
+    /// Vendor extensions (`x-*` keys), in file order.
+    // Flattened (after any flattened spec, so the spec takes its keys first and this gets the rest);
+    // the schema check has already refused unknown keys that do not start with `x-`.
+    #[serde(flatten, skip_serializing_if = "Map::is_empty")]
+    pub extensions: Map<String, Value>,
 }
 
 impl CommandDef {
@@ -521,7 +233,8 @@ impl CommandDef {
 
 /// An alarm type the product raises (`alarms[]`), reported with `alarm/report`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// No `deny_unknown_fields`: it cannot go with `flatten`; the schema check refuses unknown keys.
+#[serde(rename_all = "camelCase")]
 pub struct AlarmDef {
     /// Alarm type id.
     pub id: String,
@@ -535,6 +248,11 @@ pub struct AlarmDef {
     /// The point this alarm watches, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Vendor extensions (`x-*` keys), in file order.
+    // Flattened (after any flattened spec, so the spec takes its keys first and this gets the rest);
+    // the schema check has already refused unknown keys that do not start with `x-`.
+    #[serde(flatten, skip_serializing_if = "Map::is_empty")]
+    pub extensions: Map<String, Value>,
 }
 
 /// A whole product model file.

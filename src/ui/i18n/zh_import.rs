@@ -1,0 +1,27 @@
+//! Chinese texts of the point-table import dialog (`src/ui/model_editor/import_dialog/`).
+
+pub const ZH: &[(&str, &str)] = &[
+    ("Import a point table", "导入点表"),
+    ("Point tables", "点表"),
+    ("Table file", "点表文件"),
+    ("Browse…", "浏览…"),
+    ("Read", "读取"),
+    ("Reading the table…", "正在读取点表…"),
+    ("Reading the table failed.", "读取点表失败。"),
+    ("Read as {format}: {rows} rows under the header.", "按 {format} 读取：表头下共 {rows} 行。"),
+    ("Sheet", "工作表"),
+    ("Find the header row", "自动查找表头行"),
+    ("Header row ", "表头行 "),
+    ("Import into", "导入到"),
+    ("Columns: choose the field each one fills.", "列：为每一列选择对应的字段。"),
+    ("Field", "字段"),
+    ("(not imported)", "（不导入）"),
+    ("Checking the rows…", "正在检查各行…"),
+    ("{accepted} rows accepted ({replaced} replace existing ones), {rejected} rejected.", "接受 {accepted} 行（其中 {replaced} 行替换已有条目），拒绝 {rejected} 行。"),
+    ("Rejected rows", "被拒绝的行"),
+    ("The model would not validate after the import", "导入后模型无法通过校验"),
+    ("Skip rejected rows", "跳过被拒绝的行"),
+    ("Import", "导入"),
+    ("Fix the rejected rows in the table, or skip them.", "请在点表中修正被拒绝的行，或跳过它们。"),
+    ("Imported {accepted} rows into {section} from {file} ({replaced} replaced, {skipped} skipped).", "已从 {file} 导入 {accepted} 行到{section}（替换 {replaced} 行，跳过 {skipped} 行）。"),
+];
