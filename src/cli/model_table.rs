@@ -172,6 +172,7 @@ fn model_text(original: &str, updated: &Value) -> String {
 
 #[allow(clippy::too_many_arguments)]
 fn report(args: &ImportArgs, table: &Table, header_index: usize, header: &[String], mapping: &[ColumnField], plan: &ImportPlan, errors: &[String], written: bool) {
+    let replaced: std::collections::HashSet<&str> = plan.replaced.iter().map(String::as_str).collect();
     if args.json {
         let mapping_json: serde_json::Map<String, Value> = mapping
             .iter()
@@ -180,7 +181,7 @@ fn report(args: &ImportArgs, table: &Table, header_index: usize, header: &[Strin
             .map(|(i, f)| (header.get(i).filter(|h| !h.is_empty()).cloned().unwrap_or_else(|| column_letter(i)), Value::String(f.name())))
             .collect();
         let out = json!({
-            "accepted": plan.accepted.iter().map(|a| json!({"row": a.row, "id": a.id, "replaced": plan.replaced.contains(&a.id)})).collect::<Vec<_>>(),
+            "accepted": plan.accepted.iter().map(|a| json!({"row": a.row, "id": a.id, "replaced": replaced.contains(a.id.as_str())})).collect::<Vec<_>>(),
             "rejected": plan.rejected.iter().map(|r| json!({"row": r.row, "id": r.id, "reason": r.reason})).collect::<Vec<_>>(),
             "errors": errors,
             "written": written,
@@ -194,8 +195,8 @@ fn report(args: &ImportArgs, table: &Table, header_index: usize, header: &[Strin
     }
     println!("{} ({}), header at row {}", args.table.display(), table.encoding, table.rows[header_index].number);
     for a in &plan.accepted {
-        let replaced = if plan.replaced.contains(&a.id) { " (replaces the existing one)" } else { "" };
-        println!("accepted row {}: {}{replaced}", a.row, a.id);
+        let note = if replaced.contains(a.id.as_str()) { " (replaces the existing one)" } else { "" };
+        println!("accepted row {}: {}{note}", a.row, a.id);
     }
     for r in &plan.rejected {
         println!("rejected row {}: {}: {}", r.row, r.id.as_deref().unwrap_or("-"), r.reason);

@@ -1,6 +1,8 @@
 //! An import plan applied to a model: ids already in the section replaced in place, new ids
 //! appended, the section created when absent; then the whole model validated.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use super::rows::ImportPlan;
@@ -23,11 +25,20 @@ pub fn apply_plan(model: &Value, plan: &ImportPlan) -> Value {
         *section = Value::Array(Vec::new());
     }
     let Some(items) = section.as_array_mut() else { return out };
+    // An index by id: 50,000 rows searched one by one would be quadratic.
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        if let Some(id) = item.get("id").and_then(Value::as_str) {
+            index.entry(id.to_owned()).or_insert(i);
+        }
+    }
     for row in &plan.accepted {
-        let at = items.iter().position(|i| i.get("id").and_then(Value::as_str) == Some(row.id.as_str()));
-        match at {
-            Some(i) => items[i] = merged(&items[i], &row.entry),
-            None => items.push(row.entry.clone()),
+        match index.get(&row.id) {
+            Some(&i) => items[i] = merged(&items[i], &row.entry),
+            None => {
+                index.insert(row.id.clone(), items.len());
+                items.push(row.entry.clone());
+            }
         }
     }
     out
@@ -45,10 +56,11 @@ fn merged(old: &Value, new: &Value) -> Value {
             "alarm" => numeric,
             _ => true,
         };
-        if fits && let Some(value) = old.get(*key) {
-            if *key == "enum" || !new.contains_key(*key) {
-                out.insert((*key).to_owned(), value.clone());
-            }
+        if fits
+            && let Some(value) = old.get(*key)
+            && (*key == "enum" || !new.contains_key(*key))
+        {
+            out.insert((*key).to_owned(), value.clone());
         }
     }
     Value::Object(ordered(out))

@@ -110,7 +110,7 @@ fn parse(text: &str, separator: char, progress: &dyn Fn(f32)) -> Vec<TableRow> {
                 finish_row(&mut cells, row_start, &mut rows);
                 line += 1;
                 row_start = line;
-                if line % 4096 == 0 {
+                if line.is_multiple_of(4096) {
                     progress(0.05 + 0.9 * at as f32 / total as f32);
                 }
             }

@@ -38,7 +38,7 @@ pub struct ImportPlan {
 /// Turns the rows below `rows[header_index]` into entries of `section` of `model`, by `mapping`
 /// (one field per column; missing columns are ignored).
 pub fn plan_import(rows: &[TableRow], header_index: usize, mapping: &[ColumnField], section: Section, model: &Value) -> ImportPlan {
-    let existing: Vec<&str> = model
+    let existing: std::collections::HashSet<&str> = model
         .get(section.key())
         .and_then(Value::as_array)
         .map(|items| items.iter().filter_map(|i| i.get("id").and_then(Value::as_str)).collect())
@@ -58,7 +58,7 @@ pub fn plan_import(rows: &[TableRow], header_index: usize, mapping: &[ColumnFiel
         match (result, id) {
             (Ok(entry), Some(id)) => {
                 seen.insert(id.clone(), row.number);
-                if existing.contains(&id.as_str()) {
+                if existing.contains(id.as_str()) {
                     plan.replaced.push(id.clone());
                 }
                 plan.accepted.push(AcceptedRow { row: row.number, id, entry });

@@ -127,6 +127,20 @@ impl Summary {
         self.levels.clear();
     }
 
+    /// Starts loading the nodes a column edge at physical index `p` reads, on the levels whose
+    /// nodes hold at most `span` samples (the column's size: larger nodes are never read).
+    pub fn prefetch_around(&self, p: usize, span: usize) {
+        for (k, level) in self.levels.iter().enumerate() {
+            if (1usize << Self::shift(k)) > span.max(BLOCK) {
+                break;
+            }
+            // The nodes either side of the edge: the left column ends with the node before
+            // `p`'s, the right one starts with `p`'s or the next.
+            let j = p >> Self::shift(k);
+            prefetch_all(level.get(j.saturating_sub(1)..(j + 2).min(level.len())));
+        }
+    }
+
     /// Takes in the sample just appended at the last physical index.
     pub fn push(&mut self, c: Columns) {
         let Some(i) = c.len().checked_sub(1) else { return };
@@ -203,4 +217,28 @@ impl Summary {
         }
         self.levels.truncate(k + 1);
     }
+}
+
+/// A hint to the CPU to start loading `value`'s cache line (nothing when `None`): a frame reads
+/// column edges spread over megabytes, and loading the next ones while this one is worked on
+/// hides the memory's latency.
+pub fn prefetch<T>(value: Option<&T>) {
+    let Some(value) = value else { return };
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults and changes nothing; the address is a
+    // live reference anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(std::ptr::from_ref(value).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
+/// [`prefetch`] for every cache line of `items`.
+pub fn prefetch_all<T>(items: Option<&[T]>) {
+    const LINE: usize = 64;
+    let Some(items) = items else { return };
+    let step = (LINE / size_of::<T>().max(1)).max(1);
+    items.iter().step_by(step).for_each(|item| prefetch(Some(item)));
+    prefetch(items.last());
 }

@@ -255,3 +255,48 @@ fn paths_take_numbers_at_the_pointer_with_the_payload_time() {
     assert!(store.get(&key).is_none());
     assert_eq!(store.tracked_paths().collect::<Vec<_>>(), vec![("cems/t", "/data/x")]);
 }
+
+#[test]
+fn seek_finds_the_edge_from_any_guess() {
+    // Irregular times with a long gap: every guess, near or far, gives what a binary search gives.
+    let mut rng = Lcg(11);
+    let mut times = Vec::new();
+    let mut t = 0;
+    for i in 0..3_000 {
+        t += if i == 1_500 { 100_000 } else { 1 + (rng.next() % 20) as i64 };
+        times.push(t);
+    }
+    for _ in 0..2_000 {
+        let edge = (rng.next() % (t as u64 + 100)) as i64 - 50;
+        let lo = (rng.next() % 3_000) as usize;
+        let hi = lo + (rng.next() % (3_001 - lo as u64)) as usize;
+        let guess = (rng.next() % 3_200) as usize;
+        let want = lo + times[lo..hi].partition_point(|&x| x < edge);
+        assert_eq!(decimate::seek(&times, lo, hi, guess, edge), want, "lo {lo} hi {hi} guess {guess} edge {edge}");
+    }
+    assert_eq!(decimate::seek(&[], 0, 0, 5, 1), 0, "empty");
+    assert_eq!(decimate::seek(&times, 10, 5, 7, 1), 5, "lo past hi is taken as hi");
+}
+
+#[test]
+fn column_edges_inside_level_0_blocks_keep_first_min_max_last() {
+    // One sample per ms, so a column of 1/7 of 1_000 ms ends inside a 16-sample block; the
+    // extremes sit right next to the edges, on both sides.
+    let mut s = Series::new(i64::MAX, usize::MAX);
+    let values: Vec<f64> = (0..1_000).map(|i| match i % 143 { 0 => -5.0, 142 => 9.0, _ => (i % 7) as f64 }).collect();
+    for (t, &v) in values.iter().enumerate() {
+        s.insert(t as i64, v, 0, false);
+    }
+    let w = s.all();
+    let plain = SeriesWindow::new(w.times, w.values, w.quality, w.history);
+    for columns in [7, 13, 61, 333] {
+        let fast = decimate(&s.all(), 0, 999, columns, None);
+        assert_eq!(fast, decimate(&plain, 0, 999, columns, None), "{columns} columns");
+        let points = all_points(&fast);
+        for (t, &v) in values.iter().enumerate() {
+            if v == -5.0 || v == 9.0 {
+                assert!(points.contains(&[t as f64, v]), "{columns} columns: the extreme at {t} is kept");
+            }
+        }
+    }
+}

@@ -123,7 +123,7 @@ pub fn cap_per_file(errors: Vec<ModelError>) -> Vec<ModelError> {
 }
 
 /// `base` + `.key`, or `["key"]` when the key is not a plain identifier.
-pub(crate) fn push_key(base: &str, key: &str) -> String {
+pub fn push_key(base: &str, key: &str) -> String {
     let mut chars = key.chars();
     let plain = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -135,6 +135,6 @@ pub(crate) fn push_key(base: &str, key: &str) -> String {
 }
 
 /// `base` + `[index]`.
-pub(crate) fn push_index(base: &str, index: usize) -> String {
+pub fn push_index(base: &str, index: usize) -> String {
     format!("{base}[{index}]")
 }

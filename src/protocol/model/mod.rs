@@ -27,7 +27,7 @@ mod validate;
 pub mod value_check;
 
 pub use category::Category;
-pub use error::{MAX_ERRORS_PER_FILE, ModelError, cap_per_file, more_errors};
+pub use error::{MAX_ERRORS_PER_FILE, ModelError, cap_per_file, more_errors, push_index, push_key};
 pub use document::{ModelDocument, ModelSet, check_duplicate_product_keys};
 pub use preserve::{PreservingWriter, locate, write_preserving};
 pub use sub_products::check_sub_products;

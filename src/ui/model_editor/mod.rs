@@ -132,10 +132,10 @@ impl ModelEditor {
                 PromptFor::SaveAs(id) => self.review_save(id, Some(path)),
             }
         }
-        if let Some(doc) = self.open.get(self.active).map(|o| o.doc.value().clone()) {
-            if let Some(done) = self.export.ui(ui, view, &doc) {
-                self.said = Some(done);
-            }
+        if let Some(open) = self.open.get(self.active)
+            && let Some(done) = self.export.ui(ui, view, open.doc.value())
+        {
+            self.said = Some(done);
         }
         if let Some((text, error)) = &self.said {
             let color = if *error { ui.visuals().error_fg_color } else { ui.visuals().weak_text_color() };
@@ -221,10 +221,10 @@ impl ModelEditor {
                     self.close_after_save = None;
                 }
                 Choice::Confirm => {
-                    if let Some(r) = self.review.take() {
-                        if let Err(e) = self.files.write(r.doc, r.path, r.text, r.base) {
-                            self.said = Some((e, true));
-                        }
+                    if let Some(r) = self.review.take()
+                        && let Err(e) = self.files.write(r.doc, r.path, r.text, r.base)
+                    {
+                        self.said = Some((e, true));
                     }
                 }
             }
@@ -319,10 +319,10 @@ impl ModelEditor {
 fn body_ui(ui: &mut Ui, view: &ViewContext, open: &mut Open) {
     let id = open.id;
     let doc = &mut open.doc;
-    Panel::bottom(egui::Id::NULL.with(("model_problems_panel", id))).resizable(true).default_size(140.0).size_range(60.0..=400.0).show(ui, |ui| {
+    Panel::bottom(egui::Id::NULL.with(("model_problems_panel", id))).resizable(true).default_size(110.0).size_range(60.0..=400.0).show(ui, |ui| {
         problems::problems_ui(ui, view, doc, id);
     });
-    Panel::right(egui::Id::NULL.with(("model_raw_panel", id))).resizable(true).default_size(ui.available_width() * 0.4).size_range(200.0..=1200.0).show(ui, |ui| {
+    Panel::right(egui::Id::NULL.with(("model_raw_panel", id))).resizable(true).default_size(ui.available_width() * 0.32).size_range(200.0..=1200.0).show(ui, |ui| {
         raw_json::raw_json_ui(ui, view, doc, id);
     });
     CentralPanel::no_frame().show(ui, |ui| {

@@ -15,7 +15,7 @@ const REDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Y)
 const REDO_SHIFT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z);
 
 impl ModelEditor {
-    pub(super) fn toolbar_ui(&mut self, ui: &mut Ui, view: &ViewContext, commands: &mut Vec<UiCommand>, recent: &mut Vec<String>) {
+    pub(super) fn toolbar_ui(&mut self, ui: &mut Ui, view: &ViewContext, commands: &mut Vec<UiCommand>, recent: &mut [String]) {
         let has_doc = !self.open.is_empty();
         let (can_undo, can_redo) = self.open.get(self.active).map_or((false, false), |o| (o.doc.can_undo(), o.doc.can_redo()));
         // A text field has its own undo for what is typed in it; ours is for the rest.
@@ -62,10 +62,10 @@ impl ModelEditor {
             ui.separator();
             let busy = self.files.is_busy();
             save |= ui.add_enabled(has_doc && !busy, Button::new(view.tr("Save"))).on_hover_text("Ctrl+S").clicked();
-            if ui.add_enabled(has_doc && !busy, Button::new(view.tr("Save as…"))).clicked() {
-                if let Some(open) = self.open.get(self.active) {
-                    self.files.ask(PromptFor::SaveAs(open.id), open.doc.path.as_deref());
-                }
+            if ui.add_enabled(has_doc && !busy, Button::new(view.tr("Save as…"))).clicked()
+                && let Some(open) = self.open.get(self.active)
+            {
+                self.files.ask(PromptFor::SaveAs(open.id), open.doc.path.as_deref());
             }
             ui.separator();
             undo |= ui.add_enabled(can_undo, Button::new(format!("↶ {}", view.tr("Undo")))).on_hover_text("Ctrl+Z").clicked();

@@ -4,7 +4,8 @@
 use egui::{Button, Grid, Ui};
 use serde_json::{Map, Value, json};
 
-use super::fields::{Form, key_path};
+use super::fields::Form;
+use crate::protocol::model::push_key;
 use super::shape::{nested_ui};
 use crate::protocol::model::Lang;
 
@@ -35,7 +36,7 @@ pub(super) fn enum_labels_ui(ui: &mut Ui, form: &mut Form, map: &mut Map<String,
             ui.end_row();
             let keys: Vec<String> = labels.keys().cloned().collect();
             for (i, key) in keys.iter().enumerate() {
-                let label_path = key_path(&enum_path, key);
+                let label_path = push_key(&enum_path, key);
                 ui.push_id(i, |ui| {
                     let mut typed = key.clone();
                     let response = ui.add(egui::TextEdit::singleline(&mut typed).desired_width(80.0)).accessible_name(form.tr("Value"));
@@ -57,7 +58,7 @@ pub(super) fn enum_labels_ui(ui: &mut Ui, form: &mut Form, map: &mut Map<String,
             // A key already used is refused: two values cannot share a key.
             if let Some(next) = renamed(labels, &old, &new) {
                 *labels = next;
-                form.typed(&key_path(&enum_path, &new));
+                form.typed(&push_key(&enum_path, &new));
             }
         }
         if let Some(key) = remove {

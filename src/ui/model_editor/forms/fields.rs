@@ -363,10 +363,3 @@ fn set_localized(map: &mut Map<String, Value>, order: &[&str], key: &str, lang: 
         insert_in(map, order, key, Value::Object(object));
     }
 }
-
-/// `base` + `.key`, or `["key"]` when the key is not a plain identifier: the validation's spelling.
-pub(super) fn key_path(base: &str, key: &str) -> String {
-    let mut chars = key.chars();
-    let plain = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain { format!("{base}.{key}") } else { format!("{base}[{}]", Value::String(key.to_owned())) }
-}

@@ -117,10 +117,10 @@ impl ImportDialog {
                 Err(()) => self.problem = Some(i18n::tr(lang, "Reading the table failed.").to_owned()),
             }
         }
-        if let Some(result) = self.planning.as_ref().and_then(|(_, job)| job.poll()) {
-            if let (Some((input, _)), Ok(planned)) = (self.planning.take(), result) {
-                self.planned = Some((input, doc.clone(), planned));
-            }
+        if let Some(result) = self.planning.as_ref().and_then(|(_, job)| job.poll())
+            && let (Some((input, _)), Ok(planned)) = (self.planning.take(), result)
+        {
+            self.planned = Some((input, doc.clone(), planned));
         }
         let Some(table) = self.table.clone() else { return };
         let input = self.plan_input();
