@@ -22,6 +22,7 @@ mod core;
 mod discovery;
 pub mod gateways;
 pub mod notice;
+pub mod prefetch;
 pub mod requests;
 pub mod series;
 pub mod store;

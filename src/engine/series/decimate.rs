@@ -7,7 +7,8 @@
 //! run break inside (a gap, or live and history samples mixed) is scanned sample by sample.
 
 use super::samples::SeriesWindow;
-use super::summary::{BLOCK, HAS_HISTORY, HAS_LIVE, NONE, Node, Summary, prefetch_all};
+use super::summary::{BLOCK, HAS_HISTORY, HAS_LIVE, NONE, Node, Summary};
+use crate::engine::prefetch::prefetch_all;
 
 /// Columns beyond this are taken as this many.
 pub const MAX_COLUMNS: usize = 1 << 16;
@@ -210,9 +211,11 @@ impl Reader<'_> {
     /// and at it, and its summary nodes), two columns ahead of the one being read.
     fn prefetch_edge(&self, i: usize, span: usize) {
         let w = self.window;
-        // The edge is found near `i`, and the samples of the level-0 blocks either side of it
-        // are read one by one.
-        let near = i.saturating_sub(BLOCK).min(w.len())..(i + BLOCK).min(w.len());
+        // The edge is found near `i`, and the samples of its level-0 block are read one by one.
+        // Blocks are counted in the series' physical indices.
+        let base = self.summary.map_or(0, |(_, base)| base);
+        let block = ((base + i) / BLOCK * BLOCK).saturating_sub(base);
+        let near = block.min(w.len())..(block + BLOCK).min(w.len());
         prefetch_all(w.times.get(near.clone()));
         prefetch_all(w.values.get(near.clone()));
         prefetch_all(w.history.get(near));

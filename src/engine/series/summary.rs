@@ -10,6 +10,8 @@
 //! It is kept up to date on append (O(levels)) and rebuilt from a changed index onwards after a
 //! merge or a compaction (O(samples after it)).
 
+use crate::engine::prefetch::prefetch_all;
+
 /// Samples per level-0 node.
 pub const BLOCK: usize = 16;
 const BLOCK_SHIFT: u32 = BLOCK.trailing_zeros();
@@ -134,10 +136,12 @@ impl Summary {
             if (1usize << Self::shift(k)) > span.max(BLOCK) {
                 break;
             }
-            // The nodes either side of the edge: the left column ends with the node before
-            // `p`'s, the right one starts with `p`'s or the next.
-            let j = p >> Self::shift(k);
-            prefetch_all(level.get(j.saturating_sub(1)..(j + 2).min(level.len())));
+            // A column ending at `p` ends with the node before `p`'s; one starting there starts
+            // with the first node at or after `p` (`p`'s own only when `p` is aligned).
+            let shift = Self::shift(k);
+            let node = |j: usize| level.get(j..=j);
+            prefetch_all(node((p >> shift).wrapping_sub(1)));
+            prefetch_all(node(p.div_ceil(1 << shift)));
         }
     }
 
@@ -217,28 +221,4 @@ impl Summary {
         }
         self.levels.truncate(k + 1);
     }
-}
-
-/// A hint to the CPU to start loading `value`'s cache line (nothing when `None`): a frame reads
-/// column edges spread over megabytes, and loading the next ones while this one is worked on
-/// hides the memory's latency.
-pub fn prefetch<T>(value: Option<&T>) {
-    let Some(value) = value else { return };
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it never faults and changes nothing; the address is a
-    // live reference anyway.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(std::ptr::from_ref(value).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
-}
-
-/// [`prefetch`] for every cache line of `items`.
-pub fn prefetch_all<T>(items: Option<&[T]>) {
-    const LINE: usize = 64;
-    let Some(items) = items else { return };
-    let step = (LINE / size_of::<T>().max(1)).max(1);
-    items.iter().step_by(step).for_each(|item| prefetch(Some(item)));
-    prefetch(items.last());
 }

@@ -23,6 +23,7 @@ use super::{Deferred, MessageStore};
 use super::accounting::{ALLOC_OVERHEAD_BYTES, MESSAGE_OVERHEAD_BYTES, history_block, payload_block};
 use super::id::NodeId;
 use super::tree::SHRINK_MIN_CAPACITY;
+use crate::engine::prefetch::prefetch_ptr;
 
 impl MessageStore {
     /// Evicts until the budget holds or nothing more may go; `newest` is the topic just written.
@@ -51,7 +52,7 @@ impl MessageStore {
         }
         let id = self.buckets.largest(&self.nodes)?;
         // The history slot an eviction reads first (computed from the deque's header, not read).
-        prefetch(self.nodes[id.index()].history.as_slices().0.as_ptr());
+        prefetch_ptr(self.nodes[id.index()].history.as_slices().0.as_ptr());
         Some(id)
     }
 
@@ -60,7 +61,7 @@ impl MessageStore {
     pub(super) fn prefetch_payload(&self, victim: Option<NodeId>) {
         let Some(front) = victim.and_then(|id| self.nodes[id.index()].history.front()) else { return };
         // The allocator's header sits just before the payload.
-        prefetch(front.payload.as_ptr().wrapping_sub(ALLOC_OVERHEAD_BYTES));
+        prefetch_ptr(front.payload.as_ptr().wrapping_sub(ALLOC_OVERHEAD_BYTES));
     }
 
     /// Re-files a node after its messages changed: in its size bucket, or in the pinned heap.
@@ -189,18 +190,6 @@ impl MessageStore {
 
 /// How close to the budget the store must be for the next eviction to be prepared.
 const PREFETCH_MARGIN_BYTES: usize = 64 * 1024;
-
-/// A hint to the CPU to start loading `pointer`'s cache line: evictions read blocks written long
-/// ago, one after the other, and these loads overlap them with the insert's own work.
-fn prefetch<T>(pointer: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it never faults and changes nothing, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(pointer.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = pointer;
-}
 
 pub(super) fn shrink_if_sparse<T>(queue: &mut std::collections::VecDeque<T>) {
     if queue.capacity() > SHRINK_MIN_CAPACITY && queue.len() < queue.capacity() / 4 {

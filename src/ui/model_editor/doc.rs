@@ -45,6 +45,9 @@ pub struct EditorDoc {
     checking: Option<Pending<Vec<ModelError>>>,
     /// The raw text is behind the value (a big model): rewritten when it is small again.
     raw_stale: bool,
+    /// Unsaved changes, worked out once per change (a deep compare of a big model each frame
+    /// would cost milliseconds).
+    dirty: bool,
     undo: Vec<Value>,
     redo: Vec<Value>,
     /// The field the last form edit typed into: keystrokes in one field are one undo step.
@@ -92,6 +95,7 @@ impl EditorDoc {
             errors: Vec::new(),
             checking: None,
             raw_stale: false,
+            dirty: false,
             undo: Vec::new(),
             redo: Vec::new(),
             typing_in: None,
@@ -166,7 +170,7 @@ impl EditorDoc {
 
     /// Unsaved: never saved, or different from the file as opened or last saved.
     pub fn is_dirty(&self) -> bool {
-        self.raw_error.is_some() || self.path.is_none() || self.base_value.as_ref() != Some(&self.value)
+        self.dirty
     }
 
     pub fn can_undo(&self) -> bool {
@@ -213,7 +217,10 @@ impl EditorDoc {
                     self.revalidate();
                 }
             }
-            Err(e) => self.raw_error = Some(e),
+            Err(e) => {
+                self.raw_error = Some(e);
+                self.dirty = true;
+            }
         }
     }
 
@@ -271,7 +278,9 @@ impl EditorDoc {
         self.raw_stale = false;
     }
 
+    /// After every change of the value (or of where it is saved): dirty again, checked again.
     fn revalidate(&mut self) {
+        self.dirty = self.raw_error.is_some() || self.path.is_none() || self.base_value.as_ref() != Some(&self.value);
         let source = self.source_name();
         if item_count(&self.value) <= BIG_MODEL_ITEMS {
             self.checking = None;
