@@ -96,6 +96,21 @@ fn store_ui(ui: &mut egui::Ui, ctx: &ViewContext) {
             ui.label(RichText::new(text).weak());
         }
     }
+    series_ui(ui, ctx);
+}
+
+/// The plots' series store: its own budget beside the topic store's.
+fn series_ui(ui: &mut egui::Ui, ctx: &ViewContext) {
+    let (stats, budget) = {
+        let series = ctx.state.series();
+        (series.stats(), series.limits().total_bytes)
+    };
+    if stats.series == 0 {
+        return;
+    }
+    let text = format!("{} {} / {}", ctx.tr("Series"), format_bytes(stats.bytes as u64), format_bytes(budget as u64));
+    let label = if budget > 0 && stats.bytes as f64 > 0.9 * budget as f64 { ui.colored_label(warn_colour(ui), text) } else { ui.label(text) };
+    label.on_hover_text(format!("{} {} · {} {}", stats.series, ctx.tr("series for the plots"), stats.samples, ctx.tr("samples")));
 }
 
 /// What the gateway table's caps refused (invented gateways, bad ids, too many points), shown

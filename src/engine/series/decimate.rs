@@ -128,6 +128,23 @@ pub fn decimate_steps(window: &SeriesWindow, from_ms: i64, to_ms: i64, columns: 
     lines
 }
 
+/// Draws a state as held until `until_ms`: the run holding the newest sample goes on at its
+/// last value (a digital point reported on change keeps its state until the next change).
+pub fn hold_last(d: &mut Decimated, until_ms: i64) {
+    let until = until_ms as f64;
+    let newest = d.runs.iter_mut().chain(d.history_runs.iter_mut()).filter(|r| !r.is_empty()).max_by(|a, b| {
+        let (x, y) = (a.last().map_or(f64::MIN, |p| p[0]), b.last().map_or(f64::MIN, |p| p[0]));
+        x.total_cmp(&y)
+    });
+    if let Some(run) = newest
+        && let Some(&[x, y]) = run.last()
+        && x < until
+    {
+        run.push([until, y]);
+        d.points += 1;
+    }
+}
+
 /// Collects the runs.
 struct Emitter<'w> {
     window: &'w SeriesWindow<'w>,

@@ -21,7 +21,7 @@ mod tests;
 mod tests_decimate;
 
 pub use csv::{iso_utc_ms, write_csv};
-pub use decimate::{Decimated, decimate, decimate_steps, gap_threshold_ms};
+pub use decimate::{Decimated, decimate, decimate_steps, gap_threshold_ms, hold_last};
 pub use key::SeriesKey;
 pub use layout::{Layout, PlotLayout, PlotWindow};
 pub use samples::{SAMPLE_BYTES, SampleSource, Series, SeriesWindow, Trimmed};

@@ -300,3 +300,34 @@ fn column_edges_inside_level_0_blocks_keep_first_min_max_last() {
         }
     }
 }
+
+#[test]
+fn decimated_runs_never_go_back_in_time() {
+    // A digital point flipping faster than the columns: what is drawn must still run left to right.
+    let times: Vec<i64> = (0..5000).map(|i| i * 7).collect();
+    let values: Vec<f64> = (0..5000).map(|i| f64::from((i * 31 % 3) as u8)).collect();
+    let (quality, history) = (vec![0; 5000], vec![false; 5000]);
+    let w = SeriesWindow::new(&times, &values, &quality, &history);
+    for columns in [10, 333, 850] {
+        for d in [decimate(&w, 0, 35_000, columns, None), decimate_steps(&w, 0, 35_000, columns, None)] {
+            for run in d.runs.iter().chain(&d.history_runs) {
+                assert!(run.windows(2).all(|p| p[0][0] <= p[1][0]), "{columns} columns: x goes back");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_state_is_held_to_the_end_of_the_window() {
+    let w = SeriesWindow::new(&[0, 10], &[1.0, 2.0], &[0; 2], &[false; 2]);
+    let mut d = decimate_steps(&w, 0, 100, 100, None);
+    hold_last(&mut d, 100);
+    assert_eq!(d.runs, vec![vec![[0.0, 1.0], [10.0, 1.0], [10.0, 2.0], [100.0, 2.0]]]);
+    assert_eq!(d.points, 4);
+    // Nothing to hold, or already at the end: unchanged.
+    let mut empty = decimate_steps(&SeriesWindow::new(&[], &[], &[], &[]), 0, 100, 100, None);
+    hold_last(&mut empty, 100);
+    assert!(empty.runs.is_empty());
+    hold_last(&mut d, 50);
+    assert_eq!(d.points, 4);
+}

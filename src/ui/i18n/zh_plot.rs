@@ -2,6 +2,9 @@
 
 pub const ZH: &[(&str, &str)] = &[
     ("Plots", "曲线"),
+    ("Series", "曲线数据"),
+    ("series for the plots", "条曲线"),
+    ("samples", "个样本"),
     ("Plot", "曲线图"),
     ("+ New plot", "+ 新建曲线图"),
     ("A picture of this plot panel", "此曲线面板的图片"),

@@ -8,7 +8,8 @@ use egui_plot::{HLine, Line, LineStyle, PlotPoints, PlotUi};
 
 use super::axes::UnitScale;
 use super::meta::SeriesMeta;
-use crate::engine::series::{Decimated, SeriesStore, decimate, decimate_steps, gap_threshold_ms};
+use crate::engine::series::{Decimated, SeriesStore, decimate, decimate_steps, gap_threshold_ms, hold_last};
+use crate::protocol::time::now_ms;
 
 /// The sample nearest the pointer's time, for the hover readout.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,8 +48,14 @@ pub fn prepare(store: &SeriesStore, series: &[&SeriesMeta], from_ms: i64, to_ms:
                 return Prepared { lines: Decimated { runs: Vec::new(), history_runs: Vec::new(), points: 0 }, near: None, in_range: 0 };
             };
             let window = s.window(from_ms, to_ms);
-            let gap_ms = meta.period_ms.or_else(|| s.typical_interval_ms()).map(gap_threshold_ms);
-            let lines = if meta.steps { decimate_steps(&s.all(), from_ms, to_ms, columns, gap_ms) } else { decimate(&s.all(), from_ms, to_ms, columns, gap_ms) };
+            // A state reported on change (no period in the model) holds until the next change: no
+            // gap breaks it, and its last value runs on to the window's end.
+            let held = meta.steps && meta.period_ms.is_none();
+            let gap_ms = if held { None } else { meta.period_ms.or_else(|| s.typical_interval_ms()).map(gap_threshold_ms) };
+            let mut lines = if meta.steps { decimate_steps(&s.all(), from_ms, to_ms, columns, gap_ms) } else { decimate(&s.all(), from_ms, to_ms, columns, gap_ms) };
+            if held {
+                hold_last(&mut lines, to_ms.min(now_ms()));
+            }
             // A sample further from the pointer than a gap is not "at" that time: none is said.
             let near = hover_ms
                 .and_then(|t| window.nearest(t).filter(|i| gap_ms.is_none_or(|gap| (window.times[*i] - t).abs() <= gap)))
