@@ -184,6 +184,12 @@ fn closing_a_tab_with_unsaved_changes_asks_first() {
     click_last(&mut h, Role::Button, "Keep editing");
     assert_eq!(h.state().editor().docs().count(), 1);
     assert_eq!(h.state().editor().unsaved(), ["test-meter.json"]);
+    // Closing the window asks too (eframe's close request lands in may_quit).
+    assert!(!h.state_mut().editor_mut().may_quit());
+    h.run_steps(3);
+    assert!(h.query_by_label("These models have changes that are not saved:").is_some());
+    click_last(&mut h, Role::Button, "Keep editing");
+    assert_eq!(h.state().editor().docs().count(), 1);
 
     h.get_by_label("Close test-meter.json").click();
     h.run_steps(3);
@@ -244,4 +250,24 @@ fn the_editor_speaks_chinese() {
     h.run_steps(3);
     assert!(h.query_by_label("原始 JSON").is_some());
     assert!(h.query_by_label_contains("没有问题").is_some(), "a template is valid");
+}
+
+#[test]
+fn a_section_exports_as_a_point_table() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("dir");
+    let path = model_file(dir.path());
+    let table = dir.path().join("points.csv");
+    let mut h = app(&rt, Lang::En, Some(path.clone()), false);
+    open_points(&mut h, &path);
+    h.get_by_label("Export table…").click();
+    h.run_steps(3);
+    let field = h.get_by_role_and_label(Role::TextInput, "Export table to (.csv or .xlsx)");
+    field.set_text_value_accesskit(&table.display().to_string());
+    h.run_steps(2);
+    click_last(&mut h, Role::Button, "Export");
+    let said = format!("Exported the table to {}", table.display());
+    run_until(&mut h, Duration::from_secs(10), "the table written", |h| h.query_by_label(&said).is_some());
+    let text = std::fs::read_to_string(&table).expect("the table");
+    assert!(text.lines().count() == 2 && text.contains("Ua") && text.contains("A相电压"), "{text}");
 }
