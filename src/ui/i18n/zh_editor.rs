@@ -53,6 +53,7 @@ pub const ZH: &[(&str, &str)] = &[
     ("{added} lines added, {removed} removed", "新增 {added} 行，删除 {removed} 行"),
     ("{name} has changes that are not saved.", "{name} 有未保存的更改。"),
     ("{n} problems", "{n} 个问题"),
+    ("1 problem", "1 个问题"),
     ("Meter", "电能表"),
     ("PCS (power conversion)", "PCS（储能变流器）"),
     ("BMS (battery)", "BMS（电池管理）"),

@@ -21,7 +21,8 @@ pub fn problems_ui(ui: &mut Ui, view: &ViewContext, doc: &mut EditorDoc, id_salt
         if count == 0 {
             ui.colored_label(crate::ui::widgets::ok_color(ui.visuals()), format!("✔ {}", view.tr("No problems: the model is valid.")));
         } else {
-            ui.colored_label(ui.visuals().error_fg_color, fill(view.tr("{n} problems"), &[("n", &count.to_string())]));
+            let text = if count == 1 { view.tr("1 problem").to_owned() } else { fill(view.tr("{n} problems"), &[("n", &count.to_string())]) };
+            ui.colored_label(ui.visuals().error_fg_color, text);
             ui.weak(view.tr("(click one to go to its field)"));
         }
     });
