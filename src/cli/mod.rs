@@ -24,6 +24,7 @@ pub mod plot;
 pub mod session;
 pub mod sim;
 pub mod points;
+pub mod record;
 pub mod time;
 pub mod watch;
 
@@ -113,6 +114,9 @@ pub enum Command {
     /// `bench plot` times one plot frame against copying its samples.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Record a session's messages to an MCAP file until Ctrl-C or --duration; prints
+    /// {"file","messages","bytes"}. `--recover FILE` completes a cut recording. Exit 3 for no link.
+    Record(record::RecordArgs),
     /// List the gateways seen: online state, info, versions, and "subs" with each sub-device's
     /// product key, model and category (one JSON object per line).
     Gateways {
@@ -223,6 +227,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Logs(args) => logs::run(&args),
         Command::Plot(args) => plot::run(&args),
         Command::Bench(command) => bench::run(&command),
+        Command::Record(args) => record::run(&args),
     }
 }
 

@@ -23,6 +23,7 @@ mod discovery;
 pub mod gateways;
 pub mod notice;
 pub mod prefetch;
+pub mod recording;
 pub mod requests;
 pub mod series;
 pub mod store;
