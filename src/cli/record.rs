@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::config::link_args::LinkArgs;
 use crate::config::models::ModelArgs;
-use crate::engine::recording::{RecordOptions, Recorder, RecordingMeta, recover};
+use crate::engine::recording::{RecordOptions, Recorder, RecordingMeta, link_without_credentials, recover};
 use crate::engine::store::StoreLimits;
 use crate::engine::{EngineCommand, EngineConfig, EngineEvent};
 use crate::transport::{LinkState, Subscription};
@@ -87,7 +87,7 @@ pub fn run(args: &RecordArgs) -> ExitCode {
         }
     }
     let meta = RecordingMeta {
-        link: without_credentials(&cli.label),
+        link: link_without_credentials(&cli.label),
         workbench_version: env!("CARGO_PKG_VERSION").to_owned(),
         models: loaded.set.iter().map(|d| (format!("{}.json", d.product_key()), d.original_text().as_bytes().to_vec())).collect(),
     };
@@ -173,29 +173,14 @@ fn run_recover(path: &Path) -> ExitCode {
     }
 }
 
-/// A broker URL without `user:password@`; a serial port as it is.
-fn without_credentials(link: &str) -> String {
-    match link.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
-            let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-            match path {
-                Some(p) => format!("{scheme}://{host}/{p}"),
-                None => format!("{scheme}://{host}"),
-            }
-        }
-        None => link.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn recorded_links_carry_no_credentials() {
-        assert_eq!(without_credentials("mqtt://user:pw@host:1883"), "mqtt://host:1883");
-        assert_eq!(without_credentials("mqtts://host:8883/x"), "mqtts://host:8883/x");
-        assert_eq!(without_credentials("/dev/ttyUSB0"), "/dev/ttyUSB0");
+        assert_eq!(link_without_credentials("mqtt://user:pw@host:1883"), "mqtt://host:1883");
+        assert_eq!(link_without_credentials("mqtts://host:8883/x"), "mqtts://host:8883/x");
+        assert_eq!(link_without_credentials("/dev/ttyUSB0"), "/dev/ttyUSB0");
     }
 }

@@ -3,6 +3,7 @@
 //! and the window both use it.
 
 pub mod broker_tls;
+pub mod data_dir;
 pub mod link_args;
 pub mod models;
 pub mod point_table;

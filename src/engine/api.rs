@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 
 use super::gateways::{GatewayKey, Gateways};
 use super::requests::{RequestOutcome, RequestSpec, SessionId};
+use super::recording::{RecordOptions, RecordingMeta, RecordingStatus, SharedRecordingStatus};
 use super::series::{SeriesKey, SeriesLimits, SeriesStore};
 use super::store::{MessageStore, StoreLimits};
 use super::tasks::{FileDownloadSpec, FileUploadSpec, OtaSpec, TransferStatus, TransferTable};
@@ -70,6 +71,12 @@ pub enum EngineCommand {
     UntrackPath { topic: String, pointer: String },
     /// Retention of one series by sample time (also for one not seen yet).
     SetRetention { key: SeriesKey, retention_ms: i64 },
+    /// Record every message of every session to an MCAP file from now on (one recording at a
+    /// time: a running one is finished first). Its counts are in [`SharedState::recording`];
+    /// its end comes as a notice.
+    StartRecording { path: std::path::PathBuf, meta: RecordingMeta, options: RecordOptions },
+    /// Finish the recording in progress (summary and footer written).
+    StopRecording,
     Shutdown,
 }
 
@@ -100,9 +107,21 @@ pub struct SharedState {
     pub(super) gateways: Arc<RwLock<Gateways>>,
     pub(super) transfers: Arc<RwLock<TransferTable>>,
     pub(super) series: Arc<RwLock<SeriesStore>>,
+    pub(super) recording: SharedRecordingStatus,
 }
 
 impl SharedState {
+    /// Empty stores sized by `config`.
+    pub(super) fn new(config: &EngineConfig) -> SharedState {
+        SharedState {
+            store: Arc::new(RwLock::new(MessageStore::new(config.store_limits.clone()))),
+            gateways: Arc::new(RwLock::new(Gateways::new())),
+            transfers: Arc::new(RwLock::new(TransferTable::default())),
+            series: Arc::new(RwLock::new(SeriesStore::new(config.series_limits.clone()))),
+            recording: Arc::default(),
+        }
+    }
+
     /// Reads the message store. A poisoned lock (a panic elsewhere) still gives the data.
     pub fn store(&self) -> RwLockReadGuard<'_, MessageStore> {
         self.store.read().unwrap_or_else(|e| e.into_inner())
@@ -120,6 +139,11 @@ impl SharedState {
     /// The series of points, meter registers and tracked paths, for plots and exports.
     pub fn series(&self) -> RwLockReadGuard<'_, SeriesStore> {
         self.series.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The recording in progress, or how the last one ended.
+    pub fn recording(&self) -> RecordingStatus {
+        self.recording.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

@@ -17,6 +17,7 @@ use super::tasks::{SessionInfo, TaskAction, TaskKind, TransferPhase, TransferTas
 use super::transfers::{TransferKind, TransferService};
 use super::api::{EngineCommand, EngineConfig, EngineEvent, SessionOptions, SharedState};
 use super::notice::{self, NoticeText};
+use super::recording::{RecordOptions, RecordingMeta, RecordingOutcome, RecordingTask};
 use super::series::feed::engine_side as series_feed;
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, IdGenerator, Reply, Request, parse_envelope};
@@ -78,11 +79,15 @@ pub(super) struct EngineCore {
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     /// Any path series is tracked: only then are messages looked up in the series store.
     tracking_paths: bool,
+    /// The MCAP recording in progress: every received message is offered to it.
+    recording: Option<RecordingTask>,
 }
 
 /// Results of work the loop handed to other threads.
 enum Internal {
     Written { id: String, result: Result<(), String> },
+    /// The recording thread of `path` ended.
+    RecordingEnded { path: std::path::PathBuf, outcome: RecordingOutcome },
 }
 
 impl EngineCore {
@@ -117,6 +122,7 @@ impl EngineCore {
             internal_tx,
             internal_rx,
             tracking_paths: false,
+            recording: None,
         }
     }
 
@@ -269,6 +275,29 @@ impl EngineCore {
                 let actions = self.tasks.on_written(&id, result, Instant::now());
                 self.apply(actions);
             }
+            Internal::RecordingEnded { path, outcome } => {
+                if self.recording.as_ref().is_some_and(|r| r.path() == &path) {
+                    self.recording = None;
+                }
+                self.emit(EngineEvent::Notice { session: None, text: recording_ended_notice(&path, &outcome) });
+            }
+        }
+    }
+
+    fn start_recording(&mut self, path: std::path::PathBuf, meta: RecordingMeta, options: RecordOptions) {
+        if let Some(running) = self.recording.take() {
+            running.stop();
+        }
+        let tx = self.internal_tx.clone();
+        let ended_path = path.clone();
+        // The engine may have stopped by the time the file is finished; nobody is left to tell.
+        let ended = move |outcome| drop(tx.send(Internal::RecordingEnded { path: ended_path, outcome }));
+        match RecordingTask::start(path.clone(), meta, options, self.state.recording.clone(), ended) {
+            Ok(task) => self.recording = Some(task),
+            Err(e) => {
+                let outcome = Err(format!("cannot start the recording thread: {e}"));
+                self.emit(EngineEvent::Notice { session: None, text: recording_ended_notice(&path, &outcome) });
+            }
         }
     }
 
@@ -341,7 +370,18 @@ impl EngineCore {
             EngineCommand::TrackPath { topic, pointer } => self.tracking_paths = series_feed::track(&self.state, &topic, &pointer),
             EngineCommand::UntrackPath { topic, pointer } => self.tracking_paths = series_feed::untrack(&self.state, &topic, &pointer),
             EngineCommand::SetRetention { key, retention_ms } => series_feed::set_retention(&self.state, &key, retention_ms),
-            EngineCommand::Shutdown => return false,
+            EngineCommand::StartRecording { path, meta, options } => self.start_recording(path, meta, options),
+            EngineCommand::StopRecording => {
+                if let Some(recording) = self.recording.take() {
+                    recording.stop();
+                }
+            }
+            EngineCommand::Shutdown => {
+                if let Some(recording) = self.recording.take() {
+                    recording.stop();
+                }
+                return false;
+            }
         }
         true
     }
@@ -427,6 +467,9 @@ impl EngineCore {
 
     fn handle_message(&mut self, session: SessionId, message: Message) {
         let received_ms = now_ms();
+        if let Some(recording) = &self.recording {
+            recording.offer(&message, received_ms);
+        }
         if let Some(bytes) = message.skipped_bytes {
             // Over the packet limit: the link kept the connection and passed on only a mark.
             self.state.store.write().unwrap_or_else(|e| e.into_inner()).insert_skipped(&message.topic, received_ms, message.qos, message.retain, bytes, session);
@@ -755,6 +798,25 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
         None => std::future::pending().await,
+    }
+}
+
+/// "Recording saved: FILE (N messages, B bytes)", or why it stopped.
+fn recording_ended_notice(path: &std::path::Path, outcome: &RecordingOutcome) -> NoticeText {
+    match outcome {
+        Ok(stats) => {
+            let args = vec![
+                ("file", stats.file.display().to_string().into()),
+                ("messages", stats.messages.to_string().into()),
+                ("files", stats.files.len().to_string().into()),
+                ("bytes", stats.bytes.to_string().into()),
+            ];
+            NoticeText::new("recording saved: {file} ({messages} messages, {bytes} bytes, {files} file(s))", args)
+        }
+        Err(reason) => {
+            let args = vec![("file", path.display().to_string().into()), ("reason", reason.as_str().into())];
+            NoticeText::new("recording to {file} stopped: {reason}; what was written before stays readable", args)
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 //! batches from [`EngineEvents`]; `notify` is called after each batch so a GUI can repaint.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -38,7 +38,6 @@ pub mod discovery_limits {
 pub use api::{EngineCommand, EngineConfig, EngineEvent, SessionOptions, SharedState};
 pub use requests::{DEFAULT_TIMEOUT, RequestFailure, RequestOutcome, RequestSpec, SessionId, new_request_id};
 pub use tasks::{FileDownloadSpec, FileUploadSpec, OtaSpec, TaskKind, TransferPhase, TransferProgress, TransferStatus, TransferTable};
-use store::MessageStore;
 
 /// The sending side of the engine; cheap to clone.
 #[derive(Debug, Clone)]
@@ -210,12 +209,7 @@ impl Engine {
         let runtime = tokio::runtime::Handle::try_current().map_err(|e| NoRuntime(e.to_string()))?;
         let (command_tx, command_rx) = mpsc::unbounded_channel();
         let (event_tx, event_rx) = mpsc::channel(core::EVENT_BATCHES);
-        let state = SharedState {
-            store: Arc::new(RwLock::new(MessageStore::new(config.store_limits.clone()))),
-            gateways: Arc::new(RwLock::new(Gateways::new())),
-            transfers: Arc::new(RwLock::new(TransferTable::default())),
-            series: Arc::new(RwLock::new(series::SeriesStore::new(config.series_limits.clone()))),
-        };
+        let state = SharedState::new(&config);
         let profile = Arc::new(config.profile.clone());
         let ids = Arc::new(IdGenerator::new("wb"));
         let in_flight = Arc::new(AtomicU64::new(0));

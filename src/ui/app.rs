@@ -119,6 +119,8 @@ pub struct WorkbenchApp {
     /// Path series the engine was asked to track for the plots.
     tracked_paths: Vec<(String, String)>,
     active_tab: Tab,
+    /// Start-up's completion of recordings cut short, reporting once.
+    recovery: Option<std::sync::mpsc::Receiver<Vec<NoticeText>>>,
 }
 
 impl WorkbenchApp {
@@ -152,7 +154,9 @@ impl WorkbenchApp {
             editor: ModelEditor::default(),
             tracked_paths: Vec::new(),
             active_tab: if startup.show_plots { Tab::Plots } else { Tab::Topics },
+            recovery: None,
         };
+        app.recovery = super::recording::recordings_folder(&app.settings).filter(|d| d.is_dir()).map(super::recording::recover_at_start);
         if let Some(text) = layout_problem {
             // Said in the tab too: later notices (the demo starting) would hide it.
             let lang = app.settings.lang;
@@ -246,6 +250,12 @@ impl WorkbenchApp {
 impl eframe::App for WorkbenchApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.poll_local();
+        if let Some(done) = self.recovery.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            self.recovery = None;
+            for text in done {
+                self.notice(None, text);
+            }
+        }
         if let Some(models) = self.model_source.poll() {
             let text = NoticeText::new("{n} product models loaded", vec![("n", models.len().to_string().into())]);
             self.models = models;

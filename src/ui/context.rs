@@ -85,6 +85,9 @@ pub enum UiCommand {
     StopSimulation,
     /// Close the window (the user agreed to lose unsaved changes).
     Quit,
+    /// Record every message of every session to a new file in the recordings folder.
+    StartRecording,
+    StopRecording,
 }
 
 /// The read side handed to panels for one frame.

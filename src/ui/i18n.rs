@@ -23,6 +23,7 @@ mod zh_plot;
 mod zh_editor;
 mod zh_editor_forms;
 mod zh_import;
+mod zh_recording;
 
 /// All (English, Chinese) pairs, one table per area.
 fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
@@ -40,6 +41,7 @@ fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
         zh_editor::ZH,
         zh_editor_forms::ZH,
         zh_import::ZH,
+        zh_recording::ZH,
     ]
 }
 

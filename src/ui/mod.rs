@@ -20,6 +20,7 @@ pub mod model_source;
 pub mod path_prompt;
 pub mod plot;
 pub mod publish;
+pub mod recording;
 pub mod repaint;
 pub mod settings;
 pub mod status_bar;

@@ -40,6 +40,10 @@ pub struct Settings {
     pub plot_layout: Option<Layout>,
     /// Model files opened or saved in the editor, newest first.
     pub recent_models: Vec<String>,
+    /// Where recordings go; empty: `<data dir>/recordings`.
+    pub recordings_dir: String,
+    /// A recording continues in a new file past this size (MiB); 0: one file.
+    pub recording_max_mb: f64,
 }
 
 impl Default for Settings {
@@ -57,6 +61,8 @@ impl Default for Settings {
             broker_tls: false,
             plot_layout: None,
             recent_models: Vec::new(),
+            recordings_dir: String::new(),
+            recording_max_mb: 0.0,
         }
     }
 }

@@ -34,7 +34,10 @@ pub fn top_bar_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut Settings
                 broker_section_ui(ui, view, settings, info.broker_addr.is_some(), commands);
                 ui.separator();
                 models_section_ui(ui, view, settings, info.models, commands);
+                ui.separator();
+                super::recording::settings_section_ui(ui, view, settings);
             });
+            super::recording::record_button_ui(ui, view, commands);
             ui.separator();
             for (theme, label) in [(ThemeChoice::Light, view.tr("Light")), (ThemeChoice::Dark, view.tr("Dark"))] {
                 if ui.selectable_label(settings.theme == theme, label).clicked() && settings.theme != theme {

@@ -1,13 +1,10 @@
 //! The loop's routing of replies into the gateway table, without a link: messages are handed
 //! to `handle_message` as a link would, requests put in the pending table as a send would.
 
-use std::sync::RwLock;
 use std::time::Duration;
 
 use super::*;
-use crate::engine::gateways::{Gateways, RequestEnd};
-use crate::engine::store::MessageStore;
-use crate::engine::tasks::TransferTable;
+use crate::engine::gateways::RequestEnd;
 use crate::protocol::payload::FileEntry;
 
 const S: SessionId = 1;
@@ -15,12 +12,7 @@ const S: SessionId = 1;
 fn core() -> EngineCore {
     // No discovery: its requests would fill the request log with "no session" failures.
     let config = EngineConfig { discover: false, ..EngineConfig::default() };
-    let state = SharedState {
-        store: Arc::new(RwLock::new(MessageStore::new(config.store_limits.clone()))),
-        gateways: Arc::new(RwLock::new(Gateways::new())),
-        transfers: Arc::new(RwLock::new(TransferTable::default())),
-        series: Arc::new(RwLock::new(crate::engine::series::SeriesStore::new(config.series_limits.clone()))),
-    };
+    let state = SharedState::new(&config);
     // Nobody reads the events here; the core ignores a closed channel.
     let (events, _) = mpsc::channel(EVENT_BATCHES);
     // Only an announced gateway has a row: this one said it is online.

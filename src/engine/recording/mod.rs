@@ -16,9 +16,11 @@ use serde::Deserialize;
 mod recorder;
 mod recover;
 mod sink;
+mod task;
 
 pub use recorder::Recorder;
-pub use recover::{RecoverReport, recover};
+pub use recover::{RecoverReport, is_complete, recover, recover_unfinished};
+pub use task::{RecordingOutcome, RecordingStatus, RecordingTask, SharedRecordingStatus};
 
 /// The metadata record's name, and the library name in the MCAP header.
 pub const METADATA_NAME: &str = "cems-workbench";
@@ -135,6 +137,21 @@ fn ms_number_to_ns(ts: &serde_json::Number) -> Option<u64> {
 /// Epoch ms (ours, possibly negative on a broken clock) as MCAP's unsigned ns.
 pub fn ms_to_ns(ms: i64) -> u64 {
     u64::try_from(ms).unwrap_or(0).saturating_mul(1_000_000)
+}
+
+/// A broker URL without `user:password@`, as a recording names its link; a serial port as it is.
+pub fn link_without_credentials(link: &str) -> String {
+    match link.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+            match path {
+                Some(p) => format!("{scheme}://{host}/{p}"),
+                None => format!("{scheme}://{host}"),
+            }
+        }
+        None => link.to_owned(),
+    }
 }
 
 /// The `n`th file of a rotation: `dir/name.mcap`, then `dir/name-1.mcap`, `dir/name-2.mcap`…

@@ -98,6 +98,55 @@ pub fn recover(path: impl AsRef<Path>) -> Result<RecoverReport, RecordError> {
     Ok(report)
 }
 
+/// True when the file ends with MCAP's closing magic, as a finished recording does (reads its last
+/// bytes only).
+pub fn is_complete(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let tail = mcap::MAGIC.len() as u64;
+    if len < 2 * tail {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::Start(len - tail))?;
+    let mut end = vec![0u8; mcap::MAGIC.len()];
+    file.read_exact(&mut end)?;
+    Ok(end == mcap::MAGIC)
+}
+
+/// Completes every unfinished recording (`*.mcap`) directly in `dir` that no workbench is writing
+/// now (a writer holds a lock on its file). One entry per file it tried; a missing folder is none.
+pub fn recover_unfinished(dir: &Path) -> Vec<(PathBuf, Result<RecoverReport, RecordError>)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out = Vec::new();
+    for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+        if path.extension().is_none_or(|ext| !ext.eq_ignore_ascii_case("mcap")) || !path.is_file() {
+            continue;
+        }
+        match is_complete(&path) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(source) => {
+                out.push((path.clone(), Err(RecordError::Read { path, source })));
+                continue;
+            }
+        }
+        if in_use(&path) {
+            continue;
+        }
+        let result = recover(&path);
+        out.push((path, result));
+    }
+    out
+}
+
+/// Another process holds the file's lock: a recording in progress.
+fn in_use(path: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(path) else { return false };
+    // The probe's own lock ends when `file` is dropped here, before the file is rewritten.
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+}
+
 /// Writes the data records of a cut file into a new one, renumbering schemas and channels.
 struct Copier {
     writer: mcap::Writer<Cursor<Vec<u8>>>,

@@ -23,7 +23,13 @@ impl Sink for BufWriter<File> {
 pub(crate) type Opener = Box<dyn FnMut(&Path) -> io::Result<Box<dyn Sink>> + Send>;
 
 pub(crate) fn file_opener() -> Opener {
-    Box::new(|path: &Path| Ok(Box::new(BufWriter::with_capacity(256 * 1024, File::create(path)?)) as Box<dyn Sink>))
+    Box::new(|path: &Path| {
+        let file = File::create(path)?;
+        // Held while the file is written, so another workbench's start-up never "recovers" a
+        // recording still in progress. Best effort: some network file systems cannot lock.
+        let _ = file.try_lock();
+        Ok(Box::new(BufWriter::with_capacity(256 * 1024, file)) as Box<dyn Sink>)
+    })
 }
 
 /// A sink that counts what is written through it. The MCAP writer needs `Seek` in its type; with

@@ -3,6 +3,7 @@
 
 use super::{Tab, WorkbenchApp, egui_theme};
 use crate::engine::notice::NoticeText;
+use crate::engine::recording::{RecordingMeta, link_without_credentials};
 use crate::engine::{EngineCommand, GatewayKey, SessionId};
 use crate::transport::{LinkConfig, LinkState};
 use crate::ui::device::DevicePage;
@@ -36,6 +37,25 @@ impl WorkbenchApp {
                 self.notice(None, NoticeText::new("{target}: {error}", vec![("target", target.into()), ("error", NoticeText::from(e).into())]));
                 None
             }
+        }
+    }
+
+    /// Starts recording into a new file of the recordings folder, naming the open links and
+    /// carrying the product models in use.
+    fn start_recording(&mut self) {
+        let path = match crate::ui::recording::next_recording_path(&self.settings) {
+            Ok(p) => p,
+            Err(text) => return self.notice(None, text),
+        };
+        let links: Vec<String> = self.sessions.values().filter(|s| s.state != LinkState::Closed).map(|s| link_without_credentials(&s.target)).collect();
+        let meta = RecordingMeta {
+            link: links.join("; "),
+            workbench_version: env!("CARGO_PKG_VERSION").to_owned(),
+            models: self.models.iter().map(|d| (format!("{}.json", d.product_key()), d.original_text().as_bytes().to_vec())).collect(),
+        };
+        let options = crate::ui::recording::record_options(&self.settings);
+        if let Err(e) = self.engine.send(EngineCommand::StartRecording { path, meta, options }) {
+            self.notice(None, e);
         }
     }
 
@@ -142,6 +162,12 @@ impl WorkbenchApp {
                     }
                 }
                 UiCommand::Quit => self.egui_ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+                UiCommand::StartRecording => self.start_recording(),
+                UiCommand::StopRecording => {
+                    if let Err(e) = self.engine.send(EngineCommand::StopRecording) {
+                        self.notice(None, e);
+                    }
+                }
                 UiCommand::ReloadModels => {
                     let dirs = ModelSource::folders_to_read(&self.settings.models_dir, &self.model_dirs);
                     let ctx = self.egui_ctx.clone();
