@@ -174,7 +174,7 @@ fn mqtts_reveals_the_tls_fields_and_marks_insecure() {
 
 fn session(id: u32, label: &str, kind: LinkKind, state: LinkState, attempts: u32, dropped: u64) -> SessionView {
     let target = if kind == LinkKind::Mqtt { "mqtt://10.0.0.1:1883" } else { "/dev/ttyUSB0" };
-    SessionView { id, label: label.into(), target: target.into(), kind, state, attempts, frames_dropped: dropped, profile: None, read_only: false }
+    SessionView { id, label: label.into(), target: target.into(), kind, state, attempts, frames_dropped: dropped, profile: None, read_only: false, replay: None }
 }
 
 #[test]

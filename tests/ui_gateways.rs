@@ -69,7 +69,7 @@ fn start(width: f32) -> (Harness<'static, State>, Bench) {
         (engine, sim::spawn(config).expect("simulator"))
     };
     let mut sessions = Sessions::new();
-    sessions.insert(1, SessionView { id: 1, label: "lab".into(), target: url, kind: LinkKind::Mqtt, state: LinkState::Up, attempts: 1, frames_dropped: 0, profile: None, read_only: false });
+    sessions.insert(1, SessionView { id: 1, label: "lab".into(), target: url, kind: LinkKind::Mqtt, state: LinkState::Up, attempts: 1, frames_dropped: 0, profile: None, read_only: false, replay: None });
     let state = State {
         panel: GatewaysPanel::default(),
         commands: Vec::new(),

@@ -65,6 +65,7 @@ fn bench_with(models: ModelSet) -> Bench {
                 profile: None,
                 // The live site is read-only.
                 read_only: id == 3,
+                replay: None,
             },
         );
     }

@@ -64,7 +64,7 @@ fn the_connection_form_opens_a_read_only_session_and_the_list_marks_it() {
     let commands = std::mem::take(&mut harness.state_mut().commands);
     assert!(matches!(commands.as_slice(), [UiCommand::Connect { read_only: true, .. }]), "the checkbox reaches Connect: {commands:?}");
 
-    let view = SessionView { id: 1, label: "site".into(), target: "mqtt://10.0.0.9:1883".into(), kind: LinkKind::Mqtt, state: LinkState::Up, attempts: 1, frames_dropped: 0, profile: None, read_only: true };
+    let view = SessionView { id: 1, label: "site".into(), target: "mqtt://10.0.0.9:1883".into(), kind: LinkKind::Mqtt, state: LinkState::Up, attempts: 1, frames_dropped: 0, profile: None, read_only: true, replay: None };
     harness.state_mut().sessions.insert(1, view);
     harness.run();
     harness.get_by_label("read-only");

@@ -61,7 +61,7 @@ fn harness(rt: &tokio::runtime::Runtime, store: ProfileStore, width: f32) -> Har
 fn session(id: u32, kind: LinkKind, profile: Option<&str>) -> SessionView {
     let target = if kind == LinkKind::Mqtt { "mqtt://10.0.0.1:1883" } else { "/dev/ttyUSB0" };
     let label = profile.unwrap_or("lab").to_owned();
-    SessionView { id, label, target: target.into(), kind, state: LinkState::Up, attempts: 1, frames_dropped: 0, profile: profile.map(str::to_owned), read_only: false }
+    SessionView { id, label, target: target.into(), kind, state: LinkState::Up, attempts: 1, frames_dropped: 0, profile: profile.map(str::to_owned), read_only: false, replay: None }
 }
 
 fn type_into(harness: &mut Harness<'static, State>, label: &str, text: &str) {

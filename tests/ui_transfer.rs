@@ -64,7 +64,7 @@ fn start() -> (Harness<'static, State>, Bench) {
         (engine, sim::spawn(config).expect("simulator"))
     };
     let mut sessions = Sessions::new();
-    sessions.insert(1, SessionView { id: 1, label: "lab".into(), target: url, kind: LinkKind::Mqtt, state: LinkState::Up, attempts: 1, frames_dropped: 0, profile: None, read_only: false });
+    sessions.insert(1, SessionView { id: 1, label: "lab".into(), target: url, kind: LinkKind::Mqtt, state: LinkState::Up, attempts: 1, frames_dropped: 0, profile: None, read_only: false, replay: None });
     let state = State {
         page: DevicePage::new(key()),
         commands: Vec::new(),

@@ -64,6 +64,9 @@ pub enum BenchCommand {
     /// Prepare one plot frame (window + min/max decimation of every series) against copying
     /// the samples once, and print the ratio.
     Plot(super::bench_plot::PlotBenchArgs),
+    /// Ingest with recording and the point history on against off, history inserts per second,
+    /// and a day of one series read from the history against memory.
+    History(super::bench_history::HistoryBenchArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -86,6 +89,7 @@ pub fn run(command: &BenchCommand) -> ExitCode {
     match command {
         BenchCommand::Store(args) => store(args),
         BenchCommand::Plot(args) => super::bench_plot::run(args),
+        BenchCommand::History(args) => super::bench_history::run(args),
     }
 }
 

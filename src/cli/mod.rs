@@ -10,12 +10,15 @@ use clap::Subcommand;
 pub mod alarms;
 pub mod auth;
 pub mod bench;
+pub mod bench_history;
 pub mod bench_plot;
 pub mod broker;
 pub mod call;
+pub mod export;
 pub mod file;
 pub mod gateways;
 pub mod history;
+pub mod history_db;
 pub mod logs;
 pub mod model;
 pub mod model_table;
@@ -25,6 +28,7 @@ pub mod session;
 pub mod sim;
 pub mod points;
 pub mod record;
+pub mod replay;
 pub mod time;
 pub mod watch;
 
@@ -117,6 +121,16 @@ pub enum Command {
     /// Record a session's messages to an MCAP file until Ctrl-C or --duration; prints
     /// {"file","messages","bytes"}. `--recover FILE` completes a cut recording. Exit 3 for no link.
     Record(record::RecordArgs),
+    /// Play an MCAP recording as a read-only session: a JSON line per message (`ts` the recorded
+    /// time), then {"file","messages","first","last","damage"}; `--to-broker URL` republishes it
+    /// with its timing. Exit 1 for an unreadable or damaged file, 3 for no broker.
+    Replay(replay::ReplayArgs),
+    /// The point history database: `history-db stats` prints its rows, size, oldest and newest.
+    #[command(subcommand, name = "history-db")]
+    HistoryDb(history_db::HistoryDbCommand),
+    /// Export a time range of series as CSV from the point history or a recording (--recording),
+    /// or a recording's range as MCAP; prints {"out","rows","series","from","to"}.
+    Export(export::ExportArgs),
     /// List the gateways seen: online state, info, versions, and "subs" with each sub-device's
     /// product key, model and category (one JSON object per line).
     Gateways {
@@ -228,6 +242,9 @@ pub fn run(command: Command) -> ExitCode {
         Command::Plot(args) => plot::run(&args),
         Command::Bench(command) => bench::run(&command),
         Command::Record(args) => record::run(&args),
+        Command::Replay(args) => replay::run(&args),
+        Command::HistoryDb(command) => history_db::run(&command),
+        Command::Export(args) => export::run(&args),
     }
 }
 

@@ -61,6 +61,7 @@ impl CliSession {
         let label = match &link {
             LinkConfig::Mqtt(m) => m.url.clone(),
             LinkConfig::Serial(s) => s.path.clone(),
+            LinkConfig::Replay(r) => r.label(),
         };
         let (handle, events) = Engine::spawn_with(config, || {}).map_err(|e| {
             eprintln!("error: {e}");

@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 
 use super::gateways::{GatewayKey, Gateways};
 use super::requests::{RequestOutcome, RequestSpec, SessionId};
+use super::history::{HistoryHandle, HistoryMonitor, WriterStats};
 use super::recording::{RecordOptions, RecordingMeta, RecordingStatus, SharedRecordingStatus};
 use super::series::{SeriesKey, SeriesLimits, SeriesStore};
 use super::store::{MessageStore, StoreLimits};
@@ -40,6 +41,8 @@ pub enum EngineCommand {
     /// Serial sessions ignore it: a cable carries everything.
     Subscribe { session: SessionId, filter: String, qos: u8 },
     Unsubscribe { session: SessionId, filter: String },
+    /// Pause, resume, speed or seek of a replay session (`LinkConfig::Replay`); others ignore it.
+    ReplayControl { session: SessionId, control: crate::transport::replay::ReplayControl },
     /// Publish a request and follow it; the outcome comes as an event and, when given, on `reply`.
     Request { spec: RequestSpec, id: String, reply: Option<oneshot::Sender<RequestOutcome>> },
     /// Serve an image to gateways pulling it with `ota/chunk/get` or `file/chunk/get`.
@@ -77,6 +80,11 @@ pub enum EngineCommand {
     StartRecording { path: std::path::PathBuf, meta: RecordingMeta, options: RecordOptions },
     /// Finish the recording in progress (summary and footer written).
     StopRecording,
+    /// Keep every point, meter sample and alarm of live sessions in this point history from now
+    /// on (a replaced one is closed after writing its queue). Boxed: it is large.
+    AttachHistory(Box<HistoryHandle>),
+    /// Close the point history after writing what is queued.
+    DetachHistory,
     Shutdown,
 }
 
@@ -108,6 +116,8 @@ pub struct SharedState {
     pub(super) transfers: Arc<RwLock<TransferTable>>,
     pub(super) series: Arc<RwLock<SeriesStore>>,
     pub(super) recording: SharedRecordingStatus,
+    /// The attached point history's file and counters.
+    pub(super) history: Arc<RwLock<Option<(std::path::PathBuf, HistoryMonitor)>>>,
 }
 
 impl SharedState {
@@ -119,6 +129,7 @@ impl SharedState {
             transfers: Arc::new(RwLock::new(TransferTable::default())),
             series: Arc::new(RwLock::new(SeriesStore::new(config.series_limits.clone()))),
             recording: Arc::default(),
+            history: Arc::default(),
         }
     }
 
@@ -139,6 +150,11 @@ impl SharedState {
     /// The series of points, meter registers and tracked paths, for plots and exports.
     pub fn series(&self) -> RwLockReadGuard<'_, SeriesStore> {
         self.series.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The attached point history: its file and its writer's counters.
+    pub fn history(&self) -> Option<(std::path::PathBuf, WriterStats)> {
+        self.history.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(path, monitor)| (path.clone(), monitor.stats()))
     }
 
     /// The recording in progress, or how the last one ended.

@@ -17,6 +17,7 @@ use super::tasks::{SessionInfo, TaskAction, TaskKind, TransferPhase, TransferTas
 use super::transfers::{TransferKind, TransferService};
 use super::api::{EngineCommand, EngineConfig, EngineEvent, SessionOptions, SharedState};
 use super::notice::{self, NoticeText};
+use super::history::{HistoryBatch, HistoryHandle, alarms_of};
 use super::recording::{RecordOptions, RecordingMeta, RecordingOutcome, RecordingTask};
 use super::series::feed::engine_side as series_feed;
 use crate::protocol::codes;
@@ -24,7 +25,7 @@ use crate::protocol::envelope::{Envelope, IdGenerator, Reply, Request, parse_env
 use crate::protocol::payload::{self, Payload};
 use crate::protocol::time::now_ms;
 use crate::protocol::topic::{CemsTopic, Dir, publish_qos};
-use crate::transport::{LinkCommand, LinkConfig, LinkEvent, LinkHandle, LinkState, Message, spawn_link};
+use crate::transport::{LinkCommand, LinkConfig, LinkEvent, LinkHandle, LinkKind, LinkState, Message, spawn_link};
 
 /// Link events waiting for the engine; beyond this the links wait (backpressure).
 const LINK_QUEUE: usize = 8192;
@@ -81,6 +82,12 @@ pub(super) struct EngineCore {
     tracking_paths: bool,
     /// The MCAP recording in progress: every received message is offered to it.
     recording: Option<RecordingTask>,
+    /// The point history's writer, when one is attached.
+    history: Option<HistoryHandle>,
+    /// Its stop was said already.
+    history_stop_said: bool,
+    /// What this burst gives the history, handed over at its end.
+    history_pending: HistoryBatch,
 }
 
 /// Results of work the loop handed to other threads.
@@ -123,6 +130,9 @@ impl EngineCore {
             internal_rx,
             tracking_paths: false,
             recording: None,
+            history: None,
+            history_stop_said: false,
+            history_pending: HistoryBatch::default(),
         }
     }
 
@@ -159,6 +169,7 @@ impl EngineCore {
             for (session, key) in self.discovery.due(Instant::now()) {
                 self.ask_identity(session, &key);
             }
+            self.flush_taps();
             self.flush();
         }
         for session in self.sessions.values() {
@@ -311,7 +322,11 @@ impl EngineCore {
             EngineCommand::Connect { session, config, options } => self.connect(session, config, options),
             EngineCommand::Disconnect { session } => self.disconnect(session),
             EngineCommand::Publish { session, message } => {
-                if self.is_read_only(session) {
+                if self.is_replay(session) {
+                    let args = vec![("topic", message.topic.as_str().into()), ("session", session.to_string().into())];
+                    let text = NoticeText::new("not sent: {topic}: session {session} is a replay, and a replay does not publish", args);
+                    self.emit(EngineEvent::Notice { session: Some(session), text });
+                } else if self.is_read_only(session) {
                     let args = vec![("topic", message.topic.as_str().into()), ("session", session.to_string().into())];
                     let text = NoticeText::new("not sent: {topic}: session {session} is read-only", args);
                     self.emit(EngineEvent::Notice { session: Some(session), text });
@@ -327,6 +342,7 @@ impl EngineCore {
                 self.link_command(session, LinkCommand::Subscribe(crate::transport::Subscription::new(filter, qos)))
             }
             EngineCommand::Unsubscribe { session, filter } => self.link_command(session, LinkCommand::Unsubscribe(filter)),
+            EngineCommand::ReplayControl { session, control } => self.link_command(session, LinkCommand::Replay(control)),
             EngineCommand::Request { spec, id, reply } => {
                 let session = spec.session;
                 if let Some(superseded) = self.pending.insert(id.clone(), spec, Instant::now(), reply) {
@@ -371,6 +387,23 @@ impl EngineCore {
             EngineCommand::UntrackPath { topic, pointer } => self.tracking_paths = series_feed::untrack(&self.state, &topic, &pointer),
             EngineCommand::SetRetention { key, retention_ms } => series_feed::set_retention(&self.state, &key, retention_ms),
             EngineCommand::StartRecording { path, meta, options } => self.start_recording(path, meta, options),
+            EngineCommand::AttachHistory(handle) => {
+                // What this burst gathered goes to the history it was gathered for.
+                self.flush_taps();
+                *self.state.history.write().unwrap_or_else(|e| e.into_inner()) = Some((handle.path().to_path_buf(), handle.monitor()));
+                self.history_stop_said = false;
+                if let Some(old) = self.history.replace(*handle) {
+                    // Joining its thread waits for its queue: not on the loop.
+                    tokio::task::spawn_blocking(move || drop(old));
+                }
+            }
+            EngineCommand::DetachHistory => {
+                self.flush_taps();
+                *self.state.history.write().unwrap_or_else(|e| e.into_inner()) = None;
+                if let Some(old) = self.history.take() {
+                    tokio::task::spawn_blocking(move || drop(old));
+                }
+            }
             EngineCommand::StopRecording => {
                 if let Some(recording) = self.recording.take() {
                     recording.stop();
@@ -380,14 +413,23 @@ impl EngineCore {
                 if let Some(recording) = self.recording.take() {
                     recording.stop();
                 }
+                // What is queued is written before the engine ends.
+                self.flush_taps();
+                drop(self.history.take());
                 return false;
             }
         }
         true
     }
 
+    /// Read-only by its options, or a replay (which publishes nothing at all, see `is_replay`).
     fn is_read_only(&self, session: SessionId) -> bool {
-        self.sessions.get(&session).is_some_and(|s| s.read_only)
+        self.sessions.get(&session).is_some_and(|s| s.read_only || s.link.kind == LinkKind::Replay)
+    }
+
+    /// A recording played back: no acknowledgements, answers, discovery or requests go out.
+    fn is_replay(&self, session: SessionId) -> bool {
+        self.sessions.get(&session).is_some_and(|s| s.link.kind == LinkKind::Replay)
     }
 
     fn link(&self, session: SessionId) -> Result<&LinkHandle, String> {
@@ -462,12 +504,22 @@ impl EngineCore {
                 self.emit(EngineEvent::Notice { session: Some(session), text });
             }
             LinkEvent::Message(message) => self.handle_message(session, message),
+            LinkEvent::Recorded { message, received_ms } => self.handle_message_at(session, message, received_ms),
+            // A replay went back to its start: what it stored goes, the replay fills it again.
+            LinkEvent::Rewound => {
+                let removed = self.state.store.write().unwrap_or_else(|e| e.into_inner()).remove_source(session);
+                tracing::debug!(session, removed, "replay rewound: its messages left the topic store");
+            }
         }
     }
 
     fn handle_message(&mut self, session: SessionId, message: Message) {
-        let received_ms = now_ms();
-        if let Some(recording) = &self.recording {
+        self.handle_message_at(session, message, now_ms());
+    }
+
+    /// A message received at `received_ms`: now for a live link, the recorded time for a replay.
+    fn handle_message_at(&mut self, session: SessionId, message: Message, received_ms: i64) {
+        if let Some(recording) = &mut self.recording {
             recording.offer(&message, received_ms);
         }
         if let Some(bytes) = message.skipped_bytes {
@@ -600,7 +652,50 @@ impl EngineCore {
         }
         let key = GatewayKey { pk: topic.pk.clone(), dev: topic.dev.clone() };
         self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).alarm_ack_seen(&key, &reply.id);
+        self.keep_history(|| HistoryBatch::ack(&key.pk, &key.dev, &reply.id, now_ms()));
         self.changed_gateways.insert(key);
+    }
+
+    /// Feeds the series with a decoded payload's samples and hands them, with its alarms, to the
+    /// point history: one extraction for both, and only for a gateway the table knows.
+    fn keep_samples(&mut self, key: &GatewayKey, action: &str, report_id: Option<&str>, payload: &Payload, now: i64) {
+        let alarms = alarms_of(payload);
+        let wanted = self.history.is_some() && !alarms.is_empty();
+        let Some(samples) = series_feed::payload(&self.state, key, payload, wanted) else { return };
+        self.keep_history(|| HistoryBatch::of_samples(&key.pk, &key.dev, action, report_id, samples, alarms, now));
+    }
+
+    /// Adds to what goes to the point history at the end of this burst, when one is attached. A
+    /// replay's samples go in too, at their recorded times (a field capture scrolls back like
+    /// live data); a sample already stored is not stored twice.
+    fn keep_history(&mut self, batch: impl FnOnce() -> HistoryBatch) {
+        if self.history.is_none() {
+            return;
+        }
+        let batch = batch();
+        let pending = &mut self.history_pending;
+        pending.series.extend(batch.series);
+        pending.alarms.extend(batch.alarms);
+        pending.acks.extend(batch.acks);
+    }
+
+    /// Hands the burst's messages to the recording and its samples to the point history: their
+    /// threads wake once per burst. A history writer that has stopped (disk full, folder gone) is
+    /// said once.
+    fn flush_taps(&mut self) {
+        if let Some(recording) = &mut self.recording {
+            recording.flush();
+        }
+        let Some(history) = &self.history else { return };
+        if self.history_pending.is_empty() || history.offer(std::mem::take(&mut self.history_pending)) || self.history_stop_said {
+            return;
+        }
+        if let Some(error) = history.last_error() {
+            self.history_stop_said = true;
+            let args = vec![("file", history.path().display().to_string().into()), ("error", error.to_string().into())];
+            let text = NoticeText::new("the point history {file} stopped writing: {error}; what was written before is kept", args);
+            self.emit(EngineEvent::Notice { session: None, text });
+        }
     }
 
     /// Keeps what a successful reply says about its gateway, as a report of the same fact would.
@@ -609,7 +704,7 @@ impl EngineCore {
             return;
         }
         let Ok(typed) = payload::decode(&topic.class, &topic.action, true, data).typed else { return };
-        series_feed::payload(&self.state, key, &typed);
+        self.keep_samples(key, &topic.action, None, &typed, now);
         if self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).apply_on(key, typed, session, now)
         {
             self.changed_gateways.insert(key.clone());
@@ -648,7 +743,8 @@ impl EngineCore {
         self.apply(actions);
         // Only a gateway that announces itself is asked who it is, and at a bounded rate.
         let announces = matches!(typed, Payload::Status(ref s) if s.online) || matches!(typed, Payload::Info(_));
-        let answer = if self.config.master_duties { duty_answer(topic, &request.id, &typed, now) } else { None };
+        // A replay acknowledges nothing: the gateway was answered (or not) when it was recorded.
+        let answer = if self.config.master_duties && !self.is_replay(session) { duty_answer(topic, &request.id, &typed, now) } else { None };
         let acked = answer.is_some();
         // The acknowledgement goes out first: it is what the gateway waits for.
         if let Some(reply) = answer {
@@ -659,7 +755,10 @@ impl EngineCore {
             Payload::HistoryReport(h) => h.alarms.clone(),
             _ => None,
         };
-        series_feed::payload(&self.state, key, &typed);
+        self.keep_samples(key, &topic.action, Some(&request.id), &typed, now);
+        if acked && alarms.is_some() {
+            self.keep_history(|| HistoryBatch::ack(&key.pk, &key.dev, &request.id, now));
+        }
         let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
         let known = gateways.apply_on(key, typed, session, now);
         if let Some(alarms) = alarms {
@@ -742,6 +841,11 @@ impl EngineCore {
     }
 
     fn reply(&mut self, session: SessionId, topic: &CemsTopic, reply: Reply) {
+        // Every answer of the master's (acks, time, bad formats, chunks) comes here; a replay's
+        // gateway is not listening, and its answers are in the recording when it had any.
+        if self.is_replay(session) {
+            return;
+        }
         let result = self
             .config
             .profile
@@ -765,6 +869,9 @@ impl EngineCore {
         };
         let session = self.sessions.get(&spec.session).ok_or(RequestFailure::NoSession(spec.session))?;
         // Refused here, so the refusal is an outcome in the request log like any other failure.
+        if session.link.kind == LinkKind::Replay {
+            return Err(RequestFailure::Encode(format!("session {} is a replay, and a replay does not publish", spec.session)));
+        }
         if session.read_only {
             return Err(RequestFailure::ReadOnly(spec.session));
         }

@@ -21,6 +21,7 @@ pub mod clock;
 mod core;
 mod discovery;
 pub mod gateways;
+pub mod history;
 pub mod notice;
 pub mod prefetch;
 pub mod recording;

@@ -65,6 +65,7 @@ impl Runtime {
         let kind = match &config.link {
             LinkConfig::Mqtt(_) => LinkKind::Mqtt,
             LinkConfig::Serial(_) => LinkKind::Serial,
+            LinkConfig::Replay(_) => LinkKind::Replay,
         };
         let mut link_config = config.link;
         if let LinkConfig::Mqtt(mqtt) = &mut link_config {
@@ -230,6 +231,8 @@ impl Runtime {
             }
             LinkEvent::FramesDropped { total } => tracing::debug!(dev = %self.dev, "{total} serial frames dropped so far"),
             LinkEvent::PublishDropped { topic, reason } => self.on_publish_dropped(&topic, &reason),
+            // A gateway is not served by a recording.
+            LinkEvent::Recorded { .. } | LinkEvent::Rewound => {}
         }
     }
 
@@ -486,6 +489,7 @@ impl Runtime {
         match &self.link_config {
             LinkConfig::Mqtt(_) => true,
             LinkConfig::Serial(serial) => matches!(serial.source, SerialSource::Device),
+            LinkConfig::Replay(_) => false,
         }
     }
 

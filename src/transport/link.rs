@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use super::replay::{ReplayControl, ReplayProgress};
+
 /// Capacity of a link's event channel.
 pub const LINK_EVENT_CAPACITY: usize = 4096;
 
@@ -99,6 +101,11 @@ pub enum LinkEvent {
     /// pushed out of a full queue (more than `MAX_PENDING_ESSENTIAL`). `reason` is a sentence
     /// for the user.
     PublishDropped { topic: String, reason: String },
+    /// A replayed message with the time it was received when it was recorded (epoch ms).
+    Recorded { message: Message, received_ms: i64 },
+    /// A replay went back to the start of its file (a seek back): what this session stored
+    /// before is to be forgotten, the messages up to the seek's target follow at once.
+    Rewound,
 }
 
 /// What a link is told to do.
@@ -115,6 +122,8 @@ pub enum LinkCommand {
     /// Subscribing to a filter already held changes its QoS (MQTT 3.1.1 §3.8.4).
     Subscribe(Subscription),
     Unsubscribe(String),
+    /// Pause, resume, speed and seek of a replay link; other links ignore it.
+    Replay(ReplayControl),
     Close,
 }
 
@@ -157,6 +166,8 @@ impl From<&str> for Subscription {
 pub enum LinkKind {
     Mqtt,
     Serial,
+    /// An MCAP recording played back (`transport::replay`): never publishes.
+    Replay,
 }
 
 /// The link task has ended; nothing more can be sent through this handle.
@@ -202,11 +213,22 @@ pub struct LinkHandle {
     pub label: String,
     commands: mpsc::UnboundedSender<LinkCommand>,
     counters: Arc<LinkCounters>,
+    replay: Option<Arc<ReplayProgress>>,
 }
 
 impl LinkHandle {
     pub fn new(kind: LinkKind, label: String, commands: mpsc::UnboundedSender<LinkCommand>, counters: Arc<LinkCounters>) -> Self {
-        LinkHandle { kind, label, commands, counters }
+        LinkHandle { kind, label, commands, counters, replay: None }
+    }
+
+    pub(super) fn with_replay_progress(mut self, progress: Arc<ReplayProgress>) -> Self {
+        self.replay = Some(progress);
+        self
+    }
+
+    /// A replay link's position, range and state; `None` for other links.
+    pub fn replay_progress(&self) -> Option<&Arc<ReplayProgress>> {
+        self.replay.as_ref()
     }
 
     pub fn send(&self, command: LinkCommand) -> Result<(), LinkClosed> {

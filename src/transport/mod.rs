@@ -1,4 +1,4 @@
-//! Links: one abstraction over MQTT and serial, plus the embedded broker.
+//! Links: one abstraction over MQTT, serial and replays of recordings, plus the embedded broker.
 //!
 //! A link is a task that owns one connection. It takes [`LinkCommand`]s through its
 //! [`LinkHandle`] and reports [`LinkEvent`]s (state changes, received messages, dropped frames)
@@ -15,6 +15,7 @@ mod lane;
 mod link;
 pub mod mqtt;
 mod pem;
+pub mod replay;
 pub mod serial;
 
 pub use link::{
@@ -31,6 +32,7 @@ pub use link::{
 pub enum LinkConfig {
     Mqtt(mqtt::MqttConfig),
     Serial(serial::SerialConfig),
+    Replay(replay::ReplayConfig),
 }
 
 impl LinkConfig {
@@ -39,6 +41,7 @@ impl LinkConfig {
         match self {
             LinkConfig::Mqtt(m) => m.url.clone(),
             LinkConfig::Serial(s) => s.path.clone(),
+            LinkConfig::Replay(r) => r.label(),
         }
     }
 
@@ -46,6 +49,7 @@ impl LinkConfig {
         match self {
             LinkConfig::Mqtt(_) => LinkKind::Mqtt,
             LinkConfig::Serial(_) => LinkKind::Serial,
+            LinkConfig::Replay(_) => LinkKind::Replay,
         }
     }
 }
@@ -55,5 +59,6 @@ pub fn spawn_link(config: LinkConfig) -> (LinkHandle, mpsc::Receiver<LinkEvent>)
     match config {
         LinkConfig::Mqtt(c) => mqtt::spawn(c),
         LinkConfig::Serial(c) => serial::spawn(c),
+        LinkConfig::Replay(c) => replay::spawn(c),
     }
 }

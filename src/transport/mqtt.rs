@@ -599,6 +599,8 @@ impl Link {
             }
             // Handled by the callers, which know whether a session must be wound down.
             LinkCommand::Close => {}
+            // Only a replay link has a position to move.
+            LinkCommand::Replay(_) => {}
         }
     }
 

@@ -315,7 +315,7 @@ impl SerialLink {
                 command = self.commands.recv(), if self.commands_open => match command {
                     Some(LinkCommand::Publish(message)) => self.enqueue(message, Priority::Essential).await,
                     Some(LinkCommand::PublishBulk(message)) => self.enqueue(message, Priority::Bulk).await,
-                    Some(LinkCommand::Subscribe(_) | LinkCommand::Unsubscribe(_)) => {}
+                    Some(LinkCommand::Subscribe(_) | LinkCommand::Unsubscribe(_) | LinkCommand::Replay(_)) => {}
                     Some(LinkCommand::Close) => return false,
                     None => {
                         self.commands_open = false;
@@ -478,7 +478,7 @@ impl SerialLink {
                     Some(LinkCommand::Publish(message)) => self.enqueue(message, Priority::Essential).await,
                     Some(LinkCommand::PublishBulk(message)) => self.enqueue(message, Priority::Bulk).await,
                     // No subscriptions on serial: each side sends everything meant for the other.
-                    Some(LinkCommand::Subscribe(_) | LinkCommand::Unsubscribe(_)) => {}
+                    Some(LinkCommand::Subscribe(_) | LinkCommand::Unsubscribe(_) | LinkCommand::Replay(_)) => {}
                     Some(LinkCommand::Close) => closing = Some(Instant::now() + CLOSE_FLUSH),
                     None => {
                         self.commands_open = false;

@@ -62,6 +62,9 @@ pub struct Startup {
     pub show_plots: bool,
     /// `--edit FILE`: open the model editor on this file.
     pub edit: Option<std::path::PathBuf>,
+    /// Work started with the window (opening the point history, completing recordings cut
+    /// short), each reporting its notices once.
+    pub background: Vec<std::sync::mpsc::Receiver<Vec<NoticeText>>>,
 }
 
 /// Something worth telling the user: engine notices, failed requests, local services.
@@ -119,8 +122,9 @@ pub struct WorkbenchApp {
     /// Path series the engine was asked to track for the plots.
     tracked_paths: Vec<(String, String)>,
     active_tab: Tab,
-    /// Start-up's completion of recordings cut short, reporting once.
-    recovery: Option<std::sync::mpsc::Receiver<Vec<NoticeText>>>,
+    replay_opener: super::replay::ReplayOpener,
+    /// Start-up work not finished yet (see [`Startup::background`]).
+    background: Vec<std::sync::mpsc::Receiver<Vec<NoticeText>>>,
 }
 
 impl WorkbenchApp {
@@ -154,9 +158,9 @@ impl WorkbenchApp {
             editor: ModelEditor::default(),
             tracked_paths: Vec::new(),
             active_tab: if startup.show_plots { Tab::Plots } else { Tab::Topics },
-            recovery: None,
+            background: startup.background,
+            replay_opener: Default::default(),
         };
-        app.recovery = super::recording::recordings_folder(&app.settings).filter(|d| d.is_dir()).map(super::recording::recover_at_start);
         if let Some(text) = layout_problem {
             // Said in the tab too: later notices (the demo starting) would hide it.
             let lang = app.settings.lang;
@@ -250,12 +254,7 @@ impl WorkbenchApp {
 impl eframe::App for WorkbenchApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.poll_local();
-        if let Some(done) = self.recovery.as_ref().and_then(|rx| rx.try_recv().ok()) {
-            self.recovery = None;
-            for text in done {
-                self.notice(None, text);
-            }
-        }
+        self.poll_background();
         if let Some(models) = self.model_source.poll() {
             let text = NoticeText::new("{n} product models loaded", vec![("n", models.len().to_string().into())]);
             self.models = models;
@@ -299,7 +298,12 @@ impl eframe::App for WorkbenchApp {
             self.active_tab = Tab::Models;
         }
 
-        Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, &view, settings, &info, &mut commands));
+        Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, &view, settings, &info, &mut self.replay_opener, &mut commands));
+        if super::replay::open_replays(&view).next().is_some() {
+            Panel::top("replay_bar").show(ui, |ui| super::replay::replay_bars_ui(ui, &view, &mut commands));
+            // The position moves while the replay plays.
+            ui.ctx().request_repaint_after(Duration::from_millis(100));
+        }
         Panel::bottom("status_bar").show(ui, |ui| status_bar_ui(ui, &view, self.rate.per_sec, &latest));
 
         let left = Panel::left("left_column")

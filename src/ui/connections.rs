@@ -292,6 +292,8 @@ impl ConnectionsPanel {
                 session_ui(ui, ctx, session, commands);
                 if session.kind == LinkKind::Serial {
                     ui.weak(ctx.tr("No subscriptions on a serial cable: each side sends everything meant for the other."));
+                } else if session.kind == LinkKind::Replay {
+                    ui.weak(ctx.tr("A replay plays every message of its recording; the bar under the top bar pauses, speeds and seeks it."));
                 } else if let Some(subs) = self.subscriptions.get_mut(&session.id)
                     && let Some(change) = subscriptions::subscriptions_ui(ui, ctx, session, subs, &defaults)
                 {

@@ -26,8 +26,10 @@ pub struct SessionView {
     pub frames_dropped: u64,
     /// The saved profile this session was opened from, if any.
     pub profile: Option<String>,
-    /// Marked read-only (a live site): forms say so instead of sending.
+    /// Marked read-only (a live site, or a replay): forms say so instead of sending.
     pub read_only: bool,
+    /// A replay's progress (`LinkKind::Replay` only).
+    pub replay: Option<super::replay::ReplayLink>,
 }
 
 /// Sessions by id, in opening order.
@@ -88,6 +90,8 @@ pub enum UiCommand {
     /// Record every message of every session to a new file in the recordings folder.
     StartRecording,
     StopRecording,
+    /// Pause, resume, speed or seek of a replay session.
+    ReplayControl { session: SessionId, control: crate::transport::replay::ReplayControl },
 }
 
 /// The read side handed to panels for one frame.

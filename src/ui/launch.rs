@@ -67,6 +67,13 @@ fn command_line_link(args: &GuiArgs) -> anyhow::Result<Option<(LinkConfig, Strin
     Ok(Some((config, label)))
 }
 
+/// What starts with the window and reports later: completing the window's own recordings that
+/// a crash cut short, and opening the point history.
+fn start_background(engine: &crate::engine::EngineHandle, settings: &Settings) -> Vec<std::sync::mpsc::Receiver<Vec<crate::engine::notice::NoticeText>>> {
+    let recordings = crate::ui::recording::recordings_folder(settings).filter(|d| d.is_dir()).map(crate::ui::recording::recover_at_start);
+    recordings.into_iter().chain(crate::ui::history::open_at_start(engine.clone(), settings)).collect()
+}
+
 /// Runs the window until it is closed.
 pub fn run(args: GuiArgs) -> ExitCode {
     let link = match command_line_link(&args) {
@@ -128,6 +135,7 @@ pub fn run(args: GuiArgs) -> ExitCode {
                 layout: args.layout.clone(),
                 show_plots: show_plots && args.edit.is_none(),
                 edit: args.edit.clone(),
+                background: start_background(&engine, &settings),
             };
             Ok(Box::new(WorkbenchApp::new(&cc.egui_ctx, engine, events, loaded.set, settings, startup)))
         }),

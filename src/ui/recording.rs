@@ -78,7 +78,7 @@ pub fn recordings_folder(settings: &Settings) -> Option<PathBuf> {
 
 /// How the settings say a recording is written.
 pub fn record_options(settings: &Settings) -> RecordOptions {
-    let max_bytes = (settings.recording_max_mb.is_finite() && settings.recording_max_mb > 0.0).then(|| (settings.recording_max_mb * 1024.0 * 1024.0) as u64);
+    let max_bytes = (settings.recording_max_mb.is_finite() && settings.recording_max_mb > 0.0).then_some((settings.recording_max_mb * 1024.0 * 1024.0) as u64);
     RecordOptions { max_bytes, ..RecordOptions::default() }
 }
 

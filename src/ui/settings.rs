@@ -44,6 +44,14 @@ pub struct Settings {
     pub recordings_dir: String,
     /// A recording continues in a new file past this size (MiB); 0: one file.
     pub recording_max_mb: f64,
+    /// Keep a point history (SQLite) of the live links.
+    pub keep_history: bool,
+    /// Its file; empty: `<data dir>/history.db`.
+    pub history_path: String,
+    /// Samples older than this many days go.
+    pub history_days: u32,
+    /// Past this size the oldest samples go.
+    pub history_max_gib: f64,
 }
 
 impl Default for Settings {
@@ -63,6 +71,10 @@ impl Default for Settings {
             recent_models: Vec::new(),
             recordings_dir: String::new(),
             recording_max_mb: 0.0,
+            keep_history: true,
+            history_path: String::new(),
+            history_days: 30,
+            history_max_gib: 2.0,
         }
     }
 }

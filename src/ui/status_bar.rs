@@ -22,6 +22,7 @@ pub fn status_bar_ui(ui: &mut egui::Ui, ctx: &ViewContext, rate_per_sec: f64, no
         store_ui(ui, ctx);
         refused_ui(ui, ctx);
         super::recording::status_ui(ui, ctx);
+        super::history::status_ui(ui, ctx);
         if let Some((last, older)) = notices.split_last() {
             ui.separator();
             let label = ui.add(egui::Label::new(RichText::new(*last).weak()).truncate());

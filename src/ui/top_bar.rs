@@ -7,6 +7,7 @@ use egui::containers::{Popup, PopupCloseBehavior};
 use egui::{Align, Layout, RichText};
 
 use super::model_source::ModelSource;
+use super::replay::ReplayOpener;
 use super::settings::Settings;
 use super::widgets::fill;
 use super::{ThemeChoice, UiCommand, ViewContext};
@@ -22,7 +23,7 @@ pub struct TopBarInfo<'a> {
     pub models: &'a ModelSource,
 }
 
-pub fn top_bar_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut Settings, info: &TopBarInfo, commands: &mut Vec<UiCommand>) {
+pub fn top_bar_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut Settings, info: &TopBarInfo, replay: &mut ReplayOpener, commands: &mut Vec<UiCommand>) {
     ui.horizontal(|ui| {
         ui.heading(view.tr("CEMS Workbench"));
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
@@ -36,8 +37,11 @@ pub fn top_bar_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut Settings
                 models_section_ui(ui, view, settings, info.models, commands);
                 ui.separator();
                 super::recording::settings_section_ui(ui, view, settings);
+                ui.separator();
+                super::history::settings_section_ui(ui, view, settings);
             });
             super::recording::record_button_ui(ui, view, commands);
+            replay.ui(ui, view, settings, commands);
             ui.separator();
             for (theme, label) in [(ThemeChoice::Light, view.tr("Light")), (ThemeChoice::Dark, view.tr("Dark"))] {
                 if ui.selectable_label(settings.theme == theme, label).clicked() && settings.theme != theme {

@@ -68,7 +68,7 @@ pub fn start(dev: &str, sim_setup: impl FnOnce(&mut SimConfig)) -> (Harness<'sta
         (engine, sim::spawn(config).expect("simulator"))
     };
     let mut sessions = Sessions::new();
-    sessions.insert(1, SessionView { id: 1, label: "lab".into(), target: url.clone(), kind: LinkKind::Mqtt, state: LinkState::Up, attempts: 1, frames_dropped: 0, profile: None, read_only: false });
+    sessions.insert(1, SessionView { id: 1, label: "lab".into(), target: url.clone(), kind: LinkKind::Mqtt, state: LinkState::Up, attempts: 1, frames_dropped: 0, profile: None, read_only: false, replay: None });
     let key = GatewayKey { pk: PK.into(), dev: dev.into() };
     let state = State { page: DevicePage::new(key), commands: Vec::new(), sessions, engine, models: ModelSet::builtin(), profile: TopicProfile::builtin(), lang: Lang::En };
     let harness = Harness::builder().with_size(egui::vec2(1200.0, 1800.0)).with_context_setup(cems_workbench::ui::fonts::install).build_ui_state(

@@ -115,6 +115,7 @@ impl Bench {
             frames_dropped: 0,
             profile: None,
             read_only,
+            replay: None,
         };
         Sessions::from([(self.session, view)])
     }

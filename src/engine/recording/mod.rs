@@ -13,11 +13,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod cut;
+mod read;
 mod recorder;
 mod recover;
 mod sink;
 mod task;
 
+pub use cut::{CutReport, cut};
+pub use read::{ReadReport, RecordedMessage, read_messages};
 pub use recorder::Recorder;
 pub use recover::{RecoverReport, is_complete, recover, recover_unfinished};
 pub use task::{RecordingOutcome, RecordingStatus, RecordingTask, SharedRecordingStatus};

@@ -12,8 +12,9 @@ use super::{RecordOptions, RecordStats, Recorder, RecordingMeta};
 use crate::protocol::time::now_ms;
 use crate::transport::Message;
 
-/// Messages waiting for the disk. Payloads are shared `Bytes`, so this costs topics and handles.
-const QUEUE: usize = 65_536;
+/// Groups of messages waiting for the disk (the engine hands over one group per burst it took
+/// in, up to about a thousand). Payloads are shared `Bytes`: this costs topics and handles.
+const QUEUE: usize = 256;
 /// How often the thread wakes with nothing to write, to flush and to publish its counts.
 const TICK: Duration = Duration::from_millis(200);
 /// Messages written between two updates of the shared status.
@@ -40,7 +41,7 @@ pub type SharedRecordingStatus = Arc<RwLock<RecordingStatus>>;
 pub type RecordingOutcome = Result<RecordStats, String>;
 
 enum Item {
-    Message(Message, i64),
+    Messages(Vec<(Message, i64)>),
     Stop,
 }
 
@@ -49,6 +50,9 @@ pub struct RecordingTask {
     tx: SyncSender<Item>,
     status: SharedRecordingStatus,
     path: PathBuf,
+    /// Offered since the last [`RecordingTask::flush`]: one hand-over per burst, so the thread
+    /// is woken once per burst rather than once per message.
+    pending: Vec<(Message, i64)>,
 }
 
 impl RecordingTask {
@@ -76,19 +80,27 @@ impl RecordingTask {
             drop(s);
             ended(outcome);
         })?;
-        Ok(RecordingTask { tx, status, path })
+        Ok(RecordingTask { tx, status, path, pending: Vec::new() })
     }
 
-    /// Hands one message to the recording; `false` when it was refused (queue full, or the
-    /// recording already stopped on an error).
-    pub fn offer(&self, message: &Message, received_ms: i64) -> bool {
-        match self.tx.try_send(Item::Message(message.clone(), received_ms)) {
+    /// Takes one message for the recording; it goes to the thread at the next [`Self::flush`].
+    pub fn offer(&mut self, message: &Message, received_ms: i64) {
+        self.pending.push((message.clone(), received_ms));
+    }
+
+    /// Hands what was offered to the thread; `false` when it was refused (the disk is behind and
+    /// the queue full: counted in the status, or the recording already stopped on an error).
+    pub fn flush(&mut self) -> bool {
+        if self.pending.is_empty() {
+            return true;
+        }
+        match self.tx.try_send(Item::Messages(std::mem::take(&mut self.pending))) {
             Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                self.status.write().unwrap_or_else(|e| e.into_inner()).refused += 1;
+            Err(TrySendError::Full(Item::Messages(refused))) => {
+                self.status.write().unwrap_or_else(|e| e.into_inner()).refused += refused.len() as u64;
                 false
             }
-            Err(TrySendError::Disconnected(_)) => false,
+            Err(_) => false,
         }
     }
 
@@ -99,7 +111,8 @@ impl RecordingTask {
 
     /// Asks the thread to write what is queued, finish the file and end. Never blocks: a full
     /// queue gets the stop from a helper thread once there is room.
-    pub fn stop(self) {
+    pub fn stop(mut self) {
+        self.flush();
         if let Err(TrySendError::Full(item)) = self.tx.try_send(Item::Stop) {
             let tx = self.tx.clone();
             // The thread is draining the queue; it takes the stop after what is queued.
@@ -126,9 +139,11 @@ fn run(path: PathBuf, meta: RecordingMeta, options: RecordOptions, rx: mpsc::Rec
             Err(RecvTimeoutError::Disconnected) => Some(Item::Stop),
         };
         match item {
-            Some(Item::Message(message, received_ms)) => {
-                recorder.write(&message, received_ms).map_err(|e| e.to_string())?;
-                since_status += 1;
+            Some(Item::Messages(messages)) => {
+                for (message, received_ms) in &messages {
+                    recorder.write(message, *received_ms).map_err(|e| e.to_string())?;
+                }
+                since_status += messages.len() as u64;
                 if since_status < STATUS_EVERY && last_status.elapsed() < TICK {
                     continue;
                 }

@@ -17,35 +17,28 @@ pub fn carries_samples(payload: &Payload) -> bool {
     matches!(payload, Payload::Points(_) | Payload::Readings(_) | Payload::HistoryReport(_))
 }
 
-/// Feeds one decoded payload of gateway (pk, dev): points and readings live, a history batch's
-/// rows marked history. Returns the samples kept.
-pub fn feed_payload(store: &mut SeriesStore, pk: &str, dev: &str, payload: &Payload) -> usize {
-    match payload {
-        Payload::Points(p) => feed_points(store, pk, dev, &p.points, SampleSource::Live),
-        Payload::Readings(r) => feed_readings(store, pk, dev, &r.readings, SampleSource::Live),
-        Payload::HistoryReport(h) => {
-            feed_points(store, pk, dev, &h.points, SampleSource::History)
-                + feed_readings(store, pk, dev, h.readings.as_deref().unwrap_or_default(), SampleSource::History)
-        }
-        _ => 0,
-    }
-}
+/// One series' samples from one payload: its key, (ts, value, quality) rows, where they came from.
+pub type PayloadSamples = (SeriesKey, Vec<(i64, f64, u8)>, SampleSource);
 
-fn feed_points(store: &mut SeriesStore, pk: &str, dev: &str, points: &[PointValue], source: SampleSource) -> usize {
+/// The samples one decoded payload of gateway (pk, dev) carries, per series, with where they
+/// came from: points and readings live, a history batch's rows history. Text points and ids the
+/// gateway table would refuse are left out. The one extraction the series store and the point
+/// history both use.
+pub fn samples_of(pk: &str, dev: &str, payload: &Payload) -> Vec<PayloadSamples> {
+    let (points, readings, source): (&[PointValue], &[Reading], SampleSource) = match payload {
+        Payload::Points(p) => (&p.points, &[], SampleSource::Live),
+        Payload::Readings(r) => (&[], &r.readings, SampleSource::Live),
+        Payload::HistoryReport(h) => (&h.points, h.readings.as_deref().unwrap_or_default(), SampleSource::History),
+        _ => return Vec::new(),
+    };
     let mut batches: BTreeMap<SeriesKey, Vec<(i64, f64, u8)>> = BTreeMap::new();
     for p in points {
-        // Text points are not series; ids the gateway table would refuse are not either.
         let Some(v) = p.v.as_f64() else { continue };
         if !valid_id(IdKind::Device, &p.sub) || !valid_id(IdKind::Point, &p.pid) {
             continue;
         }
         batches.entry(SeriesKey::point(pk, dev, &p.sub, &p.pid)).or_default().push((p.ts, v, p.q));
     }
-    insert_all(store, batches, source)
-}
-
-fn feed_readings(store: &mut SeriesStore, pk: &str, dev: &str, readings: &[Reading], source: SampleSource) -> usize {
-    let mut batches: BTreeMap<SeriesKey, Vec<(i64, f64, u8)>> = BTreeMap::new();
     for r in readings {
         if !valid_id(IdKind::Device, &r.sub) {
             continue;
@@ -56,16 +49,23 @@ fn feed_readings(store: &mut SeriesStore, pk: &str, dev: &str, readings: &[Readi
             }
         }
     }
-    insert_all(store, batches, source)
+    batches.into_iter().map(|(key, samples)| (key, samples, source)).collect()
 }
 
-fn insert_all(store: &mut SeriesStore, batches: BTreeMap<SeriesKey, Vec<(i64, f64, u8)>>, source: SampleSource) -> usize {
+/// Feeds one decoded payload of gateway (pk, dev) (see [`samples_of`]). Returns the samples kept.
+pub fn feed_payload(store: &mut SeriesStore, pk: &str, dev: &str, payload: &Payload) -> usize {
+    feed_samples(store, &samples_of(pk, dev, payload))
+}
+
+/// Feeds samples taken out of a payload by [`samples_of`] (which the caller keeps, e.g. for the
+/// point history). Returns the samples kept.
+pub fn feed_samples(store: &mut SeriesStore, samples: &[PayloadSamples]) -> usize {
     let mut kept = 0;
-    for (key, samples) in batches {
+    for (key, samples, source) in samples {
         kept += if let [(t, v, q)] = samples[..] {
-            usize::from(store.insert(&key, t, v, q, source))
+            usize::from(store.insert(key, t, v, q, *source))
         } else {
-            store.insert_batch(&key, samples, source)
+            store.insert_batch(key, samples.clone(), *source)
         };
     }
     kept
@@ -122,13 +122,19 @@ pub(in crate::engine) mod engine_side {
     use crate::engine::gateways::GatewayKey;
 
     /// Feeds a decoded payload of a gateway the table knows (anyone on a broker can write under
-    /// any id: an unannounced gateway's traffic stays in the topic store only).
-    pub fn payload(state: &SharedState, key: &GatewayKey, payload: &Payload) {
-        if !carries_samples(payload) || state.gateways().get(key).is_none() {
-            return;
+    /// any id: an unannounced gateway's traffic stays in the topic store only), and gives its
+    /// samples back for the point history: `None` for an unknown gateway. `wanted` says the
+    /// caller needs the answer even for a payload without samples (it has alarms to keep).
+    pub fn payload(state: &SharedState, key: &GatewayKey, payload: &Payload, wanted: bool) -> Option<Vec<PayloadSamples>> {
+        let carries = carries_samples(payload);
+        if !(carries || wanted) || state.gateways().get(key).is_none() {
+            return None;
         }
-        let mut store = state.series.write().unwrap_or_else(|e| e.into_inner());
-        feed_payload(&mut store, &key.pk, &key.dev, payload);
+        let samples = if carries { samples_of(&key.pk, &key.dev, payload) } else { Vec::new() };
+        if !samples.is_empty() {
+            feed_samples(&mut state.series.write().unwrap_or_else(|e| e.into_inner()), &samples);
+        }
+        Some(samples)
     }
 
     /// Feeds the tracked paths of `topic` (the core calls it only while any path is tracked).

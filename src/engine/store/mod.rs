@@ -15,6 +15,7 @@
 
 mod accounting;
 mod buckets;
+mod by_source;
 mod evict;
 mod hash;
 mod id;

@@ -14,6 +14,8 @@ pub(super) fn payload_limit(link: &LinkConfig, topic: &str) -> usize {
     match link {
         LinkConfig::Serial(_) => serial::max_payload_bytes(topic),
         LinkConfig::Mqtt(config) => mqtt::max_payload_bytes(config.max_packet_bytes, topic).min(MAX_PAYLOAD_BYTES),
+        // A replay publishes nothing; the envelope limit is all there is.
+        LinkConfig::Replay(_) => MAX_PAYLOAD_BYTES,
     }
 }
 

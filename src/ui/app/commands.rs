@@ -15,6 +15,10 @@ impl WorkbenchApp {
     pub(super) fn open_session(&mut self, config: LinkConfig, label: String, profile: Option<String>, read_only: bool) -> Option<SessionId> {
         let target = config.target();
         let kind = config.kind();
+        let replay = match &config {
+            LinkConfig::Replay(c) => Some(crate::ui::replay::ReplayLink(c.progress.clone())),
+            _ => None,
+        };
         let mut options = self.engine.default_session_options(label.clone());
         options.read_only = read_only;
         match self.engine.connect(config, options) {
@@ -29,6 +33,7 @@ impl WorkbenchApp {
                     frames_dropped: 0,
                     profile,
                     read_only,
+                    replay,
                 };
                 self.sessions.insert(id, view);
                 Some(id)
@@ -163,6 +168,11 @@ impl WorkbenchApp {
                 }
                 UiCommand::Quit => self.egui_ctx.send_viewport_cmd(egui::ViewportCommand::Close),
                 UiCommand::StartRecording => self.start_recording(),
+                UiCommand::ReplayControl { session, control } => {
+                    if let Err(e) = self.engine.send(EngineCommand::ReplayControl { session, control }) {
+                        self.notice(Some(session), e);
+                    }
+                }
                 UiCommand::StopRecording => {
                     if let Err(e) = self.engine.send(EngineCommand::StopRecording) {
                         self.notice(None, e);

@@ -27,6 +27,7 @@ impl WorkbenchApp {
                     frames_dropped: 0,
                     profile: None,
                     read_only: false,
+                    replay: None,
                 });
                 view.state = state;
                 view.attempts = attempts;

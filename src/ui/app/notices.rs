@@ -51,6 +51,22 @@ pub fn request_done(outcome: &RequestOutcome) -> Option<NoticeText> {
 
 impl WorkbenchApp {
     /// Keeps `text` among the latest notices (the oldest goes when full).
+    /// Notices of start-up work that has finished (each reports once).
+    pub(super) fn poll_background(&mut self) {
+        let mut done = Vec::new();
+        self.background.retain(|rx| match rx.try_recv() {
+            Ok(texts) => {
+                done.extend(texts);
+                false
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => true,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => false,
+        });
+        for text in done {
+            self.notice(None, text);
+        }
+    }
+
     pub(super) fn notice(&mut self, session: Option<SessionId>, text: impl Into<NoticeText>) {
         if self.notices.len() == super::NOTICE_CAPACITY {
             self.notices.pop_front();

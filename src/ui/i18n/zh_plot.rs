@@ -48,6 +48,8 @@ pub const ZH: &[(&str, &str)] = &[
     ("live", "实时"),
     ("quality {q}", "质量 {q}"),
     ("{plots} plots · {shown} samples in view · {series} series kept", "{plots} 张曲线图 · 视图内 {shown} 个样本 · 保存 {series} 条曲线"),
+    ("{plots} plots · {shown} samples in view + {stored} from history · {series} series kept", "{plots} 张曲线图 · 视图内 {shown} 个样本 + 测点历史 {stored} 个 · 保存 {series} 条曲线"),
+    ("Stored history not shown: {error}", "未显示测点历史：{error}"),
     ("⏸ Pause", "⏸ 暂停"),
     ("▶ Follow", "▶ 跟随"),
     ("Time window", "时间窗口"),

@@ -9,6 +9,7 @@ use egui::{Id, Ui};
 use egui_plot::{AxisHints, HPlacement, Plot, PlotBounds, PlotMemory};
 
 use super::axes::{UnitScale, quarter_grid, step_label, time_grid, time_label, value_grid, value_label};
+use super::backfill::HistoryBackfill;
 use super::draw::{Drawn, NearSample, add_items, prepare, series_color};
 use super::hover::readout_ui;
 use super::meta::SeriesMeta;
@@ -47,6 +48,10 @@ pub struct ChartOutcome {
     pub drawn: Vec<(usize, usize, usize)>,
     /// Samples held in the drawn range across the series.
     pub in_range: usize,
+    /// Stored samples the point history's runs stand for, across the series.
+    pub stored: u64,
+    /// Some series wanted the point history (its range reaches before their memory).
+    pub history_wanted: bool,
 }
 
 /// How to draw: the time range, the user's Y ranges, and whether groups get a chart each.
@@ -58,8 +63,9 @@ pub struct ChartView<'a> {
     pub with_gateway: bool,
 }
 
-/// Draws the series of one panel in the space left in `ui`.
-pub fn chart_ui(ui: &mut Ui, view: &ViewContext, chart: &ChartView, series: &[(usize, &SeriesMeta)]) -> ChartOutcome {
+/// Draws the series of one panel in the space left in `ui`, with what `backfill` has of the
+/// point history before the series' memory.
+pub fn chart_ui(ui: &mut Ui, view: &ViewContext, chart: &ChartView, series: &[(usize, &SeriesMeta)], backfill: &mut HistoryBackfill) -> ChartOutcome {
     let groups = groups(series);
     let stacked = chart.stacked && groups.len() > 1;
     let charts: Vec<Vec<&Group>> = if stacked { groups.iter().map(|g| vec![g]).collect() } else { vec![groups.iter().collect()] };
@@ -83,15 +89,23 @@ pub fn chart_ui(ui: &mut Ui, view: &ViewContext, chart: &ChartView, series: &[(u
         }
     }
     let metas: Vec<&SeriesMeta> = series.iter().map(|(_, m)| *m).collect();
-    let prepared = {
+    let (from_ms, to_ms) = (chart.x.0.floor() as i64, chart.x.1.ceil() as i64);
+    let mut prepared = {
         let store = view.state.series();
-        prepare(&store, &metas, chart.x.0.floor() as i64, chart.x.1.ceil() as i64, columns, hover_ms)
+        prepare(&store, &metas, from_ms, to_ms, columns, hover_ms)
     };
+    // After the store's lock is let go: the history adds what it has cached, reads run elsewhere.
+    let mut history_wanted = false;
+    for (meta, p) in metas.iter().zip(prepared.iter_mut()) {
+        history_wanted |= backfill.fill(ui.ctx(), meta, p, from_ms, to_ms, columns);
+    }
     let prepared_of = |meta: &SeriesMeta| series.iter().position(|(_, m)| std::ptr::eq(*m, meta)).map(|i| &prepared[i]);
 
     let mut outcome = ChartOutcome {
         drawn: series.iter().zip(&prepared).map(|((i, _), p)| (*i, p.lines.runs.len() + p.lines.history_runs.len(), p.lines.points)).collect(),
         in_range: prepared.iter().map(|p| p.in_range).sum(),
+        stored: prepared.iter().map(|p| p.stored).sum(),
+        history_wanted,
         ..ChartOutcome::default()
     };
     let gap = 4.0;

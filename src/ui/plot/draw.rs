@@ -1,6 +1,7 @@
 //! One frame of one chart: the series decimated to the chart's pixel columns under the series
 //! store's read lock (copied out, then the lock is let go), then drawn: live runs solid, history
-//! runs dashed and lighter, steps for digital and enum points, the model's alarm thresholds as
+//! runs (from `history/report` batches, and those the point history adds: `backfill.rs`) dashed
+//! and lighter, steps for digital and enum points, the model's alarm thresholds as
 //! horizontal lines.
 
 use egui::Color32;
@@ -27,9 +28,21 @@ pub struct Prepared {
     pub near: Option<NearSample>,
     /// Samples held in the drawn range, for "no data" hints.
     pub in_range: usize,
+    /// The series' oldest sample in memory; None: memory holds none. Before it, the point
+    /// history fills in (`backfill.rs`).
+    pub first_ms: Option<i64>,
+    /// The gap that breaks its runs, when known (model period or sampling interval).
+    pub gap_ms: Option<i64>,
+    /// Stored samples the point history's runs added to `lines` stand for.
+    pub stored: u64,
 }
 
 impl Prepared {
+    /// A series memory holds nothing of.
+    pub fn empty() -> Prepared {
+        Prepared { lines: Decimated::default(), near: None, in_range: 0, first_ms: None, gap_ms: None, stored: 0 }
+    }
+
     /// Lowest and highest finite value drawn.
     pub fn y_range(&self) -> Option<(f64, f64)> {
         let ys = self.lines.runs.iter().chain(&self.lines.history_runs).flatten().map(|p| p[1]).filter(|y| y.is_finite());
@@ -44,13 +57,9 @@ pub fn prepare(store: &SeriesStore, series: &[&SeriesMeta], from_ms: i64, to_ms:
     series
         .iter()
         .map(|meta| {
-            let Some(s) = store.get(&meta.key) else {
-                return Prepared { lines: Decimated { runs: Vec::new(), history_runs: Vec::new(), points: 0 }, near: None, in_range: 0 };
-            };
+            let Some(s) = store.get(&meta.key) else { return Prepared::empty() };
             let window = s.window(from_ms, to_ms);
-            // A state reported on change (no period in the model) holds until the next change: no
-            // gap breaks it, and its last value runs on to the window's end.
-            let held = meta.steps && meta.period_ms.is_none();
+            let held = holds_state(meta);
             let gap_ms = if held { None } else { meta.period_ms.or_else(|| s.typical_interval_ms()).map(gap_threshold_ms) };
             let mut lines = if meta.steps { decimate_steps(&s.all(), from_ms, to_ms, columns, gap_ms) } else { decimate(&s.all(), from_ms, to_ms, columns, gap_ms) };
             if held {
@@ -60,9 +69,15 @@ pub fn prepare(store: &SeriesStore, series: &[&SeriesMeta], from_ms: i64, to_ms:
             let near = hover_ms
                 .and_then(|t| window.nearest(t).filter(|i| gap_ms.is_none_or(|gap| (window.times[*i] - t).abs() <= gap)))
                 .map(|i| NearSample { t_ms: window.times[i], value: window.values[i], quality: window.quality[i], history: window.history[i] });
-            Prepared { lines, near, in_range: window.len() }
+            Prepared { lines, near, in_range: window.len(), first_ms: s.first_ms(), gap_ms, stored: 0 }
         })
         .collect()
+}
+
+/// A state reported on change (a step series without a period in the model) holds until the
+/// next change: no gap breaks it, and its last value runs on to the window's end.
+pub fn holds_state(meta: &SeriesMeta) -> bool {
+    meta.steps && meta.period_ms.is_none()
 }
 
 /// The colour of the `i`th series of a plot: distinct on dark and light backgrounds alike.
@@ -129,9 +144,8 @@ mod tests {
     #[test]
     fn the_drawn_range_skips_what_cannot_be_drawn() {
         let lines = Decimated { runs: vec![vec![[0.0, 2.0], [1.0, f64::NAN]]], history_runs: vec![vec![[2.0, -1.0]]], points: 3 };
-        let p = Prepared { lines, near: None, in_range: 3 };
+        let p = Prepared { lines, in_range: 3, ..Prepared::empty() };
         assert_eq!(p.y_range(), Some((-1.0, 2.0)));
-        let empty = Prepared { lines: Decimated { runs: Vec::new(), history_runs: Vec::new(), points: 0 }, near: None, in_range: 0 };
-        assert_eq!(empty.y_range(), None);
+        assert_eq!(Prepared::empty().y_range(), None);
     }
 }

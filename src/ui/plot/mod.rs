@@ -1,9 +1,11 @@
 //! The Plots tab: several plot panels stacked, each with its series, time window, follow/pause,
 //! zoom and exports; the whole set is a [`Layout`] (kept in the settings, saved to and opened
 //! from layout files). The series live in the engine's store; a panel decimates what it shows
-//! to its pixel width every frame.
+//! to its pixel width every frame; before a series' memory the point history fills in
+//! (`backfill.rs`).
 
 pub mod axes;
+pub mod backfill;
 pub mod chart;
 pub mod draw;
 pub mod export;
@@ -20,6 +22,7 @@ use crate::engine::notice::NoticeText;
 use crate::engine::series::{Layout, PlotLayout, PlotWindow, SeriesKey};
 use crate::ui::ViewContext;
 use crate::ui::widgets::fill;
+use backfill::HistoryBackfill;
 use layout_io::LayoutIo;
 
 /// The layout shipped for a first start: the demo gateway's phase voltages, power and state of
@@ -55,6 +58,8 @@ pub struct PlotsTab {
     last_used: Option<usize>,
     changed: bool,
     layout_io: LayoutIo,
+    /// The point history's runs, shared by every panel.
+    backfill: HistoryBackfill,
 }
 
 impl PlotsTab {
@@ -151,8 +156,15 @@ impl PlotsTab {
         paths
     }
 
+    /// The point history's reads, for tests and the status of the tab.
+    pub fn backfill(&self) -> &HistoryBackfill {
+        &self.backfill
+    }
+
     /// Draws the tab: its toolbar, the layout row, then the panels sharing the height.
     pub fn ui(&mut self, ui: &mut Ui, view: &ViewContext) {
+        let history = view.state.history().map(|(path, _)| path);
+        self.backfill.begin_frame(ui.ctx(), history.as_deref());
         ui.horizontal(|ui| {
             if ui.add_enabled(self.panels.len() < MAX_PLOTS, egui::Button::new(view.tr("+ New plot"))).clicked() {
                 self.last_used = self.new_plot(view.tr("Plot"));
@@ -161,10 +173,17 @@ impl PlotsTab {
             self.layout_io.buttons_ui(ui, view);
             ui.separator();
             let samples: usize = self.panels.iter().map(|p| p.stats().in_range).sum();
+            let stored: u64 = self.panels.iter().map(|p| p.stats().from_history).sum();
             let store = view.state.series().stats();
-            ui.weak(fill(view.tr("{plots} plots · {shown} samples in view · {series} series kept"), &[
+            let text = if stored > 0 {
+                view.tr("{plots} plots · {shown} samples in view + {stored} from history · {series} series kept")
+            } else {
+                view.tr("{plots} plots · {shown} samples in view · {series} series kept")
+            };
+            ui.weak(fill(text, &[
                 ("plots", &self.panels.len().to_string()),
                 ("shown", &samples.to_string()),
+                ("stored", &stored.to_string()),
                 ("series", &store.series.to_string()),
             ]));
         });
@@ -182,6 +201,7 @@ impl PlotsTab {
         let each = ((ui.available_height() - gap * (n - 1.0)) / n).max(MIN_PANEL_HEIGHT);
         let mut close = None;
         let count = self.panels.len();
+        let backfill = &mut self.backfill;
         ScrollArea::vertical().id_salt("plots_scroll").auto_shrink([false, false]).show(ui, |ui| {
             for (i, panel) in self.panels.iter_mut().enumerate() {
                 // A little short of the full width: the frame's right edge stays clear of the
@@ -194,7 +214,7 @@ impl PlotsTab {
                             .show(ui, |ui| {
                                 ui.set_min_size(egui::vec2(width - 14.0, each - 14.0));
                                 ui.set_max_height(each - 14.0);
-                                panel.ui(ui, view)
+                                panel.ui(ui, view, backfill)
                             })
                             .inner
                     })

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use egui::{Button, RichText, Ui};
 
+use super::backfill::HistoryBackfill;
 use super::chart::{ChartView, chart_ui};
 use super::draw::series_color;
 use super::export::{ExportKind, ExportRow};
@@ -33,6 +34,10 @@ pub struct DrawnStats {
     pub series: Vec<(SeriesKey, usize, usize)>,
     /// Samples in the drawn range across the series.
     pub in_range: usize,
+    /// Stored samples the point history's runs stood for (before the series' memory).
+    pub from_history: u64,
+    /// The range reached before some series' memory: the point history was asked.
+    pub history_wanted: bool,
 }
 
 /// One panel of the Plots tab.
@@ -115,6 +120,11 @@ impl PlotPanel {
         &self.stats
     }
 
+    /// Stops following and shows [from_ms, to_ms], as a pan or zoom does.
+    pub fn pause_on(&mut self, from_ms: i64, to_ms: i64) {
+        self.paused = Some((from_ms as f64, to_ms.max(from_ms + 1) as f64));
+    }
+
     /// Back to following live data with automatic Y.
     pub fn reset_view(&mut self) {
         self.paused = None;
@@ -143,7 +153,11 @@ impl PlotPanel {
                 }
             }
         }
-        let end = last.map_or(view.now_ms, |l| l.max(view.now_ms));
+        // A replay's data is as old as its recording: following means following the replay.
+        let end = match crate::ui::replay::replay_clock(view) {
+            Some(at) => at,
+            None => last.map_or(view.now_ms, |l| l.max(view.now_ms)),
+        };
         let start = match self.window.span_ms() {
             Some(span) => end - span,
             None => first.unwrap_or(end - 60_000).min(end - 1_000),
@@ -259,8 +273,9 @@ impl PlotPanel {
         }
     }
 
-    /// Draws the panel in `ui` (its height is what the tab gave it).
-    pub fn ui(&mut self, ui: &mut Ui, view: &ViewContext) -> PanelOutcome {
+    /// Draws the panel in `ui` (its height is what the tab gave it), before the series' memory
+    /// what `backfill` has of the point history.
+    pub fn ui(&mut self, ui: &mut Ui, view: &ViewContext, backfill: &mut HistoryBackfill) -> PanelOutcome {
         let mut outcome = PanelOutcome::default();
         let panel_rect = ui.max_rect();
         let top = ui.cursor().min;
@@ -276,8 +291,18 @@ impl PlotPanel {
         self.visible = Some((x.0.floor() as i64, x.1.ceil() as i64));
         let shown: Vec<(usize, &SeriesMeta)> = metas.iter().enumerate().filter(|(_, m)| !self.hidden.contains(&m.key)).collect();
         let chart = ChartView { id: egui::Id::NULL.with(("plot_panel", self.uid)), x, y_manual: &self.y_manual, stacked: self.stacked, with_gateway };
-        let drawn = chart_ui(ui, view, &chart, &shown);
-        self.stats = DrawnStats { series: drawn.drawn.iter().map(|(i, runs, points)| (metas[*i].key.clone(), *runs, *points)).collect(), in_range: drawn.in_range };
+        // Said once, small, above the chart; the reads rest a few seconds after a failure.
+        if let Some(problem) = backfill.problem().filter(|_| self.stats.history_wanted) {
+            let text = fill(view.tr("Stored history not shown: {error}"), &[("error", problem)]);
+            ui.label(RichText::new(text).small().color(ui.visuals().warn_fg_color));
+        }
+        let drawn = chart_ui(ui, view, &chart, &shown, backfill);
+        self.stats = DrawnStats {
+            series: drawn.drawn.iter().map(|(i, runs, points)| (metas[*i].key.clone(), *runs, *points)).collect(),
+            in_range: drawn.in_range,
+            from_history: drawn.stored,
+            history_wanted: drawn.history_wanted,
+        };
         if let Some(range) = drawn.moved_x {
             self.paused = Some(range);
             outcome.used = true;
