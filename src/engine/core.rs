@@ -17,8 +17,9 @@ use super::tasks::{SessionInfo, TaskAction, TaskKind, TransferPhase, TransferTas
 use super::transfers::{TransferKind, TransferService};
 use super::api::{EngineCommand, EngineConfig, EngineEvent, SessionOptions, SharedState};
 use super::notice::{self, NoticeText};
-use super::history::{HistoryBatch, HistoryHandle, alarms_of};
-use super::recording::{RecordOptions, RecordingMeta, RecordingOutcome, RecordingTask};
+use super::history::{HistoryBatch, alarms_of};
+use super::recording::{RecordOptions, RecordingMeta, RecordingOutcome};
+use super::taps::{Taps, recording_ended_notice};
 use super::series::feed::engine_side as series_feed;
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, IdGenerator, Reply, Request, parse_envelope};
@@ -80,14 +81,8 @@ pub(super) struct EngineCore {
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     /// Any path series is tracked: only then are messages looked up in the series store.
     tracking_paths: bool,
-    /// The MCAP recording in progress: every received message is offered to it.
-    recording: Option<RecordingTask>,
-    /// The point history's writer, when one is attached.
-    history: Option<HistoryHandle>,
-    /// Its stop was said already.
-    history_stop_said: bool,
-    /// What this burst gives the history, handed over at its end.
-    history_pending: HistoryBatch,
+    /// The MCAP recording and the point history, fed from the loop.
+    taps: Taps,
 }
 
 /// Results of work the loop handed to other threads.
@@ -129,10 +124,7 @@ impl EngineCore {
             internal_tx,
             internal_rx,
             tracking_paths: false,
-            recording: None,
-            history: None,
-            history_stop_said: false,
-            history_pending: HistoryBatch::default(),
+            taps: Taps::default(),
         }
     }
 
@@ -169,7 +161,9 @@ impl EngineCore {
             for (session, key) in self.discovery.due(Instant::now()) {
                 self.ask_identity(session, &key);
             }
-            self.flush_taps();
+            if let Some(text) = self.taps.flush() {
+                self.emit(EngineEvent::Notice { session: None, text });
+            }
             self.flush();
         }
         for session in self.sessions.values() {
@@ -287,28 +281,19 @@ impl EngineCore {
                 self.apply(actions);
             }
             Internal::RecordingEnded { path, outcome } => {
-                if self.recording.as_ref().is_some_and(|r| r.path() == &path) {
-                    self.recording = None;
-                }
+                self.taps.recording_ended(&path);
                 self.emit(EngineEvent::Notice { session: None, text: recording_ended_notice(&path, &outcome) });
             }
         }
     }
 
     fn start_recording(&mut self, path: std::path::PathBuf, meta: RecordingMeta, options: RecordOptions) {
-        if let Some(running) = self.recording.take() {
-            running.stop();
-        }
         let tx = self.internal_tx.clone();
         let ended_path = path.clone();
         // The engine may have stopped by the time the file is finished; nobody is left to tell.
         let ended = move |outcome| drop(tx.send(Internal::RecordingEnded { path: ended_path, outcome }));
-        match RecordingTask::start(path.clone(), meta, options, self.state.recording.clone(), ended) {
-            Ok(task) => self.recording = Some(task),
-            Err(e) => {
-                let outcome = Err(format!("cannot start the recording thread: {e}"));
-                self.emit(EngineEvent::Notice { session: None, text: recording_ended_notice(&path, &outcome) });
-            }
+        if let Err(text) = self.taps.start_recording(path, (meta, options), self.state.recording.clone(), ended) {
+            self.emit(EngineEvent::Notice { session: None, text });
         }
     }
 
@@ -388,34 +373,23 @@ impl EngineCore {
             EngineCommand::SetRetention { key, retention_ms } => series_feed::set_retention(&self.state, &key, retention_ms),
             EngineCommand::StartRecording { path, meta, options } => self.start_recording(path, meta, options),
             EngineCommand::AttachHistory(handle) => {
-                // What this burst gathered goes to the history it was gathered for.
-                self.flush_taps();
-                *self.state.history.write().unwrap_or_else(|e| e.into_inner()) = Some((handle.path().to_path_buf(), handle.monitor()));
-                self.history_stop_said = false;
-                if let Some(old) = self.history.replace(*handle) {
-                    // Joining its thread waits for its queue: not on the loop.
+                let (old, shared) = self.taps.attach_history(*handle);
+                *self.state.history.write().unwrap_or_else(|e| e.into_inner()) = Some(shared);
+                // Closing waits for its queue: not on the loop.
+                if let Some(old) = old {
                     tokio::task::spawn_blocking(move || drop(old));
                 }
             }
             EngineCommand::DetachHistory => {
-                self.flush_taps();
                 *self.state.history.write().unwrap_or_else(|e| e.into_inner()) = None;
-                if let Some(old) = self.history.take() {
+                if let Some(old) = self.taps.detach_history() {
                     tokio::task::spawn_blocking(move || drop(old));
                 }
             }
-            EngineCommand::StopRecording => {
-                if let Some(recording) = self.recording.take() {
-                    recording.stop();
-                }
-            }
+            EngineCommand::StopRecording => self.taps.stop_recording(),
             EngineCommand::Shutdown => {
-                if let Some(recording) = self.recording.take() {
-                    recording.stop();
-                }
                 // What is queued is written before the engine ends.
-                self.flush_taps();
-                drop(self.history.take());
+                self.taps.shutdown();
                 return false;
             }
         }
@@ -519,9 +493,7 @@ impl EngineCore {
 
     /// A message received at `received_ms`: now for a live link, the recorded time for a replay.
     fn handle_message_at(&mut self, session: SessionId, message: Message, received_ms: i64) {
-        if let Some(recording) = &mut self.recording {
-            recording.offer(&message, received_ms);
-        }
+        self.taps.message(&message, received_ms);
         if let Some(bytes) = message.skipped_bytes {
             // Over the packet limit: the link kept the connection and passed on only a mark.
             self.state.store.write().unwrap_or_else(|e| e.into_inner()).insert_skipped(&message.topic, received_ms, message.qos, message.retain, bytes, session);
@@ -652,7 +624,7 @@ impl EngineCore {
         }
         let key = GatewayKey { pk: topic.pk.clone(), dev: topic.dev.clone() };
         self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).alarm_ack_seen(&key, &reply.id);
-        self.keep_history(|| HistoryBatch::ack(&key.pk, &key.dev, &reply.id, now_ms()));
+        self.taps.history(|| HistoryBatch::ack(&key.pk, &key.dev, &reply.id, now_ms()));
         self.changed_gateways.insert(key);
     }
 
@@ -660,42 +632,9 @@ impl EngineCore {
     /// point history: one extraction for both, and only for a gateway the table knows.
     fn keep_samples(&mut self, key: &GatewayKey, action: &str, report_id: Option<&str>, payload: &Payload, now: i64) {
         let alarms = alarms_of(payload);
-        let wanted = self.history.is_some() && !alarms.is_empty();
+        let wanted = self.taps.keeps_history() && !alarms.is_empty();
         let Some(samples) = series_feed::payload(&self.state, key, payload, wanted) else { return };
-        self.keep_history(|| HistoryBatch::of_samples(&key.pk, &key.dev, action, report_id, samples, alarms, now));
-    }
-
-    /// Adds to what goes to the point history at the end of this burst, when one is attached. A
-    /// replay's samples go in too, at their recorded times (a field capture scrolls back like
-    /// live data); a sample already stored is not stored twice.
-    fn keep_history(&mut self, batch: impl FnOnce() -> HistoryBatch) {
-        if self.history.is_none() {
-            return;
-        }
-        let batch = batch();
-        let pending = &mut self.history_pending;
-        pending.series.extend(batch.series);
-        pending.alarms.extend(batch.alarms);
-        pending.acks.extend(batch.acks);
-    }
-
-    /// Hands the burst's messages to the recording and its samples to the point history: their
-    /// threads wake once per burst. A history writer that has stopped (disk full, folder gone) is
-    /// said once.
-    fn flush_taps(&mut self) {
-        if let Some(recording) = &mut self.recording {
-            recording.flush();
-        }
-        let Some(history) = &self.history else { return };
-        if self.history_pending.is_empty() || history.offer(std::mem::take(&mut self.history_pending)) || self.history_stop_said {
-            return;
-        }
-        if let Some(error) = history.last_error() {
-            self.history_stop_said = true;
-            let args = vec![("file", history.path().display().to_string().into()), ("error", error.to_string().into())];
-            let text = NoticeText::new("the point history {file} stopped writing: {error}; what was written before is kept", args);
-            self.emit(EngineEvent::Notice { session: None, text });
-        }
+        self.taps.history(|| HistoryBatch::of_samples(&key.pk, &key.dev, action, report_id, samples, alarms, now));
     }
 
     /// Keeps what a successful reply says about its gateway, as a report of the same fact would.
@@ -757,7 +696,7 @@ impl EngineCore {
         };
         self.keep_samples(key, &topic.action, Some(&request.id), &typed, now);
         if acked && alarms.is_some() {
-            self.keep_history(|| HistoryBatch::ack(&key.pk, &key.dev, &request.id, now));
+            self.taps.history(|| HistoryBatch::ack(&key.pk, &key.dev, &request.id, now));
         }
         let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
         let known = gateways.apply_on(key, typed, session, now);
@@ -905,25 +844,6 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
         None => std::future::pending().await,
-    }
-}
-
-/// "Recording saved: FILE (N messages, B bytes)", or why it stopped.
-fn recording_ended_notice(path: &std::path::Path, outcome: &RecordingOutcome) -> NoticeText {
-    match outcome {
-        Ok(stats) => {
-            let args = vec![
-                ("file", stats.file.display().to_string().into()),
-                ("messages", stats.messages.to_string().into()),
-                ("files", stats.files.len().to_string().into()),
-                ("bytes", stats.bytes.to_string().into()),
-            ];
-            NoticeText::new("recording saved: {file} ({messages} messages, {bytes} bytes, {files} file(s))", args)
-        }
-        Err(reason) => {
-            let args = vec![("file", path.display().to_string().into()), ("reason", reason.as_str().into())];
-            NoticeText::new("recording to {file} stopped: {reason}; what was written before stays readable", args)
-        }
     }
 }
 

@@ -28,6 +28,7 @@ pub mod recording;
 pub mod requests;
 pub mod series;
 pub mod store;
+mod taps;
 pub mod tasks;
 pub mod transfers;
 

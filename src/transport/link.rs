@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::replay::{ReplayControl, ReplayProgress};
+use super::replay_control::{ReplayControl, ReplayProgress};
 
 /// Capacity of a link's event channel.
 pub const LINK_EVENT_CAPACITY: usize = 4096;

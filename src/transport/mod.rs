@@ -16,6 +16,7 @@ mod link;
 pub mod mqtt;
 mod pem;
 pub mod replay;
+mod replay_control;
 pub mod serial;
 
 pub use link::{

@@ -349,7 +349,9 @@ fn push_connect(profile: &Profile, password: Option<&Secret>, commands: &mut Vec
 /// One session on two lines (it fits a narrow column): dot, name and Disconnect; then the
 /// state, the attempts and, for serial, the dropped frames.
 fn session_ui(ui: &mut egui::Ui, ctx: &ViewContext, session: &SessionView, commands: &mut Vec<UiCommand>) {
-    let color = link_state_color(ui.visuals(), &session.state);
+    // A replay played to its end is finished, not failed: said plainly, the reason on hover.
+    let replay_ended = session.kind == LinkKind::Replay && matches!(session.state, LinkState::Down { .. });
+    let color = if replay_ended { ui.visuals().weak_text_color() } else { link_state_color(ui.visuals(), &session.state) };
     ui.horizontal(|ui| {
         state_dot_ui(ui, color);
         ui.strong(&session.label).on_hover_text(&session.target);
@@ -363,7 +365,12 @@ fn session_ui(ui: &mut egui::Ui, ctx: &ViewContext, session: &SessionView, comma
         }
     });
     ui.horizontal_wrapped(|ui| {
-        ui.colored_label(color, link_state_text(ctx.lang, &session.state));
+        if replay_ended {
+            let reason = if let LinkState::Down { reason } = &session.state { reason.as_str() } else { "" };
+            ui.colored_label(color, ctx.tr("replay ended")).on_hover_text(reason);
+        } else {
+            ui.colored_label(color, link_state_text(ctx.lang, &session.state));
+        }
         ui.weak(fill(ctx.tr("Attempts: {n}"), &[("n", &session.attempts.to_string())]));
         if session.kind == LinkKind::Serial {
             let text = fill(ctx.tr("Dropped frames: {n}"), &[("n", &session.frames_dropped.to_string())]);

@@ -44,13 +44,15 @@ fn links_ui(ui: &mut egui::Ui, ctx: &ViewContext) {
         return;
     }
     for session in open.iter().take(MAX_LINKS_SHOWN) {
+        let replay_ended = session.kind == crate::transport::LinkKind::Replay && matches!(session.state, LinkState::Down { .. });
         let (word, detail) = match &session.state {
+            _ if replay_ended => (ctx.tr("replay ended"), None),
             LinkState::Up => (ctx.tr("connected"), None),
             LinkState::Connecting { attempt } => (ctx.tr("connecting"), (*attempt > 1).then(|| format!("{} {attempt}", ctx.tr("attempt")))),
             LinkState::Down { reason } => (ctx.tr("down"), Some(reason.clone())),
             LinkState::Closed => (ctx.tr("closed"), None),
         };
-        let colour = state_colour(ui, &session.state);
+        let colour = if replay_ended { ui.visuals().weak_text_color() } else { state_colour(ui, &session.state) };
         let mut job = LayoutJob::default();
         let font = egui::TextStyle::Body.resolve(ui.style());
         job.append("● ", 0.0, TextFormat::simple(font.clone(), colour));

@@ -1,6 +1,8 @@
 //! Recording a session to an MCAP file, as Foxglove and PlotJuggler open it.
 //!
-//! One channel per topic (schemaless; `json` when the payload is JSON, raw bytes otherwise),
+//! One channel per topic (schemaless; `json` when the payload is JSON, raw bytes otherwise; a
+//! topic seen with another QoS or retained flag gets a channel of its own, with `qos` and
+//! `retain` in its metadata, so a replay republishes each message as it came),
 //! `log_time` the receive time and `publish_time` the CEMS envelope's `ts` where there is one.
 //! A metadata record `cems-workbench` names the link and the workbench version; the product
 //! models in use travel as attachments. Chunks are closed and handed to the OS at least every

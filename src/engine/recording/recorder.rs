@@ -36,7 +36,8 @@ struct OpenFile {
     path: PathBuf,
     writer: mcap::Writer<Counted>,
     written: Arc<AtomicU64>,
-    channels: HashMap<(String, &'static str), u16>,
+    /// A channel per (topic, encoding, QoS, retained): a replay republishes each message as it came.
+    channels: HashMap<(String, &'static str, u8, bool), u16>,
     sequence: u32,
     /// Estimated bytes and count of messages not yet flushed.
     pending_bytes: u64,
@@ -123,11 +124,12 @@ impl Recorder {
         let Some(file) = self.file.as_mut() else {
             return Err(RecordError::Stopped { path: self.base.clone(), reason: "the recording is finished".into() });
         };
-        let key = (message.topic.clone(), encoding);
+        let key = (message.topic.clone(), encoding, message.qos, message.retain);
         let channel_id = match file.channels.get(&key) {
             Some(&id) => id,
             None => {
-                let id = file.writer.add_channel(0, &message.topic, encoding, &BTreeMap::new()).map_err(|e| RecordError::writing(&file.path, e))?;
+                let metadata = BTreeMap::from([("qos".to_owned(), message.qos.to_string()), ("retain".to_owned(), message.retain.to_string())]);
+                let id = file.writer.add_channel(0, &message.topic, encoding, &metadata).map_err(|e| RecordError::writing(&file.path, e))?;
                 file.channels.insert(key, id);
                 id
             }

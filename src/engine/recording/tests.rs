@@ -83,3 +83,25 @@ fn a_full_disk_stops_the_recording_with_a_clear_error_and_keeps_what_was_flushed
         .count();
     assert!(flushed > 10 && read >= flushed, "flushed {flushed}, readable {read}");
 }
+
+#[test]
+fn qos_and_retained_flags_come_back_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flags.mcap");
+    let mut recorder = Recorder::create(&path, RecordingMeta::default()).unwrap();
+    let sent = [
+        Message::new("cems/v1/PK/GW/up/status", &br#"{"id":"s","ts":1,"data":{"online":true}}"#[..], 1, true),
+        Message::new("cems/v1/PK/GW/up/status", &br#"{"id":"t","ts":2,"data":{"online":true}}"#[..], 1, false),
+        Message::new("lab/raw", &b"\x01\x02"[..], 0, false),
+    ];
+    for (i, m) in sent.iter().enumerate() {
+        recorder.write(m, 1_000 + i as i64).unwrap();
+    }
+    recorder.finish().unwrap();
+    let mut reader = crate::transport::replay::McapReader::open(&path).unwrap();
+    let mut back = Vec::new();
+    while let Some(m) = reader.next_message().unwrap() {
+        back.push(m.to_message());
+    }
+    assert_eq!(back, sent, "topic, payload, QoS and retained flag as received");
+}

@@ -5,7 +5,8 @@
 use mcap::McapError;
 use mcap::records::{ChunkHeader, Record};
 
-use super::reader::RECORD_HEAD;
+/// Opcode and length in front of every record.
+pub(super) const RECORD_HEAD: u64 = 9;
 
 /// The chunk's records and, when it is damaged, why. Records read before a structural fault are
 /// kept; a CRC mismatch keeps none (any of them may carry the bad bytes).

@@ -22,12 +22,11 @@ use tokio::sync::mpsc;
 use super::link::{LINK_EVENT_CAPACITY, LinkCounters, LinkEvent, LinkHandle, LinkKind};
 
 mod chunk;
-mod control;
 mod player;
 mod reader;
 mod summary;
 
-pub use control::{MAX_FACTOR, MIN_FACTOR, ReplayControl, ReplayProgress, ReplaySnapshot, ReplaySpeed};
+pub use super::replay_control::{MAX_FACTOR, MIN_FACTOR, ReplayControl, ReplayProgress, ReplaySnapshot, ReplaySpeed};
 pub use reader::{MAX_RECORD_BYTES, McapEntry, McapMessage, McapReader, ReadDamage, RecordedChannel, ReplayError, ns_to_ms};
 pub use summary::{SummaryFacts, read_summary};
 

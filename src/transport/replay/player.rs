@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::control::{ReplayControl, ReplayProgress, ReplaySpeed};
+use crate::transport::replay_control::{ReplayControl, ReplayProgress, ReplaySpeed};
 use super::reader::{McapMessage, McapReader, ReadDamage};
 use super::summary::{SummaryFacts, read_summary};
 use crate::transport::{LinkCommand, LinkEvent, LinkState};

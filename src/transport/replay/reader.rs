@@ -15,11 +15,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use mcap::records::{Metadata, Record, op};
 
-use super::chunk::{records_of_chunk, salvage_cut_chunk};
+use super::chunk::{RECORD_HEAD, records_of_chunk, salvage_cut_chunk};
 use crate::transport::Message;
-
-/// Opcode and length in front of every record.
-pub(super) const RECORD_HEAD: u64 = 9;
 /// The largest record read into memory (a chunk, a message, an attachment when asked for).
 /// Our recorder writes 1 MiB chunks; a larger length is damage, not a reason to allocate it.
 pub const MAX_RECORD_BYTES: u64 = 512 * 1024 * 1024;
@@ -45,7 +42,8 @@ pub struct ReadDamage {
 }
 
 /// A channel as the file declares it. QoS and retain come from the channel's `qos`/`retain`
-/// metadata when a writer stored them; our recorder does not, so they read as QoS 0, not retained.
+/// metadata (our recorder keeps a channel per topic, QoS and retained flag); without them a
+/// message reads as QoS 0, not retained.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedChannel {
     pub id: u16,

@@ -53,4 +53,5 @@ pub const ZH: &[(&str, &str)] = &[
     ("the point history {file} was damaged: kept as {aside}, a new one started", "测点历史 {file} 已损坏：保留为 {aside}，并新建了一个"),
     ("the point history {file} stopped writing: {error}; what was written before is kept", "测点历史 {file} 已停止写入：{error}；此前写入的内容已保留"),
     ("not sent: {topic}: session {session} is a replay, and a replay does not publish", "未发送：{topic}：会话 {session} 是回放，回放不发布消息"),
+    ("replay ended", "回放结束"),
 ];

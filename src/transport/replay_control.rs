@@ -1,5 +1,6 @@
 //! What a replay is told ([`ReplayControl`], [`ReplaySpeed`]) and what it shows
-//! ([`ReplayProgress`]). Plain vocabulary, below the link vocabulary that carries it.
+//! ([`ReplayProgress`]). Plain vocabulary, below the link vocabulary that carries it (`link.rs`)
+//! and the replay link that acts on it (`replay/`); re-exported as `transport::replay::…`.
 
 use std::sync::{Mutex, PoisonError};
 
