@@ -33,8 +33,8 @@ const BASE_MS: i64 = 1_767_225_600_000;
 
 #[derive(Debug, Clone, Args)]
 pub struct HistoryBenchArgs {
-    /// Point reports replayed per ingest run.
-    #[arg(long, default_value_t = 50_000)]
+    /// Point reports replayed per ingest run (eight runs: off, both, each alone, twice).
+    #[arg(long, default_value_t = 200_000)]
     pub messages: usize,
     /// Points per report.
     #[arg(long, default_value_t = 10)]

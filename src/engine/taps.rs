@@ -3,10 +3,13 @@
 //! burst of link events and [`Taps::flush`] hands them over once per burst, so the threads
 //! behind wake once per burst rather than once per message. Nothing here blocks the loop.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::history::{HistoryBatch, HistoryHandle, HistoryMonitor};
 use super::notice::NoticeText;
+use super::series::SeriesKey;
 use super::recording::{RecordOptions, RecordingMeta, RecordingOutcome, RecordingTask, SharedRecordingStatus};
 use crate::transport::Message;
 
@@ -18,7 +21,12 @@ pub(super) struct Taps {
     history_pending: HistoryBatch,
     /// The history writer's stop was said already.
     history_stop_said: bool,
+    /// Series keys handed to the history, shared: the writer's thread then frees no key.
+    interned: HashSet<Arc<SeriesKey>>,
 }
+
+/// Keys interned at most; past it the set starts again (old keys live on in queued batches).
+const MAX_INTERNED: usize = 200_000;
 
 impl Taps {
     /// A message received at `received_ms`, for the recording.
@@ -39,8 +47,23 @@ impl Taps {
             return;
         }
         let batch = batch();
+        for series in batch.series {
+            let key = match self.interned.get(&series.key) {
+                Some(key) => key.clone(),
+                None => {
+                    if self.interned.len() >= MAX_INTERNED {
+                        self.interned.clear();
+                    }
+                    let key = Arc::new(series.key);
+                    self.interned.insert(key.clone());
+                    key
+                }
+            };
+            let source = series.source;
+            self.history_pending.keyed.extend(series.samples.iter().map(|&(ts, v, q)| (key.clone(), source, ts, v, q)));
+        }
         let pending = &mut self.history_pending;
-        pending.series.extend(batch.series);
+        pending.keyed.extend(batch.keyed);
         pending.alarms.extend(batch.alarms);
         pending.acks.extend(batch.acks);
     }

@@ -1,6 +1,8 @@
 //! What the engine hands the history: the samples, alarm events and acknowledgements of one
 //! message, taken from its decoded payload by the same extraction the series store uses.
 
+use std::sync::Arc;
+
 use super::HistorySource;
 use crate::engine::series::SeriesKey;
 use crate::engine::series::feed::{PayloadSamples, samples_of};
@@ -39,10 +41,17 @@ pub struct AlarmEvents {
     pub alarms: Vec<Alarm>,
 }
 
-/// One unit of work for the writer, usually one message's worth.
+/// One sample with its series' key shared: (key, source, ts, value, quality).
+pub type KeyedSample = (Arc<SeriesKey>, HistorySource, i64, f64, u8);
+
+/// One unit of work for the writer: one message's worth, or the engine's burst.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryBatch {
     pub series: Vec<SeriesSamples>,
+    /// Samples one by one with shared keys: what the engine sends for a burst. Its keys stay
+    /// interned on the engine's side, so the writer's thread frees one vector per burst rather
+    /// than a key per sample (frees of another thread's allocations contend for its heap).
+    pub keyed: Vec<KeyedSample>,
     pub alarms: Vec<AlarmEvents>,
     pub acks: Vec<AlarmAck>,
 }
@@ -84,7 +93,7 @@ impl HistoryBatch {
                 alarms: alarms.to_vec(),
             }]
         };
-        HistoryBatch { series, alarms, acks: Vec::new() }
+        HistoryBatch { series, alarms, ..Self::default() }
     }
 
     /// A batch holding one acknowledgement.
@@ -94,13 +103,13 @@ impl HistoryBatch {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.series.is_empty() && self.alarms.is_empty() && self.acks.is_empty()
+        self.series.is_empty() && self.keyed.is_empty() && self.alarms.is_empty() && self.acks.is_empty()
     }
 
     /// Samples plus alarm events plus acknowledgements: what refusing this batch loses.
     pub fn items(&self) -> u64 {
         let samples: usize = self.series.iter().map(|s| s.samples.len()).sum();
         let alarms: usize = self.alarms.iter().map(|a| a.alarms.len()).sum();
-        (samples + alarms + self.acks.len()) as u64
+        (samples + self.keyed.len() + alarms + self.acks.len()) as u64
     }
 }

@@ -115,9 +115,15 @@ impl HistoryDb {
     }
 }
 
+/// Rows one multi-row insert statement carries (5 parameters each, well under SQLite's limit).
+const ROWS_PER_INSERT: usize = 64;
+
 fn write_in(tx: &Transaction, known: &HashMap<SeriesKey, i64>, new_ids: &mut HashMap<SeriesKey, i64>, batches: &[HistoryBatch]) -> rusqlite::Result<WriteCounts> {
     let mut counts = WriteCounts::default();
-    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO samples (series_id, ts, value, quality, source) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    // (series id, ts, value, quality, source) of the whole transaction, sorted: the samples of
+    // many series arrive interleaved, and inserting each series' run in order touches each leaf
+    // page once instead of hopping between them.
+    let mut rows: Vec<(i64, i64, f64, u8, u8)> = Vec::new();
     for batch in batches {
         for series in &batch.series {
             let id = match known.get(&series.key).or_else(|| new_ids.get(&series.key)) {
@@ -129,15 +135,25 @@ fn write_in(tx: &Transaction, known: &HashMap<SeriesKey, i64>, new_ids: &mut Has
                 }
             };
             let source = series.source.code();
-            for &(ts, value, quality) in &series.samples {
-                // SQLite keeps NaN as NULL; it reads back as NaN.
-                if insert.execute(params![id, ts, value, quality, source])? == 1 {
-                    counts.samples_new += 1;
-                } else {
-                    counts.samples_duplicate += 1;
-                }
-            }
+            rows.extend(series.samples.iter().map(|&(ts, value, quality)| (id, ts, value, quality, source)));
         }
+        for (key, source, ts, value, quality) in &batch.keyed {
+            let id = match known.get(&**key).or_else(|| new_ids.get(&**key)) {
+                Some(&id) => id,
+                None => {
+                    let Some(id) = series_id(tx, key, true)? else { continue };
+                    new_ids.insert(SeriesKey::clone(key), id);
+                    id
+                }
+            };
+            rows.push((id, *ts, *value, *quality, source.code()));
+        }
+    }
+    rows.sort_by_key(|r| (r.0, r.1));
+    let new = insert_samples(tx, &rows)?;
+    counts.samples_new += new;
+    counts.samples_duplicate += rows.len() as u64 - new;
+    for batch in batches {
         if !batch.alarms.is_empty() {
             counts.alarms_new += write_alarms(tx, batch)?;
         }
@@ -149,6 +165,28 @@ fn write_in(tx: &Transaction, known: &HashMap<SeriesKey, i64>, new_ids: &mut Has
         }
     }
     Ok(counts)
+}
+
+/// Inserts `rows` (a sample already stored is left as it is); returns the rows that were new.
+/// Many rows per statement: the statement's fixed cost is paid once per 64 samples.
+fn insert_samples(tx: &Transaction, rows: &[(i64, i64, f64, u8, u8)]) -> rusqlite::Result<u64> {
+    const INSERT: &str = "INSERT OR IGNORE INTO samples (series_id, ts, value, quality, source) VALUES ";
+    let values = |n: usize| vec!["(?, ?, ?, ?, ?)"; n].join(", ");
+    let mut new = 0;
+    let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
+    if rows.len() >= ROWS_PER_INSERT {
+        let mut many = tx.prepare_cached(&format!("{INSERT}{}", values(ROWS_PER_INSERT)))?;
+        for chunk in chunks.by_ref() {
+            // SQLite keeps NaN as NULL; it reads back as NaN.
+            let params: Vec<&dyn rusqlite::ToSql> = chunk.iter().flat_map(|(id, ts, v, q, s)| [id as &dyn rusqlite::ToSql, ts, v, q, s]).collect();
+            new += many.execute(params.as_slice())? as u64;
+        }
+    }
+    let mut one = tx.prepare_cached(&format!("{INSERT}{}", values(1)))?;
+    for (id, ts, v, q, s) in chunks.remainder() {
+        new += one.execute(params![id, ts, v, q, s])? as u64;
+    }
+    Ok(new)
 }
 
 fn write_alarms(tx: &Transaction, batch: &HistoryBatch) -> rusqlite::Result<u64> {

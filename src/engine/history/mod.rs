@@ -26,7 +26,7 @@ mod retention;
 mod tests;
 mod writer;
 
-pub use batch::{AlarmAck, AlarmEvents, HistoryBatch, SeriesSamples, alarms_of};
+pub use batch::{AlarmAck, AlarmEvents, HistoryBatch, KeyedSample, SeriesSamples, alarms_of};
 pub use bench::bench_inserts;
 pub use db::{HistoryDb, WriteCounts};
 pub use error::HistoryError;

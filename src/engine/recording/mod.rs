@@ -24,7 +24,7 @@ mod task;
 
 pub use cut::{CutReport, cut};
 pub use read::{ReadReport, RecordedMessage, read_messages};
-pub use recorder::Recorder;
+pub use recorder::{MessageFlags, Recorder};
 pub use recover::{RecoverReport, is_complete, recover, recover_unfinished};
 pub use task::{RecordingOutcome, RecordingStatus, RecordingTask, SharedRecordingStatus};
 

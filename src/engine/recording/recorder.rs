@@ -17,6 +17,15 @@ use crate::transport::Message;
 /// Per-record framing of a message in a chunk (opcode, length, channel, sequence, two times).
 const MESSAGE_OVERHEAD: u64 = 1 + 8 + 2 + 4 + 8 + 8;
 
+/// How a message came, besides its topic and payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageFlags {
+    pub qos: u8,
+    pub retain: bool,
+    /// Over the link's packet limit: only a mark arrived, nothing to record.
+    pub skipped: bool,
+}
+
 /// Writes a session's messages to an MCAP file (and its rotations). Call [`Recorder::finish`]
 /// at the end; a recorder dropped without it still finishes its file as best it can.
 pub struct Recorder {
@@ -36,8 +45,9 @@ struct OpenFile {
     path: PathBuf,
     writer: mcap::Writer<Counted>,
     written: Arc<AtomicU64>,
-    /// A channel per (topic, encoding, QoS, retained): a replay republishes each message as it came.
-    channels: HashMap<(String, &'static str, u8, bool), u16>,
+    /// A channel per (topic, encoding, QoS, retained): a replay republishes each message as it
+    /// came. Found by the topic without copying it; a topic has one or two variants.
+    channels: HashMap<String, Vec<(&'static str, u8, bool, u16)>>,
     sequence: u32,
     /// Estimated bytes and count of messages not yet flushed.
     pending_bytes: u64,
@@ -81,12 +91,19 @@ impl Recorder {
     /// Records one message received at `receive_time_ms` (epoch ms). Flushes when a second has
     /// passed since the last flush, and rotates past the size limit.
     pub fn write(&mut self, message: &Message, receive_time_ms: i64) -> Result<(), RecordError> {
+        let flags = MessageFlags { qos: message.qos, retain: message.retain, skipped: message.skipped_bytes.is_some() };
+        self.write_parts(&message.topic, &message.payload, flags, receive_time_ms)
+    }
+
+    /// [`Self::write`] of a message given by its parts (the engine's recording thread keeps its
+    /// topics shared rather than one copy per message).
+    pub fn write_parts(&mut self, topic: &str, payload: &[u8], flags: MessageFlags, receive_time_ms: i64) -> Result<(), RecordError> {
         self.check_running()?;
-        if message.skipped_bytes.is_some() {
+        if flags.skipped {
             self.stats.skipped += 1;
             return Ok(());
         }
-        let result = self.write_inner(message, receive_time_ms);
+        let result = self.write_inner(topic, payload, flags, receive_time_ms);
         self.note_failure(result)
     }
 
@@ -118,26 +135,27 @@ impl Recorder {
         Ok(self.stats())
     }
 
-    fn write_inner(&mut self, message: &Message, receive_time_ms: i64) -> Result<(), RecordError> {
+    fn write_inner(&mut self, topic: &str, payload: &[u8], flags: MessageFlags, receive_time_ms: i64) -> Result<(), RecordError> {
         let receive_ns = ms_to_ns(receive_time_ms);
-        let (encoding, publish_ns) = classify(&message.payload, receive_ns);
+        let (encoding, publish_ns) = classify(payload, receive_ns);
         let Some(file) = self.file.as_mut() else {
             return Err(RecordError::Stopped { path: self.base.clone(), reason: "the recording is finished".into() });
         };
-        let key = (message.topic.clone(), encoding, message.qos, message.retain);
-        let channel_id = match file.channels.get(&key) {
-            Some(&id) => id,
+        let MessageFlags { qos, retain, .. } = flags;
+        let known = file.channels.get(topic).and_then(|variants| variants.iter().find(|v| (v.0, v.1, v.2) == (encoding, qos, retain))).map(|v| v.3);
+        let channel_id = match known {
+            Some(id) => id,
             None => {
-                let metadata = BTreeMap::from([("qos".to_owned(), message.qos.to_string()), ("retain".to_owned(), message.retain.to_string())]);
-                let id = file.writer.add_channel(0, &message.topic, encoding, &metadata).map_err(|e| RecordError::writing(&file.path, e))?;
-                file.channels.insert(key, id);
+                let metadata = BTreeMap::from([("qos".to_owned(), qos.to_string()), ("retain".to_owned(), retain.to_string())]);
+                let id = file.writer.add_channel(0, topic, encoding, &metadata).map_err(|e| RecordError::writing(&file.path, e))?;
+                file.channels.entry(topic.to_owned()).or_default().push((encoding, qos, retain, id));
                 id
             }
         };
         let header = MessageHeader { channel_id, sequence: file.sequence, log_time: receive_ns, publish_time: publish_ns };
-        file.writer.write_to_known_channel(&header, &message.payload).map_err(|e| RecordError::writing(&file.path, e))?;
+        file.writer.write_to_known_channel(&header, payload).map_err(|e| RecordError::writing(&file.path, e))?;
         file.sequence = file.sequence.wrapping_add(1);
-        file.pending_bytes += MESSAGE_OVERHEAD + message.payload.len() as u64;
+        file.pending_bytes += MESSAGE_OVERHEAD + payload.len() as u64;
         file.pending_messages += 1;
         self.stats.messages += 1;
         let size = file.written.load(Ordering::Relaxed) + file.pending_bytes;

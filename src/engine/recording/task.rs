@@ -8,7 +8,11 @@ use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use super::{RecordOptions, RecordStats, Recorder, RecordingMeta};
+use std::collections::HashSet;
+
+use bytes::Bytes;
+
+use super::{MessageFlags, RecordOptions, RecordStats, Recorder, RecordingMeta};
 use crate::protocol::time::now_ms;
 use crate::transport::Message;
 
@@ -40,10 +44,17 @@ pub type SharedRecordingStatus = Arc<RwLock<RecordingStatus>>;
 /// How a recording ended: its final counts, or why it stopped.
 pub type RecordingOutcome = Result<RecordStats, String>;
 
+/// A message as the thread takes it: the topic shared (interned by the engine's side), so the
+/// thread frees no per-message copy of it.
+type Queued = (Arc<str>, Bytes, MessageFlags, i64);
+
 enum Item {
-    Messages(Vec<(Message, i64)>),
+    Messages(Vec<Queued>),
     Stop,
 }
+
+/// Topics interned at most; past it the set starts again.
+const MAX_TOPICS: usize = 100_000;
 
 /// The engine's side of a running recording.
 pub struct RecordingTask {
@@ -52,7 +63,8 @@ pub struct RecordingTask {
     path: PathBuf,
     /// Offered since the last [`RecordingTask::flush`]: one hand-over per burst, so the thread
     /// is woken once per burst rather than once per message.
-    pending: Vec<(Message, i64)>,
+    pending: Vec<Queued>,
+    topics: HashSet<Arc<str>>,
 }
 
 impl RecordingTask {
@@ -80,12 +92,24 @@ impl RecordingTask {
             drop(s);
             ended(outcome);
         })?;
-        Ok(RecordingTask { tx, status, path, pending: Vec::new() })
+        Ok(RecordingTask { tx, status, path, pending: Vec::new(), topics: HashSet::new() })
     }
 
     /// Takes one message for the recording; it goes to the thread at the next [`Self::flush`].
     pub fn offer(&mut self, message: &Message, received_ms: i64) {
-        self.pending.push((message.clone(), received_ms));
+        let topic = match self.topics.get(message.topic.as_str()) {
+            Some(topic) => topic.clone(),
+            None => {
+                if self.topics.len() >= MAX_TOPICS {
+                    self.topics.clear();
+                }
+                let topic: Arc<str> = Arc::from(message.topic.as_str());
+                self.topics.insert(topic.clone());
+                topic
+            }
+        };
+        let flags = MessageFlags { qos: message.qos, retain: message.retain, skipped: message.skipped_bytes.is_some() };
+        self.pending.push((topic, message.payload.clone(), flags, received_ms));
     }
 
     /// Hands what was offered to the thread; `false` when it was refused (the disk is behind and
@@ -140,8 +164,8 @@ fn run(path: PathBuf, meta: RecordingMeta, options: RecordOptions, rx: mpsc::Rec
         };
         match item {
             Some(Item::Messages(messages)) => {
-                for (message, received_ms) in &messages {
-                    recorder.write(message, *received_ms).map_err(|e| e.to_string())?;
+                for (topic, payload, flags, received_ms) in &messages {
+                    recorder.write_parts(topic, payload, *flags, *received_ms).map_err(|e| e.to_string())?;
                 }
                 since_status += messages.len() as u64;
                 if since_status < STATUS_EVERY && last_status.elapsed() < TICK {
