@@ -129,6 +129,9 @@ impl GatewaysPanel {
             // The prefix is worked out only where it is needed: with pins held, or for the menu.
             let subtree = || ctx.profile.gateway_prefix(&row.key.pk, &row.key.dev).map(|p| p.trim_end_matches('/').to_owned());
             let cover = |subtree: &str| pins::cover(pins, subtree, true);
+            if ctx.sessions.get(&row.session).is_some_and(|s| s.kind == crate::transport::LinkKind::Replay) {
+                ui.colored_label(ui.visuals().warn_fg_color, ctx.tr("▶ replay")).on_hover_text(ctx.tr("Heard in a replay of a recording, not live"));
+            }
             if !pins.is_empty() && subtree().is_some_and(|s| cover(&s).is_some()) {
                 ui.label("📌").on_hover_text(ctx.tr("This gateway's topics are pinned: kept when the store is full."));
             }

@@ -112,6 +112,10 @@ impl DevicePage {
                 ui.weak(name);
             }
             // A live site's session: said once at the top, not only on each form.
+            if ctx.sessions.get(&view.session).is_some_and(|s| s.kind == crate::transport::LinkKind::Replay) {
+                ui.colored_label(ui.visuals().warn_fg_color, RichText::new(ctx.tr("▶ replay")).strong())
+                    .on_hover_text(ctx.tr("Heard in a replay of a recording, not live"));
+            }
             if ctx.sessions.get(&view.session).is_some_and(|s| s.read_only) {
                 ui.colored_label(ui.visuals().warn_fg_color, RichText::new(ctx.tr("read-only")).strong())
                     .on_hover_text(ctx.tr("Read-only session: nothing is sent from this page."));

@@ -49,6 +49,8 @@ pub struct GatewayRow {
     /// Sub-device ids (the gateway's own id excluded).
     pub subs: Vec<String>,
     pub alarms: usize,
+    /// The session it was last heard on (a replay's gateway is marked as such).
+    pub session: u32,
 }
 
 impl GatewayRow {
@@ -64,6 +66,7 @@ impl GatewayRow {
             last_seen_ms: record.last_seen_ms,
             subs: record.subs.keys().filter(|s| **s != record.key.dev).cloned().collect(),
             alarms: record.alarms.len(),
+            session: record.session,
         }
     }
 
@@ -118,6 +121,7 @@ mod tests {
             last_seen_ms: seen,
             subs: vec![],
             alarms: 0,
+            session: 1,
         }
     }
 

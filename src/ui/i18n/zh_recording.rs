@@ -54,4 +54,6 @@ pub const ZH: &[(&str, &str)] = &[
     ("the point history {file} stopped writing: {error}; what was written before is kept", "测点历史 {file} 已停止写入：{error}；此前写入的内容已保留"),
     ("not sent: {topic}: session {session} is a replay, and a replay does not publish", "未发送：{topic}：会话 {session} 是回放，回放不发布消息"),
     ("replay ended", "回放结束"),
+    ("▶ replay", "▶ 回放"),
+    ("Heard in a replay of a recording, not live", "来自录制文件的回放，不是实时数据"),
 ];
