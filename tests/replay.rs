@@ -283,6 +283,8 @@ async fn pause_resume_and_seeks_forward_and_back_leave_no_duplicates() {
     control(ReplayControl::Speed(ReplaySpeed::Max));
     control(ReplayControl::Resume);
     eventually(Duration::from_secs(10), "the end", || progress.snapshot().finished).await;
+    // The link has sent its last message; the engine stores it a moment later.
+    eventually(Duration::from_secs(10), "everything stored", || stored_times(&engine, &topics).len() >= recorded.len()).await;
     let times = stored_times(&engine, &topics);
     assert_eq!(times, recorded.iter().map(|s| s.2).collect::<Vec<_>>());
 }

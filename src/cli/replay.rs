@@ -23,7 +23,7 @@ use crate::transport::replay::{ReplayConfig, ReplayControl, ReplayProgress, Repl
 use crate::transport::{LinkConfig, LinkEvent, LinkHandle, LinkState, spawn_link};
 
 use super::session::{EXIT_LINK, EXIT_USAGE, MAX_WAIT, models_for_command, runtime, seconds_arg};
-use super::watch::{Describer, message_line};
+use super::watch::Describer;
 
 /// Messages played but not yet printed past which the replay is paused (the engine drops
 /// forwarded messages a slow reader leaves behind; this keeps the reader in step instead).
@@ -161,10 +161,7 @@ fn print(args: &ReplayArgs) -> ExitCode {
             for event in batch {
                 match event {
                     EngineEvent::Message { message, received_ms, .. } => {
-                        let mut line = message_line(&message, received_ms);
-                        if let (Some(notes), Some(obj)) = (describer.notes(&message), line.as_object_mut()) {
-                            obj.insert("notes".into(), notes);
-                        }
+                        let line = describer.line(&message, received_ms);
                         if writeln!(out, "{line}").is_err() {
                             // stdout closed (a pipe to `head`): nothing more to do.
                             return Ending::Stopped("stdout closed");

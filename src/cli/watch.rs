@@ -64,6 +64,15 @@ impl Describer {
         Describer { models, profile, lang, declared: HashMap::new() }
     }
 
+    /// The printed line of one message ([`message_line`]) with its `notes` when it has any.
+    pub fn line(&mut self, message: &Message, received_ms: i64) -> Value {
+        let mut line = message_line(message, received_ms);
+        if let (Some(notes), Some(obj)) = (self.notes(message), line.as_object_mut()) {
+            obj.insert("notes".into(), notes);
+        }
+        line
+    }
+
     /// The `notes` of one message, `None` for a message that is not CEMS or has nothing noted.
     pub fn notes(&mut self, message: &Message) -> Option<Value> {
         let cems = self.profile.parse(&message.topic).ok()?;
@@ -148,10 +157,7 @@ pub fn run(link: &LinkArgs, filter: Option<String>, subs: Vec<Subscription>, cou
             for event in batch {
                 match event {
                     EngineEvent::Message { message, received_ms, .. } => {
-                        let mut line = message_line(&message, received_ms);
-                        if let (Some(notes), Some(obj)) = (describer.notes(&message), line.as_object_mut()) {
-                            obj.insert("notes".into(), notes);
-                        }
+                        let line = describer.line(&message, received_ms);
                         if writeln!(out, "{line}").is_err() {
                             // stdout closed (a pipe to `head`): nothing more to do.
                             return ExitCode::SUCCESS;

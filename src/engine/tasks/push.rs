@@ -16,6 +16,7 @@ use crate::engine::transfers::ServedCounters;
 use crate::protocol::codes;
 use crate::protocol::digest::is_sha256_hex;
 use crate::protocol::ids::is_safe_file_name;
+use crate::protocol::json_num::thousands;
 use crate::protocol::payload::{FileDownloadResult, ModuleVersion, OtaProgress, OtaStep};
 use crate::transport::LinkKind;
 
@@ -212,15 +213,3 @@ fn verdict(task: &Task, claim: &str) -> TransferPhase {
     TransferPhase::failed(codes::FAILED, msg)
 }
 
-/// `8388608` as `8,388,608`.
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}

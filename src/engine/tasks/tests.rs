@@ -436,9 +436,9 @@ fn a_claim_of_success_without_the_whole_image_pulled_fails() {
 
 #[test]
 fn thousands_are_grouped() {
-    assert_eq!(push::thousands(0), "0");
-    assert_eq!(push::thousands(999), "999");
-    assert_eq!(push::thousands(1000), "1,000");
-    assert_eq!(push::thousands(8_388_608), "8,388,608");
-    assert_eq!(push::thousands(u64::MAX), "18,446,744,073,709,551,615");
+    assert_eq!(crate::protocol::json_num::thousands(0), "0");
+    assert_eq!(crate::protocol::json_num::thousands(999), "999");
+    assert_eq!(crate::protocol::json_num::thousands(1000), "1,000");
+    assert_eq!(crate::protocol::json_num::thousands(8_388_608), "8,388,608");
+    assert_eq!(crate::protocol::json_num::thousands(u64::MAX), "18,446,744,073,709,551,615");
 }

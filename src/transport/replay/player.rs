@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use crate::transport::replay_control::{ReplayControl, ReplayProgress, ReplaySpeed};
 use super::reader::{McapMessage, McapReader, ReadDamage};
 use super::summary::{SummaryFacts, read_summary};
+use crate::protocol::json_num::thousands;
 use crate::transport::{LinkCommand, LinkEvent, LinkState};
 
 /// Messages a pass reads ahead of the player.
@@ -304,31 +305,5 @@ async fn sleep_until(due: Option<Instant>) {
     match due {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// 12345 as "12,345".
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn counts_are_grouped_by_thousands() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(12_345), "12,345");
-        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }
