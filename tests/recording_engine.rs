@@ -79,3 +79,33 @@ async fn a_recording_that_cannot_be_written_says_why() {
     assert!(!status.active);
     assert!(status.error.as_deref().is_some_and(|e| e.contains("x.mcap")), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_started_after_the_gateway_announced_itself_replays_its_gateway() {
+    use cems_workbench::engine::recording::Recorder;
+    use cems_workbench::transport::Message;
+    use cems_workbench::transport::replay::{ReplayConfig, ReplaySpeed};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mid-session.mcap");
+    // No status, no info: only what the gateway sent after the recording began.
+    let mut recorder = Recorder::create(&path, meta()).unwrap();
+    for i in 0..5i64 {
+        let ts = 1_700_000_000_000 + i * 1000;
+        let payload = format!(r#"{{"id":"p{i}","ts":{ts},"ver":"1.0","data":{{"points":[{{"sub":"meter-1","pid":"Ua","v":230.{i},"ts":{ts},"q":0}}]}}}}"#);
+        recorder.write(&Message::new("cems/v1/PK-GW-01/GW-MID/up/point/report", payload, 1, false), ts).unwrap();
+    }
+    recorder.finish().unwrap();
+    let (engine, _events) = engine();
+    let config = ReplayConfig::new(&path).with_speed(ReplaySpeed::Max);
+    let progress = config.progress.clone();
+    let mut options = engine.default_session_options("replay");
+    options.read_only = true;
+    engine.connect(LinkConfig::Replay(config), options).unwrap();
+    eventually(Duration::from_secs(10), "the replay played", || progress.snapshot().finished).await;
+    let key = cems_workbench::engine::GatewayKey { pk: "PK-GW-01".into(), dev: "GW-MID".into() };
+    eventually(Duration::from_secs(5), "the gateway and its points in the table", || {
+        engine.state.gateways().get(&key).is_some_and(|g| g.point_count() == 1)
+    })
+    .await;
+    assert_eq!(engine.state.gateways().refused().unannounced, 0);
+}

@@ -543,9 +543,14 @@ impl EngineCore {
 
     fn handle_uplink(&mut self, session: SessionId, topic: &CemsTopic, payload: &[u8], received_ms: i64) {
         let key = GatewayKey { pk: topic.pk.clone(), dev: topic.dev.clone() };
-        if self.state.gateways.write().unwrap_or_else(|e| e.into_inner()).seen(&key, session, received_ms) {
+        let replay = self.is_replay(session);
+        let mut gateways = self.state.gateways.write().unwrap_or_else(|e| e.into_inner());
+        // A recording usually starts after its gateways announced themselves: in a replay (the
+        // user's own file, not anyone on a broker) a gateway that reports is taken as announced.
+        if gateways.seen(&key, session, received_ms) || (replay && gateways.announce(&key, session, received_ms)) {
             self.changed_gateways.insert(key.clone());
         }
+        drop(gateways);
         let envelope = match parse_envelope(payload) {
             Ok(e) => e,
             Err(err) => {
