@@ -100,7 +100,8 @@ pub fn replay_clock(view: &ViewContext) -> Option<i64> {
 
 fn bar_ui(ui: &mut Ui, view: &ViewContext, session: &SessionView, snap: &ReplaySnapshot, commands: &mut Vec<UiCommand>) {
     let control = |control| UiCommand::ReplayControl { session: session.id, control };
-    ui.horizontal(|ui| {
+    // Wrapped: on a narrow window the counts go to a second line rather than off the edge.
+    ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(view.tr("REPLAY")).strong().color(ui.visuals().warn_fg_color)).on_hover_text(view.tr("Read-only: a replay never publishes"));
         ui.label(&session.label).on_hover_text(&session.target);
         ui.separator();
@@ -129,8 +130,8 @@ fn seek_ui(ui: &mut Ui, view: &ViewContext, session: &SessionView, snap: &Replay
     let id = egui::Id::unique(("replay-seek", session.id));
     let shown = snap.seeking_to.or(snap.position_ms).unwrap_or(start).clamp(start, end.max(start));
     let mut value = ui.data(|d| d.get_temp::<i64>(id)).unwrap_or(shown) as f64;
-    // Room for the times and the counts after it.
-    let width = (ui.available_width() - 360.0).clamp(80.0, 600.0);
+    // Room for what comes before it and the times and counts after it, on one line at 1280 px.
+    let width = (ui.ctx().content_rect().width() - 1000.0).clamp(120.0, 600.0);
     ui.spacing_mut().slider_width = width;
     let slider = egui::Slider::new(&mut value, start as f64..=end.max(start + 1) as f64).show_value(false).text("");
     let response = ui.add(slider).on_hover_text(view.tr("Drag to seek; back goes to the start and plays up to there at once"));
