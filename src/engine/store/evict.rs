@@ -15,7 +15,8 @@
 //! messages and the message just stored.
 //!
 //! Cost per insert: filing in a size bucket and the second-chance queue are O(1) amortised, the
-//! pinned heap O(log pinned topics); each eviction walks one topic's ancestors.
+//! pinned heap O(log pinned topics); each eviction walks one topic's ancestors. An insert over
+//! budget evicts a batch, down to about 1 % under it, and the batch's payloads are freed together.
 
 use std::cmp::Reverse;
 
@@ -31,8 +32,25 @@ impl MessageStore {
     /// carry up the tree with its own change, one walk instead of two.
     pub(super) fn enforce_budget(&mut self, newest: Option<NodeId>) -> usize {
         self.buckets.tidy(&self.nodes);
+        self.evict_down_to(newest, self.limits.total_bytes)
+    }
+
+    /// [`Self::enforce_budget`] for an insert: once over budget, evicts down to the low-water mark
+    /// ([`LOW_WATER_DIVISOR`]) rather than just under the budget, so evictions come in batches
+    /// every few thousand inserts, with the victim topics and their ancestors still in cache,
+    /// instead of one cold eviction per insert.
+    pub(super) fn enforce_budget_for_insert(&mut self, newest: NodeId) -> usize {
+        self.buckets.tidy(&self.nodes);
+        let budget = self.limits.total_bytes;
+        if self.memory_bytes() <= budget {
+            return 0;
+        }
+        self.evict_down_to(Some(newest), budget - budget / LOW_WATER_DIVISOR)
+    }
+
+    fn evict_down_to(&mut self, newest: Option<NodeId>, target: usize) -> usize {
         self.deferred = Deferred { node: newest, messages: 0 };
-        while self.memory_bytes() > self.limits.total_bytes {
+        while self.memory_bytes() > target {
             let evicted = (self.pinned_bytes > self.pinned_budget() && self.evict_pinned_oldest())
                 || self.evict_from_largest()
                 || self.evict_least_recent_topic(newest)
@@ -41,27 +59,8 @@ impl MessageStore {
                 break;
             }
         }
+        self.free_dead_payloads();
         std::mem::take(&mut self.deferred).messages
-    }
-
-    /// The topic fair eviction would take from next when this store is about to be over budget.
-    /// Its node is looked at now so that [`Self::prefetch_payload`] can ask for the rest.
-    pub(super) fn prefetch_victim(&mut self) -> Option<NodeId> {
-        if self.memory_bytes() + PREFETCH_MARGIN_BYTES < self.limits.total_bytes {
-            return None;
-        }
-        let id = self.buckets.largest(&self.nodes)?;
-        // The history slot an eviction reads first (computed from the deque's header, not read).
-        prefetch_ptr(self.nodes[id.index()].history.as_slices().0.as_ptr());
-        Some(id)
-    }
-
-    /// Asks for the heap block of the payload `victim`'s eviction will free: the slot asked for
-    /// by [`Self::prefetch_victim`] has arrived by now, and the block is the last cold read.
-    pub(super) fn prefetch_payload(&self, victim: Option<NodeId>) {
-        let Some(front) = victim.and_then(|id| self.nodes[id.index()].history.front()) else { return };
-        // The allocator's header sits just before the payload.
-        prefetch_ptr(front.payload.as_ptr().wrapping_sub(ALLOC_OVERHEAD_BYTES));
     }
 
     /// Re-files a node after its messages changed: in its size bucket, or in the pinned heap.
@@ -87,11 +86,17 @@ impl MessageStore {
             return false;
         };
         shrink_if_sparse(&mut node.history);
+        // Within a batch the next evictions take this topic's next oldest: ask for the payload
+        // block a few ahead, whose header `free` reads (it sits just before the payload).
+        if let Some(ahead) = node.history.get(EVICT_PREFETCH_AHEAD) {
+            prefetch_ptr(ahead.payload.as_ptr().wrapping_sub(ALLOC_OVERHEAD_BYTES));
+        }
         let slots_after = node.history.capacity();
         let len = message.payload.len();
         if node.pinned {
             self.pinned_bytes -= len + MESSAGE_OVERHEAD_BYTES;
         }
+        self.dead_payloads.push(message.payload);
         self.heap_bytes = self.heap_bytes + history_block(slots_after) - history_block(slots_before) - payload_block(len);
         self.payload_bytes -= len;
         self.evicted += 1;
@@ -158,6 +163,7 @@ impl MessageStore {
         self.payload_bytes -= bytes;
         self.evicted += history.len() as u64;
         self.propagate(id, 0, -(history.len() as isize), -1);
+        self.dead_payloads.extend(history.into_iter().map(|message| message.payload));
         self.prune(id);
     }
 
@@ -186,10 +192,23 @@ impl MessageStore {
         }
         false
     }
+
+    /// Frees a batch's evicted payloads in address order: neighbouring blocks then merge while
+    /// their headers are still in cache, and later payloads are cut from the merged space, where
+    /// one by one they would be scattered frees the allocator sorts into its bins.
+    fn free_dead_payloads(&mut self) {
+        let mut dead = std::mem::take(&mut self.dead_payloads);
+        dead.sort_unstable_by_key(|payload| payload.as_ptr() as usize);
+        // Dropped here, with the list: none of it is held between calls.
+        drop(dead);
+    }
 }
 
-/// How close to the budget the store must be for the next eviction to be prepared.
-const PREFETCH_MARGIN_BYTES: usize = 64 * 1024;
+/// An insert over budget evicts down to `budget - budget / LOW_WATER_DIVISOR` (about 1 % under).
+const LOW_WATER_DIVISOR: usize = 100;
+
+/// How many messages ahead of the one evicted the payload is asked for.
+const EVICT_PREFETCH_AHEAD: usize = 4;
 
 pub(super) fn shrink_if_sparse<T>(queue: &mut std::collections::VecDeque<T>) {
     if queue.capacity() > SHRINK_MIN_CAPACITY && queue.len() < queue.capacity() / 4 {

@@ -141,6 +141,9 @@ pub struct MessageStore {
     pinned_bytes: usize,
     /// While evicting for an insert: the topic written, whose evictions are counted here.
     deferred: Deferred,
+    /// Payloads evicted by the batch in hand, freed together at its end in address order (see
+    /// `evict.rs`); empty between calls, so it holds no block at rest.
+    dead_payloads: Vec<Bytes>,
 }
 
 /// Evictions from the topic just written, left for `insert` to carry up the tree.
@@ -179,6 +182,7 @@ impl MessageStore {
             pins: Vec::new(),
             pinned_bytes: 0,
             deferred: Deferred::default(),
+            dead_payloads: Vec::new(),
         };
         let root_generation = store.take_generation();
         store.nodes.push(TopicNode::new("", None, root_generation));
@@ -238,9 +242,7 @@ impl MessageStore {
     }
 
     fn insert_message(&mut self, topic: &str, mut message: StoredMessage) -> (u64, NodeId) {
-        let victim = self.prefetch_victim();
         let id = self.intern(topic);
-        self.prefetch_payload(victim);
         message.seq = self.next_seq;
         self.next_seq += 1;
         let seq = message.seq;
@@ -290,7 +292,7 @@ impl MessageStore {
         self.payload_bytes = self.payload_bytes + len - dropped_bytes;
         self.evicted += dropped_count as u64;
         self.refile(id);
-        let evicted_here = self.enforce_budget(Some(id));
+        let evicted_here = self.enforce_budget_for_insert(id);
         self.propagate(id, 1, 1 - (dropped_count + evicted_here) as isize, if was_topic { 0 } else { 1 });
         (seq, id)
     }
