@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use mcap::records::{MessageHeader, Record};
 
 use super::{RecordError, RecordOptions, write_options};
+use crate::transport::replay::{RECORD_FRAMING, salvage_cut_chunk};
 
 /// What [`recover`] found and kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,7 @@ pub struct RecoverReport {
 }
 
 /// Record framing: opcode (1) and body length (8).
-const RECORD_HEAD: usize = 9;
+const RECORD_HEAD: usize = RECORD_FRAMING as usize;
 
 /// Completes the MCAP file at `path` in place (atomically), keeping every message up to the
 /// damage; a complete file is left as it is.
@@ -163,29 +164,12 @@ impl Copier {
     }
 
     /// Copies the whole records at the start of an uncompressed chunk's cut body (a compressed
-    /// one cannot be read in part).
+    /// one cannot be read in part), as the replay's reader salvages them.
     fn salvage_chunk(&mut self, body: &[u8]) {
-        // Start and end time, uncompressed size (8 each), CRC (4), then the compression's name.
-        let Some(name_len) = body.get(28..32).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize) else { return };
-        if name_len != 0 {
-            return;
-        }
-        // Then the records' length (8) and the records.
-        let Some(mut records) = body.get(40..) else { return };
-        while let Some(head) = records.get(..RECORD_HEAD) {
-            let mut len_bytes = [0u8; 8];
-            len_bytes.copy_from_slice(&head[1..]);
-            let Some(record) = usize::try_from(u64::from_le_bytes(len_bytes))
-                .ok()
-                .and_then(|len| records.get(RECORD_HEAD..RECORD_HEAD.checked_add(len)?))
-            else {
-                return;
-            };
-            let copied = mcap::parse_record(head[0], record).map_err(|e| e.to_string()).and_then(|r| self.copy(r));
-            if copied.is_err() {
+        for record in salvage_cut_chunk(body) {
+            if self.copy(record).is_err() {
                 return;
             }
-            records = &records[RECORD_HEAD + record.len()..];
         }
     }
 

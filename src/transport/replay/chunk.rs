@@ -6,7 +6,7 @@ use mcap::McapError;
 use mcap::records::{ChunkHeader, Record};
 
 /// Opcode and length in front of every record.
-pub(super) const RECORD_HEAD: u64 = 9;
+pub const RECORD_HEAD: u64 = 9;
 
 /// The chunk's records and, when it is damaged, why. Records read before a structural fault are
 /// kept; a CRC mismatch keeps none (any of them may carry the bad bytes).
@@ -35,7 +35,7 @@ pub(super) fn records_of_chunk<'a>(header: ChunkHeader, data: &'a [u8]) -> (Vec<
 /// The whole records at the start of an uncompressed chunk's cut body (a compressed one cannot
 /// be read in part). Layout: start and end time, uncompressed size (8 each), CRC (4), the
 /// compression's name (4 + its length), the records' length (8), then the records.
-pub(super) fn salvage_cut_chunk(body: &[u8]) -> Vec<Record<'_>> {
+pub fn salvage_cut_chunk(body: &[u8]) -> Vec<Record<'_>> {
     let mut out = Vec::new();
     let Some(name_len) = body.get(28..32).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])) else { return out };
     if name_len != 0 {

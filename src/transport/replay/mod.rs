@@ -27,6 +27,7 @@ mod reader;
 mod summary;
 
 pub use super::replay_control::{MAX_FACTOR, MIN_FACTOR, ReplayControl, ReplayProgress, ReplaySnapshot, ReplaySpeed};
+pub use chunk::{RECORD_HEAD as RECORD_FRAMING, salvage_cut_chunk};
 pub use reader::{MAX_RECORD_BYTES, McapEntry, McapMessage, McapReader, ReadDamage, RecordedChannel, ReplayError, ns_to_ms};
 pub use summary::{SummaryFacts, read_summary};
 
