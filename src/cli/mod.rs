@@ -14,6 +14,7 @@ pub mod bench_history;
 pub mod bench_plot;
 pub mod broker;
 pub mod call;
+pub mod ess;
 pub mod export;
 pub mod file;
 pub mod gateways;
@@ -131,6 +132,9 @@ pub enum Command {
     /// Export a time range of series as CSV from the point history or a recording (--recording),
     /// or a recording's range as MCAP; prints {"out","rows","series","from","to"}.
     Export(export::ExportArgs),
+    /// Energy-storage stations (contract §11): `ess call`, `ess watch`, `ess stations`.
+    #[command(subcommand)]
+    Ess(ess::EssCommand),
     /// List the gateways seen: online state, info, versions, and "subs" with each sub-device's
     /// product key, model and category (one JSON object per line).
     Gateways {
@@ -245,6 +249,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Replay(args) => replay::run(&args),
         Command::HistoryDb(command) => history_db::run(&command),
         Command::Export(args) => export::run(&args),
+        Command::Ess(command) => ess::run(&command),
     }
 }
 

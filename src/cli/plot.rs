@@ -102,7 +102,7 @@ pub fn run(args: &PlotArgs) -> ExitCode {
         series_limits: SeriesLimits { retention_ms: i64::MAX, ..SeriesLimits::default() },
         ..EngineConfig::default()
     };
-    let mut subscriptions = default_subscriptions(&config.profile);
+    let mut subscriptions = default_subscriptions(&config.profile, &config.storage_profile);
     for key in &keys {
         if let SeriesKey::Path { topic, .. } = key
             && !subscriptions.contains(topic)

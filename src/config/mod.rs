@@ -9,3 +9,4 @@ pub mod models;
 pub mod point_table;
 pub mod profiles;
 pub mod secrets;
+pub mod storage;

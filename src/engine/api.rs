@@ -85,6 +85,9 @@ pub enum EngineCommand {
     AttachHistory(Box<HistoryHandle>),
     /// Close the point history after writing what is queued.
     DetachHistory,
+    /// Send a control command to a storage station and follow it to its answer or timeout; the
+    /// outcome comes as [`EngineEvent::StorageCommandDone`] and, when given, on `reply`.
+    StorageCommand { spec: super::stations::StorageCommandSpec, reply: Option<oneshot::Sender<super::stations::StorageCommandOutcome>> },
     Shutdown,
 }
 
@@ -103,6 +106,10 @@ pub enum EngineEvent {
     Transfer(TransferStatus),
     /// A gateway's record changed (status, info, versions, points).
     GatewayChanged(GatewayKey),
+    /// A storage station's record changed (a message, a command, a problem).
+    StationChanged(crate::protocol::storage::place::StoragePlace),
+    /// A control command of ours to a storage station was answered, timed out or not sent.
+    StorageCommandDone(super::stations::StorageCommandOutcome),
     /// Something worth telling the user that is not an error of a request.
     /// Its text reads as English; the window shows it in its language.
     Notice { session: Option<SessionId>, text: super::notice::NoticeText },
@@ -118,6 +125,9 @@ pub struct SharedState {
     pub(super) recording: SharedRecordingStatus,
     /// The attached point history's file and counters.
     pub(super) history: Arc<RwLock<Option<(std::path::PathBuf, HistoryMonitor)>>>,
+    pub(super) stations: Arc<RwLock<super::stations::Stations>>,
+    /// The energy-storage profile the engine reads stations with (fixed at start).
+    storage_profile: Arc<crate::protocol::storage::StorageProfile>,
 }
 
 impl SharedState {
@@ -130,6 +140,8 @@ impl SharedState {
             series: Arc::new(RwLock::new(SeriesStore::new(config.series_limits.clone()))),
             recording: Arc::default(),
             history: Arc::default(),
+            stations: Arc::default(),
+            storage_profile: Arc::new(config.storage_profile.clone()),
         }
     }
 
@@ -157,6 +169,16 @@ impl SharedState {
         self.history.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(path, monitor)| (path.clone(), monitor.stats()))
     }
 
+    /// The energy-storage stations seen.
+    pub fn stations(&self) -> RwLockReadGuard<'_, super::stations::Stations> {
+        self.stations.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The energy-storage profile the stations are read with.
+    pub fn storage_profile(&self) -> &crate::protocol::storage::StorageProfile {
+        &self.storage_profile
+    }
+
     /// The recording in progress, or how the last one ended.
     pub fn recording(&self) -> RecordingStatus {
         self.recording.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -167,6 +189,8 @@ impl SharedState {
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub profile: TopicProfile,
+    /// The energy-storage profile's topics (§11).
+    pub storage_profile: crate::protocol::storage::StorageProfile,
     pub store_limits: StoreLimits,
     pub series_limits: SeriesLimits,
     pub master_duties: bool,
@@ -178,6 +202,6 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { profile: TopicProfile::builtin(), store_limits: StoreLimits::default(), series_limits: SeriesLimits::default(), master_duties: true, forward_messages: false, discover: true }
+        EngineConfig { profile: TopicProfile::builtin(), storage_profile: crate::protocol::storage::StorageProfile::builtin(), store_limits: StoreLimits::default(), series_limits: SeriesLimits::default(), master_duties: true, forward_messages: false, discover: true }
     }
 }

@@ -21,6 +21,7 @@ use super::history::{HistoryBatch, alarms_of};
 use super::recording::{RecordOptions, RecordingMeta, RecordingOutcome};
 use super::taps::{Taps, recording_ended_notice};
 use super::series::feed::engine_side as series_feed;
+use super::stations::{StationService, StorageCommandOutcome, StorageCommandSpec};
 use crate::protocol::codes;
 use crate::protocol::envelope::{Envelope, IdGenerator, Reply, Request, parse_envelope};
 use crate::protocol::payload::{self, Payload};
@@ -83,6 +84,8 @@ pub(super) struct EngineCore {
     tracking_paths: bool,
     /// The MCAP recording and the point history, fed from the loop.
     taps: Taps,
+    /// Energy-storage stations and the commands sent to them.
+    stations: StationService,
 }
 
 /// Results of work the loop handed to other threads.
@@ -103,6 +106,7 @@ impl EngineCore {
         let (link_tx, link_rx) = mpsc::channel(LINK_QUEUE);
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let tasks = TransferTasks::new(ids.clone());
+        let stations = StationService::new(config.storage_profile.clone());
         EngineCore {
             config,
             state,
@@ -125,12 +129,16 @@ impl EngineCore {
             internal_rx,
             tracking_paths: false,
             taps: Taps::default(),
+            stations,
         }
     }
 
     pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<EngineCommand>) {
         loop {
-            let deadline = [self.pending.next_deadline(), self.tasks.next_deadline(), self.discovery.next_deadline()].into_iter().flatten().min();
+            let deadline = [self.pending.next_deadline(), self.tasks.next_deadline(), self.discovery.next_deadline(), self.stations.next_deadline()]
+                .into_iter()
+                .flatten()
+                .min();
             let keep_going = tokio::select! {
                 command = commands.recv() => match command {
                     Some(c) => self.handle_command(c),
@@ -156,6 +164,8 @@ impl EngineCore {
             }
             let expired = self.pending.expire(Instant::now());
             self.deliver(expired);
+            let unanswered = self.stations.expire(&self.state.stations, Instant::now(), now_ms());
+            self.storage_commands_done(unanswered);
             let timed_out = self.tasks.on_tick(Instant::now());
             self.apply(timed_out);
             for (session, key) in self.discovery.due(Instant::now()) {
@@ -183,6 +193,7 @@ impl EngineCore {
     fn flush(&mut self) {
         let changed = std::mem::take(&mut self.changed_gateways);
         self.batch.extend(changed.into_iter().map(EngineEvent::GatewayChanged));
+        self.batch.extend(self.stations.take_changed().into_iter().map(EngineEvent::StationChanged));
         if self.batch.is_empty() && self.held.is_empty() {
             return;
         }
@@ -387,6 +398,7 @@ impl EngineCore {
                 }
             }
             EngineCommand::StopRecording => self.taps.stop_recording(),
+            EngineCommand::StorageCommand { spec, reply } => self.storage_command(spec, reply),
             EngineCommand::Shutdown => {
                 // What is queued is written before the engine ends.
                 self.taps.shutdown();
@@ -514,6 +526,12 @@ impl EngineCore {
             series_feed::message(&self.state, &message.topic, &message.payload, received_ms);
         }
         let Ok(topic) = self.config.profile.parse(&message.topic) else {
+            if let Some(applied) = self.stations.on_message(&self.state.stations, session, &message, received_ms) {
+                if let (Some(topic), true) = (&applied.feed_topic, self.tracking_paths) {
+                    series_feed::message(&self.state, topic, &message.payload, received_ms);
+                }
+                self.storage_commands_done(applied.finished);
+            }
             self.forward(session, received_ms, message);
             return;
         };
@@ -803,6 +821,42 @@ impl EngineCore {
         if let Err(text) = result {
             let text = NoticeText::new("cannot reply to {what}: {error}", vec![("what", topic.class_action().into()), ("error", text.into())]);
             self.emit(EngineEvent::Notice { session: Some(session), text });
+        }
+    }
+
+    /// Publishes a command to a storage station, or says at once why it cannot go.
+    fn storage_command(&mut self, spec: StorageCommandSpec, reply: Option<tokio::sync::oneshot::Sender<StorageCommandOutcome>>) {
+        let session = spec.session;
+        let refusal = if !self.sessions.contains_key(&session) {
+            Some(format!("no session {session}"))
+        } else if self.is_replay(session) {
+            Some(format!("session {session} is a replay, and a replay does not publish"))
+        } else if self.is_read_only(session) {
+            Some(format!("session {session} is read-only"))
+        } else {
+            None
+        };
+        let prepared = match self.stations.prepare(&self.state.stations, spec, reply, now_ms()) {
+            Ok(prepared) => prepared,
+            Err(finished) => return self.storage_commands_done(vec![finished]),
+        };
+        let sent = match refusal {
+            Some(reason) => Err(reason),
+            None => self.link(session).and_then(|l| l.publish(prepared.message).map_err(|e| e.to_string())),
+        };
+        if let Err(reason) = sent {
+            let finished = self.stations.not_sent(&self.state.stations, &prepared.station, &prepared.code, reason);
+            self.storage_commands_done(finished.into_iter().collect());
+        }
+    }
+
+    fn storage_commands_done(&mut self, finished: Vec<super::stations::Finished>) {
+        for (outcome, reply) in finished {
+            if let Some(tx) = reply {
+                // The caller may have given up waiting; the event still carries the outcome.
+                let _ = tx.send(outcome.clone());
+            }
+            self.emit(EngineEvent::StorageCommandDone(outcome));
         }
     }
 

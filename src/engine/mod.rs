@@ -27,6 +27,7 @@ pub mod prefetch;
 pub mod recording;
 pub mod requests;
 pub mod series;
+pub mod stations;
 pub mod store;
 mod taps;
 pub mod tasks;
@@ -70,7 +71,7 @@ impl EngineHandle {
 
     /// Default options for a session: [`default_subscriptions`].
     pub fn default_session_options(&self, label: impl Into<String>) -> SessionOptions {
-        SessionOptions { subscriptions: default_subscriptions(&self.profile), label: label.into(), read_only: false }
+        SessionOptions { subscriptions: default_subscriptions(&self.profile, self.state.storage_profile()), label: label.into(), read_only: false }
     }
 
     pub fn disconnect(&self, session: SessionId) -> Result<(), EngineStopped> {
@@ -223,10 +224,12 @@ impl Engine {
 }
 
 /// The filters every session holds (QoS 1): the profile's master filter, for the gateways'
-/// uplinks and the replies to our requests, and the acknowledgement filters.
-pub fn default_subscriptions(profile: &crate::protocol::topic::TopicProfile) -> Vec<String> {
+/// uplinks and the replies to our requests, the acknowledgement filters, and the energy-storage
+/// profile's topics (§11).
+pub fn default_subscriptions(profile: &crate::protocol::topic::TopicProfile, storage: &crate::protocol::storage::StorageProfile) -> Vec<String> {
     let mut subscriptions = vec![profile.master_filter.clone()];
     subscriptions.extend(ack_filters(profile));
+    subscriptions.extend(storage.filters());
     subscriptions
 }
 

@@ -285,7 +285,7 @@ impl ConnectionsPanel {
             ui.weak(ctx.tr("No open sessions. Connect below."));
             return;
         }
-        let defaults = crate::engine::default_subscriptions(ctx.profile);
+        let defaults = crate::engine::default_subscriptions(ctx.profile, ctx.state.storage_profile());
         let mut changes = Vec::new();
         for session in ctx.sessions.values() {
             ui.push_id(("session", session.id), |ui| {

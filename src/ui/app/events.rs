@@ -48,7 +48,9 @@ impl WorkbenchApp {
             | EngineEvent::RequestSent { .. }
             | EngineEvent::ChunkServed { .. }
             | EngineEvent::Transfer(_)
-            | EngineEvent::GatewayChanged(_) => {}
+            | EngineEvent::GatewayChanged(_)
+            | EngineEvent::StationChanged(_)
+            | EngineEvent::StorageCommandDone(_) => {}
         }
     }
 

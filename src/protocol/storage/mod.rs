@@ -6,6 +6,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+pub mod decode;
+pub mod metric_map;
+pub mod place;
+pub mod profile;
+
+pub use profile::{StorageProfile, TopicMatch};
+
 /// `s` of a data report.
 pub const SERVICE_METRIC: &str = "METRIC";
 /// `s` of a control command.
@@ -14,20 +21,6 @@ pub const SERVICE_COMMAND: &str = "CMD";
 pub const EXCHANGE_REQUEST: &str = "req";
 /// `te` of an answer.
 pub const EXCHANGE_RESPONSE: &str = "resp";
-
-/// Which `message_type`s a deployment uses; field installations add their own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StorageProfile {
-    /// Accepted second topic segments.
-    pub message_types: Vec<String>,
-}
-
-impl Default for StorageProfile {
-    /// `rt` realtime data, `param` parameter configuration, `cmd` control command.
-    fn default() -> Self {
-        StorageProfile { message_types: ["rt", "param", "cmd"].map(String::from).to_vec() }
-    }
-}
 
 /// The parts of an energy-storage topic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,34 +37,6 @@ pub struct StorageTopic {
     pub device_unit: Option<String>,
     /// Component of the device unit; only with a `device_unit`.
     pub component: Option<String>,
-}
-
-impl StorageProfile {
-    /// Splits `topic` into its parts; `None` when it is not a topic of this profile
-    /// (4 to 6 non-empty segments, known `message_type`, no `+`, `#` or NUL).
-    pub fn parse_topic(&self, topic: &str) -> Option<StorageTopic> {
-        let segments: Vec<&str> = topic.split('/').collect();
-        let (version, message_type, application, group_id, device_unit, component) = match *segments.as_slice() {
-            [v, m, a, g] => (v, m, a, g, None, None),
-            [v, m, a, g, u] => (v, m, a, g, Some(u), None),
-            [v, m, a, g, u, c] => (v, m, a, g, Some(u), Some(c)),
-            _ => return None,
-        };
-        if segments.iter().any(|segment| check_segment("segment", segment).is_err()) {
-            return None;
-        }
-        if !self.message_types.iter().any(|known| known == message_type) {
-            return None;
-        }
-        Some(StorageTopic {
-            version: version.to_owned(),
-            message_type: message_type.to_owned(),
-            application: application.to_owned(),
-            group_id: group_id.to_owned(),
-            device_unit: device_unit.map(str::to_owned),
-            component: component.map(str::to_owned),
-        })
-    }
 }
 
 /// Joins `topic`'s parts; refuses a segment that is empty or holds `+`, `#`, `/` or NUL.
@@ -95,7 +60,7 @@ pub fn build_topic(topic: &StorageTopic) -> Result<String, StorageError> {
     Ok(segments.join("/"))
 }
 
-fn check_segment(name: &'static str, value: &str) -> Result<(), StorageError> {
+pub(crate) fn check_segment(name: &'static str, value: &str) -> Result<(), StorageError> {
     if value.is_empty() {
         return Err(StorageError::EmptySegment { segment: name });
     }
@@ -286,39 +251,52 @@ pub enum StorageError {
 pub struct StoragePoint {
     /// Dotted path in `d` (`bms.cell.maxV`, `temps.0`), prefixed by `ns.` when present.
     pub name: String,
+    /// Where the value stands in the payload, as an RFC 6901 JSON pointer (`/d/bms/cell/maxV`):
+    /// what a plot of the field follows.
+    pub pointer: String,
     /// The numeric value.
     pub value: f64,
 }
 
-/// Every numeric field of `payload.d` as a point, in the payload's key order.
-/// Objects are flattened with `.`, arrays by index; booleans and strings are skipped.
+/// Every numeric field of `payload.d` as a point, in the payload's key order, named under
+/// `ns.` when the payload has one.
 pub fn numeric_points(payload: &StoragePayload) -> Vec<StoragePoint> {
-    let prefix = match payload.ns.as_deref() {
-        Some(ns) if !ns.is_empty() => format!("{ns}."),
-        _ => String::new(),
-    };
+    match payload.ns.as_deref() {
+        Some(ns) if !ns.is_empty() => points_under(&payload.d, &format!("{ns}.")),
+        _ => points_under(&payload.d, ""),
+    }
+}
+
+/// Every numeric field of `d` as a point named `{prefix}{dotted path}`, in key order.
+/// Objects are flattened with `.`, arrays by index; booleans and strings are skipped.
+pub fn points_under(d: &Map<String, Value>, prefix: &str) -> Vec<StoragePoint> {
     let mut points = Vec::new();
     // An explicit stack, children pushed in reverse: depth cannot overflow the call stack and
     // points come out in document order.
-    let mut pending: Vec<(String, &Value)> =
-        payload.d.iter().rev().map(|(key, value)| (format!("{prefix}{key}"), value)).collect();
-    while let Some((name, value)) = pending.pop() {
+    let mut pending: Vec<(String, String, &Value)> =
+        d.iter().rev().map(|(key, value)| (format!("{prefix}{key}"), format!("/d/{}", pointer_token(key)), value)).collect();
+    while let Some((name, pointer, value)) = pending.pop() {
         match value {
             Value::Number(number) => {
                 if let Some(value) = number.as_f64() {
-                    points.push(StoragePoint { name, value });
+                    points.push(StoragePoint { name, pointer, value });
                 }
             }
-            Value::Object(fields) => {
-                pending.extend(fields.iter().rev().map(|(key, child)| (format!("{name}.{key}"), child)));
-            }
-            Value::Array(items) => {
-                pending.extend(items.iter().enumerate().rev().map(|(index, child)| (format!("{name}.{index}"), child)));
-            }
+            Value::Object(fields) => pending.extend(
+                fields.iter().rev().map(|(key, child)| (format!("{name}.{key}"), format!("{pointer}/{}", pointer_token(key)), child)),
+            ),
+            Value::Array(items) => pending.extend(
+                items.iter().enumerate().rev().map(|(index, child)| (format!("{name}.{index}"), format!("{pointer}/{index}"), child)),
+            ),
             Value::Null | Value::Bool(_) | Value::String(_) => {}
         }
     }
     points
+}
+
+/// A key as one RFC 6901 reference token: `~` and `/` escaped.
+fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]
@@ -374,7 +352,7 @@ mod tests {
 
     #[test]
     fn a_custom_profile_accepts_its_own_message_types() {
-        let profile = StorageProfile { message_types: vec!["event".into()] };
+        let profile = StorageProfile { other_types: vec!["event".into()], realtime: "rt2".into(), ..StorageProfile::default() };
         assert!(profile.parse_topic("v1/event/ess/g").is_some());
         assert!(profile.parse_topic("v1/rt/ess/g").is_none());
     }
@@ -505,7 +483,7 @@ mod tests {
     proptest! {
         #[test]
         fn build_then_parse_round_trips(
-            parts in (segment(), prop::sample::select(vec!["rt", "param", "cmd"]), segment(), segment()),
+            parts in (Just("v1".to_owned()), prop::sample::select(vec!["rt", "param", "cmd"]), segment(), segment()),
             device_unit in prop::option::of(segment()),
             component in prop::option::of(segment()),
         ) {
