@@ -112,6 +112,8 @@ pub fn read_model_dir(dir: impl AsRef<Path>) -> (Vec<ModelDocument>, Vec<ModelEr
     for file in files {
         match read_model_file(&file) {
             Ok(doc) => docs.push(doc),
+            // A metric map of the energy-storage page may share the folder: not a model.
+            Err(_) if is_metric_map_file(&file) => {}
             Err(errs) => errors.extend(errs),
         }
     }
@@ -123,6 +125,11 @@ pub fn read_model_dir(dir: impl AsRef<Path>) -> (Vec<ModelDocument>, Vec<ModelEr
         }
     }
     (kept, errors)
+}
+
+fn is_metric_map_file(path: &Path) -> bool {
+    let value = std::fs::read(path).ok().and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
+    value.is_some_and(|v| crate::protocol::storage::metric_map::MetricMap::looks_like(&v))
 }
 
 /// A folder as a set, with its problems (duplicates and `subProducts` no file of it defines).

@@ -58,7 +58,8 @@ pub enum MetricMapError {
     Metric { key: String, problem: String },
 }
 
-const BUILTIN_ESS_MAP: &str = include_str!("../../../assets/metric-maps/ess-demo.json");
+/// The text of the map shipped for the simulated station: also the editor's template.
+pub const BUILTIN_ESS_MAP: &str = include_str!("../../../assets/metric-maps/ess-demo.json");
 
 impl MetricMap {
     /// The map shipped for the simulated station (`assets/metric-maps/ess-demo.json`).
@@ -73,6 +74,25 @@ impl MetricMap {
             .map_err(|e| MetricMapError::Shape { path: e.path().to_string(), message: e.inner().to_string() })?;
         map.check()?;
         Ok(map)
+    }
+
+    /// What is wrong with `value` as a metric map, as (JSON path like `$.metrics.SOC`, message):
+    /// the editor's problem list. Empty when it is a good map.
+    pub fn problems_of(value: &serde_json::Value) -> Vec<(String, String)> {
+        let parsed: Result<MetricMap, _> = serde_path_to_error::deserialize(value.clone());
+        let error = match parsed {
+            Ok(map) => match map.check() {
+                Ok(()) => return Vec::new(),
+                Err(e) => e,
+            },
+            Err(e) => MetricMapError::Shape { path: e.path().to_string(), message: e.inner().to_string() },
+        };
+        let (path, message) = match error {
+            MetricMapError::Shape { path, message } if path == "." => ("$".to_owned(), message),
+            MetricMapError::Shape { path, message } => (format!("$.{path}"), message),
+            MetricMapError::Metric { key, problem } => (format!("$.metrics.{key}"), problem),
+        };
+        vec![(path, message)]
     }
 
     /// Whether `text` looks like a metric map rather than a product model: a top-level `metrics`.
@@ -142,6 +162,16 @@ mod tests {
         assert_eq!(map.lookup("pcs.U").unwrap().en, "voltage");
         assert_eq!(map.lookup("temps.T.4").unwrap().en, "temperature");
         assert!(map.lookup("Q").is_none());
+    }
+
+    #[test]
+    fn problems_name_their_path_for_the_editor() {
+        let good: serde_json::Value = serde_json::from_str(BUILTIN_ESS_MAP).unwrap();
+        assert!(MetricMap::looks_like(&good) && MetricMap::problems_of(&good).is_empty());
+        let bad = serde_json::json!({"metrics": {"SOC": {"min": 9, "max": 1}}});
+        assert_eq!(MetricMap::problems_of(&bad), [("$.metrics.SOC".to_owned(), "min 9 is above max 1".to_owned())]);
+        let bad = serde_json::json!({"metrics": {"SOC": {"unit": 5}}});
+        assert_eq!(MetricMap::problems_of(&bad)[0].0, "$.metrics.SOC.unit");
     }
 
     #[test]

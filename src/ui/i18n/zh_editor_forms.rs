@@ -53,4 +53,8 @@ pub const ZH: &[(&str, &str)] = &[
     ("Vendor extensions (kept as they are; edit them in the raw JSON):", "厂商扩展（原样保留；请在原始 JSON 中编辑）："),
     ("`{key}` is not a list: fix it in the raw JSON.", "`{key}` 不是列表：请在原始 JSON 中修正。"),
     ("`{key}` is not an object: fix it in the raw JSON.", "`{key}` 不是对象：请在原始 JSON 中修正。"),
+    ("Metric map (energy storage)", "测点映射（储能）"),
+    ("Names, units and ranges of a storage station's metrics. A key is a metric's dotted path, a pattern with * for one segment, or a bare name.", "储能电站测点的名称、单位和范围。键为测点的点分路径、用 * 代表一段的模式，或单独的名称。"),
+    ("`metrics` must be an object: fix it in the raw JSON.", "`metrics` 必须是对象：请在原始 JSON 中修正。"),
+    ("Add metric", "添加测点"),
 ];

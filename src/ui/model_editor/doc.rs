@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::forms::{FormEdit, Section};
 use crate::protocol::model::{ModelDocument, ModelError, locate, validate_value, write_preserving};
+use crate::protocol::storage::metric_map::MetricMap;
 use crate::ui::connections::background::{Pending, Poll};
 
 /// Undo steps kept per model; older ones are dropped.
@@ -116,6 +117,12 @@ impl EditorDoc {
     /// The name errors are reported under.
     fn source_name(&self) -> String {
         self.path.as_ref().map_or_else(|| format!("new {}", self.untitled), |p| p.display().to_string())
+    }
+
+    /// A metric map of the energy-storage page (a top-level `metrics` object) rather than a
+    /// product model: checked as one, edited in its own form, never simulated.
+    pub fn is_metric_map(&self) -> bool {
+        MetricMap::looks_like(&self.value)
     }
 
     pub fn value(&self) -> &Value {
@@ -282,6 +289,12 @@ impl EditorDoc {
     fn revalidate(&mut self) {
         self.dirty = self.raw_error.is_some() || self.path.is_none() || self.base_value.as_ref() != Some(&self.value);
         let source = self.source_name();
+        if self.is_metric_map() {
+            self.checking = None;
+            let problems = MetricMap::problems_of(&self.value);
+            self.errors = problems.into_iter().map(|(path, message)| ModelError { file: source.clone(), path, message }).collect();
+            return;
+        }
         if item_count(&self.value) <= BIG_MODEL_ITEMS {
             self.checking = None;
             self.errors = validate_value(&self.value, &source);
@@ -326,7 +339,7 @@ impl EditorDoc {
 
     /// The model as a checked document, when it has no errors (for simulating it).
     pub fn checked_document(&self) -> Option<ModelDocument> {
-        if self.raw_error.is_some() || !self.errors.is_empty() || self.checking.is_some() {
+        if self.raw_error.is_some() || !self.errors.is_empty() || self.checking.is_some() || self.is_metric_map() {
             return None;
         }
         ModelDocument::parse(&self.source_name(), &self.text_to_save()).ok()

@@ -30,6 +30,10 @@ use forms::{FormCtx, Section, section_ui};
 use import_dialog::ImportDialog;
 use review::{Choice, Loss, SaveReview, discard_ui};
 use crate::protocol::model::templates::template_text;
+use crate::protocol::storage::metric_map::BUILTIN_ESS_MAP;
+
+/// The template name of a new metric map (energy-storage metric names, units and ranges).
+pub const METRIC_MAP_TEMPLATE: &str = "metric-map";
 use crate::ui::widgets::fill;
 use crate::ui::{UiCommand, ViewContext};
 
@@ -75,6 +79,9 @@ impl ModelEditor {
 
     /// A new model from template `name`.
     pub fn new_from_template(&mut self, name: &str) {
+        if name == METRIC_MAP_TEMPLATE {
+            return self.push(EditorDoc::from_template(name, BUILTIN_ESS_MAP));
+        }
         match template_text(name) {
             Some(text) => self.push(EditorDoc::from_template(name, text)),
             None => self.said = Some((format!("no template {name}"), true)),
@@ -326,6 +333,9 @@ fn body_ui(ui: &mut Ui, view: &ViewContext, open: &mut Open) {
         raw_json::raw_json_ui(ui, view, doc, id);
     });
     CentralPanel::no_frame().show(ui, |ui| {
+        if doc.is_metric_map() {
+            return metric_map_area_ui(ui, view, doc, id);
+        }
         ui.horizontal_wrapped(|ui| {
             for section in Section::ALL {
                 let errors = doc.errors().iter().filter(|e| Section::of_path(&e.path) == section).count();
@@ -351,6 +361,26 @@ fn body_ui(ui: &mut Ui, view: &ViewContext, open: &mut Open) {
                 let edit = section_ui(ui, section, doc.form_value(), &cx);
                 doc.form_edited(&edit);
             });
+        });
+    });
+}
+
+/// A metric map's one form: its metrics as a table.
+fn metric_map_area_ui(ui: &mut Ui, view: &ViewContext, doc: &mut EditorDoc, id: u64) {
+    ui.strong(view.tr("Metric map (energy storage)"));
+    ui.weak(view.tr("Names, units and ranges of a storage station's metrics. A key is a metric's dotted path, a pattern with * for one segment, or a bare name."));
+    ui.separator();
+    let read_only = doc.raw_error().is_some();
+    if read_only {
+        ui.colored_label(ui.visuals().warn_fg_color, view.tr("The raw JSON does not parse: fix it there first (the forms show the last good model)."));
+    }
+    let errors = doc.errors().to_vec();
+    let focus = doc.focus.take();
+    ScrollArea::vertical().id_salt(("metric_map_form", id)).auto_shrink([false, false]).show(ui, |ui| {
+        ui.add_enabled_ui(!read_only, |ui| {
+            let cx = FormCtx { lang: view.lang, focus: focus.as_deref(), errors: &errors, known_product_keys: &[] };
+            let edit = forms::metric_map_ui(ui, doc.form_value(), &cx);
+            doc.form_edited(&edit);
         });
     });
 }

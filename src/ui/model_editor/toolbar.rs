@@ -17,6 +17,8 @@ const REDO_SHIFT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND.pl
 impl ModelEditor {
     pub(super) fn toolbar_ui(&mut self, ui: &mut Ui, view: &ViewContext, commands: &mut Vec<UiCommand>, recent: &mut [String]) {
         let has_doc = !self.open.is_empty();
+        // Point tables and simulation are a product model's; a metric map has neither.
+        let has_model = self.active_doc().is_some_and(|d| !d.is_metric_map());
         let (can_undo, can_redo) = self.open.get(self.active).map_or((false, false), |o| (o.doc.can_undo(), o.doc.can_redo()));
         // A text field has its own undo for what is typed in it; ours is for the rest.
         let typing = ui.ctx().memory(|m| m.focused().is_some());
@@ -37,6 +39,11 @@ impl ModelEditor {
                         self.new_from_template(name);
                         ui.close();
                     }
+                }
+                ui.separator();
+                if ui.button(view.tr("Metric map (energy storage)")).clicked() {
+                    self.new_from_template(super::METRIC_MAP_TEMPLATE);
+                    ui.close();
                 }
             })
             .response
@@ -71,17 +78,17 @@ impl ModelEditor {
             undo |= ui.add_enabled(can_undo, Button::new(format!("↶ {}", view.tr("Undo")))).on_hover_text("Ctrl+Z").clicked();
             redo |= ui.add_enabled(can_redo, Button::new(format!("↷ {}", view.tr("Redo")))).on_hover_text("Ctrl+Y").clicked();
             ui.separator();
-            if ui.add_enabled(has_doc, Button::new(view.tr("Import table…"))).on_hover_text(view.tr("Points, meters or properties from a CSV or XLSX point table")).clicked() {
+            if ui.add_enabled(has_model, Button::new(view.tr("Import table…"))).on_hover_text(view.tr("Points, meters or properties from a CSV or XLSX point table")).clicked() {
                 self.import.open(None);
             }
-            if ui.add_enabled(has_doc && !self.export.is_busy(), Button::new(view.tr("Export table…"))).clicked() {
+            if ui.add_enabled(has_model && !self.export.is_busy(), Button::new(view.tr("Export table…"))).clicked() {
                 self.export.start();
             }
             ui.separator();
             match &self.simulating {
                 None => {
                     let hover = view.tr("Start a simulated gateway serving this model on the embedded broker and open its device page");
-                    if ui.add_enabled(has_doc, Button::new(format!("▶ {}", view.tr("Simulate")))).on_hover_text(hover).clicked() {
+                    if ui.add_enabled(has_model, Button::new(format!("▶ {}", view.tr("Simulate")))).on_hover_text(hover).clicked() {
                         self.simulate(view, commands);
                     }
                 }

@@ -15,6 +15,7 @@ mod enum_labels;
 mod fields;
 mod identity;
 mod meters;
+mod metric_map;
 mod points;
 mod ports;
 mod properties;
@@ -109,6 +110,20 @@ pub struct FormEdit {
     /// JSON path of the text/number field being typed into, so the shell can fold keystrokes in one
     /// field into one undo step; None for structural edits (add, remove, duplicate, move, combo choice).
     pub field: Option<String>,
+}
+
+/// Draws the form of a metric map over `doc` and edits it in place.
+pub fn metric_map_ui(ui: &mut egui::Ui, doc: &mut Value, cx: &FormCtx<'_>) -> FormEdit {
+    let mut edit = FormEdit::default();
+    let focus = fields::new_focus(ui, cx.focus);
+    let mut form = fields::Form::new(cx, &mut edit, focus);
+    ui.push_id("model_editor_metric_map", |ui| match doc.as_object_mut() {
+        Some(root) => metric_map::ui(ui, &mut form, root),
+        None => {
+            ui.colored_label(ui.visuals().error_fg_color, form.tr("The model is not a JSON object: fix it in the raw JSON."));
+        }
+    });
+    edit
 }
 
 /// Draws the form of `section` over `doc` and edits it in place.
