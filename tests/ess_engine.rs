@@ -149,3 +149,75 @@ async fn stations_fill_from_topics_and_ns_and_commands_meet_their_answers() {
     let outcome = tokio::time::timeout(Duration::from_secs(5), rx).await.unwrap().unwrap();
     assert_eq!(outcome.state, CommandState::NotSent { reason: "no session 999".into() });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulated_station_fills_the_table_and_answers_commands_by_code() {
+    use cems_workbench::sim::ess::{StationConfig, spawn_station};
+    let broker = broker().await;
+    let (engine, mut events) = engine();
+    let session = engine.connect(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "wb-ess-sim")), engine.default_session_options("ess")).unwrap();
+    wait_for(&mut events, Duration::from_secs(5), "engine up", |e| matches!(e, EngineEvent::SessionState { state: LinkState::Up, .. }).then_some(())).await;
+    let mut config = StationConfig::new(LinkConfig::Mqtt(MqttConfig::new(broker.url(), "")));
+    config.interval_ms = 200;
+    let station = spawn_station(config).unwrap();
+    let wanted = ["pcs1", "pcs2", "bms1", "bms1/rack1", "bms1/rack2"];
+    eventually(Duration::from_secs(10), "every unit and rack", || {
+        let stations = engine.state.stations();
+        stations.get(&place("ess/station-1")).is_some_and(|s| wanted.iter().all(|w| s.nodes.get(&Some((*w).to_owned())).is_some_and(|n| !n.metrics.is_empty())))
+    })
+    .await;
+    {
+        let stations = engine.state.stations();
+        let s = stations.get(&place("ess/station-1")).unwrap();
+        assert!(s.nodes[&Some("bms1/rack1".to_owned())].metrics.contains_key("cells.15.U"));
+        assert!(s.nodes[&Some("pcs1".to_owned())].param.as_ref().is_some_and(|p| p.d.contains_key("Pmax")));
+        assert_eq!(stations.counters().unreadable, 0);
+    }
+    let call = |d: Value| {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spec = StorageCommandSpec { session, place: place("ess/station-1/pcs1"), version: None, d: d.as_object().unwrap().clone(), timeout: None };
+        engine.send(EngineCommand::StorageCommand { spec, reply: Some(tx) }).unwrap();
+        rx
+    };
+    let done = tokio::time::timeout(Duration::from_secs(10), call(json!({"Pset": -100}))).await.unwrap().unwrap();
+    assert_eq!(done.state.verdict(), "done", "{done:?}");
+    let refused = tokio::time::timeout(Duration::from_secs(10), call(json!({"Pset": 600}))).await.unwrap().unwrap();
+    assert!(matches!(&refused.state, CommandState::Answered { msg, .. } if msg.contains("outside")), "{refused:?}");
+    // The new setpoint comes back in the unit's param report.
+    eventually(Duration::from_secs(10), "param with the new Pset", || {
+        let stations = engine.state.stations();
+        let s = stations.get(&place("ess/station-1")).unwrap();
+        s.nodes[&Some("pcs1".to_owned())].param.as_ref().is_some_and(|p| p.d.get("Pset").and_then(Value::as_f64) == Some(-100.0))
+    })
+    .await;
+    assert_eq!(engine.state.stations().counters().duplicate_answers, 0);
+    station.stop().await;
+}
+
+#[test]
+fn ess_call_and_stations_on_the_command_line() {
+    use std::process::Command;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let broker = rt.block_on(broker());
+    let url = broker.url();
+    let _station = {
+        let _in = rt.enter();
+        let mut config = cems_workbench::sim::ess::StationConfig::new(LinkConfig::Mqtt(MqttConfig::new(url.clone(), "")));
+        config.interval_ms = 200;
+        cems_workbench::sim::ess::spawn_station(config).unwrap()
+    };
+    let bin = env!("CARGO_BIN_EXE_cems-workbench");
+    let out = Command::new(bin).args(["ess", "call", "ess/station-1/pcs2", r#"{"cmd":"stop"}"#, "--broker", &url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((line["verdict"].as_str(), line["place"].as_str(), line["result"].as_i64()), (Some("done"), Some("ess/station-1/pcs2"), Some(0)));
+    let out = Command::new(bin).args(["ess", "call", "ess/station-1/pcs2", r#"{"Pset":9000}"#, "--broker", &url]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "refused is exit 1");
+    let out = Command::new(bin).args(["ess", "call", "ess/station-1/pcs2", "[1]", "--broker", &url]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "a d that is not an object is a usage error");
+    let out = Command::new(bin).args(["ess", "stations", "--wait", "1.5", "--broker", &url]).output().unwrap();
+    assert!(out.status.success());
+    let station: Value = serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(station["place"], "ess/station-1");
+    assert!(station["nodes"].as_array().unwrap().len() >= 5, "{station}");
+}

@@ -1,4 +1,5 @@
-//! `cems-workbench sim`: runs a simulated gateway that serves a product model until Ctrl-C.
+//! `cems-workbench sim`: runs a simulated gateway that serves a product model, or with `--ess` an
+//! energy-storage station (contract §11), until Ctrl-C.
 //! Exit 0 after Ctrl-C, 2 for bad arguments or models, 3 for a link that cannot be opened.
 
 use std::path::{Path, PathBuf};
@@ -13,18 +14,21 @@ use crate::protocol::ids::{IdKind, check_id};
 use crate::protocol::model::{ModelDocument, ModelKind, ModelSet};
 use crate::sim::{self, Outage, SimConfig};
 use crate::transport::{LinkConfig, LinkState};
+use ess::EssArgs;
+
+pub mod ess;
 
 #[derive(Debug, Clone, Args)]
 pub struct SimArgs {
     /// Gateway product model file (its subProducts are looked up in the same folder, then among
     /// the known models), or the product key of a known model such as PK-GW-01.
-    #[arg(long)]
-    pub model: PathBuf,
+    #[arg(long, required_unless_present = "ess")]
+    pub model: Option<PathBuf>,
     #[command(flatten)]
     pub models: ModelArgs,
     /// Device id of the simulated gateway, e.g. GW-0001.
-    #[arg(long)]
-    pub dev: String,
+    #[arg(long, required_unless_present = "ess")]
+    pub dev: Option<String>,
     #[command(flatten)]
     pub link: LinkArgs,
     /// Device secret: the MQTT username and password are signed with it (contract §6).
@@ -48,6 +52,8 @@ pub struct SimArgs {
     /// Run the gateway's clock this many ms from ours (its `ts` and `time/get` answers).
     #[arg(long, value_name = "MS", default_value_t = 0, allow_negative_numbers = true)]
     pub clock_skew_ms: i64,
+    #[command(flatten)]
+    pub ess: EssArgs,
 }
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
@@ -56,15 +62,25 @@ fn usage(message: impl std::fmt::Display) -> ExitCode {
 }
 
 pub fn run(args: SimArgs) -> ExitCode {
+    if args.ess.enabled {
+        return ess::run_station(&args);
+    }
+    if let Some(option) = args.ess.first_given() {
+        return usage(format!("{option} is an option of the energy-storage station: add --ess"));
+    }
+    // clap requires both unless --ess.
+    let (Some(model), Some(dev)) = (args.model.as_deref(), args.dev.as_deref()) else {
+        return usage("--model and --dev are required (or --ess for an energy-storage station)");
+    };
     let known = load_for_command(&args.models);
     for line in known.problem_lines() {
         eprintln!("warning: {line}");
     }
-    let (models, pk) = match load_models(&args.model, &known.set) {
+    let (models, pk) = match load_models(model, &known.set) {
         Ok(loaded) => loaded,
         Err(message) => return usage(message),
     };
-    if let Err(e) = check_id(IdKind::Device, &args.dev) {
+    if let Err(e) = check_id(IdKind::Device, dev) {
         return usage(format!("--dev: {e}"));
     }
     let outage = match (args.outage_at, args.outage_for) {
@@ -75,7 +91,7 @@ pub fn run(args: SimArgs) -> ExitCode {
     if args.period_ms == Some(0) {
         return usage("--period-ms must be positive");
     }
-    let link = match args.link.to_link_config(&format!("{pk}.{}", args.dev)) {
+    let link = match args.link.to_link_config(&format!("{pk}.{dev}")) {
         Ok(link) => link,
         Err(e) => return usage(format!("{e:#}")),
     };
@@ -85,14 +101,14 @@ pub fn run(args: SimArgs) -> ExitCode {
         eprintln!("error: serial port {}: no such device", serial.path);
         return ExitCode::from(EXIT_LINK);
     }
-    let files_dir = args.files_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("cems-sim-{}", args.dev)));
+    let files_dir = args.files_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("cems-sim-{dev}")));
     let config = SimConfig {
         secret: args.secret.clone(),
         report_period_ms: args.period_ms,
         outage,
         seed: args.seed,
         clock_skew_ms: args.clock_skew_ms,
-        ..SimConfig::new(models, pk.clone(), args.dev.clone(), link, files_dir)
+        ..SimConfig::new(models, pk.clone(), dev.to_owned(), link, files_dir)
     };
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -204,3 +220,4 @@ mod tests {
         assert!(load_models(Path::new("/nonexistent/x.json"), &known).unwrap_err().contains("no such file"));
     }
 }
+

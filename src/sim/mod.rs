@@ -21,6 +21,7 @@ mod alarms;
 mod api;
 mod commands;
 mod downloads;
+pub mod ess;
 mod device;
 mod files;
 pub mod handlers;

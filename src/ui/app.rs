@@ -28,6 +28,7 @@ use super::model_editor::ModelEditor;
 use super::plot::PlotsTab;
 use super::publish::PublishPanel;
 use super::settings::Settings;
+use super::stations::StationsPage;
 use super::status_bar::status_bar_ui;
 use super::top_bar::{TopBarInfo, top_bar_ui};
 use super::{Sessions, ThemeChoice, UiCommand, ViewContext, fonts};
@@ -81,6 +82,7 @@ pub struct Notice {
 pub enum Tab {
     Topics,
     Plots,
+    Stations,
     Models,
     Device(GatewayKey),
 }
@@ -118,6 +120,7 @@ pub struct WorkbenchApp {
     /// The open device pages, in tab order; closing one drops its state.
     device_pages: Vec<DevicePage>,
     plots: PlotsTab,
+    stations: StationsPage,
     editor: ModelEditor,
     /// Path series the engine was asked to track for the plots.
     tracked_paths: Vec<(String, String)>,
@@ -134,6 +137,7 @@ impl WorkbenchApp {
         fonts::install(egui_ctx);
         egui_ctx.set_theme(egui_theme(settings.theme));
         let (layout, layout_problem) = super::plot::startup_layout(settings.plot_layout.as_ref(), startup.layout.as_deref());
+        let stations = StationsPage::new(settings.ess_metric_map.as_deref());
         let mut app = WorkbenchApp {
             egui_ctx: egui_ctx.clone(),
             engine,
@@ -155,6 +159,7 @@ impl WorkbenchApp {
             publish: PublishPanel::default(),
             device_pages: Vec::new(),
             plots: PlotsTab::new(&layout),
+            stations,
             editor: ModelEditor::default(),
             tracked_paths: Vec::new(),
             active_tab: if startup.show_plots { Tab::Plots } else { Tab::Topics },
@@ -228,6 +233,10 @@ impl WorkbenchApp {
 
     pub fn plots_mut(&mut self) -> &mut PlotsTab {
         &mut self.plots
+    }
+
+    pub fn stations(&self) -> &StationsPage {
+        &self.stations
     }
 
     pub fn editor(&self) -> &ModelEditor {
@@ -354,6 +363,10 @@ impl eframe::App for WorkbenchApp {
                 if ui.selectable_label(self.active_tab == Tab::Plots, view.tr("Plots")).clicked() {
                     self.active_tab = Tab::Plots;
                 }
+                let stations = format!("{} ({})", view.tr("Stations"), view.state.stations().len());
+                if ui.selectable_label(self.active_tab == Tab::Stations, stations).clicked() {
+                    self.active_tab = Tab::Stations;
+                }
                 let unsaved = if self.editor.unsaved().is_empty() { "" } else { " ●" };
                 if ui.selectable_label(self.active_tab == Tab::Models, format!("{}{unsaved}", view.tr("Model editor"))).clicked() {
                     self.active_tab = Tab::Models;
@@ -374,6 +387,7 @@ impl eframe::App for WorkbenchApp {
             match &self.active_tab {
                 Tab::Topics => self.explorer.ui(ui, &view, &mut commands),
                 Tab::Plots => self.plots.ui(ui, &view),
+                Tab::Stations => self.stations.ui(ui, &view, &mut settings.ess_metric_map, &mut commands),
                 Tab::Models => self.editor.ui(ui, &view, &mut commands, &mut settings.recent_models),
                 Tab::Device(key) => {
                     if let Some(page) = self.device_pages.iter_mut().find(|p| p.key() == key) {

@@ -80,11 +80,16 @@ pub enum UiCommand {
     /// last used (a new one when there is none); `Some(i)` with `i` past the last plot (e.g.
     /// `usize::MAX`): a new plot. A series already in that plot stays once.
     PlotSeries { key: SeriesKey, plot: Option<usize> },
+    /// Send a control command to an energy-storage station; its outcome lands in the station's
+    /// command log in the shared state.
+    StorageCommand(crate::engine::stations::StorageCommandSpec),
     /// Start (or restart) the simulated gateway of the model editor on the embedded broker,
     /// decode with its models, and open its device page.
     SimulateModel(Box<SimulationPlan>),
     /// Stop the model editor's simulated gateway.
     StopSimulation,
+    /// Start (`true`) or stop the demo energy-storage station on the embedded broker.
+    DemoStation(bool),
     /// Close the window (the user agreed to lose unsaved changes).
     Quit,
     /// Record every message of every session to a new file in the recordings folder.

@@ -24,6 +24,7 @@ mod zh_editor;
 mod zh_editor_forms;
 mod zh_import;
 mod zh_recording;
+mod zh_stations;
 
 /// All (English, Chinese) pairs, one table per area.
 fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
@@ -42,6 +43,7 @@ fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
         zh_editor_forms::ZH,
         zh_import::ZH,
         zh_recording::ZH,
+        zh_stations::ZH,
     ]
 }
 

@@ -18,6 +18,7 @@ use crate::config::broker_tls;
 use crate::config::profiles::ProfileStore;
 use crate::config::secrets::Secret;
 use crate::protocol::model::ModelSet;
+use crate::sim::ess::{StationConfig, StationHandle, spawn_station};
 use crate::sim::{self, SimConfig, SimHandle};
 use crate::transport::LinkConfig;
 use crate::transport::broker::{BrokerConfig, Devices, EmbeddedBroker, tls_server_config};
@@ -114,6 +115,8 @@ struct Running {
     checks_devices: bool,
     /// The model editor's simulated gateway and its folder.
     simulated: Option<(SimHandle, PathBuf)>,
+    /// The demo energy-storage station, started from the Stations tab.
+    station: Option<StationHandle>,
 }
 
 impl Running {
@@ -121,6 +124,7 @@ impl Running {
     async fn shut(mut self) {
         // Dropping the sim asks it to stop.
         self.sim = None;
+        self.station = None;
         if let Some((sim, dir)) = self.simulated.take() {
             drop(sim);
             let _ = std::fs::remove_dir_all(dir);
@@ -187,6 +191,31 @@ impl LocalServices {
         Ok(())
     }
 
+    /// Starts the demo energy-storage station (`sim --ess`: two PCS, a BMS with two racks) on the
+    /// embedded broker, beside the demo gateway.
+    pub fn start_station(&self) -> Result<(), String> {
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(access) = running.access.clone() else {
+            return Err("the embedded broker is not up".into());
+        };
+        if running.checks_devices {
+            return Err("the embedded broker admits only the devices of its devices file: clear that file in the settings to start the demo station".into());
+        }
+        // An empty client id: the station names itself after its application and group.
+        let link = LocalAccess { master: None, ..access }.link_config(String::new());
+        let _in_runtime = self.runtime.enter();
+        let station = spawn_station(StationConfig::new(link)).map_err(|e| e.to_string())?;
+        running.station = Some(station);
+        info!("demo energy-storage station started");
+        Ok(())
+    }
+
+    /// Stops the demo station, if one runs.
+    pub fn stop_station(&self) {
+        let taken = self.running.lock().unwrap_or_else(PoisonError::into_inner).station.take();
+        drop(taken);
+    }
+
     /// Stops the model editor's simulated gateway, if one runs.
     pub fn stop_simulation(&self) {
         let taken = self.running.lock().unwrap_or_else(PoisonError::into_inner).simulated.take();
@@ -222,6 +251,7 @@ impl Drop for LocalServices {
         let running = std::mem::take(&mut *self.running.lock().unwrap_or_else(PoisonError::into_inner));
         // Dropping the broker closes its listener; the sim stops when dropped.
         drop(running.sim);
+        drop(running.station);
         if let Some((sim, dir)) = running.simulated {
             drop(sim);
             let _ = std::fs::remove_dir_all(dir);

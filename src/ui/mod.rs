@@ -25,6 +25,7 @@ pub mod recording;
 pub mod replay;
 pub mod repaint;
 pub mod settings;
+pub mod stations;
 pub mod status_bar;
 pub mod top_bar;
 pub mod widgets;

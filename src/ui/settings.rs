@@ -52,6 +52,8 @@ pub struct Settings {
     pub history_days: u32,
     /// Past this size the oldest samples go.
     pub history_max_gib: f64,
+    /// The Stations tab's metric map file; `None`: the shipped map.
+    pub ess_metric_map: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -75,6 +77,7 @@ impl Default for Settings {
             history_path: String::new(),
             history_days: 30,
             history_max_gib: 2.0,
+            ess_metric_map: None,
         }
     }
 }

@@ -160,7 +160,14 @@ impl WorkbenchApp {
                     }
                     self.active_tab = Tab::Plots;
                 }
+                UiCommand::StorageCommand(spec) => {
+                    let session = spec.session;
+                    if let Err(e) = self.engine.send(EngineCommand::StorageCommand { spec, reply: None }) {
+                        self.notice(Some(session), e);
+                    }
+                }
                 UiCommand::SimulateModel(plan) => self.simulate_model(*plan),
+                UiCommand::DemoStation(run) => self.demo_station(run),
                 UiCommand::StopSimulation => {
                     if let Some(local) = &self.local {
                         local.stop_simulation();
@@ -208,6 +215,26 @@ impl WorkbenchApp {
                 self.editor.simulation_ended();
                 self.notice(None, NoticeText::new("Cannot simulate: {error}", vec![("error", e.into())]));
             }
+        }
+    }
+
+    /// Starts or stops the demo energy-storage station on the embedded broker.
+    fn demo_station(&mut self, run: bool) {
+        let Some(local) = &self.local else {
+            self.notice(None, NoticeText::new("Cannot start the demo station: no embedded broker (the window was opened on a link)", vec![]));
+            return;
+        };
+        if !run {
+            local.stop_station();
+            self.stations.set_demo_running(false);
+            return self.notice(None, NoticeText::new("Demo storage station stopped", vec![]));
+        }
+        match local.start_station() {
+            Ok(()) => {
+                self.stations.set_demo_running(true);
+                self.notice(None, NoticeText::new("Demo storage station ess/station-1 started", vec![]));
+            }
+            Err(e) => self.notice(None, NoticeText::new("Cannot start the demo station: {error}", vec![("error", e.into())])),
         }
     }
 
