@@ -3,6 +3,7 @@
 //! Layers (imports point down only): `cli` and `ui` drive the `engine`, which owns the
 //! `transport` links; `sim` is a gateway built on the same parts; `protocol` is pure and I/O-free.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod disk;

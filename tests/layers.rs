@@ -16,8 +16,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("engine", &["protocol", "transport", "disk"]),
     ("sim", &["protocol", "transport", "disk"]),
     ("config", &["protocol", "transport", "disk"]),
-    ("ui", &["protocol", "transport", "engine", "sim", "config", "disk"]),
-    ("cli", &["protocol", "transport", "engine", "sim", "config", "disk"]),
+    ("api", &["protocol", "transport", "engine", "config", "disk"]),
+    ("conformance", &["protocol", "transport", "engine", "config", "disk"]),
+    ("ui", &["protocol", "transport", "engine", "sim", "config", "disk", "api", "conformance"]),
+    ("cli", &["protocol", "transport", "engine", "sim", "config", "disk", "api", "conformance"]),
     // main.rs may also name items at the library's root; lib.rs declares modules and nothing else.
     ("main.rs", &["cli", "ui", "config"]),
     ("lib.rs", &[]),

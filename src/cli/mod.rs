@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 pub mod alarms;
+pub mod api;
 pub mod auth;
 pub mod bench;
 pub mod bench_history;
@@ -135,6 +136,9 @@ pub enum Command {
     /// Energy-storage stations (contract §11): `ess call`, `ess watch`, `ess stations`.
     #[command(subcommand)]
     Ess(ess::EssCommand),
+    /// The application-side API (GB/T 35031.5): `api serve`, `api sign`, `api probe`.
+    #[command(subcommand)]
+    Api(api::ApiCommand),
     /// List the gateways seen: online state, info, versions, and "subs" with each sub-device's
     /// product key, model and category (one JSON object per line).
     Gateways {
@@ -249,6 +253,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Replay(args) => replay::run(&args),
         Command::HistoryDb(command) => history_db::run(&command),
         Command::Export(args) => export::run(&args),
+        Command::Api(command) => api::run(&command),
         Command::Ess(command) => ess::run(&command),
     }
 }

@@ -1,6 +1,7 @@
 //! The wire contract (`shared/protocol/cems-mqtt.md`) and the product model format, with no I/O:
 //! a gateway firmware team can read this module on its own.
 
+pub mod app_api;
 pub mod auth;
 pub mod codes;
 pub mod digest;

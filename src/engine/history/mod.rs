@@ -15,6 +15,7 @@
 //!   committed and is kept for the engine to show.
 //! - Retention by age and size (defaults 30 days, 2 GiB), on open and every few minutes.
 
+mod app_api;
 mod batch;
 mod bench;
 mod db;
@@ -26,6 +27,7 @@ mod retention;
 mod tests;
 mod writer;
 
+pub use app_api::{ApiSample, StatRow};
 pub use batch::{AlarmAck, AlarmEvents, HistoryBatch, KeyedSample, SeriesSamples, alarms_of};
 pub use bench::bench_inserts;
 pub use db::{HistoryDb, WriteCounts};

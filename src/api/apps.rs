@@ -1,0 +1,132 @@
+//! The apps file (§3): who may call, with which secret, which sites each may read and how often;
+//! and the sites served. `{"apps": [{"appId","secret","cems":[…],"rateLimit"}], "sites": [...]}`.
+//! Secrets are never logged: [`App`]'s Debug leaves them out.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::protocol::app_api::{DEFAULT_CEMS_ID, DEFAULT_RATE_LIMIT, TzOffset, valid_app_id};
+
+/// One platform allowed to call.
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct App {
+    pub app_id: String,
+    pub secret: String,
+    /// The cemsIds it may read.
+    #[serde(default)]
+    pub cems: Vec<String>,
+    /// Requests per second; 0 = no limit.
+    #[serde(default = "default_rate")]
+    pub rate_limit: u32,
+}
+
+fn default_rate() -> u32 {
+    DEFAULT_RATE_LIMIT
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("app_id", &self.app_id).field("secret", &"<hidden>").field("cems", &self.cems).field("rate_limit", &self.rate_limit).finish()
+    }
+}
+
+/// One site (用户端) served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub cems_id: String,
+    pub name: String,
+    pub address: String,
+    pub timezone: TzOffset,
+    /// `pk/dev` of its gateways; `None`: every gateway seen.
+    pub gateways: Option<Vec<String>>,
+}
+
+impl Site {
+    /// `site-1`, holding every gateway, at `+08:00`.
+    pub fn default_site() -> Site {
+        Site { cems_id: DEFAULT_CEMS_ID.to_owned(), name: DEFAULT_CEMS_ID.to_owned(), address: String::new(), timezone: TzOffset::default(), gateways: None }
+    }
+
+    pub fn holds(&self, pk: &str, dev: &str) -> bool {
+        self.gateways.as_ref().is_none_or(|list| list.iter().any(|g| g.split_once('/') == Some((pk, dev))))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SiteEntry {
+    cems_id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    timezone: Option<String>,
+    #[serde(default)]
+    gateways: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct AppsFile {
+    apps: Vec<App>,
+    #[serde(default)]
+    sites: Vec<SiteEntry>,
+}
+
+/// The apps and sites a server is configured with.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub apps: Vec<App>,
+    pub sites: Vec<Site>,
+}
+
+impl ApiConfig {
+    /// Reads and checks an apps file.
+    pub fn read(path: &Path) -> anyhow::Result<ApiConfig> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read apps file {}", path.display()))?;
+        ApiConfig::parse(&text).with_context(|| format!("apps file {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<ApiConfig> {
+        let file: AppsFile = serde_json::from_str(text).context("not an apps file ({\"apps\": [{\"appId\",\"secret\",\"cems\",\"rateLimit\"}]})")?;
+        let mut apps: Vec<App> = Vec::new();
+        for (i, app) in file.apps.into_iter().enumerate() {
+            if !valid_app_id(&app.app_id) {
+                bail!("apps[{i}].appId {:?}: expected 1 to 64 of A-Z a-z 0-9 _ -", app.app_id);
+            }
+            if app.secret.is_empty() {
+                bail!("apps[{i}] ({}): the secret is empty", app.app_id);
+            }
+            if apps.iter().any(|a| a.app_id == app.app_id) {
+                bail!("apps[{i}]: appId {} is given twice", app.app_id);
+            }
+            apps.push(app);
+        }
+        let mut sites = Vec::new();
+        for (i, entry) in file.sites.into_iter().enumerate() {
+            let timezone = match entry.timezone.as_deref() {
+                None => TzOffset::default(),
+                Some(text) => TzOffset::parse(text).with_context(|| format!("sites[{i}].timezone {text:?}: expected ±HH:MM"))?,
+            };
+            if entry.cems_id.is_empty() || sites.iter().any(|s: &Site| s.cems_id == entry.cems_id) {
+                bail!("sites[{i}].cemsId {:?}: empty or given twice", entry.cems_id);
+            }
+            sites.push(Site { name: entry.name.unwrap_or_else(|| entry.cems_id.clone()), cems_id: entry.cems_id, address: entry.address, timezone, gateways: entry.gateways });
+        }
+        if sites.is_empty() {
+            sites.push(Site::default_site());
+        }
+        Ok(ApiConfig { apps, sites })
+    }
+
+    pub fn app(&self, app_id: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.app_id == app_id)
+    }
+
+    pub fn site(&self, cems_id: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.cems_id == cems_id)
+    }
+}
