@@ -108,7 +108,7 @@ impl StationsPage {
                 });
             });
         CentralPanel::no_frame().show(ui, |ui| {
-            egui::ScrollArea::vertical().id_salt("station_page_scroll").auto_shrink([false, false]).show(ui, |ui| {
+            egui::ScrollArea::both().id_salt("station_page_scroll").auto_shrink([false, false]).show(ui, |ui| {
                 match &selected {
                     Some(view) => {
                         node::header_ui(ui, ctx, view);
