@@ -838,7 +838,7 @@ impl EngineCore {
         };
         let prepared = match self.stations.prepare(&self.state.stations, spec, reply, now_ms()) {
             Ok(prepared) => prepared,
-            Err(finished) => return self.storage_commands_done(vec![finished]),
+            Err(finished) => return self.storage_commands_done(vec![*finished]),
         };
         let sent = match refusal {
             Some(reason) => Err(reason),

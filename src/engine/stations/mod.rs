@@ -234,7 +234,7 @@ impl StationService {
         spec: StorageCommandSpec,
         reply: Option<oneshot::Sender<StorageCommandOutcome>>,
         now_ms: i64,
-    ) -> Result<Prepared, Finished> {
+    ) -> Result<Prepared, Box<Finished>> {
         let mut stations = table.write().unwrap_or_else(|e| e.into_inner());
         let version = spec
             .version
@@ -261,7 +261,7 @@ impl StationService {
             Ok(built) => built,
             Err(reason) => {
                 record.state = CommandState::NotSent { reason };
-                return Err((record, reply));
+                return Err(Box::new((record, reply)));
             }
         };
         let timeout = spec.timeout.unwrap_or(Duration::from_secs(u64::from(self.profile.answer_timeout_s)));
