@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod conformance;
 pub mod disk;
 pub mod engine;
 pub mod protocol;

@@ -9,6 +9,11 @@ use serde::Deserialize;
 
 use crate::protocol::app_api::{DEFAULT_CEMS_ID, DEFAULT_RATE_LIMIT, TzOffset, valid_app_id};
 
+/// `api-apps.json` in the data folder: the apps file read when none is named.
+pub fn default_apps_path() -> Option<std::path::PathBuf> {
+    crate::config::data_dir::data_dir().map(|d| d.join("api-apps.json"))
+}
+
 /// One platform allowed to call.
 #[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -120,6 +125,22 @@ impl ApiConfig {
             sites.push(Site::default_site());
         }
         Ok(ApiConfig { apps, sites })
+    }
+
+    /// The apps file named, else `api-apps.json` in the data folder when it exists; with
+    /// neither, no apps (every call is refused with 1002) and a warning saying so.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<(ApiConfig, Option<String>)> {
+        let default = default_apps_path();
+        let path = match (path, default) {
+            (Some(p), _) => p.to_owned(),
+            (None, Some(d)) if d.exists() => d,
+            (None, d) => {
+                let at = d.map_or("--apps FILE".to_owned(), |d| d.display().to_string());
+                let warning = format!("no apps file ({at}): every call will be refused with 1002 unknown appId");
+                return Ok((ApiConfig::parse(r#"{"apps": []}"#)?, Some(warning)));
+            }
+        };
+        Ok((ApiConfig::read(&path)?, None))
     }
 
     pub fn app(&self, app_id: &str) -> Option<&App> {

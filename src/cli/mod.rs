@@ -15,6 +15,7 @@ pub mod bench_history;
 pub mod bench_plot;
 pub mod broker;
 pub mod call;
+pub mod check;
 pub mod ess;
 pub mod export;
 pub mod file;
@@ -93,11 +94,14 @@ pub enum Command {
     /// Upgrade a gateway's module with an image; ends with one JSON line. Exit 0 only when the
     /// gateway reports done, 1 refused or failed, 2 usage, 3 link or silent gateway.
     Ota(ota::OtaArgs),
+    /// Run the conformance catalogue against a gateway: one line per case and a summary, an
+    /// HTML commissioning report with --report. Exit 0 when no mandatory case failed, 1 otherwise.
+    Check(Box<check::CheckArgs>),
     /// Send, fetch and list files of a gateway's folder.
     #[command(subcommand)]
     File(file::FileCommand),
     /// Run a simulated gateway serving a product model (and its subProducts) until stopped.
-    Sim(sim::SimArgs),
+    Sim(Box<sim::SimArgs>),
     /// The gateway's clock offset (gateway − ours) and round trip, the median of N `time/get`
     /// exchanges: {"offsetMs","roundTripMs","samples"}; `--set` sets it to our time first.
     Time(time::TimeArgs),
@@ -240,8 +244,9 @@ pub fn run(command: Command) -> ExitCode {
         }
         Command::Gateways { link, models, wait } => gateways::run(&link, wait, &models),
         Command::Ota(args) => ota::run(&args),
+        Command::Check(args) => check::run_check(&args),
         Command::File(command) => file::run(&command),
-        Command::Sim(args) => sim::run(args),
+        Command::Sim(args) => sim::run(*args),
         Command::Time(args) => time::run(&args),
         Command::Points(args) => points::run(&args),
         Command::Alarms(args) => alarms::run(&args),

@@ -52,6 +52,11 @@ pub struct SimArgs {
     /// Run the gateway's clock this many ms from ours (its `ts` and `time/get` answers).
     #[arg(long, value_name = "MS", default_value_t = 0, allow_negative_numbers = true)]
     pub clock_skew_ms: i64,
+    /// Break the contract on purpose, to prove a checker catches it (wrong-reply-topic[=CLASS/ACTION],
+    /// no-dedup, slow-reply[=CLASS/ACTION][:MS], bad-checksum-code, no-will,
+    /// wrong-code-unknown-action). Repeatable.
+    #[arg(long = "fault", value_name = "FAULT", value_parser = crate::sim::SimFault::parse)]
+    pub fault: Vec<crate::sim::SimFault>,
     #[command(flatten)]
     pub ess: EssArgs,
 }
@@ -108,6 +113,7 @@ pub fn run(args: SimArgs) -> ExitCode {
         outage,
         seed: args.seed,
         clock_skew_ms: args.clock_skew_ms,
+        faults: args.fault.clone(),
         ..SimConfig::new(models, pk.clone(), dev.to_owned(), link, files_dir)
     };
     let rt = match runtime() {

@@ -49,6 +49,8 @@ pub struct SimConfig {
     /// How far the gateway's clock runs from ours at start, ms (its `ts` and `time/get`
     /// answers), so a master's offset measurement has something to find.
     pub clock_skew_ms: i64,
+    /// Deliberate contract breaches, for testing a checker; empty by default.
+    pub faults: Vec<super::faults::SimFault>,
 }
 
 impl SimConfig {
@@ -66,6 +68,7 @@ impl SimConfig {
             files_dir,
             seed: 0,
             clock_skew_ms: 0,
+            faults: Vec::new(),
         }
     }
 }

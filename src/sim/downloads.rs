@@ -177,7 +177,8 @@ fn finish(state: &mut SimState, t: Transfer) -> Vec<Outgoing> {
     let actual = crate::protocol::digest::sha256_hex(&t.data);
     if actual != t.sha256 {
         let msg = format!("sha256 mismatch: expected {}, got {actual}", t.sha256);
-        out.extend(failed(state, t, codes::CHECKSUM, msg));
+        let code = if state.faults.bad_checksum_code() { codes::FAILED } else { codes::CHECKSUM };
+        out.extend(failed(state, t, code, msg));
         return out;
     }
     let now = state.now_ms();

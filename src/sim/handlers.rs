@@ -83,7 +83,7 @@ pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> H
         return Handled::default();
     }
     // Keyed on class/action too: ids are unique per sender only, and masters share the topic.
-    if let Some(previous) = state.replies.get(&what, &request.id, received_ms) {
+    if let Some(previous) = state.replies.get(&what, &request.id, received_ms).filter(|_| !state.faults.no_dedup()) {
         let reply = previous.clone();
         state.counters.duplicates_replayed += 1;
         state.counters.requests_answered += 1;
@@ -98,6 +98,7 @@ pub fn handle_down(state: &mut SimState, topic: &CemsTopic, payload: &[u8]) -> H
         (true, "property/set") => parse::<Props>(data).map_or_else(Answer::fail, |r| property_set(state, r.props, &mut out)),
         _ => route(state, spec.is_some(), &what, &request.id, data, received_ms, &mut out).into(),
     };
+    let result = wrong_code_for_unknown_action(state, topic, result);
     answer(state, &what, &request.id, result, out)
 }
 
@@ -134,6 +135,12 @@ fn route(state: &mut SimState, routable: bool, what: &str, id: &str, data: &Valu
     }
 }
 
+
+/// Fault `WrongCodeUnknownAction`: an unknown action of a known class refused with 1, not 2.
+fn wrong_code_for_unknown_action(state: &SimState, topic: &CemsTopic, result: Answer) -> Answer {
+    let known_class = state.faults.wrong_code_unknown_action() && topic.spec().is_none() && crate::protocol::topic::MESSAGES.iter().any(|m| m.class == topic.class);
+    if known_class && result.code == codes::UNSUPPORTED { Answer { code: codes::FAILED, ..result } } else { result }
+}
 
 /// Builds, remembers (under `what` and `id`) and counts the reply to request `id`, cut to what
 /// one message carries.

@@ -21,8 +21,9 @@ mod alarms;
 mod api;
 mod commands;
 mod downloads;
-pub mod ess;
 mod device;
+pub mod ess;
+mod faults;
 mod files;
 pub mod handlers;
 mod log;
@@ -34,6 +35,7 @@ pub mod state;
 mod transfer;
 mod values;
 
+pub use faults::{Faults, SimFault};
 pub use handlers::{Handled, handle_down};
 pub use api::{Fail, LinkStatus, Outage, SimConfig, SimCounters, SimError, SimSnapshot, SimTuning, TaskRecord};
 pub use state::{Outgoing, SimState};
@@ -93,6 +95,7 @@ pub fn spawn_with(config: SimConfig, tuning: SimTuning) -> Result<SimHandle, Sim
     std::fs::create_dir_all(&config.files_dir).map_err(|source| SimError::FilesDir { path: config.files_dir.clone(), source })?;
     let mut state = SimState::new(&config.models, &config.pk, &config.dev, config.files_dir.clone(), config.seed, config.report_period_ms)?;
     state.clock_offset_ms = config.clock_skew_ms;
+    state.faults = faults::Faults(config.faults.clone());
     state.chunk_window = tuning.chunk_window.clamp(1, crate::protocol::payload::MAX_CHUNK_WINDOW);
     let shared = Arc::new(Mutex::new(state));
     let (stop_tx, stop_rx) = oneshot::channel();

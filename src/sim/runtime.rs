@@ -76,13 +76,18 @@ impl Runtime {
             }
             let topic = config.profile.status_topic(&config.pk, &config.dev)?;
             mqtt.will = Some(lost_will(&topic, &ids, now_ms()));
+            if config.faults.contains(&super::faults::SimFault::NoWill) {
+                mqtt.will = None;
+            }
             // Each connection gets its own will: the broker may fire any of them, and each is an
             // envelope whose id must be new (contract §3), with the sim's clock as ts.
             let (ids, shared) = (ids.clone(), shared.clone());
-            mqtt.fresh_will = Some(WillSource(Arc::new(move || {
-                let ts = shared.lock().unwrap_or_else(PoisonError::into_inner).now_ms();
-                lost_will(&topic, &ids, ts)
-            })));
+            if mqtt.will.is_some() {
+                mqtt.fresh_will = Some(WillSource(Arc::new(move || {
+                    let ts = shared.lock().unwrap_or_else(PoisonError::into_inner).now_ms();
+                    lost_will(&topic, &ids, ts)
+                })));
+            }
         }
         let history_topic = config.profile.build(&CemsTopic::new(&config.pk, &config.dev, Dir::Up, "history", "report"))?;
         let batch_max_bytes = payload_limit(&link_config, &history_topic).min(BATCH_MAX_BYTES);
@@ -251,7 +256,15 @@ impl Runtime {
                 match self.profile.build(&topic.reply_topic()) {
                     Ok(t) => {
                         let bytes = self.fit_reply(&mut state, &t, &reply);
-                        self.send_raw(t, Bytes::from(bytes), 1, false);
+                        let what = topic.class_action();
+                        let t = match t.strip_suffix("/reply") {
+                            Some(stem) if state.faults.wrong_reply_topic(&what) => format!("{stem}/response"),
+                            _ => t,
+                        };
+                        match (state.faults.reply_delay_ms(&what), &self.link) {
+                            (Some(delay), Some(link)) => delayed_publish(link.clone(), Message::new(t, Bytes::from(bytes), 1, false), delay),
+                            _ => self.send_raw(t, Bytes::from(bytes), 1, false),
+                        }
                     }
                     Err(e) => tracing::warn!(dev = %self.dev, "reply topic: {e}"),
                 }
@@ -465,7 +478,7 @@ impl Runtime {
         let now = state.now_ms();
         state.log.push(now, Level::Warn, "outage", format!("simulated outage: offline for {:.1} s", outage.for_secs));
         if self.reopenable() {
-            if self.kind == LinkKind::Mqtt && self.online() {
+            if self.kind == LinkKind::Mqtt && self.online() && !state.faults.no_will() {
                 // Close sends a clean DISCONNECT, after which a broker does not fire the will:
                 // say what the will would have said.
                 self.publish_status(&state, false, Some("lost"));
@@ -540,6 +553,15 @@ impl Runtime {
         self.link_up = false;
         self.set_status(LinkState::Closed);
     }
+}
+
+/// Fault `SlowReply`: the reply goes out `delay_ms` later, on a task of its own.
+fn delayed_publish(link: LinkHandle, message: Message, delay_ms: u64) {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        // A link closed meanwhile loses the late reply, as a real late gateway's would be.
+        let _ = link.publish(message);
+    });
 }
 
 /// The gateway's will (contract §4): status offline, reason "lost", retained, QoS 1.

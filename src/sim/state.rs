@@ -104,6 +104,8 @@ pub struct SimState {
     pub alarm_seq: u64,
     pub online: bool,
     started_ms: i64,
+    /// Deliberate contract breaches (conformance tests of the checker); none by default.
+    pub faults: super::faults::Faults,
 }
 
 impl SimState {
@@ -171,6 +173,7 @@ impl SimState {
             alarm_seq: 0,
             online: false,
             started_ms: now,
+            faults: super::faults::Faults::default(),
             devices,
         };
         state.props = gateway.properties.iter().map(|p| (p.id.clone(), state.initial_property(p))).collect();

@@ -18,6 +18,7 @@ mod rate;
 
 use rate::MessageRate;
 
+use super::app_api::AppApiPage;
 use super::connections::ConnectionsPanel;
 use super::device::DevicePage;
 use super::explorer::ExplorerPanel;
@@ -83,6 +84,7 @@ pub enum Tab {
     Topics,
     Plots,
     Stations,
+    AppApi,
     Models,
     Device(GatewayKey),
 }
@@ -121,6 +123,7 @@ pub struct WorkbenchApp {
     device_pages: Vec<DevicePage>,
     plots: PlotsTab,
     stations: StationsPage,
+    app_api: AppApiPage,
     editor: ModelEditor,
     /// Path series the engine was asked to track for the plots.
     tracked_paths: Vec<(String, String)>,
@@ -160,6 +163,8 @@ impl WorkbenchApp {
             device_pages: Vec::new(),
             plots: PlotsTab::new(&layout),
             stations,
+            // Taken now: the runtime is entered while the window is made (tests enter it only then).
+            app_api: AppApiPage::new(tokio::runtime::Handle::try_current().ok()),
             editor: ModelEditor::default(),
             tracked_paths: Vec::new(),
             active_tab: if startup.show_plots { Tab::Plots } else { Tab::Topics },
@@ -176,6 +181,9 @@ impl WorkbenchApp {
         if let Some(path) = startup.edit {
             app.editor.open_path(path);
             app.active_tab = Tab::Models;
+        }
+        if app.settings.api_serve {
+            app.apply(vec![UiCommand::ServeAppApi(true)]);
         }
         if let Some((config, label)) = startup.link {
             app.apply(vec![UiCommand::Connect { config, label, profile: None, read_only: false }]);
@@ -239,6 +247,14 @@ impl WorkbenchApp {
         &self.stations
     }
 
+    pub fn app_api(&self) -> &AppApiPage {
+        &self.app_api
+    }
+
+    pub fn app_api_mut(&mut self) -> &mut AppApiPage {
+        &mut self.app_api
+    }
+
     pub fn editor(&self) -> &ModelEditor {
         &self.editor
     }
@@ -267,8 +283,10 @@ impl eframe::App for WorkbenchApp {
         if let Some(models) = self.model_source.poll() {
             let text = NoticeText::new("{n} product models loaded", vec![("n", models.len().to_string().into())]);
             self.models = models;
+            self.app_api.serving.set_models(&self.models);
             self.notice(None, text);
         }
+        self.app_api.poll(ctx);
         let started = Instant::now();
         self.backlog.extend(self.events.drain());
         while let Some(event) = self.backlog.pop_front() {
@@ -288,7 +306,7 @@ impl eframe::App for WorkbenchApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut commands = Vec::new();
-        let info = TopBarInfo { broker_addr: self.broker_addr(), models: &self.model_source };
+        let info = TopBarInfo { broker_addr: self.broker_addr(), models: &self.model_source, app_api: &self.app_api.serving };
         // Put into words each frame: a switch of language applies to notices already shown.
         let latest: Vec<String> = self.notices.iter().skip(self.notices.len().saturating_sub(NOTICES_SHOWN)).map(|n| n.text_in(self.settings.lang)).collect();
         let latest: Vec<&str> = latest.iter().map(String::as_str).collect();
@@ -367,6 +385,9 @@ impl eframe::App for WorkbenchApp {
                 if ui.selectable_label(self.active_tab == Tab::Stations, stations).clicked() {
                     self.active_tab = Tab::Stations;
                 }
+                if ui.selectable_label(self.active_tab == Tab::AppApi, view.tr("App API")).clicked() {
+                    self.active_tab = Tab::AppApi;
+                }
                 let unsaved = if self.editor.unsaved().is_empty() { "" } else { " ●" };
                 if ui.selectable_label(self.active_tab == Tab::Models, format!("{}{unsaved}", view.tr("Model editor"))).clicked() {
                     self.active_tab = Tab::Models;
@@ -388,6 +409,7 @@ impl eframe::App for WorkbenchApp {
                 Tab::Topics => self.explorer.ui(ui, &view, &mut commands),
                 Tab::Plots => self.plots.ui(ui, &view),
                 Tab::Stations => self.stations.ui(ui, &view, &mut settings.ess_metric_map, &mut commands),
+                Tab::AppApi => self.app_api.ui(ui, &view),
                 Tab::Models => self.editor.ui(ui, &view, &mut commands, &mut settings.recent_models),
                 Tab::Device(key) => {
                     if let Some(page) = self.device_pages.iter_mut().find(|p| p.key() == key) {

@@ -90,6 +90,9 @@ pub enum UiCommand {
     StopSimulation,
     /// Start (`true`) or stop the demo energy-storage station on the embedded broker.
     DemoStation(bool),
+    /// Serve the App API from this window (again, with the settings' address and apps file),
+    /// or stop serving it.
+    ServeAppApi(bool),
     /// Close the window (the user agreed to lose unsaved changes).
     Quit,
     /// Record every message of every session to a new file in the recordings folder.

@@ -25,6 +25,7 @@ mod zh_editor_forms;
 mod zh_import;
 mod zh_recording;
 mod zh_stations;
+mod zh_app_api;
 
 /// All (English, Chinese) pairs, one table per area.
 fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
@@ -44,6 +45,7 @@ fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
         zh_import::ZH,
         zh_recording::ZH,
         zh_stations::ZH,
+        zh_app_api::ZH,
     ]
 }
 

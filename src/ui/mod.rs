@@ -3,6 +3,7 @@
 //! lives in its own file and owns only its view state.
 
 pub mod app;
+pub mod app_api;
 pub mod connections;
 pub mod context;
 pub mod device;

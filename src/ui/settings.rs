@@ -54,6 +54,12 @@ pub struct Settings {
     pub history_max_gib: f64,
     /// The Stations tab's metric map file; `None`: the shipped map.
     pub ess_metric_map: Option<std::path::PathBuf>,
+    /// Serve the App API (GB/T 35031.5) from this window's engine, from the next start too.
+    pub api_serve: bool,
+    /// Where it listens; anything but loopback is refused (no TLS in the window).
+    pub api_listen: String,
+    /// Its apps file; empty: `<data dir>/api-apps.json`.
+    pub api_apps_file: String,
 }
 
 impl Default for Settings {
@@ -78,6 +84,9 @@ impl Default for Settings {
             history_days: 30,
             history_max_gib: 2.0,
             ess_metric_map: None,
+            api_serve: false,
+            api_listen: "127.0.0.1:8686".to_owned(),
+            api_apps_file: String::new(),
         }
     }
 }

@@ -21,6 +21,8 @@ const PROBLEMS_SHOWN: usize = 6;
 pub struct TopBarInfo<'a> {
     pub broker_addr: Option<SocketAddr>,
     pub models: &'a ModelSource,
+    /// The window's App API server, for its settings section.
+    pub app_api: &'a super::app_api::serve::Serving,
 }
 
 pub fn top_bar_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut Settings, info: &TopBarInfo, replay: &mut ReplayOpener, commands: &mut Vec<UiCommand>) {
@@ -39,6 +41,8 @@ pub fn top_bar_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut Settings
                 super::recording::settings_section_ui(ui, view, settings);
                 ui.separator();
                 super::history::settings_section_ui(ui, view, settings);
+                ui.separator();
+                super::app_api::settings_ui::settings_section_ui(ui, view, settings, info.app_api, commands);
             });
             super::recording::record_button_ui(ui, view, commands);
             replay.ui(ui, view, settings, commands);

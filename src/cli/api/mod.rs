@@ -16,7 +16,7 @@ use serde_json::json;
 use super::session::{CliSession, EXIT_LINK, EXIT_USAGE, models_for_command, runtime, seconds_arg};
 use crate::api::probe::{Observed, ProbeOptions, probe};
 use crate::api::{ApiClient, ApiConfig, ApiData, ApiServer, ApiService, HttpVersion, ListenOptions, tls_config};
-use crate::config::data_dir::{data_dir, default_history_path};
+use crate::config::data_dir::default_history_path;
 use crate::config::link_args::LinkArgs;
 use crate::config::models::ModelArgs;
 use crate::engine::history::{HistoryDb, HistoryError, HistoryOptions, HistoryWriter};
@@ -156,17 +156,11 @@ fn usage(message: impl std::fmt::Display) -> ExitCode {
 }
 
 fn apps_config(path: Option<&Path>) -> Result<ApiConfig, ExitCode> {
-    let default = data_dir().map(|d| d.join("api-apps.json"));
-    let path = match (path, default) {
-        (Some(p), _) => p.to_owned(),
-        (None, Some(d)) if d.exists() => d,
-        (None, d) => {
-            let at = d.map_or("--apps FILE".to_owned(), |d| d.display().to_string());
-            eprintln!("warning: no apps file ({at}): every call will be refused with 1002 unknown appId");
-            return ApiConfig::parse(r#"{"apps": []}"#).map_err(usage);
-        }
-    };
-    ApiConfig::read(&path).map_err(|e| usage(format!("{e:#}")))
+    let (config, warning) = ApiConfig::load(path).map_err(|e| usage(format!("{e:#}")))?;
+    if let Some(warning) = warning {
+        eprintln!("warning: {warning}");
+    }
+    Ok(config)
 }
 
 fn serve(args: &ServeArgs) -> ExitCode {

@@ -174,6 +174,21 @@ impl WorkbenchApp {
                     }
                 }
                 UiCommand::Quit => self.egui_ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+                UiCommand::ServeAppApi(on) => {
+                    self.settings.api_serve = on;
+                    if on {
+                        let request = crate::ui::app_api::serve::ServeRequest {
+                            listen: &self.settings.api_listen,
+                            apps_file: &self.settings.api_apps_file,
+                            state: &self.engine.state,
+                            models: &self.models,
+                            history: crate::ui::history::history_path(&self.settings),
+                        };
+                        self.app_api.start_serving(request);
+                    } else {
+                        self.app_api.serving.stop();
+                    }
+                }
                 UiCommand::StartRecording => self.start_recording(),
                 UiCommand::ReplayControl { session, control } => {
                     if let Err(e) = self.engine.send(EngineCommand::ReplayControl { session, control }) {

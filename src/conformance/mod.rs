@@ -1,0 +1,15 @@
+//! Conformance runs (issue 18): a catalogue of test cases from the contract, run against one
+//! gateway through the engine, each judged Passed, Failed or Inconclusive with its evidence,
+//! and a commissioning report (HTML) of the run. Faces (CLI `check`, a GUI tab) call [`run`].
+
+pub mod catalogue;
+mod cases;
+mod ctx;
+pub mod model;
+pub mod report_html;
+pub mod runner;
+mod snapshot;
+
+pub use catalogue::{CaseDef, CaseText, Catalogue, CatalogueError};
+pub use model::{CaseResult, Deficiency, Evidence, EvidenceKind, RunReport, Summary, Verdict};
+pub use runner::{CancelToken, FirmwareImage, ManualAnswer, ManualHandler, ManualPrompt, Progress, RunOptions, run};
