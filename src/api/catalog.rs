@@ -59,7 +59,9 @@ impl PointEntry {
 #[derive(Debug, Clone)]
 pub struct SiteView {
     pub site: Site,
-    pub points: Vec<PointEntry>,
+    /// Shared with the per-gateway cache: a view is assembled from the gateways' entries, and
+    /// only a gateway that changed is built again.
+    pub points: Vec<Arc<PointEntry>>,
 }
 
 /// Every point of the site, from the gateway table and the models.
@@ -72,68 +74,161 @@ pub fn site_view(source: &dyn ApiSource, models: &ModelSet, site: &Site) -> Site
 fn build(gateways: &Gateways, models: &ModelSet, site: &Site) -> SiteView {
     let mut points = Vec::new();
     for record in gateways.iter().filter(|r| site.holds(&r.key.pk, &r.key.dev)) {
-        points_of(record, models, site.timezone, &mut points);
+        points.extend(gateway_points(record, models, site.timezone));
     }
-    points.sort_by(|a: &PointEntry, b| a.point.point_id.cmp(&b.point.point_id));
+    sorted(site, points)
+}
+
+fn sorted(site: &Site, mut points: Vec<Arc<PointEntry>>) -> SiteView {
+    points.sort_by(|a, b| a.point.point_id.cmp(&b.point.point_id));
     SiteView { site: site.clone(), points }
 }
 
-/// What changes whenever a site's view would: each gateway's message count and times, and each
-/// device's last sample time and sizes. Cheap next to building the view (no point is visited).
-fn fingerprint(gateways: &Gateways, site: &Site) -> u64 {
+fn gateway_points(record: &GatewayRecord, models: &ModelSet, tz: TzOffset) -> Vec<Arc<PointEntry>> {
+    let mut entries = Vec::new();
+    points_of(record, models, tz, &mut entries);
+    entries.into_iter().map(Arc::new).collect()
+}
+
+/// The gateway's devices as its points are built from them: itself first (`sub == dev`, with what
+/// it reported as its own), then the devices behind it.
+fn devices_of(record: &GatewayRecord) -> impl Iterator<Item = (&str, Option<&SubDevice>, bool)> {
+    let dev = record.key.dev.as_str();
+    std::iter::once((dev, record.subs.get(dev), true))
+        .chain(record.subs.iter().filter(move |(sub, _)| sub.as_str() != dev && !sub.is_empty()).map(|(sub, d)| (sub.as_str(), Some(d), false)))
+}
+
+/// What changes whenever any of a gateway's points would at gateway level: online, and the info
+/// that names vendor, model and the declared devices.
+fn gateway_fingerprint(r: &GatewayRecord) -> u64 {
     let mut h = DefaultHasher::new();
-    for r in gateways.iter().filter(|r| site.holds(&r.key.pk, &r.key.dev)) {
-        (&r.key, r.messages, r.last_seen_ms, r.online, r.info.is_some()).hash(&mut h);
-        for (sub, device) in &r.subs {
-            (sub, device.last_seen_ms, device.points.len(), device.meters.len()).hash(&mut h);
-        }
-    }
+    let info = r.info.as_ref().map(|i| (i.vendor.as_str(), i.model.as_str(), i.subs.as_ref().map_or(0, Vec::len)));
+    (r.online, info).hash(&mut h);
     h.finish()
 }
 
-/// The views last built, per site, reused while nothing in them changed: a dynamic call then
-/// costs its page, not the whole site's copy.
-#[derive(Default)]
-pub struct ViewCache {
-    views: Mutex<HashMap<String, CachedView>>,
+/// What changes whenever one device's point would: its gateway's part, the device's last sample
+/// time and sizes. Cheap next to building the point (no sample is visited).
+fn device_fingerprint(gateway: u64, device: Option<&SubDevice>) -> u64 {
+    let (seen, points, meters) = device.map_or((i64::MIN, 0, 0), |d| (d.last_seen_ms, d.points.len(), d.meters.len()));
+    // A multiply-xor mix: this runs for every device on every call.
+    let mut x = gateway ^ (seen as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ points as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    (x ^ (meters as u64) << 32).wrapping_mul(0x94D0_49BB_1331_11EB)
 }
 
-/// (fingerprint of the table, the models' identity, the view built from them).
-type CachedView = (u64, usize, Arc<SiteView>);
+/// The points last built, per site and gateway, reused while nothing in them changed: a dynamic
+/// call then costs its page, and a gateway that reported since costs only its own points, not the
+/// whole site's (on a live broker some gateway reports between almost any two calls).
+#[derive(Default)]
+pub struct ViewCache {
+    views: Mutex<HashMap<String, CachedSite>>,
+}
+
+/// A site's points by gateway and device, the models' identity, and the view assembled from them.
+struct CachedSite {
+    models_id: usize,
+    gateways: HashMap<crate::engine::GatewayKey, HashMap<String, Slot>>,
+    /// Counts the calls: a slot not seen in this one belongs to a device gone from the table.
+    generation: u64,
+    view: Arc<SiteView>,
+}
+
+/// One device's point and the fingerprint it was built at.
+struct Slot {
+    print: u64,
+    entry: Arc<PointEntry>,
+    seen: u64,
+}
 
 impl ViewCache {
     pub fn view(&self, source: &dyn ApiSource, models: &Arc<ModelSet>, site: &Site) -> Arc<SiteView> {
         let models_id = Arc::as_ptr(models) as usize;
         let mut out = None;
         source.read_gateways(&mut |gateways| {
-            let print = fingerprint(gateways, site);
             let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
-            match views.get(&site.cems_id) {
-                Some((p, m, view)) if *p == print && *m == models_id => out = Some(view.clone()),
-                _ => {
-                    let view = Arc::new(build(gateways, models, site));
-                    views.insert(site.cems_id.clone(), (print, models_id, view.clone()));
-                    out = Some(view);
+            let cached = views.entry(site.cems_id.clone()).or_insert_with(|| CachedSite {
+                models_id,
+                gateways: HashMap::new(),
+                generation: 0,
+                view: Arc::new(SiteView { site: site.clone(), points: Vec::new() }),
+            });
+            if cached.models_id != models_id {
+                cached.gateways.clear();
+                cached.models_id = models_id;
+            }
+            cached.generation += 1;
+            let generation = cached.generation;
+            // A fresh cache has no view to reuse, even of an empty site.
+            let mut changed = generation == 1;
+            let held: Vec<&GatewayRecord> = gateways.iter().filter(|r| site.holds(&r.key.pk, &r.key.dev)).collect();
+            let mut devices = 0usize;
+            for record in &held {
+                if !cached.gateways.contains_key(&record.key) {
+                    cached.gateways.insert(record.key.clone(), HashMap::new());
+                }
+                let Some(slots) = cached.gateways.get_mut(&record.key) else { continue };
+                let gateway_print = gateway_fingerprint(record);
+                // The models matched to the gateway's devices, worked out once a device needs building.
+                let mut matched: Option<GatewayModels> = None;
+                let declared = || record.info.as_ref().and_then(|i| i.subs.clone()).unwrap_or_default();
+                for (sub, device, own) in devices_of(record) {
+                    devices += 1;
+                    let print = device_fingerprint(gateway_print, device);
+                    if let Some(slot) = slots.get_mut(sub) {
+                        slot.seen = generation;
+                        if slot.print == print {
+                            continue;
+                        }
+                    }
+                    let gm = matched.get_or_insert_with(|| GatewayModels::new(models, &record.key.pk, &declared()));
+                    let entry = Arc::new(device_entry(record, gm, sub, device, own, site.timezone));
+                    slots.insert(sub.to_owned(), Slot { print, entry, seen: generation });
+                    changed = true;
                 }
             }
+            let slots: usize = cached.gateways.values().map(HashMap::len).sum();
+            if slots != devices {
+                changed = true;
+                cached.gateways.retain(|_, slots| {
+                    slots.retain(|_, slot| slot.seen == generation);
+                    !slots.is_empty()
+                });
+            }
+            if changed {
+                let mut points = Vec::with_capacity(devices);
+                for record in &held {
+                    let Some(slots) = cached.gateways.get(&record.key) else { continue };
+                    points.extend(devices_of(record).filter_map(|(sub, _, _)| slots.get(sub).map(|slot| slot.entry.clone())));
+                }
+                cached.view = Arc::new(sorted(site, points));
+            }
+            out = Some(cached.view.clone());
         });
         out.unwrap_or_else(|| Arc::new(SiteView { site: site.clone(), points: Vec::new() }))
     }
 }
 
 fn points_of(record: &GatewayRecord, models: &ModelSet, tz: TzOffset, out: &mut Vec<PointEntry>) {
-    let (pk, dev) = (record.key.pk.as_str(), record.key.dev.as_str());
     let declared = record.info.as_ref().and_then(|i| i.subs.clone()).unwrap_or_default();
-    let gm = GatewayModels::new(models, pk, &declared);
-    let empty = SubDevice::default();
-    // The gateway itself is always a point, with what it reported as its own (sub == dev).
-    let own = record.subs.get(dev).unwrap_or(&empty);
-    out.push(entry(record, gm.gateway, dev, own, true, tz));
-    for (sub, device) in record.subs.iter().filter(|(sub, _)| sub.as_str() != dev && !sub.is_empty()) {
-        let seen = device.points.keys().chain(device.meters.keys()).map(String::as_str);
-        let model = gm.model_of(sub, dev, seen);
-        out.push(entry(record, model, sub, device, false, tz));
+    let gm = GatewayModels::new(models, &record.key.pk, &declared);
+    for (sub, device, own) in devices_of(record) {
+        out.push(device_entry(record, &gm, sub, device, own, tz));
     }
+}
+
+/// The point of one device: the gateway itself (`own`, always a point, with what it reported as
+/// its own) or a device behind it, with the model its id and reported points match.
+fn device_entry(record: &GatewayRecord, gm: &GatewayModels, sub: &str, device: Option<&SubDevice>, own: bool, tz: TzOffset) -> PointEntry {
+    let empty = SubDevice::default();
+    let device = device.unwrap_or(&empty);
+    let model = if own {
+        gm.gateway
+    } else {
+        let seen = device.points.keys().chain(device.meters.keys()).map(String::as_str);
+        gm.model_of(sub, &record.key.dev, seen)
+    };
+    entry(record, model, sub, device, own, tz)
 }
 
 fn entry(record: &GatewayRecord, model: Option<&ProductModel>, sub: &str, device: &SubDevice, own: bool, tz: TzOffset) -> PointEntry {
@@ -252,7 +347,7 @@ fn json_of(v: &PointV) -> Value {
 
 impl SiteView {
     pub fn point(&self, id: &str) -> Option<&PointEntry> {
-        self.points.binary_search_by(|p| p.point.point_id.as_str().cmp(id)).ok().map(|i| &self.points[i])
+        self.points.binary_search_by(|p| p.point.point_id.as_str().cmp(id)).ok().map(|i| &*self.points[i])
     }
 
     /// The categories present, in first-seen order of the sorted points.

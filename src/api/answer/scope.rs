@@ -9,7 +9,7 @@ use crate::protocol::app_api::{ApiCode, ApiRequest, Shape};
 /// The points of the request's shape.
 pub fn points<'v>(view: &'v SiteView, shape: Shape, request: &ApiRequest) -> Result<Vec<&'v PointEntry>, RequestError> {
     let mut chosen: Vec<&PointEntry> = match shape {
-        Shape::Cems | Shape::CemsFull | Shape::CemsSpecCategory => view.points.iter().collect(),
+        Shape::Cems | Shape::CemsFull | Shape::CemsSpecCategory => view.points.iter().map(|e| &**e).collect(),
         Shape::Point | Shape::PointFull | Shape::PointSpecCategory => {
             let mut out = Vec::with_capacity(request.point_ids.len());
             for id in &request.point_ids {
