@@ -8,6 +8,7 @@ use std::mem::size_of;
 
 use super::StoredMessage;
 use super::id::NodeId;
+use super::key::TopicKey;
 
 /// The allocator's cost per heap block besides the bytes asked for: glibc keeps an 8-byte header
 /// and rounds blocks up to 16 bytes, 8 + 7.5 on average.
@@ -20,8 +21,9 @@ pub const MESSAGE_SLOT_BYTES: usize = size_of::<StoredMessage>();
 /// overhead. Spare slots of a history are charged on top, by the deque's capacity.
 pub const MESSAGE_OVERHEAD_BYTES: usize = MESSAGE_SLOT_BYTES + ALLOC_OVERHEAD_BYTES;
 
-/// A topic index entry: the key's pointer and length, the node id, and the table's control byte.
-pub const INDEX_ENTRY_BYTES: usize = size_of::<(Box<str>, NodeId)>() + 1;
+/// A topic index entry: the key (inline or its block's pointer and length), the node id, and the
+/// table's control byte.
+pub const INDEX_ENTRY_BYTES: usize = size_of::<(TopicKey, NodeId)>() + 1;
 
 /// The hash table's control bytes past the last bucket (one SIMD group).
 const INDEX_TRAILER_BYTES: usize = 16;

@@ -7,6 +7,7 @@
 //! sequential and happens only after as many moves, so filing stays amortised O(1).
 
 use super::accounting::block;
+use crate::engine::prefetch::{prefetch, prefetch_ptr};
 use super::id::NodeId;
 use super::node::{FREE_GENERATION, NO_BUCKET, TopicNode};
 
@@ -118,6 +119,7 @@ impl SizeBuckets {
             };
             let node = &nodes[id.index()];
             if node.generation == id.generation && usize::from(node.bucket) == bucket {
+                prefetch_next_victims(nodes, stack);
                 return Some(id);
             }
             stack.pop();
@@ -154,5 +156,24 @@ impl SizeBuckets {
     #[cfg(test)]
     pub(super) fn entries(&self) -> usize {
         self.entries
+    }
+}
+
+/// The victims after the top of `stack` are random nodes written long ago: their nodes, and the
+/// oldest message of the one after next, are asked for ahead (an eviction is a chain of misses
+/// otherwise: node, then its history's front slot).
+fn prefetch_next_victims(nodes: &[TopicNode], stack: &[NodeId]) {
+    let len = stack.len();
+    if len >= 3
+        && let Some(node) = nodes.get(stack[len - 3].index())
+    {
+        let start: *const TopicNode = node;
+        let bytes = start.cast::<u8>();
+        (0..size_of::<TopicNode>()).step_by(64).for_each(|offset| prefetch_ptr(bytes.wrapping_add(offset)));
+    }
+    if len >= 2
+        && let Some(node) = nodes.get(stack[len - 2].index())
+    {
+        prefetch(node.history.front());
     }
 }

@@ -84,6 +84,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::super::accounting::{block, children_block};
+    use super::super::key::TopicKey;
     use super::super::{MessageStore, StoreLimits};
     use super::*;
 
@@ -104,7 +105,7 @@ mod tests {
                     + n.history.iter().map(|m| payload_block(m.payload.len())).sum::<usize>()
             })
             .sum();
-        nodes + store.topic_index.keys().map(|t| block(t.len())).sum::<usize>()
+        nodes + store.topic_index.keys().map(|t| block(TopicKey::heap_len(t.as_str()))).sum::<usize>()
     }
 
     fn assert_consistent(store: &MessageStore) {

@@ -16,15 +16,17 @@
 //!
 //! Cost per insert: filing in a size bucket and the second-chance queue are O(1) amortised, the
 //! pinned heap O(log pinned topics); each eviction walks one topic's ancestors. An insert over
-//! budget evicts a batch, down to about 1 % under it, and the batch's payloads are freed together.
+//! budget evicts a batch, down to about 1 % under it. The batch's payload blocks are kept for the
+//! next payloads of their lengths while they fit in that room (`pool.rs`; what the last batch
+//! left unused goes first), and the rest are freed together.
 
 use std::cmp::Reverse;
 
 use super::{Deferred, MessageStore};
-use super::accounting::{ALLOC_OVERHEAD_BYTES, MESSAGE_OVERHEAD_BYTES, history_block, payload_block};
+use super::accounting::{MESSAGE_OVERHEAD_BYTES, history_block, payload_block};
 use super::id::NodeId;
+use super::pool::pool_cap;
 use super::tree::SHRINK_MIN_CAPACITY;
-use crate::engine::prefetch::prefetch_ptr;
 
 impl MessageStore {
     /// Evicts until the budget holds or nothing more may go; `newest` is the topic just written.
@@ -32,7 +34,9 @@ impl MessageStore {
     /// carry up the tree with its own change, one walk instead of two.
     pub(super) fn enforce_budget(&mut self, newest: Option<NodeId>) -> usize {
         self.buckets.tidy(&self.nodes);
-        self.evict_down_to(newest, self.limits.total_bytes)
+        // Kept blocks go before any message does; none are kept by this call (`keep_blocks`).
+        self.pool.release_into(&mut self.dead_payloads);
+        self.evict_down_to(newest, self.limits.total_bytes, false)
     }
 
     /// [`Self::enforce_budget`] for an insert: once over budget, evicts down to the low-water mark
@@ -45,12 +49,20 @@ impl MessageStore {
         if self.memory_bytes() <= budget {
             return 0;
         }
-        self.evict_down_to(Some(newest), budget - budget / LOW_WATER_DIVISOR)
+        // Blocks the last batch left unused are of lengths not asked for since: freed, so the
+        // pool holds this batch's instead.
+        self.pool.release_into(&mut self.dead_payloads);
+        self.evict_down_to(Some(newest), budget - budget / LOW_WATER_DIVISOR, true)
     }
 
-    fn evict_down_to(&mut self, newest: Option<NodeId>, target: usize) -> usize {
+    /// Evicts until what the store holds besides kept payload blocks is within `target`. With
+    /// `keep_blocks`, evicted payloads' blocks are kept for reuse up to the pool's cap, which is
+    /// under the room `target` leaves below the budget, so the store stays within it.
+    fn evict_down_to(&mut self, newest: Option<NodeId>, target: usize, keep_blocks: bool) -> usize {
         self.deferred = Deferred { node: newest, messages: 0 };
-        while self.memory_bytes() > target {
+        self.pool_cap_now = if keep_blocks { pool_cap(self.limits.total_bytes) } else { 0 };
+        // The pool's tables stay whatever it keeps: they count like the store's own.
+        while self.held_bytes() + self.pool.table_bytes() > target {
             let evicted = (self.pinned_bytes > self.pinned_budget() && self.evict_pinned_oldest())
                 || self.evict_from_largest()
                 || self.evict_least_recent_topic(newest)
@@ -60,6 +72,7 @@ impl MessageStore {
             }
         }
         self.free_dead_payloads();
+        self.pool_cap_now = 0;
         std::mem::take(&mut self.deferred).messages
     }
 
@@ -86,17 +99,14 @@ impl MessageStore {
             return false;
         };
         shrink_if_sparse(&mut node.history);
-        // Within a batch the next evictions take this topic's next oldest: ask for the payload
-        // block a few ahead, whose header `free` reads (it sits just before the payload).
-        if let Some(ahead) = node.history.get(EVICT_PREFETCH_AHEAD) {
-            prefetch_ptr(ahead.payload.as_ptr().wrapping_sub(ALLOC_OVERHEAD_BYTES));
-        }
         let slots_after = node.history.capacity();
         let len = message.payload.len();
         if node.pinned {
             self.pinned_bytes -= len + MESSAGE_OVERHEAD_BYTES;
         }
-        self.dead_payloads.push(message.payload);
+        if let Some(dead) = self.pool.retire(message.payload, self.pool_cap_now) {
+            self.dead_payloads.push(dead);
+        }
         self.heap_bytes = self.heap_bytes + history_block(slots_after) - history_block(slots_before) - payload_block(len);
         self.payload_bytes -= len;
         self.evicted += 1;
@@ -163,7 +173,11 @@ impl MessageStore {
         self.payload_bytes -= bytes;
         self.evicted += history.len() as u64;
         self.propagate(id, 0, -(history.len() as isize), -1);
-        self.dead_payloads.extend(history.into_iter().map(|message| message.payload));
+        for message in history {
+            if let Some(dead) = self.pool.retire(message.payload, self.pool_cap_now) {
+                self.dead_payloads.push(dead);
+            }
+        }
         self.prune(id);
     }
 
@@ -206,9 +220,6 @@ impl MessageStore {
 
 /// An insert over budget evicts down to `budget - budget / LOW_WATER_DIVISOR` (about 1 % under).
 const LOW_WATER_DIVISOR: usize = 100;
-
-/// How many messages ahead of the one evicted the payload is asked for.
-const EVICT_PREFETCH_AHEAD: usize = 4;
 
 pub(super) fn shrink_if_sparse<T>(queue: &mut std::collections::VecDeque<T>) {
     if queue.capacity() > SHRINK_MIN_CAPACITY && queue.len() < queue.capacity() / 4 {

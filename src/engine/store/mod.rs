@@ -19,8 +19,10 @@ mod by_source;
 mod evict;
 mod hash;
 mod id;
+mod key;
 mod node;
 mod pins;
+mod pool;
 mod search;
 mod tree;
 
@@ -42,6 +44,8 @@ use accounting::{block, history_block, index_table_bytes, payload_block};
 use buckets::SizeBuckets;
 use evict::shrink_if_sparse;
 use hash::TopicHashing;
+use key::TopicKey;
+use pool::{PayloadPool, pool_cap};
 use node::FREE_GENERATION;
 
 /// Caps of a [`MessageStore`]. A topic's newest message and its retained one are always kept, so
@@ -122,7 +126,7 @@ pub struct MessageStore {
     next_generation: u32,
     /// Full topic to node, for topics that were inserted into: spares the level-by-level walk
     /// on every insert.
-    topic_index: HashMap<Box<str>, NodeId, TopicHashing>,
+    topic_index: HashMap<TopicKey, NodeId, TopicHashing>,
     next_seq: u64,
     payload_bytes: usize,
     /// Blocks owned by nodes, messages and index keys (the fixed tables are added by
@@ -141,9 +145,13 @@ pub struct MessageStore {
     pinned_bytes: usize,
     /// While evicting for an insert: the topic written, whose evictions are counted here.
     deferred: Deferred,
-    /// Payloads evicted by the batch in hand, freed together at its end in address order (see
-    /// `evict.rs`); empty between calls, so it holds no block at rest.
+    /// Payloads evicted by the batch in hand and not kept for reuse, freed together at its end in
+    /// address order (see `evict.rs`); empty between calls, so it holds no block at rest.
     dead_payloads: Vec<Bytes>,
+    /// Blocks of evicted payloads for the next payloads of their length (`pool.rs`).
+    pool: PayloadPool,
+    /// The pool's cap while a batch evicts (0: the batch keeps no blocks).
+    pool_cap_now: usize,
 }
 
 /// Evictions from the topic just written, left for `insert` to carry up the tree.
@@ -183,6 +191,8 @@ impl MessageStore {
             pinned_bytes: 0,
             deferred: Deferred::default(),
             dead_payloads: Vec::new(),
+            pool: PayloadPool::default(),
+            pool_cap_now: 0,
         };
         let root_generation = store.take_generation();
         store.nodes.push(TopicNode::new("", None, root_generation));
@@ -250,12 +260,13 @@ impl MessageStore {
         self.truncated += u64::from(message.truncated);
         // The store's own exact-size copy: a received payload is a slice of the link's read
         // buffer, and holding the slice would hold the whole buffer where no budget sees it.
-        message.payload = Bytes::copy_from_slice(&message.payload[..message.payload.len().min(self.limits.max_payload_bytes)]);
+        message.payload = self.pool.copy_of(&message.payload[..message.payload.len().min(self.limits.max_payload_bytes)]);
         let len = message.payload.len();
         let retain = message.retain;
 
         let count_cap = self.limits.per_topic_count.max(1);
         let bytes_cap = self.limits.per_topic_bytes;
+        let pool_cap = pool_cap(self.limits.total_bytes);
         let node = &mut self.nodes[id.index()];
         let was_topic = node.is_topic();
         let slots_before = node.history.capacity();
@@ -276,6 +287,8 @@ impl MessageStore {
             dropped_count += 1;
             dropped_bytes += oldest.payload.len();
             dropped_blocks += payload_block(oldest.payload.len());
+            // What the pool does not keep is freed here.
+            drop(self.pool.retire(oldest.payload, pool_cap));
         }
         if dropped_count > 0 {
             shrink_if_sparse(&mut node.history);
@@ -321,7 +334,7 @@ impl MessageStore {
 
     /// The node of a topic, whether it holds messages or is only a level above some.
     pub fn find(&self, topic: &str) -> Option<NodeId> {
-        if let Some(&known) = self.topic_index.get(topic) {
+        if let Some(&known) = self.topic_index.get(topic.as_bytes()) {
             return Some(known);
         }
         let mut current = self.root();
@@ -368,8 +381,14 @@ impl MessageStore {
 
     /// What the store charges against `total_bytes`: every heap block it holds (payloads, history
     /// slots by capacity, names, child lists, index keys, the arena, the index table, the eviction
-    /// queues), each with [`ALLOC_OVERHEAD_BYTES`] for the allocator.
+    /// queues, evicted payload blocks kept for reuse), each with [`ALLOC_OVERHEAD_BYTES`] for the
+    /// allocator.
     pub fn memory_bytes(&self) -> usize {
+        self.held_bytes() + self.pool.heap_bytes()
+    }
+
+    /// [`Self::memory_bytes`] but for the blocks kept for reuse: what evictions make smaller.
+    fn held_bytes(&self) -> usize {
         self.heap_bytes
             + block(self.nodes.capacity() * size_of::<TopicNode>())
             + block(self.free.capacity() * size_of::<u32>())

@@ -56,7 +56,7 @@ impl MessageStore {
 
     /// Indexed topics starting with `prefix`. A scan of the index: pins change by hand, rarely.
     fn indexed_under(&self, prefix: &str) -> Vec<NodeId> {
-        self.topic_index.iter().filter(|(topic, _)| topic.starts_with(prefix)).map(|(_, &id)| id).collect()
+        self.topic_index.iter().filter(|(topic, _)| topic.bytes().starts_with(prefix.as_bytes())).map(|(_, &id)| id).collect()
     }
 
     fn set_pinned(&mut self, id: NodeId, pinned: bool) {

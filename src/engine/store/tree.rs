@@ -4,6 +4,7 @@
 use super::MessageStore;
 use super::accounting::{block, children_block};
 use super::id::NodeId;
+use super::key::TopicKey;
 use super::node::{FREE_GENERATION, TopicNode};
 
 /// Child lists and the index with less than a quarter of their capacity in use give the rest back.
@@ -17,7 +18,7 @@ const MIN_ARENA_GROWTH: usize = 8;
 impl MessageStore {
     /// The node of `topic`, created with its missing ancestors.
     pub(super) fn intern(&mut self, topic: &str) -> NodeId {
-        if let Some(&known) = self.topic_index.get(topic) {
+        if let Some(&known) = self.topic_index.get(topic.as_bytes()) {
             return known;
         }
         let mut current = self.root();
@@ -27,8 +28,8 @@ impl MessageStore {
                 Err(position) => self.make_child(current, position, level),
             };
         }
-        self.topic_index.insert(topic.into(), current);
-        self.heap_bytes += block(topic.len());
+        self.topic_index.insert(TopicKey::new(topic), current);
+        self.heap_bytes += block(TopicKey::heap_len(topic));
         let pinned = self.pins.iter().any(|prefix| topic.starts_with(prefix.as_str()));
         let node = &mut self.nodes[current.index()];
         node.indexed = true;
@@ -75,9 +76,9 @@ impl MessageStore {
             }
             if node.indexed
                 && let Some(topic) = self.path_of(cursor)
-                && self.topic_index.remove(topic.as_str()).is_some()
+                && self.topic_index.remove(topic.as_bytes()).is_some()
             {
-                self.heap_bytes -= block(topic.len());
+                self.heap_bytes -= block(TopicKey::heap_len(&topic));
             }
             // Found before the slot is blanked: the search reads the child's name.
             let position = self.child_position(parent, &self.nodes[cursor.index()].name);

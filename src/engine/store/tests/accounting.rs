@@ -62,3 +62,36 @@ fn one_message_topics_take_one_slot() {
     put(&mut store, "a", b"y");
     assert_eq!(store.history(a).capacity(), 2);
 }
+
+#[test]
+fn evicted_blocks_go_to_the_next_payloads_of_their_length_and_stay_charged() {
+    // Big enough for the pool's tables to fit its share (a tiny store keeps no blocks).
+    const TOTAL: usize = 4 * 1024 * 1024;
+    let mut store = MessageStore::new(StoreLimits { total_bytes: TOTAL, per_topic_count: 100_000, per_topic_bytes: usize::MAX, ..roomy() });
+    let mut received = Received::default();
+    let lengths = 100..108usize;
+    let mut reused = 0;
+    for i in 0..60_000usize {
+        let topic = format!("t/{}", i % 50);
+        let len = lengths.start + i % lengths.len();
+        let kept = store.pool.next_block(len);
+        let payload = vec![b'a' + (i % 26) as u8; len];
+        put(&mut store, &topic, &payload);
+        received.inserted(&topic);
+        received.settle(&store);
+        let stored = &store.latest(store.find(&topic).expect("held")).expect("latest").payload;
+        assert_eq!(stored[..], payload[..], "the payload as sent");
+        reused += usize::from(kept == Some(stored.as_ptr()));
+        assert!(store.memory_bytes() <= TOTAL, "kept blocks count in the budget: {}", store.memory_bytes());
+    }
+    assert_counts_exact(&store, &received);
+    assert!(store.stats().evicted > 20_000, "the budget was hit: {:?}", store.stats());
+    assert!(reused > 10_000, "evicted blocks were reused: {reused}");
+    // What the pool holds is charged on top of what the store holds besides it.
+    assert_eq!(store.memory_bytes(), store.held_bytes() + store.pool.heap_bytes());
+    // A change of budget lets every kept block go before any message does.
+    store.limits.total_bytes = TOTAL / 2;
+    store.enforce_budget(None);
+    assert!(lengths.clone().all(|len| store.pool.next_block(len).is_none()), "no block kept");
+    assert!(store.memory_bytes() <= TOTAL / 2);
+}

@@ -114,7 +114,7 @@ fn assert_counts_exact(store: &MessageStore, received: &Received) {
     assert_eq!(store.heap_bytes, recount_heap_bytes(store), "every block is charged");
     assert_eq!(store.topic_index.len(), store.nodes.iter().filter(|n| n.generation != FREE_GENERATION && n.indexed).count());
     for (topic, &id) in &store.topic_index {
-        assert_eq!(store.path_of(id).as_deref(), Some(&**topic), "index entry of a live node");
+        assert_eq!(store.path_of(id).as_deref(), Some(topic.as_str()), "index entry of a live node");
     }
     assert_eviction_state(store);
 }
@@ -131,7 +131,7 @@ fn recount_heap_bytes(store: &MessageStore) -> usize {
                 + n.history.iter().map(|m| payload_block(m.payload.len())).sum::<usize>()
         })
         .sum();
-    nodes + store.topic_index.keys().map(|t| block(t.len())).sum::<usize>()
+    nodes + store.topic_index.keys().map(|t| block(key::TopicKey::heap_len(t.as_str()))).sum::<usize>()
 }
 
 /// What eviction keeps per node agrees with the node: unpinned topics with something to give are
