@@ -125,9 +125,10 @@ fn a_filter_is_added_with_its_qos_listed_and_removed() {
     harness.run();
     let commands = take_commands(&mut harness);
     assert!(matches!(commands.as_slice(), [UiCommand::Subscribe { filter, qos: 1, .. }] if filter == "#"), "{commands:?}");
-    // Listed with their QoS: the meter at 0; `#` and the workbench's three at 1.
+    // Listed with their QoS: the meter at 0; `#` and the workbench's six (the master filter, two
+    // acknowledgement filters, the energy-storage profile's rt, param and cmd) at 1.
     assert_eq!(harness.query_all_by_role_and_label(Role::Label, "QoS 0").count(), 1);
-    assert_eq!(harness.query_all_by_role_and_label(Role::Label, "QoS 1").count(), 4);
+    assert_eq!(harness.query_all_by_role_and_label(Role::Label, "QoS 1").count(), 7);
 
     harness.get_by_role_and_label(Role::Button, "Remove plant/meter/#").click();
     harness.run();

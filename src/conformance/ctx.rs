@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::catalogue::CaseDef;
 use super::model::{AlarmTested, Evidence, EvidenceKind, TransferResult};
-use super::runner::{ManualAnswer, ManualPrompt, RunOptions};
+use super::options::{ManualAnswer, ManualPrompt, RunOptions};
 use crate::engine::requests::ReplyInfo;
 use crate::engine::{EngineHandle, GatewayKey, RequestFailure, RequestSpec, SessionId, new_request_id};
 use crate::protocol::time::now_ms;

@@ -6,10 +6,12 @@ pub mod catalogue;
 mod cases;
 mod ctx;
 pub mod model;
+pub mod options;
 pub mod report_html;
 pub mod runner;
 mod snapshot;
 
 pub use catalogue::{CaseDef, CaseText, Catalogue, CatalogueError};
 pub use model::{CaseResult, Deficiency, Evidence, EvidenceKind, RunReport, Summary, Verdict};
-pub use runner::{CancelToken, FirmwareImage, ManualAnswer, ManualHandler, ManualPrompt, Progress, RunOptions, run};
+pub use options::{CancelToken, FirmwareImage, ManualAnswer, ManualHandler, ManualPrompt, Progress, RunOptions};
+pub use runner::run;

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::model::{Identity, PointRow};
-use super::runner::RunOptions;
+use super::options::RunOptions;
 use crate::engine::{EngineHandle, GatewayKey, RequestSpec, SessionId};
 use crate::protocol::model::{Lang, ModelSet};
 use crate::protocol::payload::{Info, PointV, Versions};

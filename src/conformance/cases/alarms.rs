@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{ensure, step};
 use crate::conformance::ctx::Ctx;
 use crate::conformance::model::{AlarmTested, Verdict};
-use crate::conformance::runner::empty;
+use crate::conformance::options::empty;
 use crate::engine::gateways::alarm_log::AckState;
 use crate::protocol::time::now_ms;
 use crate::protocol::topic::Dir;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::{ensure, step};
 use crate::conformance::ctx::Ctx;
 use crate::conformance::model::Verdict;
-use crate::conformance::runner::empty;
+use crate::conformance::options::empty;
 use crate::protocol::payload::{Info, Versions};
 
 fn status_topic(ctx: &Ctx<'_>) -> String {

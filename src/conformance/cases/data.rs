@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::{ensure, expect_code, step};
 use crate::conformance::ctx::Ctx;
 use crate::conformance::model::Verdict;
-use crate::conformance::runner::empty;
+use crate::conformance::options::empty;
 use crate::protocol::codes;
 use crate::protocol::model::Access;
 use crate::protocol::model::ValueType;

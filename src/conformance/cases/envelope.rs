@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{ensure, expect_code, step};
 use crate::conformance::ctx::Ctx;
 use crate::conformance::model::Verdict;
-use crate::conformance::runner::empty;
+use crate::conformance::options::empty;
 use crate::engine::new_request_id;
 use crate::protocol::codes;
 use crate::protocol::time::now_ms;

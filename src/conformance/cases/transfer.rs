@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{ensure, expect_code, step};
 use crate::conformance::ctx::Ctx;
 use crate::conformance::model::{TransferResult, Verdict};
-use crate::conformance::runner::empty;
+use crate::conformance::options::empty;
 use crate::engine::{FileDownloadSpec, FileUploadSpec, OtaSpec, TransferPhase, TransferStatus, new_request_id};
 use crate::protocol::codes;
 use crate::protocol::digest::sha256_hex;

@@ -14,7 +14,8 @@ mod tests;
 
 pub use codes::ApiCode;
 pub use interface::{Family, Interface, Shape};
-pub use request::{ApiRequest, Paging, Period, RequestError, Stat};
+pub use request::{ApiRequest, Paging, RequestError, Stat};
+pub use time::Period;
 pub use sign::{SignInput, SignedHeaders, body_sha256_hex, sign, string_to_sign, verify};
 pub use time::TzOffset;
 

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::codes::ApiCode;
 use super::interface::{Family, Interface, Shape};
-use super::time::parse_request_time;
+use super::time::{Period, parse_request_time};
 
 /// Most ids in `pointIds`, `items` and `parameterIds`.
 pub const MAX_POINT_IDS: usize = 100;
@@ -67,28 +67,6 @@ impl Paging {
     pub fn slice<T>(self, items: Vec<T>) -> Vec<T> {
         let range = self.range(items.len() as u64);
         items.into_iter().skip(range.start as usize).take((range.end - range.start) as usize).collect()
-    }
-}
-
-/// A statistic's period, aligned to the site's timezone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Period {
-    Hour,
-    Day,
-    Month,
-}
-
-impl Period {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Period::Hour => "hour",
-            Period::Day => "day",
-            Period::Month => "month",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Period> {
-        [Period::Hour, Period::Day, Period::Month].into_iter().find(|p| p.as_str() == text)
     }
 }
 

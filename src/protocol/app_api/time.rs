@@ -1,7 +1,6 @@
 //! Times of the API (§2): ISO 8601 extended with milliseconds and an offset
 //! (`2026-12-02T13:45:00.000+08:00`), a site's fixed `timezone`, and periods aligned to it.
 
-use super::request::Period;
 use crate::protocol::time::{civil_from_days, days_from_civil, parse_time};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -86,6 +85,28 @@ pub fn is_answer_time(text: &str) -> bool {
         && fixed.iter().all(|&(i, c)| b[i] == c)
         && TzOffset::parse(&text[23..]).is_some()
         && parse_time(text).is_ok()
+}
+
+/// A statistic's period, aligned to the site's timezone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Period {
+    Hour,
+    Day,
+    Month,
+}
+
+impl Period {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Hour => "hour",
+            Period::Day => "day",
+            Period::Month => "month",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Period> {
+        [Period::Hour, Period::Day, Period::Month].into_iter().find(|p| p.as_str() == text)
+    }
 }
 
 /// The start of the period holding `ms`, aligned in `tz`.
