@@ -5,6 +5,7 @@
 pub mod catalogue;
 mod cases;
 mod ctx;
+mod load;
 pub mod model;
 pub mod options;
 pub mod report_html;
