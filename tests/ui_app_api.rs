@@ -218,3 +218,51 @@ fn the_settings_switch_starts_and_stops_serving() {
     assert!(harness.state().app_api().serving.url().is_none(), "still serving");
     assert!(shows_containing(&harness, "The App API is not served from this window."));
 }
+
+#[test]
+fn sites_are_edited_in_the_settings_and_served() {
+    let (mut harness, _bench) = start("127.0.0.1:0", true, false);
+    run_until(&mut harness, "the gateway", 15, |h| h.state().engine().state.gateways().iter().any(|g| g.key.dev == DEV));
+    click(&mut harness, "Settings");
+    click(&mut harness, "Sites (0)");
+    assert!(shows_containing(&harness, "those of the apps file are served"));
+    click(&mut harness, "Add site");
+    assert_eq!(harness.state().settings().api_sites.len(), 1);
+    type_into(&mut harness, "Name", "Plant 东区");
+    type_into(&mut harness, "Timezone", "+09:00");
+    click(&mut harness, &format!("{PK}/{DEV}"));
+    click(&mut harness, "Serve the App API from this window");
+    run_until(&mut harness, "the server to listen", 10, |h| h.state().app_api().serving.url().is_some());
+    let sites = harness.state().app_api().serving.running().map(|r| r.sites.clone()).unwrap_or_default();
+    assert_eq!(sites.len(), 1, "{sites:?}");
+    assert_eq!((sites[0].cems_id.as_str(), sites[0].name.as_str()), ("site-1", "Plant 东区"));
+    assert_eq!(sites[0].gateways.as_deref(), Some(&[format!("{PK}/{DEV}")][..]));
+    assert!(sites[0].holds(PK, DEV) && !sites[0].holds(PK, "OTHER"));
+    assert_eq!(sites[0].timezone.to_string(), "+09:00");
+
+    // A wrong timezone is said when the server restarts, and nothing is served.
+    type_into(&mut harness, "Timezone", "x");
+    click(&mut harness, "Restart the App API with these settings");
+    run_until(&mut harness, "the refusal", 5, |h| h.state().app_api().serving.error().is_some());
+    let error = harness.state().app_api().serving.error().unwrap_or_default().to_owned();
+    assert!(error.contains("timezone") && error.contains("+09:00x"), "{error}");
+}
+
+#[test]
+fn an_https_server_takes_a_ca_file() {
+    let (mut harness, bench) = start("127.0.0.1:0", false, false);
+    click(&mut harness, "App API");
+    assert!(harness.query_all_by_label("CA certificate").next().is_none(), "a CA field for plain HTTP");
+    type_into(&mut harness, "URL", "https://127.0.0.1:1/api");
+    let missing = bench._files.path().join("no-such-ca.pem");
+    type_into(&mut harness, "CA certificate", &missing.display().to_string());
+    type_into(&mut harness, "App id", app_api_support::APP);
+    type_into(&mut harness, "Secret", app_api_support::SECRET);
+    click(&mut harness, "Send");
+    let error = match harness.state().app_api().last() {
+        Some(Err(error)) => error.clone(),
+        other => panic!("the CA file was not used: {other:?}"),
+    };
+    assert!(error.contains("cannot read CA file") && error.contains("no-such-ca.pem"), "{error}");
+    assert!(shows_containing(&harness, "no-such-ca.pem"));
+}

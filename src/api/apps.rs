@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::protocol::app_api::{DEFAULT_CEMS_ID, DEFAULT_RATE_LIMIT, TzOffset, valid_app_id};
 
@@ -60,18 +60,46 @@ impl Site {
     }
 }
 
-#[derive(Deserialize)]
+/// A site as the apps file (`sites`) or the window's settings write it, before it is checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SiteEntry {
-    cems_id: String,
+pub struct SiteEntry {
+    pub cems_id: String,
     #[serde(default)]
-    name: Option<String>,
+    pub name: Option<String>,
     #[serde(default)]
-    address: String,
+    pub address: String,
+    /// `±HH:MM`; `None`: +08:00.
     #[serde(default)]
-    timezone: Option<String>,
+    pub timezone: Option<String>,
+    /// `pk/dev` of its gateways; `None`: every gateway seen.
     #[serde(default)]
-    gateways: Option<Vec<String>>,
+    pub gateways: Option<Vec<String>>,
+}
+
+/// Checks site entries (unique non-empty ids, a valid timezone, `pk/dev` gateways); none gives
+/// `site-1` holding every gateway.
+pub fn sites_from(entries: Vec<SiteEntry>) -> anyhow::Result<Vec<Site>> {
+    let mut sites: Vec<Site> = Vec::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let cems_id = entry.cems_id.trim().to_owned();
+        let timezone = match entry.timezone.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            None => TzOffset::default(),
+            Some(text) => TzOffset::parse(text).with_context(|| format!("sites[{i}] ({cems_id}).timezone {text:?}: expected ±HH:MM"))?,
+        };
+        if cems_id.is_empty() || sites.iter().any(|s| s.cems_id == cems_id) {
+            bail!("sites[{i}].cemsId {cems_id:?}: empty or given twice");
+        }
+        if let Some(bad) = entry.gateways.iter().flatten().find(|g| !g.split_once('/').is_some_and(|(pk, dev)| !pk.is_empty() && !dev.is_empty() && !dev.contains('/'))) {
+            bail!("sites[{i}] ({cems_id}): gateway {bad:?} is not PK/DEV");
+        }
+        let name = entry.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| cems_id.clone());
+        sites.push(Site { name, cems_id, address: entry.address, timezone, gateways: entry.gateways });
+    }
+    if sites.is_empty() {
+        sites.push(Site::default_site());
+    }
+    Ok(sites)
 }
 
 #[derive(Deserialize)]
@@ -110,20 +138,7 @@ impl ApiConfig {
             }
             apps.push(app);
         }
-        let mut sites = Vec::new();
-        for (i, entry) in file.sites.into_iter().enumerate() {
-            let timezone = match entry.timezone.as_deref() {
-                None => TzOffset::default(),
-                Some(text) => TzOffset::parse(text).with_context(|| format!("sites[{i}].timezone {text:?}: expected ±HH:MM"))?,
-            };
-            if entry.cems_id.is_empty() || sites.iter().any(|s: &Site| s.cems_id == entry.cems_id) {
-                bail!("sites[{i}].cemsId {:?}: empty or given twice", entry.cems_id);
-            }
-            sites.push(Site { name: entry.name.unwrap_or_else(|| entry.cems_id.clone()), cems_id: entry.cems_id, address: entry.address, timezone, gateways: entry.gateways });
-        }
-        if sites.is_empty() {
-            sites.push(Site::default_site());
-        }
+        let sites = sites_from(file.sites)?;
         Ok(ApiConfig { apps, sites })
     }
 

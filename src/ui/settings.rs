@@ -60,6 +60,8 @@ pub struct Settings {
     pub api_listen: String,
     /// Its apps file; empty: `<data dir>/api-apps.json`.
     pub api_apps_file: String,
+    /// The sites it serves; empty: the apps file's, else `site-1` with every gateway.
+    pub api_sites: Vec<crate::api::apps::SiteEntry>,
 }
 
 impl Default for Settings {
@@ -87,6 +89,7 @@ impl Default for Settings {
             api_serve: false,
             api_listen: "127.0.0.1:8686".to_owned(),
             api_apps_file: String::new(),
+            api_sites: Vec::new(),
         }
     }
 }

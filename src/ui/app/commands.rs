@@ -180,6 +180,7 @@ impl WorkbenchApp {
                         let request = crate::ui::app_api::serve::ServeRequest {
                             listen: &self.settings.api_listen,
                             apps_file: &self.settings.api_apps_file,
+                            sites: &self.settings.api_sites,
                             state: &self.engine.state,
                             models: &self.models,
                             history: crate::ui::history::history_path(&self.settings),

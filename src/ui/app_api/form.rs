@@ -21,6 +21,8 @@ pub struct CallForm {
     pub app_id: String,
     pub secret: String,
     pub http2: bool,
+    /// A CA file (PEM) for an `https://` server with a private CA; empty: the system's roots.
+    pub server_ca: String,
     pub interface: Interface,
     pub cems_id: String,
     pub point_ids: BTreeSet<String>,
@@ -43,6 +45,7 @@ impl Default for CallForm {
             app_id: String::new(),
             secret: String::new(),
             http2: true,
+            server_ca: String::new(),
             interface: Interface { family: Family::Static, shape: Shape::Cems },
             cems_id: DEFAULT_CEMS_ID.to_owned(),
             point_ids: BTreeSet::new(),

@@ -7,6 +7,7 @@
 pub mod form;
 pub mod serve;
 pub mod settings_ui;
+mod sites_ui;
 mod table;
 mod view;
 
@@ -39,6 +40,9 @@ pub struct AppApiPage {
     report: Option<Result<ProbeReport, String>>,
     /// Compare the dynamic values with what this window's links show.
     pub compare_with_links: bool,
+    /// The CA file's dialog while it is open, and why none could open.
+    ca_dialog: Option<crate::ui::file_dialog::Dialog>,
+    ca_problem: Option<crate::ui::file_dialog::DialogProblem>,
 }
 
 impl AppApiPage {
@@ -110,7 +114,9 @@ impl AppApiPage {
     fn client(&self) -> Result<(ApiClient, tokio::runtime::Handle), String> {
         let url = self.target_url().ok_or("no URL: type one, or switch on serving in Settings")?;
         let version = if self.form.http2 { HttpVersion::Http2 } else { HttpVersion::Http1 };
-        let client = ApiClient::new(&url, self.form.app_id.trim(), &self.form.secret, version, None).map_err(|e| format!("{e:#}"))?;
+        let ca = self.form.server_ca.trim();
+        let ca = (url.starts_with("https://") && !ca.is_empty()).then(|| std::path::Path::new(ca));
+        let client = ApiClient::new(&url, self.form.app_id.trim(), &self.form.secret, version, ca).map_err(|e| format!("{e:#}"))?;
         let runtime = self.runtime.clone().ok_or("the window has no async runtime")?;
         Ok((client, runtime))
     }

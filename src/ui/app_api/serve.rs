@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 
+use crate::api::apps::{SiteEntry, sites_from};
 use crate::api::{ApiConfig, ApiData, ApiServer, ApiService, ListenOptions, Site};
 use crate::engine::SharedState;
 use crate::protocol::model::ModelSet;
@@ -38,6 +39,8 @@ pub struct ServeRequest<'a> {
     pub listen: &'a str,
     /// Empty: `<data dir>/api-apps.json` when it exists.
     pub apps_file: &'a str,
+    /// The settings' sites; empty: the apps file's.
+    pub sites: &'a [SiteEntry],
     pub state: &'a SharedState,
     pub models: &'a ModelSet,
     /// Read when the engine has no history attached (another workbench writes it).
@@ -117,7 +120,10 @@ fn start(runtime: Option<&tokio::runtime::Handle>, request: ServeRequest<'_>) ->
     }
     let typed = request.apps_file.trim();
     let apps = if typed.is_empty() { None } else { Some(Path::new(typed)) };
-    let (config, warning) = ApiConfig::load(apps).map_err(|e| format!("{e:#}"))?;
+    let (mut config, warning) = ApiConfig::load(apps).map_err(|e| format!("{e:#}"))?;
+    if !request.sites.is_empty() {
+        config.sites = sites_from(request.sites.to_vec()).map_err(|e| format!("Settings, App API {e:#}"))?;
+    }
     let sites = config.sites.clone();
     let data = Arc::new(ApiData::new(Box::new(request.state.clone()), request.models.clone(), request.history));
     let service = Arc::new(ApiService::new(data.clone(), config));

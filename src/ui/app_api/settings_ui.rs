@@ -25,6 +25,7 @@ pub fn settings_section_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut
             "JSON: {\"apps\": [{\"appId\",\"secret\",\"cems\":[…],\"rateLimit\"}], \"sites\": [{\"cemsId\",\"name\",\"timezone\",\"gateways\"}]}",
         ));
     });
+    super::sites_ui::sites_ui(ui, view, &mut settings.api_sites);
     if settings.api_serve && ui.button(view.tr("Restart the App API with these settings")).clicked() {
         commands.push(UiCommand::ServeAppApi(true));
     }

@@ -9,6 +9,7 @@ use super::table::{answer_rows, probe_ui, rows_ui};
 use crate::api::Exchange;
 use crate::protocol::app_api::{Interface, Period, Stat};
 use crate::ui::ViewContext;
+use crate::ui::file_dialog::{Dialog, DialogEnd, DialogRequest};
 use crate::ui::widgets::fill;
 
 /// Ids listed for choosing before the list scrolls.
@@ -76,12 +77,54 @@ impl AppApiPage {
             let label = ui.label(view.tr("Secret"));
             ui.add(TextEdit::singleline(&mut self.form.secret).password(true).desired_width(200.0)).labelled_by(label.id);
             ui.end_row();
+            if self.target_url().is_some_and(|u| u.starts_with("https://")) {
+                self.server_ca_ui(ui, view);
+                ui.end_row();
+            }
             ui.label(view.tr("HTTP"));
             ui.horizontal(|ui| {
                 ui.radio_value(&mut self.form.http2, true, "HTTP/2");
                 ui.radio_value(&mut self.form.http2, false, "HTTP/1.1");
             });
             ui.end_row();
+        });
+    }
+
+    /// The server's CA file: typed, or chosen in the dialog where one opens.
+    fn server_ca_ui(&mut self, ui: &mut egui::Ui, view: &ViewContext) {
+        if let Some(dialog) = &self.ca_dialog {
+            match dialog.poll() {
+                DialogEnd::Waiting => ui.ctx().request_repaint_after(std::time::Duration::from_millis(100)),
+                DialogEnd::Chosen(path) => {
+                    self.form.server_ca = path.display().to_string();
+                    self.ca_dialog = None;
+                }
+                DialogEnd::NothingChosen(problem) => {
+                    self.ca_problem = problem;
+                    self.ca_dialog = None;
+                }
+            }
+        }
+        let label = ui.label(view.tr("CA certificate"));
+        ui.vertical(|ui| {
+            ui.horizontal(|ui| {
+                ui.add(TextEdit::singleline(&mut self.form.server_ca).hint_text(view.tr("PEM file (optional)")).desired_width(290.0)).labelled_by(label.id);
+                let choose = view.tr("Choose the CA certificate");
+                if ui.add_enabled(self.ca_dialog.is_none(), egui::Button::new("…")).on_hover_text(choose).accessible_name(choose).clicked() {
+                    let start_dir = std::path::PathBuf::from(self.form.server_ca.trim()).parent().filter(|d| d.is_dir()).map(std::path::PathBuf::from);
+                    let filters = vec![("PEM".to_owned(), ["pem", "crt", "cer"].map(String::from).to_vec()), ("*".to_owned(), vec!["*".to_owned()])];
+                    match Dialog::open(DialogRequest::Open { title: choose.to_owned(), start_dir, filters }) {
+                        Ok(dialog) => {
+                            self.ca_dialog = Some(dialog);
+                            self.ca_problem = None;
+                        }
+                        Err(problem) => self.ca_problem = Some(problem),
+                    }
+                }
+            });
+            if let Some(problem) = &self.ca_problem {
+                ui.colored_label(ui.visuals().warn_fg_color, problem.message(view.lang));
+            }
         });
     }
 
