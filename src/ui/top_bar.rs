@@ -32,17 +32,21 @@ pub fn top_bar_ui(ui: &mut egui::Ui, view: &ViewContext, settings: &mut Settings
             let button = ui.button(view.tr("Settings"));
             Popup::menu(&button).close_behavior(PopupCloseBehavior::CloseOnClickOutside).show(|ui| {
                 ui.set_min_width(320.0);
-                start_section_ui(ui, view, settings, info.broker_addr);
-                ui.separator();
-                broker_section_ui(ui, view, settings, info.broker_addr.is_some(), commands);
-                ui.separator();
-                models_section_ui(ui, view, settings, info.models, commands);
-                ui.separator();
-                super::recording::settings_section_ui(ui, view, settings);
-                ui.separator();
-                super::history::settings_section_ui(ui, view, settings);
-                ui.separator();
-                super::app_api::settings_ui::settings_section_ui(ui, view, settings, info.app_api, commands);
+                // Taller than a small window once sections open (the App API's sites): it scrolls.
+                let room = (ui.ctx().content_rect().height() - 60.0).max(200.0);
+                egui::ScrollArea::vertical().id_salt("settings_popup").max_height(room).min_scrolled_height(room).show(ui, |ui| {
+                    start_section_ui(ui, view, settings, info.broker_addr);
+                    ui.separator();
+                    broker_section_ui(ui, view, settings, info.broker_addr.is_some(), commands);
+                    ui.separator();
+                    models_section_ui(ui, view, settings, info.models, commands);
+                    ui.separator();
+                    super::recording::settings_section_ui(ui, view, settings);
+                    ui.separator();
+                    super::history::settings_section_ui(ui, view, settings);
+                    ui.separator();
+                    super::app_api::settings_ui::settings_section_ui(ui, view, settings, info.app_api, commands);
+                });
             });
             super::recording::record_button_ui(ui, view, commands);
             replay.ui(ui, view, settings, commands);
