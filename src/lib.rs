@@ -9,6 +9,7 @@ pub mod config;
 pub mod conformance;
 pub mod disk;
 pub mod engine;
+pub mod fonts;
 pub mod protocol;
 pub mod sim;
 pub mod transport;

@@ -45,7 +45,8 @@ async fn check_prints_lines_writes_reports_and_exits_by_mandatory_failures() {
     let out = tokio::task::spawn_blocking(move || check(&url, "gw-cli-dedup", "TC-4.2-03", &report)).await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("Failed") && stderr.contains("processed again"), "{stderr}");
+    // In the report's language (`--lang zh`), the reason too.
+    assert!(stderr.contains("Failed") && stderr.contains("重复的 id 被再次处理"), "{stderr}");
 
     let usage = Command::new(BIN).args(["check", "PK-GW-01/x", "--cases", "TC-99"]).output().unwrap();
     assert_eq!(usage.status.code(), Some(2));

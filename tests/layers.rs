@@ -12,14 +12,15 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     ("protocol", &[]),
     ("disk", &[]),
+    ("fonts", &[]),
     ("transport", &["protocol"]),
     ("engine", &["protocol", "transport", "disk"]),
     ("sim", &["protocol", "transport", "disk"]),
     ("config", &["protocol", "transport", "disk"]),
     ("api", &["protocol", "transport", "engine", "config", "disk"]),
-    ("conformance", &["protocol", "transport", "engine", "config", "disk"]),
-    ("ui", &["protocol", "transport", "engine", "sim", "config", "disk", "api", "conformance"]),
-    ("cli", &["protocol", "transport", "engine", "sim", "config", "disk", "api", "conformance"]),
+    ("conformance", &["protocol", "transport", "engine", "config", "disk", "fonts"]),
+    ("ui", &["protocol", "transport", "engine", "sim", "config", "disk", "api", "conformance", "fonts"]),
+    ("cli", &["protocol", "transport", "engine", "sim", "config", "disk", "api", "conformance", "fonts"]),
     // main.rs may also name items at the library's root; lib.rs declares modules and nothing else.
     ("main.rs", &["cli", "ui", "config"]),
     ("lib.rs", &[]),

@@ -3,8 +3,9 @@
 #   cjk-subset.ttf      Chinese, from Droid Sans Fallback Full (Apache-2.0)
 #   symbols-subset.ttf  punctuation, arrows, shapes and symbols, from DejaVu Sans (Bitstream Vera
 #                       licence; egui's own fonts have few of them)
-# Run from anywhere after changing the Chinese catalogue (src/ui/i18n/) or the product models:
-# their characters are added to the CJK subset.
+# Run from anywhere after changing the Chinese catalogue (src/ui/i18n/), the product models, the
+# conformance catalogue (assets/conformance/) or the report's labels (src/conformance/): their
+# characters are added to the CJK subset (the PDF report embeds it too).
 #
 # Needs: python3 with fonttools (pip install fonttools) and the source fonts from Debian:
 #   apt-get install fonts-droid-fallback fonts-dejavu-core
@@ -22,7 +23,7 @@ trap 'rm -f "$chars"' EXIT
 
 # Every GB2312 character (its 6,763 hanzi plus its symbols, kana, Greek, Cyrillic and full-width
 # forms), the CJK punctuation and full-width blocks whole, and every non-ASCII character in the
-# UI's sources and the product models.
+# UI's sources, the product models, the conformance catalogue and the report's sources.
 python3 - "$root" > "$chars" <<'PY'
 import pathlib, sys
 root = pathlib.Path(sys.argv[1])
@@ -36,6 +37,7 @@ for hi in range(0xA1, 0xF8):
 chars.update(chr(c) for c in range(0x3000, 0x3040))  # CJK symbols and punctuation
 chars.update(chr(c) for c in range(0xFF00, 0xFFF0))  # half-width and full-width forms
 sources = list((root / "src/ui").rglob("*.rs")) + list((root / "product-models").glob("*.json"))
+sources += list((root / "assets/conformance").glob("*.json")) + list((root / "src/conformance").rglob("*.rs"))
 for path in sources:
     chars.update(c for c in path.read_text(encoding="utf-8") if ord(c) > 0x7F)
 print("".join(sorted(chars)))

@@ -1,6 +1,7 @@
 //! `check`: the conformance catalogue against one gateway. One line per case on stderr as it
 //! finishes (id, title, verdict, the reason of a failure) and a summary; with `--json` the whole
-//! report as one JSON object on stdout; with `--report` the commissioning report as HTML.
+//! report as one JSON object on stdout; with `--report` the commissioning report as HTML, with
+//! `--pdf` as PDF.
 //! Exit 0 when no mandatory case Failed, 1 otherwise, 2 for a usage error, 3 for no link.
 
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use clap::Args;
 
 use crate::config::link_args::LinkArgs;
 use crate::config::models::ModelArgs;
-use crate::conformance::{CancelToken, Catalogue, FirmwareImage, ManualAnswer, ManualHandler, ManualPrompt, Progress, RunOptions, report_html, run};
+use crate::conformance::{CancelToken, Catalogue, FirmwareImage, ManualAnswer, ManualHandler, ManualPrompt, Progress, RunOptions, report_html, report_pdf, run};
 use crate::engine::EngineConfig;
 
 use super::NoteLang;
@@ -30,6 +31,9 @@ pub struct CheckArgs {
     /// Write the commissioning report (one self-contained HTML file) here.
     #[arg(long, value_name = "OUT.html")]
     pub report: Option<PathBuf>,
+    /// Write the commissioning report as PDF (A4, the Chinese font embedded) here.
+    #[arg(long, value_name = "OUT.pdf")]
+    pub pdf: Option<PathBuf>,
     /// Run the cases that change the gateway (firmware, clock, setpoint, property, file, log level).
     #[arg(long)]
     pub allow_changes: bool,
@@ -159,7 +163,7 @@ pub fn run_check(args: &CheckArgs) -> ExitCode {
         let printer = tokio::spawn(async move {
             while let Some(p) = rx.recv().await {
                 if let Progress::Finished(c) = p {
-                    let reason = c.verdict.reason().map(|r| format!(": {r}")).unwrap_or_default();
+                    let reason = c.verdict.reason_in(lang).map(|r| format!(": {r}")).unwrap_or_default();
                     eprintln!("{:<11} {:<13} {}{}", c.id, c.verdict.label(), c.title.get(lang), reason);
                 }
             }
@@ -192,6 +196,14 @@ pub fn run_check(args: &CheckArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
         eprintln!("report written to {}", path.display());
+    }
+    if let Some(path) = &args.pdf {
+        let written = report_pdf::render(&report, lang).and_then(|pdf| crate::disk::write_atomic(path, &pdf).map_err(anyhow::Error::from));
+        if let Err(e) = written {
+            eprintln!("error: cannot write the PDF report {}: {e:#}", path.display());
+            return ExitCode::FAILURE;
+        }
+        eprintln!("PDF report written to {}", path.display());
     }
     if args.json {
         match serde_json::to_string(&report) {

@@ -18,6 +18,18 @@ pub struct CaseText {
     pub zh: String,
 }
 
+/// A [`CaseText`] from two format strings, one per language, with inline captured arguments
+/// and named ones evaluated once for both: `why!("{what}: code {code}", "{what}：代码 {code}",
+/// code = reply.code)`. Both texts must be written: there is deliberately no conversion from a
+/// lone English string.
+macro_rules! why {
+    ($en:literal, $zh:literal $(, $name:ident = $value:expr)* $(,)?) => {{
+        $(let $name = &$value;)*
+        $crate::conformance::catalogue::CaseText { en: format!($en), zh: format!($zh) }
+    }};
+}
+pub(crate) use why;
+
 impl CaseText {
     pub fn get(&self, lang: Lang) -> &str {
         match lang {

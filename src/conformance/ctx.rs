@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::catalogue::CaseDef;
+use super::catalogue::{CaseDef, CaseText, why};
 use super::model::{AlarmTested, Evidence, EvidenceKind, TransferResult};
 use super::options::{ManualAnswer, ManualPrompt, RunOptions};
 use crate::engine::requests::ReplyInfo;
@@ -102,7 +102,7 @@ impl<'a> Ctx<'a> {
     /// Sends a request (fresh id unless `id` is given) and waits for its reply within the
     /// run's reply timeout. The error says why there is no reply, and where a stray answer
     /// with the same id went, if one came on another topic.
-    pub async fn request_with_id(&mut self, class_action: &str, data: Value, id: Option<String>, timeout: Option<Duration>) -> (String, Result<ReplyInfo, String>) {
+    pub async fn request_with_id(&mut self, class_action: &str, data: Value, id: Option<String>, timeout: Option<Duration>) -> (String, Result<ReplyInfo, CaseText>) {
         let (class, action) = class_action.split_once('/').unwrap_or((class_action, ""));
         let id = id.unwrap_or_else(new_request_id);
         let mut spec = RequestSpec::new(self.session, self.pk(), self.dev(), class, action, data.clone());
@@ -112,7 +112,7 @@ impl<'a> Ctx<'a> {
         self.push(EvidenceKind::Sent, topic.clone(), format!("id {id}: {data}"), None);
         let outcome = match self.handle.call(spec).await {
             Ok(outcome) => outcome,
-            Err(e) => return (id, Err(format!("{class_action}: {e}"))),
+            Err(_) => return (id, Err(engine_stopped(class_action))),
         };
         let reply_topic = format!("{}/reply", self.topic(Dir::Up, class, action));
         match outcome.result {
@@ -126,28 +126,31 @@ impl<'a> Ctx<'a> {
                 if matches!(failure, RequestFailure::Timeout { .. }) {
                     self.facts.unanswered_streak += 1;
                 }
-                let mut reason = format!("{class_action}: {failure} on {reply_topic}");
+                let mut reason = failure_text(class_action, &failure, &reply_topic);
                 if let Some(stray) = self.stray_reply(&id, &reply_topic) {
-                    reason.push_str(&format!("; a message with this id came on {} instead", stray.topic));
+                    let stray_topic = &stray.topic;
+                    reason.en.push_str(&format!("; a message with this id came on {stray_topic} instead"));
+                    reason.zh.push_str(&format!("；带此 id 的消息却出现在 {stray_topic} 上"));
                     self.push(EvidenceKind::Received, stray.topic.clone(), String::from_utf8_lossy(&stray.payload).into_owned(), None);
                 }
-                self.note(reason.clone());
+                self.note(reason.en.clone());
                 (id, Err(reason))
             }
         }
     }
 
-    pub async fn request(&mut self, class_action: &str, data: Value) -> Result<ReplyInfo, String> {
+    pub async fn request(&mut self, class_action: &str, data: Value) -> Result<ReplyInfo, CaseText> {
         self.request_with_id(class_action, data, None, None).await.1
     }
 
     /// A reply the case needs with code 0: its data, or the reason it is not.
-    pub async fn request_ok(&mut self, class_action: &str, data: Value) -> Result<Value, String> {
+    pub async fn request_ok(&mut self, class_action: &str, data: Value) -> Result<Value, CaseText> {
         let reply = self.request(class_action, data).await?;
         if reply.code == 0 {
             Ok(reply.data)
         } else {
-            Err(format!("{class_action}: code {} ({}) {}", reply.code, reply.name, reply.msg.unwrap_or_default()))
+            let msg = reply.msg.unwrap_or_default();
+            Err(why!("{class_action}: code {code} ({name}) {msg}", "{class_action}：应答代码 {code}（{name}）{msg}", code = reply.code, name = reply.name))
         }
     }
 
@@ -159,9 +162,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// Publishes raw bytes (a malformed envelope).
-    pub fn publish_raw(&mut self, topic: &str, payload: Vec<u8>) -> Result<(), String> {
+    pub fn publish_raw(&mut self, topic: &str, payload: Vec<u8>) -> Result<(), CaseText> {
         self.push(EvidenceKind::Sent, topic.to_owned(), String::from_utf8_lossy(&payload).into_owned(), None);
-        self.handle.publish(self.session, Message::new(topic, payload, 1, false)).map_err(|e| e.to_string())
+        self.handle.publish(self.session, Message::new(topic, payload, 1, false)).map_err(|_| engine_stopped(topic))
     }
 
     /// Messages held for exactly `topic`, received at or after `since_ms` (our clock).
@@ -234,6 +237,24 @@ impl<'a> Ctx<'a> {
         self.note(if done { "manual step done" } else { "manual step skipped" });
         done
     }
+}
+
+/// `what` could not go out: the engine is gone (the workbench is closing).
+pub(crate) fn engine_stopped(what: &str) -> CaseText {
+    why!("{what}: the engine has stopped", "{what}：引擎已停止")
+}
+
+/// Why a request got no reply, in both languages.
+fn failure_text(class_action: &str, failure: &RequestFailure, reply_topic: &str) -> CaseText {
+    let zh = match failure {
+        RequestFailure::Timeout { after_ms } => format!("{after_ms} ms 内无应答"),
+        RequestFailure::NoSession(session) => format!("会话 {session} 不存在"),
+        RequestFailure::LinkClosed(msg) => format!("连接已关闭：{msg}"),
+        RequestFailure::Encode(msg) => format!("无法发送：{msg}"),
+        RequestFailure::Superseded => "已被同一 id 的重发取代".to_owned(),
+        RequestFailure::ReadOnly(session) => format!("会话 {session} 为只读：不发送任何消息"),
+    };
+    why!("{class_action}: {failure} on {reply_topic}", "{class_action}：{zh}（应答主题 {reply_topic}）")
 }
 
 /// At most [`EXCERPT_CHARS`] characters, with an ellipsis when cut.

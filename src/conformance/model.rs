@@ -1,29 +1,31 @@
 //! What a run produces: verdicts with their evidence, and the commissioning facts gathered on
 //! the way (identity, versions, clock, points, alarms, transfers). Serializable for `--json`.
 
-use serde::Serialize;
+use serde::ser::SerializeMap as _;
+use serde::{Serialize, Serializer};
 
 use super::catalogue::CaseText;
+use crate::protocol::model::Lang;
 
-/// A case's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "verdict", rename_all = "camelCase")]
+/// A case's outcome. Its reason is in both languages; as JSON it is `"reason"` (English, as
+/// before) and `"reasonZh"` beside the `"verdict"` tag.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     Passed,
-    Failed { reason: String },
+    Failed { reason: CaseText },
     /// A precondition was absent (no model, no alarm, a manual step skipped, not observable).
-    Inconclusive { reason: String },
+    Inconclusive { reason: CaseText },
     /// Not run: changes not allowed, a read-only session, or the run was cancelled first.
-    NotRun { reason: String },
+    NotRun { reason: CaseText },
 }
 
 impl Verdict {
-    pub fn failed(reason: impl Into<String>) -> Verdict {
-        Verdict::Failed { reason: reason.into() }
+    pub fn failed(reason: CaseText) -> Verdict {
+        Verdict::Failed { reason }
     }
 
-    pub fn inconclusive(reason: impl Into<String>) -> Verdict {
-        Verdict::Inconclusive { reason: reason.into() }
+    pub fn inconclusive(reason: CaseText) -> Verdict {
+        Verdict::Inconclusive { reason }
     }
 
     /// The word printed for it.
@@ -36,15 +38,48 @@ impl Verdict {
         }
     }
 
-    pub fn reason(&self) -> Option<&str> {
+    /// The `"verdict"` tag of the JSON.
+    fn tag(&self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::Failed { .. } => "failed",
+            Verdict::Inconclusive { .. } => "inconclusive",
+            Verdict::NotRun { .. } => "notRun",
+        }
+    }
+
+    /// The reason in both languages, none for a pass.
+    pub fn reason_text(&self) -> Option<&CaseText> {
         match self {
             Verdict::Passed => None,
             Verdict::Failed { reason } | Verdict::Inconclusive { reason } | Verdict::NotRun { reason } => Some(reason),
         }
     }
 
+    /// The reason in English.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason_in(Lang::En)
+    }
+
+    pub fn reason_in(&self, lang: Lang) -> Option<&str> {
+        self.reason_text().map(|r| r.get(lang))
+    }
+
     pub fn is_failed(&self) -> bool {
         matches!(self, Verdict::Failed { .. })
+    }
+}
+
+impl Serialize for Verdict {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let reason = self.reason_text();
+        let mut map = serializer.serialize_map(Some(if reason.is_some() { 3 } else { 1 }))?;
+        map.serialize_entry("verdict", self.tag())?;
+        if let Some(reason) = reason {
+            map.serialize_entry("reason", &reason.en)?;
+            map.serialize_entry("reasonZh", &reason.zh)?;
+        }
+        map.end()
     }
 }
 
@@ -150,7 +185,8 @@ pub struct Deficiency {
     pub id: String,
     pub title: CaseText,
     pub mandatory: bool,
-    pub reason: String,
+    /// The failure's reason, in both languages.
+    pub reason: CaseText,
 }
 
 /// The whole run.
@@ -215,5 +251,22 @@ impl RunReport {
     /// No mandatory case failed.
     pub fn passed(&self) -> bool {
         self.summary().failed_mandatory == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance::catalogue::why;
+
+    /// `check --json` keeps `"reason"` in English and adds `"reasonZh"` beside the tag.
+    #[test]
+    fn a_verdict_serializes_its_reason_in_both_languages() {
+        let failed = Verdict::failed(why!("no reply", "无应答"));
+        assert_eq!(serde_json::to_value(&failed).ok(), Some(serde_json::json!({"verdict": "failed", "reason": "no reply", "reasonZh": "无应答"})));
+        assert_eq!(serde_json::to_value(Verdict::Passed).ok(), Some(serde_json::json!({"verdict": "passed"})));
+        let not_run = Verdict::NotRun { reason: why!("read-only", "只读") };
+        assert_eq!(serde_json::to_value(&not_run).ok().and_then(|v| v["verdict"].as_str().map(str::to_owned)).as_deref(), Some("notRun"));
+        assert_eq!((not_run.reason(), not_run.reason_in(Lang::Zh)), (Some("read-only"), Some("只读")));
     }
 }

@@ -121,7 +121,7 @@ impl CancelToken {
 #[derive(Debug, Clone)]
 pub enum Progress {
     /// The cases selected, in order, and those that will not run with the reason.
-    Planned { cases: Vec<(String, Option<String>)> },
+    Planned { cases: Vec<(String, Option<CaseText>)> },
     Started { id: String },
     Finished(CaseResult),
     Done { complete: bool },

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::catalogue::CaseDef;
+use super::catalogue::{CaseDef, CaseText, why};
 use super::ctx::{Ctx, Facts};
 use super::model::{CaseResult, Deficiency, Identity, RunReport, Verdict};
 use super::options::{CancelToken, Progress, RunOptions};
@@ -29,7 +29,7 @@ pub async fn run(handle: &EngineHandle, session: SessionId, target: (&str, &str)
     };
     let started_ms = now_ms();
     let selected: Vec<&CaseDef> = options.catalogue.select(options.cases.as_deref());
-    say(Progress::Planned { cases: selected.iter().map(|c| (c.id.clone(), not_run_reason(c, options))).collect() });
+    say(Progress::Planned { cases: selected.iter().map(|c| (c.id.clone(), not_run_reason(c, options.allow_changes, options.read_only))).collect() });
     let mut facts = Facts { run_started_ms: started_ms, ..Facts::default() };
     let mut identity = Identity::default();
     snapshot::identity(handle, session, &key, options, &mut identity, true).await;
@@ -44,18 +44,22 @@ pub async fn run(handle: &EngineHandle, session: SessionId, target: (&str, &str)
         let begun = Instant::now();
         let budget = Duration::from_secs_f64((def.timeout_s * options.time_scale).max(0.5));
         let mut ctx = Ctx::new(handle, session, key.clone(), options, def, &mut facts, budget);
-        let verdict = if let Some(reason) = not_run_reason(def, options) {
+        let verdict = if let Some(reason) = not_run_reason(def, options.allow_changes, options.read_only) {
             Verdict::NotRun { reason }
         } else if def.sends && ctx.facts.unanswered_streak >= SILENT_AFTER {
-            Verdict::inconclusive(format!("not sent: the gateway left the last {} requests unanswered", ctx.facts.unanswered_streak))
+            let streak = ctx.facts.unanswered_streak;
+            Verdict::inconclusive(why!("not sent: the gateway left the last {streak} requests unanswered", "未发送：网关对最近 {streak} 个请求均无应答"))
         } else {
             // The budget bounds the case even if a wait inside it were longer.
             let code = super::cases::code_for(&def.id);
             tokio::select! {
-                verdict = tokio::time::timeout(budget + options.reply_timeout, code(&mut ctx)) => verdict.unwrap_or_else(|_| Verdict::failed(format!("the case did not finish within {:.0} s", budget.as_secs_f64()))),
+                verdict = tokio::time::timeout(budget + options.reply_timeout, code(&mut ctx)) => verdict.unwrap_or_else(|_| {
+                    let seconds = format!("{:.0}", budget.as_secs_f64());
+                    Verdict::failed(why!("the case did not finish within {seconds} s", "用例未在 {seconds} 秒内完成"))
+                }),
                 () = cancel.cancelled() => {
                     complete = false;
-                    Verdict::inconclusive("cancelled while running; what it changed may not have been put back")
+                    Verdict::inconclusive(why!("cancelled while running; what it changed may not have been put back", "运行中被取消：它所做的改动可能未被恢复"))
                 }
             }
         };
@@ -109,12 +113,16 @@ pub async fn run(handle: &EngineHandle, session: SessionId, target: (&str, &str)
     report
 }
 
-/// Why a case will not run with these options.
-fn not_run_reason(def: &CaseDef, options: &RunOptions) -> Option<String> {
-    if options.read_only && def.sends {
-        Some("read-only session: this case sends requests".to_owned())
-    } else if def.changes && (!options.allow_changes || options.read_only) {
-        Some("changes the gateway: run with --allow-changes".to_owned())
+/// Why a case will not run when changes are (not) allowed and the session is (not) read-only;
+/// the faces show it before a run too.
+pub fn not_run_reason(def: &CaseDef, allow_changes: bool, read_only: bool) -> Option<CaseText> {
+    if read_only && def.sends {
+        Some(why!("read-only session: this case sends requests", "只读会话：本用例需要发送请求"))
+    } else if def.changes && (!allow_changes || read_only) {
+        Some(why!(
+            "changes the gateway: changes are not allowed in this run (--allow-changes, or the tick in the window)",
+            "会改动网关：本次测试未允许改动（--allow-changes 或窗口中的勾选）"
+        ))
     } else {
         None
     }

@@ -124,6 +124,8 @@ pub struct WorkbenchApp {
     plots: PlotsTab,
     stations: StationsPage,
     app_api: AppApiPage,
+    /// The window's async runtime (taken while it is entered), for work off the UI thread.
+    runtime: Option<tokio::runtime::Handle>,
     editor: ModelEditor,
     /// Path series the engine was asked to track for the plots.
     tracked_paths: Vec<(String, String)>,
@@ -141,6 +143,8 @@ impl WorkbenchApp {
         egui_ctx.set_theme(egui_theme(settings.theme));
         let (layout, layout_problem) = super::plot::startup_layout(settings.plot_layout.as_ref(), startup.layout.as_deref());
         let stations = StationsPage::new(settings.ess_metric_map.as_deref());
+        // Taken now: the runtime is entered while the window is made (tests enter it only then).
+        let runtime = tokio::runtime::Handle::try_current().ok();
         let mut app = WorkbenchApp {
             egui_ctx: egui_ctx.clone(),
             engine,
@@ -163,8 +167,8 @@ impl WorkbenchApp {
             device_pages: Vec::new(),
             plots: PlotsTab::new(&layout),
             stations,
-            // Taken now: the runtime is entered while the window is made (tests enter it only then).
-            app_api: AppApiPage::new(tokio::runtime::Handle::try_current().ok()),
+            app_api: AppApiPage::new(runtime.clone()),
+            runtime,
             editor: ModelEditor::default(),
             tracked_paths: Vec::new(),
             active_tab: if startup.show_plots { Tab::Plots } else { Tab::Topics },

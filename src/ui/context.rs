@@ -100,6 +100,8 @@ pub enum UiCommand {
     StopRecording,
     /// Pause, resume, speed or seek of a replay session.
     ReplayControl { session: SessionId, control: crate::transport::replay::ReplayControl },
+    /// Start a conformance run prepared by a device page's Conformance tab.
+    RunConformance(Box<super::device::conformance::ConformanceLaunch>),
 }
 
 /// The read side handed to panels for one frame.

@@ -7,10 +7,7 @@
 use egui::epaint::text::{FontInsert, FontPriority, FontTweak, InsertFontFamily};
 use egui::{FontData, FontFamily};
 
-/// GB2312, CJK punctuation, full-width forms and every character of our catalogue and models.
-const CJK_SUBSET: &[u8] = include_bytes!("../../assets/fonts/cjk-subset.ttf");
-/// Punctuation, arrows, maths, shapes (● ▲ ▼), symbols (⚙ ☀) and dingbats (✓ ✕).
-const SYMBOLS_SUBSET: &[u8] = include_bytes!("../../assets/fonts/symbols-subset.ttf");
+use crate::fonts::{CJK_SUBSET, SYMBOLS_SUBSET};
 /// The icons egui code commonly uses (⏵ ⏷ 🗑 🔍 📋 …).
 const NOTO_EMOJI: &[u8] = include_bytes!("../../assets/fonts/NotoEmoji-Regular.ttf");
 const EMOJI_ICON: &[u8] = include_bytes!("../../assets/fonts/emoji-icon-font.ttf");

@@ -26,6 +26,7 @@ mod zh_import;
 mod zh_recording;
 mod zh_stations;
 mod zh_app_api;
+mod zh_conformance;
 
 /// All (English, Chinese) pairs, one table per area.
 fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
@@ -46,6 +47,7 @@ fn tables() -> &'static [&'static [(&'static str, &'static str)]] {
         zh_recording::ZH,
         zh_stations::ZH,
         zh_app_api::ZH,
+        zh_conformance::ZH,
     ]
 }
 

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use super::catalogue::{CaseText, why};
 use super::ctx::Ctx;
 use super::model::Verdict;
 
@@ -13,6 +14,9 @@ mod connect;
 mod data;
 mod envelope;
 mod transfer;
+
+#[cfg(test)]
+mod tests;
 
 /// A case's code.
 pub(crate) type CaseFn = for<'c, 'a> fn(&'c mut Ctx<'a>) -> Pin<Box<dyn Future<Output = Verdict> + Send + 'c>>;
@@ -93,15 +97,20 @@ pub(crate) fn code_for(id: &str) -> CaseFn {
 }
 
 fn no_code<'c, 'a>(_ctx: &'c mut Ctx<'a>) -> Pin<Box<dyn Future<Output = Verdict> + Send + 'c>> {
-    Box::pin(async { Verdict::inconclusive("no test code for this case") })
+    Box::pin(async { Verdict::inconclusive(why!("no test code for this case", "本用例没有测试代码")) })
 }
 
 /// `Ok` when `cond` holds, else the reason.
-pub(crate) fn ensure(cond: bool, reason: impl FnOnce() -> String) -> Result<(), String> {
+pub(crate) fn ensure(cond: bool, reason: impl FnOnce() -> CaseText) -> Result<(), CaseText> {
     if cond { Ok(()) } else { Err(reason()) }
 }
 
 /// Checks a reply's code against the one expected.
-pub(crate) fn expect_code(what: &str, reply: &crate::engine::requests::ReplyInfo, code: i64) -> Result<(), String> {
-    ensure(reply.code == code, || format!("{what}: code {} ({}) where {code} ({}) is expected{}", reply.code, reply.name, crate::protocol::codes::code_name(code), reply.msg.as_deref().map(|m| format!(": {m}")).unwrap_or_default()))
+pub(crate) fn expect_code(what: &str, reply: &crate::engine::requests::ReplyInfo, code: i64) -> Result<(), CaseText> {
+    ensure(reply.code == code, || {
+        let (got, got_name, expected_name) = (reply.code, reply.name, crate::protocol::codes::code_name(code));
+        let msg = reply.msg.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
+        let msg_zh = reply.msg.as_deref().map(|m| format!("：{m}")).unwrap_or_default();
+        why!("{what}: code {got} ({got_name}) where {code} ({expected_name}) is expected{msg}", "{what}：应答代码为 {got}（{got_name}），应为 {code}（{expected_name}）{msg_zh}")
+    })
 }

@@ -99,6 +99,7 @@ impl WorkbenchApp {
                         self.notice(Some(session), e);
                     }
                 }
+                UiCommand::RunConformance(launch) => launch.start(&self.engine, self.runtime.as_ref()),
                 UiCommand::SelectTopic(topic) => {
                     self.explorer.select(&topic);
                     self.active_tab = Tab::Topics;

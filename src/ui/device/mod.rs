@@ -15,6 +15,7 @@ use crate::ui::{UiCommand, ViewContext};
 
 pub mod alarms;
 pub mod commands;
+pub mod conformance;
 pub mod fetch_form;
 pub mod files;
 pub mod firmware;
@@ -59,6 +60,7 @@ fn all_tabs() -> Vec<Box<dyn DeviceTab>> {
         Box::new(meters::MetersTab::default()),
         Box::new(time::TimeTab::default()),
         Box::new(requests::RequestsTab::default()),
+        Box::new(conformance::ConformanceTab::default()),
     ]
 }
 
