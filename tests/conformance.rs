@@ -212,3 +212,21 @@ async fn a_cancelled_run_writes_an_incomplete_report() {
     assert_eq!(html.matches("<table").count(), html.matches("</table>").count());
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateway_answering_garbage_fails_those_cases_and_the_run_goes_on() {
+    faulty("gw-garbage", SimFault::GarbageReply { what: Some("time/get".into()) }, &["TC-4.2-03", "TC-6.9-01", "TC-6.9-02"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateway_answering_twice_gets_verdicts_not_a_hang() {
+    let b = bench("gw-twice", vec![SimFault::DoubleReply { what: None }], None).await;
+    let mut opts = options();
+    opts.time_scale = 0.08;
+    let report = tokio::time::timeout(Duration::from_secs(240), b.run(&opts, &CancelToken::new(), None)).await.expect("the run ends");
+    let all = verdicts(&report);
+    assert!(report.complete, "{all}");
+    assert_eq!(report.cases.len(), Catalogue::builtin().unwrap().cases.len(), "{all}");
+    // A second copy of a reply is the transport's repetition, not a deviation: nothing fails.
+    assert!(failed_ids(&report).is_empty(), "{all}");
+}

@@ -54,7 +54,7 @@ pub struct SimArgs {
     pub clock_skew_ms: i64,
     /// Break the contract on purpose, to prove a checker catches it (wrong-reply-topic[=CLASS/ACTION],
     /// no-dedup, slow-reply[=CLASS/ACTION][:MS], bad-checksum-code, no-will,
-    /// wrong-code-unknown-action). Repeatable.
+    /// wrong-code-unknown-action, garbage-reply[=CLASS/ACTION], double-reply[=CLASS/ACTION]). Repeatable.
     #[arg(long = "fault", value_name = "FAULT", value_parser = crate::sim::SimFault::parse)]
     pub fault: Vec<crate::sim::SimFault>,
     #[command(flatten)]

@@ -17,11 +17,15 @@ pub enum SimFault {
     NoWill,
     /// An unknown action of a known class is refused with code 1 instead of 2.
     WrongCodeUnknownAction,
+    /// The reply's payload is replaced by bytes that are not JSON.
+    GarbageReply { what: Option<String> },
+    /// Every reply is published twice.
+    DoubleReply { what: Option<String> },
 }
 
 impl SimFault {
     /// Every fault's flag name, for `--fault` help and errors.
-    pub const NAMES: [&'static str; 6] = ["wrong-reply-topic", "no-dedup", "slow-reply", "bad-checksum-code", "no-will", "wrong-code-unknown-action"];
+    pub const NAMES: [&'static str; 8] = ["wrong-reply-topic", "no-dedup", "slow-reply", "bad-checksum-code", "no-will", "wrong-code-unknown-action", "garbage-reply", "double-reply"];
 
     /// Reads `NAME[=CLASS/ACTION][:DELAY_MS]`, e.g. `slow-reply=info/get:15000` or `no-dedup`.
     pub fn parse(text: &str) -> Result<SimFault, String> {
@@ -41,6 +45,8 @@ impl SimFault {
         let no_arg = |fault: SimFault| if arg.is_some() { Err(format!("--fault {name} takes no value")) } else { Ok(fault) };
         match name {
             "wrong-reply-topic" => Ok(SimFault::WrongReplyTopic { what: what_and_delay(arg)?.0 }),
+            "garbage-reply" => Ok(SimFault::GarbageReply { what: what_and_delay(arg)?.0 }),
+            "double-reply" => Ok(SimFault::DoubleReply { what: what_and_delay(arg)?.0 }),
             "slow-reply" => {
                 let (what, delay) = what_and_delay(arg)?;
                 Ok(SimFault::SlowReply { what, delay_ms: delay.unwrap_or(15_000) })
@@ -83,6 +89,14 @@ impl Faults {
         self.0.iter().any(|f| matches!(f, SimFault::WrongReplyTopic { what } if SimFault::covers(what, class_action)))
     }
 
+    pub fn garbage_reply(&self, class_action: &str) -> bool {
+        self.0.iter().any(|f| matches!(f, SimFault::GarbageReply { what } if SimFault::covers(what, class_action)))
+    }
+
+    pub fn double_reply(&self, class_action: &str) -> bool {
+        self.0.iter().any(|f| matches!(f, SimFault::DoubleReply { what } if SimFault::covers(what, class_action)))
+    }
+
     /// How late the reply to `class_action` goes out, if a fault delays it.
     pub fn reply_delay_ms(&self, class_action: &str) -> Option<u64> {
         self.0.iter().find_map(|f| match f {
@@ -106,5 +120,8 @@ mod tests {
         assert!(SimFault::parse("melt").is_err());
         let faults = Faults(vec![SimFault::WrongReplyTopic { what: Some("time/get".into()) }]);
         assert!(faults.wrong_reply_topic("time/get") && !faults.wrong_reply_topic("info/get"));
+        assert_eq!(SimFault::parse("garbage-reply=info/get"), Ok(SimFault::GarbageReply { what: Some("info/get".into()) }));
+        let faults = Faults(vec![SimFault::parse("double-reply").unwrap()]);
+        assert!(faults.double_reply("time/get") && !faults.garbage_reply("time/get"));
     }
 }

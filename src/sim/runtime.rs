@@ -28,6 +28,9 @@ use crate::transport::serial::SerialSource;
 use crate::transport::{LinkConfig, LinkEvent, LinkHandle, LinkKind, LinkState, Message, spawn_link};
 use sizing::{payload_limit, reply_limit, split_to_fit};
 
+/// What `--fault garbage-reply` sends instead of a reply: not UTF-8, not JSON.
+const GARBAGE_REPLY: &[u8] = b"\xff\xfe{\"id\": garbage\x00";
+
 mod requests;
 mod sizing;
 
@@ -255,15 +258,19 @@ impl Runtime {
             if let Some(reply) = handled.reply {
                 match self.profile.build(&topic.reply_topic()) {
                     Ok(t) => {
-                        let bytes = self.fit_reply(&mut state, &t, &reply);
                         let what = topic.class_action();
+                        let bytes = if state.faults.garbage_reply(&what) { GARBAGE_REPLY.to_vec() } else { self.fit_reply(&mut state, &t, &reply) };
                         let t = match t.strip_suffix("/reply") {
                             Some(stem) if state.faults.wrong_reply_topic(&what) => format!("{stem}/response"),
                             _ => t,
                         };
-                        match (state.faults.reply_delay_ms(&what), &self.link) {
-                            (Some(delay), Some(link)) => delayed_publish(link.clone(), Message::new(t, Bytes::from(bytes), 1, false), delay),
-                            _ => self.send_raw(t, Bytes::from(bytes), 1, false),
+                        let copies = if state.faults.double_reply(&what) { 2 } else { 1 };
+                        let bytes = Bytes::from(bytes);
+                        for _ in 0..copies {
+                            match (state.faults.reply_delay_ms(&what), &self.link) {
+                                (Some(delay), Some(link)) => delayed_publish(link.clone(), Message::new(t.clone(), bytes.clone(), 1, false), delay),
+                                _ => self.send_raw(t.clone(), bytes.clone(), 1, false),
+                            }
                         }
                     }
                     Err(e) => tracing::warn!(dev = %self.dev, "reply topic: {e}"),
