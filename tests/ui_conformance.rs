@@ -109,10 +109,17 @@ fn a_manual_step_asks_in_a_dialog_and_skip_makes_the_case_inconclusive() {
     open_tab(&mut harness, &bench.key(), "Conformance");
     type_into(&mut harness, "Cases to run", "TC-4.3-02");
     run_cases(&mut harness, &bench, "Run", 1.0);
+    // On another tab of the page the step is asked all the same.
+    harness.get_by_role_and_label(Role::Button, "Overview").click();
+    harness.run_steps(2);
     run_until(&mut harness, "the manual step's dialog", |h| has_text(h, "Disconnect the gateway's network (pull its cable) for 30 s"));
     assert!(has_text(&harness, "Manual step"));
     assert!(!summary_shown(&harness), "the run waits for the answer");
+    assert!(has_text(&harness, "Identity"), "still on the Overview tab");
+    assert!(has_text(&harness, "Conformance (1)"), "the tab's title counts the step waiting");
     harness.get_by_role_and_label(Role::Button, "Skip").click();
+    harness.run_steps(2);
+    harness.get_by_role_and_label(Role::Button, "Conformance").click();
     run_until(&mut harness, "the summary", summary_shown);
     assert!(has_text(&harness, "0 passed, 0 failed (0 mandatory), 1 inconclusive, 0 not run"));
     assert!(has_text(&harness, "the manual step (disconnect the gateway) was not done"), "the reason is shown against the verdict");

@@ -138,9 +138,13 @@ impl DevicePage {
             }
         });
         ui.separator();
-        let Some(tab) = self.tabs.get_mut(self.active) else { return };
-        egui::ScrollArea::vertical().id_salt(("device_tab", tab.id(), &self.key)).auto_shrink([false, false]).show(ui, |ui| {
-            tab.ui(ui, &view, ctx, commands);
-        });
+        if let Some(tab) = self.tabs.get_mut(self.active) {
+            egui::ScrollArea::vertical().id_salt(("device_tab", tab.id(), &self.key)).auto_shrink([false, false]).show(ui, |ui| {
+                tab.ui(ui, &view, ctx, commands);
+            });
+        }
+        for tab in &mut self.tabs {
+            tab.overlay(ui.ctx(), ctx);
+        }
     }
 }

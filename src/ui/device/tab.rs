@@ -12,6 +12,9 @@ pub trait DeviceTab {
     fn title(&self) -> &'static str;
     /// Draws the tab for gateway `page.key`, inside a vertical scroll area.
     fn ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, commands: &mut Vec<UiCommand>);
+    /// Drawn every frame the page is shown, whichever tab is open: a dialog that waits for the
+    /// user (a conformance run's manual step) must not hide behind another tab.
+    fn overlay(&mut self, _egui_ctx: &egui::Context, _ctx: &ViewContext) {}
     /// How many new things the user has not seen yet (an alarm raised): shown on the title.
     fn badge(&self, _ctx: &ViewContext, _key: &crate::engine::GatewayKey) -> usize {
         0

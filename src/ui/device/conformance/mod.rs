@@ -161,7 +161,11 @@ impl DeviceTab for ConformanceTab {
                 self.selected = None;
             }
         }
-        self.manual_ui(ui.ctx(), ctx, &catalogue);
+    }
+
+    fn overlay(&mut self, egui_ctx: &egui::Context, ctx: &ViewContext) {
+        self.poll();
+        self.manual_ui(egui_ctx, ctx);
     }
 }
 
@@ -259,8 +263,8 @@ impl ConformanceTab {
         self.pdf.ui(ui, ctx, report, ctx.tr("PDF report"), ctx.tr("Save report (PDF)"));
     }
 
-    fn manual_ui(&mut self, egui_ctx: &egui::Context, ctx: &ViewContext, catalogue: &Catalogue) {
-        let Some(active) = &self.active else { return };
+    fn manual_ui(&self, egui_ctx: &egui::Context, ctx: &ViewContext) {
+        let (Some(active), Ok(catalogue)) = (&self.active, &self.catalogue) else { return };
         let Some(prompt) = active.manual.front_prompt() else { return };
         match manual_dialog(egui_ctx, ctx, &prompt, catalogue.get(&prompt.case_id)) {
             Some(ManualChoice::Answer(answer)) => active.manual.answer_front(answer),
