@@ -4,6 +4,7 @@
 
 mod fonts;
 mod layout;
+mod page;
 mod table;
 mod text;
 mod write;

@@ -3,7 +3,7 @@
 //! repeated on every page the table runs onto. A case's messages get a full-width row under it.
 
 use super::fonts::Fonts;
-use super::layout::{BLACK, BODY_SIZE, CONTENT_WIDTH, Flow, GREY, MARGIN_X};
+use super::page::{BLACK, BODY_SIZE, CONTENT_WIDTH, Flow, GREY, MARGIN_X};
 use super::text::{self, Line, Rgb, Style};
 use crate::conformance::report::doc::{Messages, Table, TableKind, Tone};
 

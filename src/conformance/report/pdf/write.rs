@@ -8,7 +8,7 @@ use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode, U
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use super::fonts::{self, Embedded, FontSlot, Fonts};
-use super::layout::{Op, PAGE_HEIGHT, PAGE_WIDTH, Page};
+use super::page::{Op, PAGE_HEIGHT, PAGE_WIDTH, Page};
 use super::text::Rgb;
 use crate::conformance::report::doc::Document;
 use crate::protocol::model::Lang;
