@@ -138,13 +138,14 @@ impl DevicePage {
             }
         });
         ui.separator();
+        // Before the active tab, so what an overlay takes in (a run's progress) is drawn this frame.
+        for tab in &mut self.tabs {
+            tab.overlay(ui.ctx(), ctx);
+        }
         if let Some(tab) = self.tabs.get_mut(self.active) {
             egui::ScrollArea::vertical().id_salt(("device_tab", tab.id(), &self.key)).auto_shrink([false, false]).show(ui, |ui| {
                 tab.ui(ui, &view, ctx, commands);
             });
-        }
-        for tab in &mut self.tabs {
-            tab.overlay(ui.ctx(), ctx);
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use anyhow::{Context as _, anyhow};
 
-pub use crate::fonts::{CJK_SUBSET, SYMBOLS_SUBSET};
+use crate::fonts::{CJK_SUBSET, SYMBOLS_SUBSET};
 
 /// Printed for a character no font has.
 pub const REPLACEMENT: char = '?';

@@ -9,7 +9,7 @@ mod table;
 mod text;
 mod write;
 
-pub use fonts::{CJK_SUBSET, REPLACEMENT, SYMBOLS_SUBSET};
+pub use fonts::REPLACEMENT;
 
 use super::doc::Document;
 use crate::conformance::model::RunReport;

@@ -35,7 +35,8 @@ const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 /// The Conformance tab of one gateway.
 #[derive(Debug)]
 pub struct ConformanceTab {
-    catalogue: Result<Catalogue, String>,
+    /// Shared, so each frame's drawing takes a handle instead of copying every case's texts.
+    catalogue: Result<std::sync::Arc<Catalogue>, String>,
     pub form: RunForm,
     active: Option<ActiveRun>,
     /// The run under way or the last one, with the choices it ran under.
@@ -66,7 +67,7 @@ fn pdf_bytes(report: &crate::conformance::RunReport, lang: crate::protocol::mode
 impl Default for ConformanceTab {
     fn default() -> Self {
         ConformanceTab {
-            catalogue: Catalogue::builtin().map_err(|e| e.to_string()),
+            catalogue: Catalogue::builtin().map(std::sync::Arc::new).map_err(|e| e.to_string()),
             form: RunForm::default(),
             active: None,
             record: None,
@@ -93,7 +94,7 @@ impl DeviceTab for ConformanceTab {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, page: &DeviceView, ctx: &ViewContext, commands: &mut Vec<UiCommand>) {
-        self.poll();
+        // The run's news was taken in by `overlay`, which the page calls first.
         let catalogue = match &self.catalogue {
             Ok(c) => c.clone(),
             Err(e) => {
